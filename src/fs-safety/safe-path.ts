@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RefusedError } from '../errors.js';
+
+/**
+ * Why a relative path is not acceptable as a bundle or archive entry, or
+ * undefined when it is a normalised relative POSIX path.
+ */
+export function relativePathProblem(rel: string): string | undefined {
+  if (rel.length === 0) return 'empty path';
+  if (rel.includes('\0')) return 'contains NUL';
+  if (rel.includes('\\')) return 'contains a backslash';
+  if (rel.startsWith('/')) return 'is absolute';
+  if (/^[A-Za-z]:/.test(rel)) return 'has a drive letter';
+  const parts = rel.split('/');
+  for (const part of parts) {
+    if (part === '..') return "contains '..'";
+    if (part === '.' || part === '') return 'is not normalised';
+  }
+  return undefined;
+}
+
+export function assertRelativePath(rel: string, what = 'path'): void {
+  const problem = relativePathProblem(rel);
+  if (problem) throw new RefusedError('unsafe-path', `${what} ${JSON.stringify(rel)} ${problem}`);
+}
+
+/** The one containment-checking join: root + a relative POSIX path, refusing anything that could leave root. */
+export function safeJoin(root: string, rel: string): string {
+  assertRelativePath(rel);
+  const joined = path.join(root, ...rel.split('/'));
+  const back = path.relative(root, joined);
+  if (back.startsWith('..') || path.isAbsolute(back)) {
+    throw new RefusedError('unsafe-path', `path ${JSON.stringify(rel)} leaves ${root}`);
+  }
+  return joined;
+}
+
+/** Refuse to write below `rel` if any existing ancestor between root and it is a symlink. */
+export function assertNoSymlinkAncestor(root: string, rel: string): void {
+  const parts = rel.split('/');
+  let current = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    current = path.join(current, parts[i]!);
+    const stat = fs.lstatSync(current, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isSymbolicLink()) {
+      throw new RefusedError('symlink-ancestor', `refusing to write ${rel}: ${parts.slice(0, i + 1).join('/')} is a symlink`);
+    }
+  }
+}
+
+/** True if a symlink at `linkRel` pointing to `target` resolves inside the root (purely lexical). */
+export function linkStaysInside(linkRel: string, target: string): boolean {
+  if (target.length === 0 || target.includes('\0')) return false;
+  if (path.posix.isAbsolute(target)) return false;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkRel), target));
+  return !(resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/'));
+}
+
+/**
+ * Checks a list of entries the way restore and import must: every path normalised,
+ * no duplicates, no entry below an earlier symlink entry.
+ */
+export function checkEntryList(entries: ReadonlyArray<{ path: string; type: string }>): string | undefined {
+  const seen = new Set<string>();
+  const links: string[] = [];
+  for (const entry of entries) {
+    const problem = relativePathProblem(entry.path);
+    if (problem) return `entry ${JSON.stringify(entry.path)} ${problem}`;
+    if (seen.has(entry.path)) return `duplicate entry ${JSON.stringify(entry.path)}`;
+    seen.add(entry.path);
+    if (entry.type === 'symlink') links.push(entry.path);
+  }
+  const linkSet = new Set(links);
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const ancestor = parts.slice(0, i).join('/');
+      if (linkSet.has(ancestor)) return `entry ${JSON.stringify(entry.path)} lies below the symlink ${JSON.stringify(ancestor)}`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,239 @@
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Document } from 'yaml';
+import { ClawbackError, ExitCode } from '../errors.js';
+import { relativePathProblem } from '../fs-safety/safe-path.js';
+
+export type MergeKind = 'openclaw-config' | 'key-allowlist' | 'json-merge';
+export type FileStrategy = 'copy' | 'sqlite_backup';
+
+export interface StateDirRule {
+  /** A directory relative to the root, or, with prefix, every top-level dir whose name starts with it. */
+  path: string;
+  prefix: boolean;
+  backup: boolean;
+}
+
+export interface StateFileRule {
+  path: string;
+  strategy: FileStrategy;
+  merge?: MergeRule;
+}
+
+export interface MergeRule {
+  kind: MergeKind;
+  /** key-allowlist: dotted keys the snapshot may supply. */
+  keys: string[];
+  /** json-merge: dotted keys the live file owns. */
+  protected: string[];
+}
+
+export interface ModuleDef {
+  name: string;
+  globs: string[];
+  secret: boolean;
+}
+
+export interface AgentManifest {
+  agent: string;
+  version: 1;
+  /** Where the manifest came from: `builtin:<kind>` or a file path. */
+  source: string;
+  rootDefault: string | undefined;
+  capture: 'whole' | 'selective';
+  stateDirs: StateDirRule[];
+  stateFiles: StateFileRule[];
+  modules: ModuleDef[];
+  exclude: string[];
+  machineLocal: string[];
+  userManagedFiles: string[];
+  /** Globs of symlinks allowed to point outside the root (kept as links). */
+  allowLinks: string[];
+  /** Directory patterns whose `*` segment is an agent id, for --agent. */
+  agentDirs: string[];
+}
+
+export class ManifestError extends ClawbackError {
+  constructor(message: string, hint?: string) {
+    super('bad-manifest', ExitCode.usage, message, hint ? { hint } : {});
+  }
+}
+
+const TOP_KEYS = new Set([
+  'agent', 'version', 'root_default', 'capture', 'state_dirs', 'state_files', 'modules', 'exclude',
+  'machine_local', 'user_managed_files', 'allow_links', 'agent_dirs',
+]);
+
+class Reader {
+  constructor(
+    private readonly source: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  fail(node: YamlNode | null | undefined, message: string): never {
+    const offset = node?.range?.[0];
+    const where = offset === undefined ? this.source : `${this.source}:${this.lines.linePos(offset).line}`;
+    throw new ManifestError(`${where}: ${message}`, 'fix the manifest; see README "Agent manifests"');
+  }
+
+  string(node: YamlNode | null | undefined, what: string): string {
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value.length === 0) this.fail(node, `${what} must be a non-empty string`);
+    return node.value;
+  }
+
+  relPath(node: YamlNode | null | undefined, what: string): string {
+    const value = this.string(node, what);
+    const problem = relativePathProblem(value.replace(/\/+$/, ''));
+    if (problem) this.fail(node, `${what} ${JSON.stringify(value)} ${problem}`);
+    return value.replace(/\/+$/, '');
+  }
+
+  glob(node: YamlNode | null | undefined, what: string): string {
+    const value = this.string(node, what);
+    if (value.includes('\0')) this.fail(node, `${what} ${JSON.stringify(value)} contains NUL`);
+    if (value.includes('\\')) this.fail(node, `${what} ${JSON.stringify(value)} contains a backslash`);
+    if (value.startsWith('/')) this.fail(node, `${what} ${JSON.stringify(value)} is absolute`);
+    if (value.split('/').includes('..')) this.fail(node, `${what} ${JSON.stringify(value)} contains '..'`);
+    return value;
+  }
+
+  globList(node: YamlNode | null | undefined, what: string): string[] {
+    if (node === undefined || node === null) return [];
+    if (!isSeq(node)) this.fail(node, `${what} must be a list`);
+    return node.items.map((item) => this.glob(item as YamlNode, `${what} item`));
+  }
+
+  bool(node: YamlNode | null | undefined, what: string, fallback: boolean): boolean {
+    if (node === undefined || node === null) return fallback;
+    if (!isScalar(node) || typeof node.value !== 'boolean') this.fail(node, `${what} must be true or false`);
+    return node.value;
+  }
+}
+
+function mapGet(node: YamlNode, key: string): YamlNode | undefined {
+  if (!isMap(node)) return undefined;
+  for (const pair of node.items) {
+    if (isScalar(pair.key) && pair.key.value === key) return (pair.value ?? undefined) as YamlNode | undefined;
+  }
+  return undefined;
+}
+
+function mapKeys(r: Reader, node: YamlNode, allowed: Set<string>, what: string): void {
+  if (!isMap(node)) r.fail(node, `${what} must be a mapping`);
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (!allowed.has(key)) r.fail(pair.key as YamlNode, `unknown key ${JSON.stringify(key)} in ${what}`);
+  }
+}
+
+function parseMerge(r: Reader, node: YamlNode): MergeRule | undefined {
+  const restore = mapGet(node, 'restore');
+  if (!restore) return undefined;
+  mapKeys(r, restore, new Set(['merge', 'keys', 'protected']), 'restore');
+  const kindNode = mapGet(restore, 'merge');
+  const kind = r.string(kindNode, 'restore.merge');
+  if (kind !== 'openclaw-config' && kind !== 'key-allowlist' && kind !== 'json-merge') {
+    r.fail(kindNode, `restore.merge must be openclaw-config, key-allowlist or json-merge, not ${JSON.stringify(kind)}`);
+  }
+  const keys = r.globList(mapGet(restore, 'keys'), 'restore.keys');
+  if (kind === 'key-allowlist' && keys.length === 0) r.fail(restore, 'key-allowlist needs a non-empty keys list');
+  return { kind, keys, protected: r.globList(mapGet(restore, 'protected'), 'restore.protected') };
+}
+
+/** Parse and validate an agent manifest. Fails closed with the file and line of the first problem. */
+export function parseAgentManifest(text: string, source: string): AgentManifest {
+  const lines = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const r = new Reader(source, lines);
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0]?.line;
+    throw new ManifestError(`${source}${line ? `:${line}` : ''}: ${first.message.split('\n')[0]}`, 'fix the YAML syntax');
+  }
+  const root = doc.contents as YamlNode | null;
+  if (!root || !isMap(root)) r.fail(root, 'a manifest must be a YAML mapping');
+  mapKeys(r, root, TOP_KEYS, 'the manifest');
+
+  const agent = r.string(mapGet(root, 'agent'), 'agent');
+  const versionNode = mapGet(root, 'version');
+  if (!isScalar(versionNode) || versionNode.value !== 1) r.fail(versionNode ?? root, 'version must be 1');
+  const captureNode = mapGet(root, 'capture');
+  const capture = captureNode === undefined ? 'whole' : r.string(captureNode, 'capture');
+  if (capture !== 'whole' && capture !== 'selective') r.fail(captureNode, `capture must be whole or selective, not ${JSON.stringify(capture)}`);
+  const rootDefaultNode = mapGet(root, 'root_default');
+  const rootDefault = rootDefaultNode === undefined ? undefined : r.string(rootDefaultNode, 'root_default');
+
+  const stateDirs: StateDirRule[] = [];
+  const dirsNode = mapGet(root, 'state_dirs');
+  if (dirsNode !== undefined) {
+    if (!isSeq(dirsNode)) r.fail(dirsNode, 'state_dirs must be a list');
+    for (const item of dirsNode.items as YamlNode[]) {
+      if (isScalar(item)) {
+        stateDirs.push({ path: r.relPath(item, 'state_dirs item'), prefix: false, backup: true });
+      } else {
+        mapKeys(r, item, new Set(['path', 'prefix', 'backup']), 'state_dirs item');
+        const prefixNode = mapGet(item, 'prefix');
+        const pathNode = mapGet(item, 'path');
+        if ((prefixNode === undefined) === (pathNode === undefined)) r.fail(item, 'a state_dirs item needs exactly one of path or prefix');
+        const value = prefixNode !== undefined ? r.string(prefixNode, 'prefix') : r.relPath(pathNode, 'path');
+        if (prefixNode !== undefined && !/^[A-Za-z0-9._-]+$/.test(value)) r.fail(prefixNode, 'prefix must match [A-Za-z0-9._-]+');
+        stateDirs.push({ path: value, prefix: prefixNode !== undefined, backup: r.bool(mapGet(item, 'backup'), 'backup', true) });
+      }
+    }
+  }
+
+  const stateFiles: StateFileRule[] = [];
+  const filesNode = mapGet(root, 'state_files');
+  if (filesNode !== undefined) {
+    if (!isSeq(filesNode)) r.fail(filesNode, 'state_files must be a list');
+    for (const item of filesNode.items as YamlNode[]) {
+      if (isScalar(item)) {
+        stateFiles.push({ path: r.relPath(item, 'state_files item'), strategy: 'copy' });
+        continue;
+      }
+      mapKeys(r, item, new Set(['path', 'strategy', 'restore']), 'state_files item');
+      const path = r.relPath(mapGet(item, 'path'), 'path');
+      const strategyNode = mapGet(item, 'strategy');
+      const strategy = strategyNode === undefined ? 'copy' : r.string(strategyNode, 'strategy');
+      if (strategy !== 'copy' && strategy !== 'sqlite_backup') r.fail(strategyNode, `strategy must be copy or sqlite_backup, not ${JSON.stringify(strategy)}`);
+      const merge = parseMerge(r, item);
+      stateFiles.push(merge ? { path, strategy, merge } : { path, strategy });
+    }
+  }
+
+  const modules: ModuleDef[] = [];
+  const modulesNode = mapGet(root, 'modules');
+  if (modulesNode !== undefined) {
+    if (!isMap(modulesNode)) r.fail(modulesNode, 'modules must be a mapping of name to globs');
+    for (const pair of modulesNode.items) {
+      const name = r.string(pair.key as YamlNode, 'module name');
+      if (!/^[a-z][a-z0-9_-]*$/.test(name)) r.fail(pair.key as YamlNode, `module name ${JSON.stringify(name)} must match [a-z][a-z0-9_-]*`);
+      if (name === 'other') r.fail(pair.key as YamlNode, '"other" is reserved for paths outside every module');
+      const value = pair.value as YamlNode;
+      if (isSeq(value)) {
+        modules.push({ name, globs: r.globList(value, `modules.${name}`), secret: false });
+      } else {
+        mapKeys(r, value, new Set(['paths', 'secret']), `modules.${name}`);
+        modules.push({
+          name,
+          globs: r.globList(mapGet(value, 'paths'), `modules.${name}.paths`),
+          secret: r.bool(mapGet(value, 'secret'), 'secret', false),
+        });
+      }
+    }
+  }
+
+  return {
+    agent,
+    version: 1,
+    source,
+    rootDefault,
+    capture,
+    stateDirs,
+    stateFiles,
+    modules,
+    exclude: r.globList(mapGet(root, 'exclude'), 'exclude'),
+    machineLocal: r.globList(mapGet(root, 'machine_local'), 'machine_local'),
+    userManagedFiles: r.globList(mapGet(root, 'user_managed_files'), 'user_managed_files'),
+    allowLinks: r.globList(mapGet(root, 'allow_links'), 'allow_links'),
+    agentDirs: r.globList(mapGet(root, 'agent_dirs'), 'agent_dirs'),
+  };
+}

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** fsync a directory so a rename or unlink inside it is durable. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (error) {
+    // Some filesystems refuse fsync on directories; the rename is still atomic there.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export function tempSibling(target: string, tag = 'tmp'): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Publish a file atomically: temp file → fsync → rename → fsync dir. */
+export function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o600): void {
+  const temp = tempSibling(target);
+  const fd = fs.openSync(temp, 'wx', mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fchmodSync(fd, mode);
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(temp, target);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  fsyncDir(path.dirname(target));
+}
+
+export function writeJsonAtomic(target: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+/** mkdir -p with a mode for every directory it creates; fsyncs each parent it changed. */
+export function ensureDir(dir: string, mode = 0o700): void {
+  if (fs.existsSync(dir)) return;
+  ensureDir(path.dirname(dir), mode);
+  try {
+    fs.mkdirSync(dir, { mode });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return;
+  }
+  fsyncDir(path.dirname(dir));
+}

@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BusyError } from '../errors.js';
+import { ensureDir, fsyncDir } from './atomic.js';
+
+interface LockRecord {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
+
+export interface Lock {
+  readonly path: string;
+  release(): void;
+}
+
+export interface LockOptions {
+  command: string;
+  /** How long to wait for a live holder, in milliseconds. 0 = fail at once. */
+  waitMs?: number;
+  now?: () => Date;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readHolder(file: string): LockRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * An O_EXCL lock file recording pid, host and start time. A lock whose pid is
+ * dead on this host is stale and taken over (restic's rule); a live one waits
+ * up to waitMs, then raises BusyError (exit 7).
+ */
+export function acquireLock(lockDir: string, name: string, options: LockOptions): Lock {
+  ensureDir(lockDir);
+  const file = path.join(lockDir, `${name}.lock`);
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  const record: LockRecord = {
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: (options.now ?? (() => new Date()))().toISOString(),
+    command: options.command,
+  };
+  for (;;) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600);
+      fs.writeFileSync(fd, JSON.stringify(record));
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fsyncDir(lockDir);
+      let released = false;
+      return {
+        path: file,
+        release() {
+          if (released) return;
+          released = true;
+          const holder = readHolder(file);
+          if (holder && holder.pid === record.pid && holder.startedAt === record.startedAt) fs.rmSync(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readHolder(file);
+    if (holder === undefined) {
+      // A holder that crashed between open and write leaves an empty file; give it a moment, then take it.
+      const stat = fs.statSync(file, { throwIfNoEntry: false });
+      if (stat && Date.now() - stat.mtimeMs > 2000) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+    } else if (holder.host === os.hostname() && !pidAlive(holder.pid)) {
+      takeOverStale(file, holder);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = holder ? `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt})` : 'another process';
+      throw new BusyError(`${name} is locked by ${who}`, {
+        hint: 'wait for it to finish, or pass --wait SECONDS',
+      });
+    }
+    sleepSync(Math.min(200, Math.max(10, deadline - Date.now())));
+  }
+}
+
+/** Remove a stale lock only if it is still the one we judged stale (another process may have taken it over first). */
+function takeOverStale(file: string, stale: LockRecord): void {
+  const current = readHolder(file);
+  if (current && current.pid === stale.pid && current.startedAt === stale.startedAt) {
+    const claim = `${file}.takeover-${process.pid}`;
+    try {
+      fs.renameSync(file, claim);
+      fs.rmSync(claim, { force: true });
+    } catch {
+      // Someone else moved it first; the loop retries.
+    }
+  }
+}
+
+/** Take several locks in sorted order so two commands needing the same pair never deadlock. */
+export function acquireLocks(lockDir: string, names: string[], options: LockOptions): Lock {
+  const sorted = [...new Set(names)].sort();
+  const held: Lock[] = [];
+  try {
+    for (const name of sorted) held.push(acquireLock(lockDir, name, options));
+  } catch (error) {
+    for (const lock of held.reverse()) lock.release();
+    throw error;
+  }
+  return {
+    path: held.map((l) => l.path).join(','),
+    release() {
+      for (const lock of [...held].reverse()) lock.release();
+    },
+  };
+}
