@@ -57,6 +57,10 @@ export class ManifestError extends ClawbackError {
   }
 }
 
+function isMergeKind(value: string): value is MergeKind {
+  return value === 'openclaw-config' || value === 'key-allowlist' || value === 'json-merge';
+}
+
 const TOP_KEYS = new Set([
   'agent', 'version', 'root_default', 'capture', 'state_dirs', 'state_files', 'modules', 'exclude',
   'machine_local', 'user_managed_files', 'allow_links', 'agent_dirs',
@@ -68,25 +72,25 @@ class Reader {
     private readonly lines: LineCounter,
   ) {}
 
-  fail(node: YamlNode | null | undefined, message: string): never {
-    const offset = node?.range?.[0];
+  fail(node: unknown, message: string): never {
+    const offset = (node as YamlNode | undefined)?.range?.[0];
     const where = offset === undefined ? this.source : `${this.source}:${this.lines.linePos(offset).line}`;
     throw new ManifestError(`${where}: ${message}`, 'fix the manifest; see README "Agent manifests"');
   }
 
-  string(node: YamlNode | null | undefined, what: string): string {
+  string(node: unknown, what: string): string {
     if (!isScalar(node) || typeof node.value !== 'string' || node.value.length === 0) this.fail(node, `${what} must be a non-empty string`);
     return node.value;
   }
 
-  relPath(node: YamlNode | null | undefined, what: string): string {
+  relPath(node: unknown, what: string): string {
     const value = this.string(node, what);
     const problem = relativePathProblem(value.replace(/\/+$/, ''));
     if (problem) this.fail(node, `${what} ${JSON.stringify(value)} ${problem}`);
     return value.replace(/\/+$/, '');
   }
 
-  glob(node: YamlNode | null | undefined, what: string): string {
+  glob(node: unknown, what: string): string {
     const value = this.string(node, what);
     if (value.includes('\0')) this.fail(node, `${what} ${JSON.stringify(value)} contains NUL`);
     if (value.includes('\\')) this.fail(node, `${what} ${JSON.stringify(value)} contains a backslash`);
@@ -95,20 +99,20 @@ class Reader {
     return value;
   }
 
-  globList(node: YamlNode | null | undefined, what: string): string[] {
+  globList(node: unknown, what: string): string[] {
     if (node === undefined || node === null) return [];
     if (!isSeq(node)) this.fail(node, `${what} must be a list`);
-    return node.items.map((item) => this.glob(item as YamlNode, `${what} item`));
+    return node.items.map((item) => this.glob(item, `${what} item`));
   }
 
-  bool(node: YamlNode | null | undefined, what: string, fallback: boolean): boolean {
+  bool(node: unknown, what: string, fallback: boolean): boolean {
     if (node === undefined || node === null) return fallback;
     if (!isScalar(node) || typeof node.value !== 'boolean') this.fail(node, `${what} must be true or false`);
     return node.value;
   }
 }
 
-function mapGet(node: YamlNode, key: string): YamlNode | undefined {
+function mapGet(node: unknown, key: string): YamlNode | undefined {
   if (!isMap(node)) return undefined;
   for (const pair of node.items) {
     if (isScalar(pair.key) && pair.key.value === key) return (pair.value ?? undefined) as YamlNode | undefined;
@@ -116,21 +120,21 @@ function mapGet(node: YamlNode, key: string): YamlNode | undefined {
   return undefined;
 }
 
-function mapKeys(r: Reader, node: YamlNode, allowed: Set<string>, what: string): void {
+function mapKeys(r: Reader, node: unknown, allowed: Set<string>, what: string): void {
   if (!isMap(node)) r.fail(node, `${what} must be a mapping`);
   for (const pair of node.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '?';
-    if (!allowed.has(key)) r.fail(pair.key as YamlNode, `unknown key ${JSON.stringify(key)} in ${what}`);
+    if (!allowed.has(key)) r.fail(pair.key, `unknown key ${JSON.stringify(key)} in ${what}`);
   }
 }
 
-function parseMerge(r: Reader, node: YamlNode): MergeRule | undefined {
+function parseMerge(r: Reader, node: unknown): MergeRule | undefined {
   const restore = mapGet(node, 'restore');
   if (!restore) return undefined;
   mapKeys(r, restore, new Set(['merge', 'keys', 'protected']), 'restore');
   const kindNode = mapGet(restore, 'merge');
   const kind = r.string(kindNode, 'restore.merge');
-  if (kind !== 'openclaw-config' && kind !== 'key-allowlist' && kind !== 'json-merge') {
+  if (!isMergeKind(kind)) {
     r.fail(kindNode, `restore.merge must be openclaw-config, key-allowlist or json-merge, not ${JSON.stringify(kind)}`);
   }
   const keys = r.globList(mapGet(restore, 'keys'), 'restore.keys');
@@ -142,13 +146,13 @@ function parseMerge(r: Reader, node: YamlNode): MergeRule | undefined {
 export function parseAgentManifest(text: string, source: string): AgentManifest {
   const lines = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const r = new Reader(source, lines);
+  const r: Reader = new Reader(source, lines);
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0]?.line;
     throw new ManifestError(`${source}${line ? `:${line}` : ''}: ${first.message.split('\n')[0]}`, 'fix the YAML syntax');
   }
-  const root = doc.contents as YamlNode | null;
+  const root: unknown = doc.contents;
   if (!root || !isMap(root)) r.fail(root, 'a manifest must be a YAML mapping');
   mapKeys(r, root, TOP_KEYS, 'the manifest');
 
@@ -158,6 +162,7 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
   const captureNode = mapGet(root, 'capture');
   const capture = captureNode === undefined ? 'whole' : r.string(captureNode, 'capture');
   if (capture !== 'whole' && capture !== 'selective') r.fail(captureNode, `capture must be whole or selective, not ${JSON.stringify(capture)}`);
+  const captureMode: 'whole' | 'selective' = capture;
   const rootDefaultNode = mapGet(root, 'root_default');
   const rootDefault = rootDefaultNode === undefined ? undefined : r.string(rootDefaultNode, 'root_default');
 
@@ -165,7 +170,7 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
   const dirsNode = mapGet(root, 'state_dirs');
   if (dirsNode !== undefined) {
     if (!isSeq(dirsNode)) r.fail(dirsNode, 'state_dirs must be a list');
-    for (const item of dirsNode.items as YamlNode[]) {
+    for (const item of dirsNode.items) {
       if (isScalar(item)) {
         stateDirs.push({ path: r.relPath(item, 'state_dirs item'), prefix: false, backup: true });
       } else {
@@ -184,7 +189,7 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
   const filesNode = mapGet(root, 'state_files');
   if (filesNode !== undefined) {
     if (!isSeq(filesNode)) r.fail(filesNode, 'state_files must be a list');
-    for (const item of filesNode.items as YamlNode[]) {
+    for (const item of filesNode.items) {
       if (isScalar(item)) {
         stateFiles.push({ path: r.relPath(item, 'state_files item'), strategy: 'copy' });
         continue;
@@ -194,8 +199,9 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
       const strategyNode = mapGet(item, 'strategy');
       const strategy = strategyNode === undefined ? 'copy' : r.string(strategyNode, 'strategy');
       if (strategy !== 'copy' && strategy !== 'sqlite_backup') r.fail(strategyNode, `strategy must be copy or sqlite_backup, not ${JSON.stringify(strategy)}`);
+      const fileStrategy: FileStrategy = strategy;
       const merge = parseMerge(r, item);
-      stateFiles.push(merge ? { path, strategy, merge } : { path, strategy });
+      stateFiles.push(merge ? { path, strategy: fileStrategy, merge } : { path, strategy: fileStrategy });
     }
   }
 
@@ -204,10 +210,10 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
   if (modulesNode !== undefined) {
     if (!isMap(modulesNode)) r.fail(modulesNode, 'modules must be a mapping of name to globs');
     for (const pair of modulesNode.items) {
-      const name = r.string(pair.key as YamlNode, 'module name');
-      if (!/^[a-z][a-z0-9_-]*$/.test(name)) r.fail(pair.key as YamlNode, `module name ${JSON.stringify(name)} must match [a-z][a-z0-9_-]*`);
-      if (name === 'other') r.fail(pair.key as YamlNode, '"other" is reserved for paths outside every module');
-      const value = pair.value as YamlNode;
+      const name = r.string(pair.key, 'module name');
+      if (!/^[a-z][a-z0-9_-]*$/.test(name)) r.fail(pair.key, `module name ${JSON.stringify(name)} must match [a-z][a-z0-9_-]*`);
+      if (name === 'other') r.fail(pair.key, '"other" is reserved for paths outside every module');
+      const value = pair.value;
       if (isSeq(value)) {
         modules.push({ name, globs: r.globList(value, `modules.${name}`), secret: false });
       } else {
@@ -226,7 +232,7 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
     version: 1,
     source,
     rootDefault,
-    capture,
+    capture: captureMode,
     stateDirs,
     stateFiles,
     modules,

@@ -60,3 +60,30 @@ export function ensureDir(dir: string, mode = 0o700): void {
   }
   fsyncDir(path.dirname(dir));
 }
+
+/**
+ * Make everything written below `dir` durable before it is published. One
+ * `sync -f` (syncfs(2)) costs far less than an fsync per file on a tree of
+ * 40,000 files; where it is unavailable, fall back to fsync of every file.
+ */
+export function syncTree(dir: string, runSyncfs: (dir: string) => boolean): void {
+  if (runSyncfs(dir)) return;
+  const walk = (current: string): void => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+        fsyncDir(full);
+      } else if (entry.isFile()) {
+        const fd = fs.openSync(full, 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    }
+  };
+  walk(dir);
+  fsyncDir(dir);
+}

@@ -1,0 +1,31 @@
+/** Top-level words that are commands, not sandbox names. */
+export const TOP_COMMANDS = new Set(['sandbox', 'discover', 'backup-all', 'demo', 'help', 'fixtures']);
+/** Global options that take a value, so the token after them is not the sandbox name. */
+const VALUE_OPTIONS = new Set(['--home', '--wait']);
+
+/**
+ * NemoClaw's grammar puts the sandbox first (`clawback NAME snapshot create`),
+ * which commander cannot express; rewrite it to hidden commands
+ * (`snapshot-create NAME`, `rebuild NAME`) before parsing.
+ */
+export function rewriteArgv(args: string[]): string[] {
+  let i = 0;
+  while (i < args.length) {
+    const token = args[i]!;
+    if (token === '--') return args;
+    if (!token.startsWith('-')) break;
+    i += VALUE_OPTIONS.has(token) ? 2 : 1;
+  }
+  if (i >= args.length) return args;
+  const name = args[i]!;
+  if (TOP_COMMANDS.has(name)) return args;
+  const verb = args[i + 1];
+  const before = args.slice(0, i);
+  if (verb === 'snapshot') {
+    const sub = args[i + 2];
+    if (sub === undefined || sub.startsWith('-')) return [...before, 'snapshot-help', name, ...args.slice(i + 2)];
+    return [...before, `snapshot-${sub}`, name, ...args.slice(i + 3)];
+  }
+  if (verb === 'rebuild') return [...before, 'rebuild', name, ...args.slice(i + 2)];
+  return args;
+}

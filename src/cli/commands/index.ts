@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import type { Act } from '../program.js';
+import { registerDemo } from './demo.js';
+import { registerDiscover } from './discover.js';
+import { registerSandbox } from './sandbox.js';
+import { registerSnapshotCreate } from './snapshot-create.js';
+import { registerSnapshotHelp } from './snapshot-help.js';
+import { registerSnapshotList } from './snapshot-list.js';
+import { registerSnapshotShow } from './snapshot-show.js';
+
+/** Every command, one line each; each module declares its options and lazily loads its engine. */
+export function registerCommands(program: Command, act: Act): void {
+  registerSandbox(program, act);
+  registerDiscover(program, act);
+  registerSnapshotHelp(program, act);
+  registerSnapshotCreate(program, act);
+  registerSnapshotList(program, act);
+  registerSnapshotShow(program, act);
+  registerDemo(program, act);
+  rememberVerbs(program);
+}
+
+let verbs: string[] = [];
+
+/** Names of the commands registered in this build (the demo runs the steps that exist). */
+export function registeredVerbs(): string[] {
+  return verbs;
+}
+
+export function rememberVerbs(program: Command): void {
+  verbs = program.commands.map((c) => c.name());
+}

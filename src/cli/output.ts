@@ -1,0 +1,40 @@
+import { ClawbackError, ExitCode, exitCodeFor } from '../errors.js';
+import type { CliContext } from './context.js';
+
+/** Prints a command's result: one JSON document with schemaVersion 1, or text lines. */
+export function emit(ctx: CliContext, value: Record<string, unknown>, lines: () => string[]): void {
+  ctx.progress.stop();
+  if (ctx.json) {
+    ctx.io.stdout.write(JSON.stringify({ schemaVersion: 1, ...value }, null, 2) + '\n');
+    return;
+  }
+  if (ctx.quiet) return;
+  const text = lines();
+  if (text.length > 0) ctx.io.stdout.write(text.join('\n') + '\n');
+}
+
+/** Info for humans on stderr (never in --json or --quiet mode). */
+export function note(ctx: CliContext, line: string): void {
+  if (ctx.json || ctx.quiet) return;
+  ctx.io.stderr.write(line + '\n');
+}
+
+export function reportError(error: unknown, io: { stderr: NodeJS.WritableStream }, json: boolean, color: (s: string) => string): number {
+  const exitCode = exitCodeFor(error);
+  if (json) {
+    const body: Record<string, unknown> =
+      error instanceof ClawbackError
+        ? { code: error.code, message: error.message, exitCode, ...(error.hint ? { hint: error.hint } : {}), ...(error.details.length ? { details: error.details } : {}) }
+        : { code: 'internal', message: error instanceof Error ? error.message : String(error), exitCode, stack: error instanceof Error ? error.stack : undefined };
+    io.stderr.write(JSON.stringify(body) + '\n');
+    return exitCode;
+  }
+  if (error instanceof ClawbackError) {
+    io.stderr.write(color(`clawback: ${error.message}`) + '\n');
+    for (const detail of error.details) io.stderr.write(`  ${detail}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+  } else {
+    io.stderr.write(`clawback: internal error (a bug, please report it)\n${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  }
+  return exitCode === ExitCode.ok ? ExitCode.internal : exitCode;
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RefusedError, UsageError } from '../errors.js';
+import { getSandbox, readRegistry, updateRegistry, validateSandboxName, type SandboxEntry, type SandboxHooks } from '../store/registry.js';
+import type { EngineDeps } from './deps.js';
+import { loadAgentManifest } from './sandbox-layout.js';
+
+export interface SandboxOptions {
+  agent?: string;
+  root?: string;
+  secretsRoot?: string;
+  hooks?: SandboxHooks;
+}
+
+/** A manifest path is stored absolute so the registry means the same thing from any cwd. */
+function normaliseAgent(agent: string, cwd: string): string {
+  const isPath = agent.includes('/') || agent.endsWith('.yaml') || agent.endsWith('.yml');
+  const value = isPath ? path.resolve(cwd, agent) : agent;
+  loadAgentManifest(value);
+  return value;
+}
+
+export function addSandbox(name: string, options: SandboxOptions, cwd: string, deps: EngineDeps): SandboxEntry {
+  validateSandboxName(name);
+  if (!options.agent || !options.root) throw new UsageError('sandbox add needs --agent and --root', { hint: 'e.g. clawback sandbox add my-assistant --agent openclaw --root ~/.openclaw' });
+  const entry: SandboxEntry = {
+    name,
+    agent: normaliseAgent(options.agent, cwd),
+    root: path.resolve(cwd, options.root),
+    policyPresets: [],
+    customPolicies: [],
+    hooks: options.hooks ?? {},
+    createdAt: deps.now().toISOString(),
+  };
+  if (options.secretsRoot) entry.secretsRoot = path.resolve(cwd, options.secretsRoot);
+  return updateRegistry(deps.layout, (registry) => {
+    if (registry.sandboxes[name]) {
+      throw new RefusedError('sandbox-exists', `a sandbox named ${name} is already registered`, { hint: `change it with \`clawback sandbox set ${name}\`` });
+    }
+    registry.sandboxes[name] = entry;
+    return entry;
+  });
+}
+
+export function setSandbox(name: string, options: SandboxOptions, cwd: string, deps: EngineDeps): SandboxEntry {
+  getSandbox(deps.layout, name);
+  const agent = options.agent ? normaliseAgent(options.agent, cwd) : undefined;
+  return updateRegistry(deps.layout, (registry) => {
+    const entry = registry.sandboxes[name];
+    if (!entry) throw new UsageError(`sandbox ${name} vanished while being changed`);
+    if (agent) entry.agent = agent;
+    if (options.root) entry.root = path.resolve(cwd, options.root);
+    if (options.secretsRoot) entry.secretsRoot = path.resolve(cwd, options.secretsRoot);
+    for (const [key, value] of Object.entries(options.hooks ?? {}) as Array<[keyof SandboxHooks, string | undefined]>) {
+      if (value === undefined) continue;
+      if (value === '') delete entry.hooks[key];
+      else entry.hooks[key] = value;
+    }
+    return entry;
+  });
+}
+
+export function listSandboxes(deps: EngineDeps): SandboxEntry[] {
+  return Object.values(readRegistry(deps.layout).sandboxes).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export function removeSandbox(name: string, deps: EngineDeps): SandboxEntry {
+  const entry = getSandbox(deps.layout, name);
+  updateRegistry(deps.layout, (registry) => {
+    delete registry.sandboxes[name];
+  });
+  return entry;
+}
+
+export function rootExists(root: string): boolean {
+  return fs.statSync(root, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}

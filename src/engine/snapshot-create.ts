@@ -1,0 +1,269 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ClawbackError, NotFoundError, RefusedError } from '../errors.js';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  MANIFEST_FILE,
+  PAYLOAD_DIR,
+  contentSha256,
+  serializeBundleManifest,
+  type BundleEntry,
+  type BundleManifest,
+} from '../manifest/bundle-manifest.js';
+import { backupDatabase } from '../sqlite/backup.js';
+import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../store/atomic.js';
+import { completeBundles, listBundles, PARTIAL_SUFFIX } from '../store/bundles.js';
+import { bundleTimestamp, sandboxBundleDir } from '../store/home.js';
+import { acquireLock, type Lock } from '../store/lock.js';
+import { getSandbox } from '../store/registry.js';
+import { syncfs } from '../store/syncfs.js';
+import { copyFileHashed, hashFile } from './capture/copy.js';
+import { scanMounts, type ScannedEntry } from './capture/scan.js';
+import type { EngineDeps } from './deps.js';
+import { assertLabelUnused, validateLabel } from './label.js';
+import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
+import { Selection, type ScopeOptions } from './selection.js';
+
+export interface CreateSnapshotRequest {
+  sandbox: string;
+  label?: string;
+  scope: ScopeOptions;
+}
+
+export interface SnapshotSummary {
+  sandbox: string;
+  timestamp: string;
+  name: string | null;
+  dir: string;
+  files: number;
+  bytes: number;
+  /** Unchanged files hard-linked from the previous bundle. */
+  linkedFiles: number;
+  copiedFiles: number;
+  copiedBytes: number;
+  databases: string[];
+  skipped: number;
+  warnings: string[];
+  /** Some paths could not be read: the bundle is complete for everything else (exit 3). */
+  incomplete: boolean;
+  durationMs: number;
+}
+
+const MAX_LISTED = 20;
+
+export function sandboxLock(deps: EngineDeps, sandbox: string, command: string): Lock {
+  return acquireLock(deps.layout.locks, sandbox, { command, waitMs: deps.lockWaitMs, now: deps.now });
+}
+
+export async function createSnapshot(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
+  if (request.label !== undefined) validateLabel(request.label);
+  const lock = sandboxLock(deps, request.sandbox, 'snapshot create');
+  try {
+    return await createSnapshotLocked(request, deps);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Same as createSnapshot, for callers (restore, rebuild) that already hold the sandbox lock. */
+export async function createSnapshotLocked(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
+  const started = Date.now();
+  const entry = getSandbox(deps.layout, request.sandbox);
+  const manifest = loadAgentManifest(entry.agent);
+  const mounts = resolveMounts(entry, manifest);
+  if (!fs.statSync(entry.root, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new NotFoundError('root-not-found', `state root ${entry.root} of ${request.sandbox} does not exist`, {
+      hint: `check the path, or fix it with \`clawback sandbox set ${request.sandbox} --root DIR\``,
+    });
+  }
+  const selection = new Selection(manifest, mounts, request.scope);
+  deps.events.phase?.('scan');
+  const scan = scanMounts(mounts, selection, manifest.allowLinks);
+  const refused = [...scan.unsafeLinks, ...scan.specialFiles];
+  if (refused.length > 0) {
+    throw new RefusedError('unsafe-links', `refusing to snapshot ${request.sandbox}: ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
+      hint: 'make the links relative and inside the root, or allowlist them with allow_links in a custom manifest',
+      details: refused.slice(0, MAX_LISTED).concat(refused.length > MAX_LISTED ? [`... and ${refused.length - MAX_LISTED} more`] : []),
+    });
+  }
+  for (const warning of scan.warnings) deps.events.warning?.(warning);
+
+  const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
+  ensureDir(sandboxDir);
+  const records = listBundles(sandboxDir);
+  if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
+  const previous = completeBundles(records).at(-1);
+  const previousFiles = new Map<string, BundleEntry>();
+  if (previous) for (const e of previous.manifest.entries) if (e.type === 'file' && e.strategy !== 'sqlite_backup') previousFiles.set(e.path, e);
+
+  const timestamp = uniqueTimestamp(sandboxDir, deps.now());
+  const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
+  const finalDir = path.join(sandboxDir, timestamp);
+  fs.mkdirSync(partialDir, { mode: 0o700 });
+  try {
+    const payload = path.join(partialDir, PAYLOAD_DIR);
+    fs.mkdirSync(payload, { mode: 0o700 });
+    const totalBytes = scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
+    const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
+    deps.events.phase?.('copy', { files: totalFiles, bytes: totalBytes });
+    const copier = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
+    const entries: BundleEntry[] = [];
+    for (const scanned of scan.entries) entries.push(await copier.write(scanned));
+    for (const vanished of copier.vanished) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+
+    const files = entries.filter((e) => e.type === 'file');
+    const bundle: BundleManifest = {
+      version: BUNDLE_VERSION,
+      format: BUNDLE_FORMAT,
+      tool: { name: 'clawback', version: deps.toolVersion },
+      sandboxName: request.sandbox,
+      timestamp,
+      name: request.label ?? null,
+      agentType: manifest.agent,
+      agentVersion: null,
+      capture: manifest.capture,
+      stateDirs: manifest.stateDirs.map((d) => (d.prefix ? `${d.path}*` : d.path)),
+      backedUpDirs: scan.topDirs,
+      failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable')).map((s) => s.path),
+      stateFiles: files.filter((e) => e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)).map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
+      modules: [...new Set(entries.map((e) => e.module))].sort(),
+      includesSecrets: entries.some((e) => selection.isSecretModule(e.module)),
+      policyPresets: entry.policyPresets,
+      customPolicies: entry.customPolicies,
+      backupComplete: true,
+      scope: {
+        full: request.scope.only === undefined && request.scope.agents === undefined && request.scope.noSecrets !== true,
+        modules: request.scope.only ?? selection.modulesKnown,
+        agents: request.scope.agents ?? null,
+        includesSecrets: request.scope.noSecrets !== true,
+        excludes: request.scope.excludes ?? [],
+      },
+      mounts,
+      entries: entries.filter((e) => e.path !== '' && !copier.vanished.has(e.path)),
+      skipped: scan.skipped,
+      totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },
+      contentSha256: '',
+    };
+    bundle.contentSha256 = contentSha256(bundle.entries);
+    deps.fault?.('create:before-manifest');
+    writeFileAtomic(path.join(partialDir, MANIFEST_FILE), serializeBundleManifest(bundle), 0o600);
+    syncTree(partialDir, syncfs);
+    deps.fault?.('create:before-rename');
+    fs.renameSync(partialDir, finalDir);
+    fsyncDir(sandboxDir);
+    return {
+      sandbox: request.sandbox,
+      timestamp,
+      name: bundle.name,
+      dir: finalDir,
+      files: bundle.totals.files,
+      bytes: bundle.totals.bytes,
+      linkedFiles: copier.linked,
+      copiedFiles: copier.copied,
+      copiedBytes: copier.copiedBytes,
+      databases: copier.databases,
+      skipped: scan.skipped.length,
+      warnings: scan.warnings,
+      incomplete: bundle.failedBackupDirs.length > 0,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    fs.rmSync(partialDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function uniqueTimestamp(sandboxDir: string, now: Date): string {
+  let time = now.getTime();
+  for (;;) {
+    const stamp = bundleTimestamp(new Date(time));
+    if (!fs.existsSync(path.join(sandboxDir, stamp)) && !fs.existsSync(path.join(sandboxDir, stamp + PARTIAL_SUFFIX))) return stamp;
+    time += 1;
+  }
+}
+
+/** Writes scanned entries into a payload dir: links unchanged files from the previous bundle, copies the rest, backs up databases. */
+class BundleWriter {
+  linked = 0;
+  copied = 0;
+  copiedBytes = 0;
+  readonly databases: string[] = [];
+  readonly vanished = new Set<string>();
+  private done = { files: 0, bytes: 0 };
+  private lastReport = 0;
+
+  constructor(
+    private readonly payload: string,
+    private readonly previousPayload: string | undefined,
+    private readonly previous: Map<string, BundleEntry>,
+    private readonly deps: EngineDeps,
+  ) {}
+
+  async write(scanned: ScannedEntry): Promise<BundleEntry> {
+    const dest = path.join(this.payload, ...scanned.path.split('/'));
+    const base: BundleEntry = { path: scanned.path, type: scanned.type, module: scanned.module };
+    if (scanned.agent !== undefined) base.agent = scanned.agent;
+    if (scanned.type === 'dir') {
+      fs.mkdirSync(dest, { mode: 0o700 });
+      return { ...base, mode: scanned.stat.mode & 0o7777 };
+    }
+    if (scanned.type === 'symlink') {
+      fs.symlinkSync(scanned.target!, dest);
+      return { ...base, target: scanned.target! };
+    }
+    const stat = scanned.stat;
+    const mode = stat.mode & 0o7777;
+    const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
+    const bundleMode = mode & ~0o022 & 0o777;
+    const prior = this.previous.get(scanned.path);
+    if (prior && this.previousPayload && prior.ino === stat.ino && prior.dev === stat.dev && prior.size === stat.size && prior.mtimeMs === stat.mtimeMs && prior.mode === mode) {
+      try {
+        fs.linkSync(path.join(this.previousPayload, ...scanned.path.split('/')), dest);
+        this.linked++;
+        this.tick(stat.size);
+        return { ...entry, sha256: prior.sha256! };
+      } catch {
+        // Previous bundle file gone or link limit reached: copy instead.
+      }
+    }
+    let outcome;
+    try {
+      outcome = copyFileHashed(scanned.source, dest, bundleMode, stat.size);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.vanished.add(scanned.path);
+        return entry;
+      }
+      throw error;
+    }
+    if (outcome.kind === 'sqlite') {
+      const copy = await backupDatabase(scanned.source, dest, scanned.path);
+      fs.chmodSync(dest, bundleMode);
+      const { sha256, size } = hashFile(dest);
+      this.databases.push(scanned.path);
+      this.copied++;
+      this.copiedBytes += size;
+      this.tick(stat.size);
+      return { ...entry, strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256 };
+    }
+    this.copied++;
+    this.copiedBytes += outcome.size;
+    this.tick(stat.size);
+    return { ...entry, size: outcome.size, sha256: outcome.sha256 };
+  }
+
+  private tick(bytes: number): void {
+    this.done.files++;
+    this.done.bytes += bytes;
+    const now = Date.now();
+    if (now - this.lastReport >= 100) {
+      this.lastReport = now;
+      this.deps.events.progress?.({ ...this.done });
+    }
+  }
+}
+
+export function isClawbackError(error: unknown): error is ClawbackError {
+  return error instanceof ClawbackError;
+}

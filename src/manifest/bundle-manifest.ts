@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import { ClawbackError, ExitCode, IntegrityError } from '../errors.js';
+import { checkEntryList } from '../fs-safety/safe-path.js';
+import type { CustomPolicy } from '../store/registry.js';
+
+export const BUNDLE_FORMAT = 'clawback-bundle/1';
+export const BUNDLE_VERSION = 1;
+export const MANIFEST_FILE = 'rebuild-manifest.json';
+export const PAYLOAD_DIR = 'payload';
+
+export type EntryType = 'file' | 'dir' | 'symlink';
+
+export interface BundleEntry {
+  path: string;
+  type: EntryType;
+  mode?: number;
+  size?: number;
+  mtimeMs?: number;
+  sha256?: string;
+  strategy?: 'copy' | 'sqlite_backup';
+  /** The live database's journal mode, put back on restore (the bundle copy is always a rollback-journal file). */
+  journalMode?: string;
+  target?: string;
+  module: string;
+  agent?: string;
+  /** Source identity at capture time; lets the next snapshot hard-link an unchanged file. */
+  dev?: number;
+  ino?: number;
+}
+
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/** Where a payload prefix lives on the host; '' is the state root. */
+export interface BundleMount {
+  prefix: string;
+  dir: string;
+  module?: string;
+  agent?: string;
+}
+
+export interface BundleScope {
+  full: boolean;
+  modules: string[];
+  agents: string[] | null;
+  includesSecrets: boolean;
+  excludes: string[];
+}
+
+export interface BundleManifest {
+  version: number;
+  format: string;
+  tool: { name: string; version: string };
+  sandboxName: string;
+  timestamp: string;
+  name: string | null;
+  agentType: string;
+  agentVersion: string | null;
+  capture: 'whole' | 'selective';
+  stateDirs: string[];
+  backedUpDirs: string[];
+  failedBackupDirs: string[];
+  stateFiles: Array<{ path: string; strategy: string }>;
+  modules: string[];
+  includesSecrets: boolean;
+  policyPresets: string[];
+  customPolicies: CustomPolicy[];
+  backupComplete: boolean;
+  scope: BundleScope;
+  mounts: BundleMount[];
+  /** Free-form origin data, e.g. the QwenPaw archive id an import came from. */
+  origin?: Record<string, string>;
+  entries: BundleEntry[];
+  skipped: SkippedEntry[];
+  totals: { files: number; bytes: number };
+  contentSha256: string;
+}
+
+export class UnsupportedBundleError extends ClawbackError {
+  constructor(message: string) {
+    super('unsupported-bundle', ExitCode.integrity, message, { hint: 'upgrade clawback to read this bundle' });
+  }
+}
+
+export class MalformedManifestError extends ClawbackError {
+  constructor(message: string) {
+    super('malformed-manifest', ExitCode.integrity, message, { hint: 'the bundle is damaged; choose another one (`snapshot list`)' });
+  }
+}
+
+export class UnsafeEntryPathError extends ClawbackError {
+  constructor(message: string) {
+    super('unsafe-entry-path', ExitCode.integrity, message, { hint: 'the bundle was tampered with or damaged; it will not be used' });
+  }
+}
+
+function canonicalEntry(entry: BundleEntry): string {
+  return JSON.stringify([entry.path, entry.type, entry.mode ?? null, entry.size ?? null, entry.sha256 ?? null, entry.target ?? null, entry.module, entry.agent ?? null, entry.strategy ?? null]);
+}
+
+/** sha256 over the sorted entries' identity fields: detects any edit of the inventory. */
+export function contentSha256(entries: readonly BundleEntry[]): string {
+  const hash = createHash('sha256');
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const entry of sorted) hash.update(canonicalEntry(entry) + '\n');
+  return hash.digest('hex');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fail(file: string, what: string): never {
+  throw new MalformedManifestError(`${file}: ${what}`);
+}
+
+function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
+  if (!isRecord(raw)) fail(file, `entry ${index} is not an object`);
+  const { path, type, module } = raw;
+  if (typeof path !== 'string') fail(file, `entry ${index} has no path`);
+  if (type !== 'file' && type !== 'dir' && type !== 'symlink') fail(file, `entry ${path} has an unknown type`);
+  const entry: BundleEntry = { path, type, module: typeof module === 'string' ? module : 'other' };
+  const num = (key: 'mode' | 'size' | 'mtimeMs' | 'dev' | 'ino'): void => {
+    const value = raw[key];
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(file, `entry ${path}: ${key} is not a number`);
+    entry[key] = value;
+  };
+  num('mode');
+  num('size');
+  num('mtimeMs');
+  num('dev');
+  num('ino');
+  if (type === 'file') {
+    if (typeof raw.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.sha256)) fail(file, `entry ${path} has no valid sha256`);
+    if (entry.size === undefined) fail(file, `entry ${path} has no size`);
+    entry.sha256 = raw.sha256;
+    if (raw.strategy === 'sqlite_backup' || raw.strategy === 'copy') entry.strategy = raw.strategy;
+    if (typeof raw.journalMode === 'string') entry.journalMode = raw.journalMode;
+  }
+  if (type === 'symlink') {
+    if (typeof raw.target !== 'string' || raw.target.length === 0) fail(file, `symlink entry ${path} has no target`);
+    entry.target = raw.target;
+  }
+  if (typeof raw.agent === 'string') entry.agent = raw.agent;
+  return entry;
+}
+
+function stringArray(raw: unknown): string[] {
+  return Array.isArray(raw) ? raw.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * Parse a manifest, failing closed with three distinct errors: a newer version
+ * (UnsupportedBundleError), a malformed document (MalformedManifestError), and
+ * entry paths that are not normalised relative POSIX paths (UnsafeEntryPathError).
+ */
+export function parseBundleManifest(text: string, file: string): BundleManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    fail(file, `not valid JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(raw)) fail(file, 'not a JSON object');
+  if (typeof raw.version !== 'number') fail(file, 'no version');
+  if (raw.version > BUNDLE_VERSION) throw new UnsupportedBundleError(`${file}: bundle version ${raw.version} is newer than this clawback supports (${BUNDLE_VERSION})`);
+  if (raw.format !== undefined && raw.format !== BUNDLE_FORMAT) throw new UnsupportedBundleError(`${file}: unknown format ${JSON.stringify(raw.format)}`);
+  if (typeof raw.sandboxName !== 'string' || typeof raw.timestamp !== 'string') fail(file, 'sandboxName or timestamp missing');
+  if (!Array.isArray(raw.entries)) fail(file, 'entries missing');
+  const entries = raw.entries.map((e, i) => parseEntry(e, i, file));
+  const problem = checkEntryList(entries);
+  if (problem) throw new UnsafeEntryPathError(`${file}: ${problem}`);
+  const scopeRaw = isRecord(raw.scope) ? raw.scope : {};
+  const mounts: BundleMount[] = Array.isArray(raw.mounts)
+    ? raw.mounts.filter(isRecord).map((m) => {
+        const mount: BundleMount = { prefix: typeof m.prefix === 'string' ? m.prefix : '', dir: typeof m.dir === 'string' ? m.dir : '' };
+        if (typeof m.module === 'string') mount.module = m.module;
+        if (typeof m.agent === 'string') mount.agent = m.agent;
+        return mount;
+      })
+    : [];
+  const totals = isRecord(raw.totals) ? raw.totals : {};
+  const manifest: BundleManifest = {
+    version: raw.version,
+    format: BUNDLE_FORMAT,
+    tool: isRecord(raw.tool) ? { name: String(raw.tool.name), version: String(raw.tool.version) } : { name: 'unknown', version: '0' },
+    sandboxName: raw.sandboxName,
+    timestamp: raw.timestamp,
+    name: typeof raw.name === 'string' ? raw.name : null,
+    agentType: typeof raw.agentType === 'string' ? raw.agentType : 'unknown',
+    agentVersion: typeof raw.agentVersion === 'string' ? raw.agentVersion : null,
+    capture: raw.capture === 'selective' ? 'selective' : 'whole',
+    stateDirs: stringArray(raw.stateDirs),
+    backedUpDirs: stringArray(raw.backedUpDirs),
+    failedBackupDirs: stringArray(raw.failedBackupDirs),
+    stateFiles: Array.isArray(raw.stateFiles)
+      ? raw.stateFiles.filter(isRecord).map((f) => ({ path: String(f.path), strategy: String(f.strategy) }))
+      : [],
+    modules: stringArray(raw.modules),
+    includesSecrets: raw.includesSecrets === true,
+    policyPresets: stringArray(raw.policyPresets),
+    customPolicies: Array.isArray(raw.customPolicies)
+      ? raw.customPolicies.filter(isRecord).map((p) => ({ name: String(p.name), content: String(p.content) }))
+      : [],
+    backupComplete: raw.backupComplete === true,
+    scope: {
+      full: scopeRaw.full !== false,
+      modules: stringArray(scopeRaw.modules),
+      agents: Array.isArray(scopeRaw.agents) ? stringArray(scopeRaw.agents) : null,
+      includesSecrets: scopeRaw.includesSecrets !== false,
+      excludes: stringArray(scopeRaw.excludes),
+    },
+    mounts,
+    entries,
+    skipped: Array.isArray(raw.skipped)
+      ? raw.skipped.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }))
+      : [],
+    totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },
+    contentSha256: typeof raw.contentSha256 === 'string' ? raw.contentSha256 : '',
+  };
+  if (isRecord(raw.origin)) {
+    manifest.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
+  }
+  return manifest;
+}
+
+/** The inventory checksum must match the entries; anything else means the manifest was edited or damaged. */
+export function assertContentChecksum(manifest: BundleManifest, file: string): void {
+  const actual = contentSha256(manifest.entries);
+  if (actual !== manifest.contentSha256) {
+    throw new IntegrityError('manifest-checksum', `${file}: contentSha256 does not match the entries`, {
+      hint: 'the manifest was edited or damaged; choose another bundle',
+    });
+  }
+}
+
+export function serializeBundleManifest(manifest: BundleManifest): string {
+  return JSON.stringify(manifest, null, 1) + '\n';
+}

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+
+const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+export const SQLITE_COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
+
+export function hasSqliteHeader(buffer: Uint8Array): boolean {
+  return buffer.length >= HEADER.length && HEADER.equals(buffer.subarray(0, HEADER.length));
+}
+
+/** Reads 16 bytes without following symlinks (the caller already lstat'ed a regular file). */
+export function isSqliteFile(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const buffer = Buffer.alloc(HEADER.length);
+    const read = fs.readSync(fd, buffer, 0, HEADER.length, 0);
+    return read === HEADER.length && hasSqliteHeader(buffer);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** `x.db-wal` → `x.db`, or undefined when the name is no companion. */
+export function companionBase(name: string): string | undefined {
+  for (const suffix of SQLITE_COMPANION_SUFFIXES) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
+  return undefined;
+}
