@@ -24,6 +24,11 @@ export async function main(args: string[], io: CliIo): Promise<number> {
 
 export async function run(): Promise<void> {
   const io = defaultIo();
+  // A closed pipe (`clawback ... | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   let interrupted = false;
   process.on('SIGINT', () => {
     if (interrupted) process.exit(ExitCode.interrupted);

@@ -37,7 +37,14 @@ export function quickCheck(file: string, label: string): void {
  * quick_check it. The live -wal/-shm are read through SQLite, never copied.
  */
 export async function backupDatabase(source: string, dest: string, label: string): Promise<SqliteCopy> {
-  const db = new Database(source, { fileMustExist: true, readonly: true });
+  // Read-write, so that as the last connection SQLite checkpoints and removes the -wal/-shm it creates,
+  // leaving the live directory as it found it; read-only only where writing is not allowed.
+  let db: Database.Database;
+  try {
+    db = new Database(source, { fileMustExist: true });
+  } catch {
+    db = new Database(source, { fileMustExist: true, readonly: true });
+  }
   let journalMode: string;
   try {
     db.pragma('busy_timeout = 10000');
