@@ -16,7 +16,7 @@ export function validateLabel(label: string): void {
 }
 
 export function assertLabelUnused(label: string, records: BundleRecord[], sandbox: string): void {
-  const clash = records.find((r) => r.manifest?.name === label);
+  const clash = records.find((r) => r.header?.name === label);
   if (clash) {
     throw new RefusedError('duplicate-name', `${sandbox} already has a snapshot named ${JSON.stringify(label)} (${clash.timestamp})`, {
       hint: 'pick another --name, or delete the old snapshot first',

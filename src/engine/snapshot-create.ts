@@ -13,7 +13,7 @@ import {
 } from '../manifest/bundle-manifest.js';
 import { backupDatabase } from '../sqlite/backup.js';
 import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../store/atomic.js';
-import { completeBundles, listBundles, PARTIAL_SUFFIX } from '../store/bundles.js';
+import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../store/bundles.js';
 import { bundleTimestamp, sandboxBundleDir } from '../store/home.js';
 import { acquireLock, type Lock } from '../store/lock.js';
 import { getSandbox } from '../store/registry.js';
@@ -95,7 +95,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
   const previous = completeBundles(records).at(-1);
   const previousFiles = new Map<string, BundleEntry>();
-  if (previous) for (const e of previous.manifest.entries) if (e.type === 'file' && e.strategy !== 'sqlite_backup') previousFiles.set(e.path, e);
+  for (const e of previousEntries(previous, deps)) if (e.type === 'file' && e.strategy !== 'sqlite_backup') previousFiles.set(e.path, e);
 
   const timestamp = uniqueTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
@@ -171,6 +171,18 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** The newest bundle's inventory, for hard-linking; a damaged one only costs the links. */
+function previousEntries(previous: BundleRecord | undefined, deps: EngineDeps): BundleEntry[] {
+  if (!previous) return [];
+  try {
+    return previous.manifest?.entries ?? [];
+  } catch (error) {
+    if (!(error instanceof ClawbackError)) throw error;
+    deps.events.warning?.(`not reusing files of ${previous.id}: ${error.message}`);
+    return [];
   }
 }
 

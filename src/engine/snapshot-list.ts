@@ -20,11 +20,11 @@ function toRow(record: BundleRecord): SnapshotRow {
   return {
     version: record.version ?? null,
     id: record.id,
-    name: record.manifest?.name ?? null,
+    name: record.header?.name ?? null,
     timestamp: record.timestamp,
     state: record.state,
-    files: record.manifest?.totals.files ?? null,
-    bytes: record.manifest?.totals.bytes ?? null,
+    files: record.header?.totals.files ?? null,
+    bytes: record.header?.totals.bytes ?? null,
     path: record.dir,
     problem: record.problem?.message ?? null,
   };

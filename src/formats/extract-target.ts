@@ -53,7 +53,8 @@ export class ExtractTarget {
   createFile(rel: string, mode = 0o600): number {
     this.ensureDir(parentOf(rel));
     const fd = fs.openSync(safeJoin(this.root, rel), 'wx', mode);
-    if ((mode & ~0o600) !== 0) fs.fchmodSync(fd, mode);
+    // An explicit chmod, because the umask may have stripped bits the caller asked for.
+    if (mode !== 0o600) fs.fchmodSync(fd, mode);
     return fd;
   }
 

@@ -72,11 +72,11 @@ export function checkEntryList(entries: ReadonlyArray<{ path: string; type: stri
     seen.add(entry.path);
     if (entry.type === 'symlink') links.push(entry.path);
   }
+  if (links.length === 0) return undefined;
   const linkSet = new Set(links);
   for (const entry of entries) {
-    const parts = entry.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const ancestor = parts.slice(0, i).join('/');
+    for (let slash = entry.path.indexOf('/'); slash > 0; slash = entry.path.indexOf('/', slash + 1)) {
+      const ancestor = entry.path.slice(0, slash);
       if (linkSet.has(ancestor)) return `entry ${JSON.stringify(entry.path)} lies below the symlink ${JSON.stringify(ancestor)}`;
     }
   }

@@ -78,6 +78,12 @@ export interface BundleManifest {
   contentSha256: string;
 }
 
+/** Everything but the inventory: what listing and selectors need, readable without parsing every entry. */
+export type BundleHeader = Omit<BundleManifest, 'entries' | 'skipped' | 'contentSha256'>;
+
+/** The key that separates the header from the inventory in a serialised manifest. */
+const ENTRIES_MARKER = '\n "entries": [';
+
 export class UnsupportedBundleError extends ClawbackError {
   constructor(message: string) {
     super('unsupported-bundle', ExitCode.integrity, message, { hint: 'upgrade clawback to read this bundle' });
@@ -158,6 +164,34 @@ function stringArray(raw: unknown): string[] {
  * entry paths that are not normalised relative POSIX paths (UnsafeEntryPathError).
  */
 export function parseBundleManifest(text: string, file: string): BundleManifest {
+  const raw = parseJsonObject(text, file);
+  const header = headerFields(raw, file);
+  if (!Array.isArray(raw.entries)) fail(file, 'entries missing');
+  const entries = raw.entries.map((e, i) => parseEntry(e, i, file));
+  const problem = checkEntryList(entries);
+  if (problem) throw new UnsafeEntryPathError(`${file}: ${problem}`);
+  return {
+    ...header,
+    entries,
+    skipped: Array.isArray(raw.skipped)
+      ? raw.skipped.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }))
+      : [],
+    contentSha256: typeof raw.contentSha256 === 'string' ? raw.contentSha256 : '',
+  };
+}
+
+/**
+ * Parse only the header of a manifest written by serializeBundleManifest (the
+ * inventory comes last), so listing 500 bundles does not parse 500 inventories.
+ * Falls back to the whole document for manifests written otherwise.
+ */
+export function parseBundleHeader(text: string, file: string): BundleHeader {
+  const cut = text.indexOf(ENTRIES_MARKER);
+  if (cut > 0 && text[cut - 1] === ',') return headerFields(parseJsonObject(text.slice(0, cut - 1) + '\n}', file), file);
+  return headerFields(parseJsonObject(text, file), file);
+}
+
+function parseJsonObject(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -165,14 +199,14 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
     fail(file, `not valid JSON (${(error as Error).message})`);
   }
   if (!isRecord(raw)) fail(file, 'not a JSON object');
+  return raw;
+}
+
+function headerFields(raw: Record<string, unknown>, file: string): BundleHeader {
   if (typeof raw.version !== 'number') fail(file, 'no version');
   if (raw.version > BUNDLE_VERSION) throw new UnsupportedBundleError(`${file}: bundle version ${raw.version} is newer than this clawback supports (${BUNDLE_VERSION})`);
   if (raw.format !== undefined && raw.format !== BUNDLE_FORMAT) throw new UnsupportedBundleError(`${file}: unknown format ${JSON.stringify(raw.format)}`);
   if (typeof raw.sandboxName !== 'string' || typeof raw.timestamp !== 'string') fail(file, 'sandboxName or timestamp missing');
-  if (!Array.isArray(raw.entries)) fail(file, 'entries missing');
-  const entries = raw.entries.map((e, i) => parseEntry(e, i, file));
-  const problem = checkEntryList(entries);
-  if (problem) throw new UnsafeEntryPathError(`${file}: ${problem}`);
   const scopeRaw = isRecord(raw.scope) ? raw.scope : {};
   const mounts: BundleMount[] = Array.isArray(raw.mounts)
     ? raw.mounts.filter(isRecord).map((m) => {
@@ -183,7 +217,7 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
       })
     : [];
   const totals = isRecord(raw.totals) ? raw.totals : {};
-  const manifest: BundleManifest = {
+  const header: BundleHeader = {
     version: raw.version,
     format: BUNDLE_FORMAT,
     tool: isRecord(raw.tool) ? { name: String(raw.tool.name), version: String(raw.tool.version) } : { name: 'unknown', version: '0' },
@@ -214,17 +248,12 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
       excludes: stringArray(scopeRaw.excludes),
     },
     mounts,
-    entries,
-    skipped: Array.isArray(raw.skipped)
-      ? raw.skipped.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }))
-      : [],
     totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },
-    contentSha256: typeof raw.contentSha256 === 'string' ? raw.contentSha256 : '',
   };
   if (isRecord(raw.origin)) {
-    manifest.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
+    header.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   }
-  return manifest;
+  return header;
 }
 
 /** The inventory checksum must match the entries; anything else means the manifest was edited or damaged. */
@@ -237,6 +266,10 @@ export function assertContentChecksum(manifest: BundleManifest, file: string): v
   }
 }
 
+/** Header first, inventory last, one entry per line: readable, and the header can be parsed alone. */
 export function serializeBundleManifest(manifest: BundleManifest): string {
-  return JSON.stringify(manifest, null, 1) + '\n';
+  const { entries, skipped, contentSha256: checksum, ...header } = manifest;
+  const head = JSON.stringify(header, null, 1).replace(/\n}$/, '');
+  const list = (items: readonly unknown[]): string => (items.length === 0 ? '[]' : `[\n${items.map((item) => '  ' + JSON.stringify(item)).join(',\n')}\n ]`);
+  return `${head},\n "entries": ${list(entries)},\n "skipped": ${list(skipped)},\n "contentSha256": ${JSON.stringify(checksum)}\n}\n`;
 }

@@ -19,9 +19,12 @@ function fsyncFile(file: string): void {
   }
 }
 
-/** Runs `PRAGMA quick_check` and throws IntegrityError unless it answers ok. */
-export function quickCheck(file: string, label: string): void {
-  const db = new Database(file, { fileMustExist: true });
+/**
+ * Runs `PRAGMA quick_check` and throws IntegrityError unless it answers ok.
+ * `readonly` for copies inside a published bundle: a read-write open may leave -wal/-shm files there.
+ */
+export function quickCheck(file: string, label: string, options: { readonly?: boolean } = {}): void {
+  const db = new Database(file, { fileMustExist: true, readonly: options.readonly === true });
   try {
     const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
     const answer = rows.map((r) => r.quick_check).join('; ');

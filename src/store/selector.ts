@@ -24,7 +24,7 @@ export function resolveSelector(records: BundleRecord[], selector: string, sandb
   }
   const version = /^v(\d+)$/.exec(selector);
   if (version) return complete.find((r) => r.version === Number(version[1])) ?? notFound();
-  const byLabel = complete.filter((r) => r.manifest?.name === selector);
+  const byLabel = complete.filter((r) => r.header?.name === selector);
   if (byLabel.length === 1) return byLabel[0]!;
   const exact = records.find((r) => r.timestamp === selector && r.state === 'complete') ?? records.find((r) => r.id === selector);
   if (exact) return exact;
@@ -33,7 +33,7 @@ export function resolveSelector(records: BundleRecord[], selector: string, sandb
   if (prefixed.length > 1) {
     throw new UsageError(`${JSON.stringify(selector)} matches ${prefixed.length} snapshots of ${sandbox}`, {
       hint: 'give more of the timestamp, or use vN',
-      details: prefixed.map((r) => `v${r.version} ${r.timestamp}${r.manifest?.name ? ` (${r.manifest.name})` : ''}`),
+      details: prefixed.map((r) => `v${r.version} ${r.timestamp}${r.header?.name ? ` (${r.header.name})` : ''}`),
     });
   }
   return notFound();

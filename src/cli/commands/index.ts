@@ -7,6 +7,7 @@ import { registerSnapshotCreate } from './snapshot-create.js';
 import { registerSnapshotHelp } from './snapshot-help.js';
 import { registerSnapshotList } from './snapshot-list.js';
 import { registerSnapshotShow } from './snapshot-show.js';
+import { registerSnapshotVerify } from './snapshot-verify.js';
 
 /** Every command, one line each; each module declares its options and lazily loads its engine. */
 export function registerCommands(program: Command, act: Act): void {
@@ -16,6 +17,7 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotCreate(program, act);
   registerSnapshotList(program, act);
   registerSnapshotShow(program, act);
+  registerSnapshotVerify(program, act);
   registerDemo(program, act);
   rememberVerbs(program);
 }

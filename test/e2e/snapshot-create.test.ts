@@ -1,0 +1,223 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
+import { clawback, json, REPO, tempDir } from '../helpers/cli.js';
+
+interface ListDoc {
+  snapshots: Array<{ version: number | null; name: string | null; timestamp: string; state: string; files: number | null; path: string }>;
+}
+interface CreateDoc {
+  snapshot: { timestamp: string; dir: string; files: number; linkedFiles: number; copiedFiles: number; databases: string[] };
+}
+
+let base: string;
+let home: string;
+let sample: GeneratedHome;
+
+function payload(dir: string, rel: string): string {
+  return path.join(dir, 'payload', ...rel.split('/'));
+}
+
+function bundleDirs(): string[] {
+  const dir = path.join(home, 'rebuild-backups', 'oc');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
+beforeEach(async () => {
+  base = tempDir();
+  home = path.join(base, 'home');
+  sample = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'openclaw') });
+  const added = await clawback(home, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', sample.root]);
+  expect(added.exitCode).toBe(0);
+});
+
+afterEach(() => {
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+describe('snapshot create / list / show', () => {
+  it('captures the home, leaves caches and machine-local state out, and lists and shows it', async () => {
+    const created = await clawback(home, ['oc', 'snapshot', 'create', '--name', 'before-upgrade', '--json']);
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    const doc = json<CreateDoc>(created);
+    const dir = doc.snapshot.dir;
+    expect(fs.existsSync(path.join(dir, 'rebuild-manifest.json'))).toBe(true);
+    expect(fs.statSync(path.join(dir, 'rebuild-manifest.json')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+
+    // bytes of user files are identical
+    for (const rel of ['workspace/SOUL.md', 'openclaw.json', 'credentials/oauth.json', '.env']) {
+      expect(fs.readFileSync(payload(dir, rel)).equals(fs.readFileSync(path.join(sample.root, rel))), rel).toBe(true);
+    }
+    // caches, logs and machine-local state are not captured
+    expect(fs.existsSync(payload(dir, 'browser'))).toBe(false);
+    expect(fs.existsSync(payload(dir, 'logs'))).toBe(false);
+    expect(fs.existsSync(payload(dir, 'identity'))).toBe(false);
+    // relative symlinks stay links with the same target
+    const links = fs.readdirSync(path.join(sample.root, 'workspace'), { withFileTypes: true }).filter((d) => d.isSymbolicLink());
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) {
+      const rel = `workspace/${link.name}`;
+      expect(fs.readlinkSync(payload(dir, rel))).toBe(fs.readlinkSync(path.join(sample.root, rel)));
+    }
+    // the database is a consistent copy with the rows, and its -wal/-shm are not in the bundle
+    const dbRel = path.relative(sample.root, sample.databases[0]!).split(path.sep).join('/');
+    expect(doc.snapshot.databases).toContain(dbRel);
+    expect(fs.existsSync(payload(dir, dbRel) + '-wal')).toBe(false);
+    const copy = new Database(payload(dir, dbRel), { readonly: true });
+    const counts = sample.rowCounts[sample.databases[0]!]!;
+    for (const [table, rows] of Object.entries(counts)) {
+      expect((copy.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n).toBe(rows);
+    }
+    copy.close();
+
+    const list = await clawback(home, ['oc', 'snapshot', 'list', '--json']);
+    expect(list.exitCode).toBe(0);
+    const rows = json<ListDoc>(list).snapshots;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ version: 1, name: 'before-upgrade', state: 'complete', files: doc.snapshot.files });
+
+    const text = await clawback(home, ['oc', 'snapshot', 'list']);
+    expect(String(text.stdout)).toMatch(/v1\s+│ before-upgrade/);
+
+    for (const selector of ['v1', 'latest', 'before-upgrade', doc.snapshot.timestamp, doc.snapshot.timestamp.slice(0, 10)]) {
+      const show = await clawback(home, ['oc', 'snapshot', 'show', selector, '--json']);
+      expect(show.exitCode, selector).toBe(0);
+      const shown = json<{ snapshot: { name: string; totals: { files: number }; skipped: Record<string, number> } }>(show).snapshot;
+      expect(shown.name).toBe('before-upgrade');
+      expect(shown.totals.files).toBe(doc.snapshot.files);
+      expect(shown.skipped.excluded).toBeGreaterThan(0);
+      expect(shown.skipped.machine_local).toBeGreaterThan(0);
+    }
+  });
+
+  it('resolves selectors and refuses ambiguous or unknown ones with the right codes', async () => {
+    expect((await clawback(home, ['oc', 'snapshot', 'create'])).exitCode).toBe(0);
+    expect((await clawback(home, ['oc', 'snapshot', 'create'])).exitCode).toBe(0);
+    const ambiguous = await clawback(home, ['oc', 'snapshot', 'show', '20']);
+    expect(ambiguous.exitCode).toBe(2);
+    expect(String(ambiguous.stderr)).toMatch(/matches 2 snapshots/);
+    expect(String(ambiguous.stderr)).toMatch(/v1 20/);
+    expect((await clawback(home, ['oc', 'snapshot', 'show', 'v3'])).exitCode).toBe(4);
+    expect((await clawback(home, ['nope', 'snapshot', 'list'])).exitCode).toBe(4);
+    const jsonErr = await clawback(home, ['oc', 'snapshot', 'show', 'v9', '--json']);
+    expect(JSON.parse(String(jsonErr.stderr))).toMatchObject({ code: 'bundle-not-found', exitCode: 4 });
+  });
+
+  it('refuses duplicate and invalid labels', async () => {
+    expect((await clawback(home, ['oc', 'snapshot', 'create', '--name', 'keep.me_1'])).exitCode).toBe(0);
+    const dup = await clawback(home, ['oc', 'snapshot', 'create', '--name', 'keep.me_1']);
+    expect(dup.exitCode).toBe(5);
+    expect(String(dup.stderr)).toMatch(/already has a snapshot named/);
+    for (const bad of ['v3', '-x', 'a b', '.hidden', 'x'.repeat(64), 'latest']) {
+      const result = await clawback(home, ['oc', 'snapshot', 'create', `--name=${bad}`]);
+      expect(result.exitCode, bad).toBe(2);
+    }
+    expect(bundleDirs()).toHaveLength(1);
+  });
+
+  it('refuses absolute and escaping symlinks before writing anything (exit 5)', async () => {
+    fs.symlinkSync('/etc/passwd', path.join(sample.root, 'workspace', 'abs-link'));
+    fs.symlinkSync('../../../outside', path.join(sample.root, 'workspace', 'escape'));
+    const result = await clawback(home, ['oc', 'snapshot', 'create']);
+    expect(result.exitCode).toBe(5);
+    expect(String(result.stderr)).toContain('workspace/abs-link -> /etc/passwd');
+    expect(String(result.stderr)).toContain('workspace/escape -> ../../../outside');
+    expect(bundleDirs()).toHaveLength(0);
+  });
+
+  it('refuses a FIFO (exit 5)', async () => {
+    await execa('mkfifo', [path.join(sample.root, 'workspace', 'pipe')]);
+    const result = await clawback(home, ['oc', 'snapshot', 'create']);
+    expect(result.exitCode).toBe(5);
+    expect(String(result.stderr)).toContain('workspace/pipe (FIFO)');
+  });
+
+  it('an unchanged re-snapshot hard-links every file but the databases', async () => {
+    const first = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    const second = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    expect(second.snapshot.files).toBe(first.snapshot.files);
+    expect(second.snapshot.linkedFiles).toBe(first.snapshot.files - first.snapshot.databases.length);
+    expect(second.snapshot.copiedFiles).toBe(first.snapshot.databases.length);
+    const a = payload(first.snapshot.dir, 'workspace/SOUL.md');
+    const b = payload(second.snapshot.dir, 'workspace/SOUL.md');
+    expect(fs.statSync(a).ino).toBe(fs.statSync(b).ino);
+    expect(fs.statSync(b).nlink).toBe(2);
+    // a changed file is copied, not linked
+    fs.appendFileSync(path.join(sample.root, 'workspace', 'SOUL.md'), 'changed\n');
+    const third = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    const c = payload(third.snapshot.dir, 'workspace/SOUL.md');
+    expect(fs.statSync(c).ino).not.toBe(fs.statSync(b).ino);
+    expect(fs.readFileSync(c, 'utf8')).toMatch(/changed\n$/);
+    expect(fs.readFileSync(b, 'utf8')).not.toMatch(/changed\n$/);
+  });
+
+  it('a crash before the rename leaves an incomplete bundle that is listed as such and never used', async () => {
+    const killed = await clawback(home, ['oc', 'snapshot', 'create', '--name', 'crashy'], { env: { CLAWBACK_TEST_FAULT: 'create:before-rename' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const rows = json<ListDoc>(await clawback(home, ['oc', 'snapshot', 'list', '--json'])).snapshots;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'partial', version: null });
+    expect((await clawback(home, ['oc', 'snapshot', 'show', 'latest'])).exitCode).toBe(4);
+    expect((await clawback(home, ['oc', 'snapshot', 'show', 'crashy'])).exitCode).toBe(4);
+    // the label of a crashed attempt is free again
+    expect((await clawback(home, ['oc', 'snapshot', 'create', '--name', 'crashy'])).exitCode).toBe(0);
+  });
+
+  it('a kill -9 at a random moment never leaves a complete-looking broken bundle', async () => {
+    for (const delay of [30, 120, 250]) {
+      const child = clawback(home, ['oc', 'snapshot', 'create']);
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await child;
+    }
+    const rows = json<ListDoc>(await clawback(home, ['oc', 'snapshot', 'list', '--json'])).snapshots;
+    for (const row of rows.filter((r) => r.state === 'complete')) {
+      const show = await clawback(home, ['oc', 'snapshot', 'show', row.timestamp, '--json']);
+      expect(show.exitCode).toBe(0);
+    }
+    for (const row of rows) expect(['complete', 'partial']).toContain(row.state);
+  });
+});
+
+describe('SQLite under a concurrent writer', () => {
+  it('the copy is consistent and has a row count between before and after', async () => {
+    const db = sample.databases[0]!;
+    const writer = execa('node', [path.join(REPO, 'dist', 'fixtures', 'sqlite-writer.js'), db, '2'], { reject: false });
+    await new Promise<void>((resolve, reject) => {
+      writer.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
+      writer.catch(reject);
+    });
+    const count = (): number => {
+      const conn = new Database(db, { readonly: true });
+      try {
+        return (conn.prepare('SELECT count(*) AS n FROM writes').get() as { n: number }).n;
+      } finally {
+        conn.close();
+      }
+    };
+    const before = count();
+    const created = await clawback(home, ['oc', 'snapshot', 'create', '--json']);
+    const after = count();
+    writer.kill('SIGTERM');
+    await writer;
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    expect(after).toBeGreaterThan(before);
+    const doc = json<CreateDoc>(created);
+    const rel = path.relative(sample.root, db).split(path.sep).join('/');
+    const copy = new Database(payload(doc.snapshot.dir, rel), { readonly: true });
+    try {
+      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      const n = (copy.prepare('SELECT count(*) AS n FROM writes').get() as { n: number }).n;
+      expect(n).toBeGreaterThanOrEqual(before);
+      expect(n).toBeLessThanOrEqual(after);
+    } finally {
+      copy.close();
+    }
+  });
+});
