@@ -10,6 +10,7 @@ import {
   serializeBundleManifest,
   type BundleEntry,
   type BundleManifest,
+  type SkippedEntry,
 } from '../manifest/bundle-manifest.js';
 import { backupDatabase } from '../sqlite/backup.js';
 import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../store/atomic.js';
@@ -18,7 +19,8 @@ import { bundleTimestamp, sandboxBundleDir } from '../store/home.js';
 import { acquireLock, type Lock } from '../store/lock.js';
 import { getSandbox } from '../store/registry.js';
 import { syncfs } from '../store/syncfs.js';
-import { copyFileHashed, hashFile } from './capture/copy.js';
+import { hashFile } from './capture/copy.js';
+import { copyJobsParallel, type CopyJob } from './capture/copy-jobs.js';
 import { scanMounts, type ScannedEntry } from './capture/scan.js';
 import type { EngineDeps } from './deps.js';
 import { assertLabelUnused, validateLabel } from './label.js';
@@ -95,7 +97,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
   const previous = completeBundles(records).at(-1);
   const previousFiles = new Map<string, BundleEntry>();
-  for (const e of previousEntries(previous, deps)) if (e.type === 'file' && e.strategy !== 'sqlite_backup') previousFiles.set(e.path, e);
+  for (const e of previousEntries(previous, deps)) if (e.type === 'file') previousFiles.set(e.path, e);
 
   const timestamp = uniqueTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
@@ -108,9 +110,11 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
     deps.events.phase?.('copy', { files: totalFiles, bytes: totalBytes });
     const copier = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
-    const entries: BundleEntry[] = [];
-    for (const scanned of scan.entries) entries.push(await copier.write(scanned));
-    for (const vanished of copier.vanished) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+    const entries = await copier.writeAll(scan.entries);
+    scan.skipped.push(...copier.unreadable);
+    for (const vanished of copier.vanished) {
+      if (!copier.unreadable.some((u) => u.path === vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+    }
 
     const files = entries.filter((e) => e.type === 'file');
     const bundle: BundleManifest = {
@@ -195,13 +199,18 @@ function uniqueTimestamp(sandboxDir: string, now: Date): string {
   }
 }
 
-/** Writes scanned entries into a payload dir: links unchanged files from the previous bundle, copies the rest, backs up databases. */
+/**
+ * Writes scanned entries into a payload dir in three passes: dirs, links and
+ * hard links of unchanged files first (cheap, in order); then the copies, on
+ * two worker threads; then databases through SQLite's backup API.
+ */
 class BundleWriter {
   linked = 0;
   copied = 0;
   copiedBytes = 0;
   readonly databases: string[] = [];
   readonly vanished = new Set<string>();
+  readonly unreadable: SkippedEntry[] = [];
   private done = { files: 0, bytes: 0 };
   private lastReport = 0;
 
@@ -212,8 +221,56 @@ class BundleWriter {
     private readonly deps: EngineDeps,
   ) {}
 
-  async write(scanned: ScannedEntry): Promise<BundleEntry> {
-    const dest = path.join(this.payload, ...scanned.path.split('/'));
+  async writeAll(scannedEntries: ScannedEntry[]): Promise<BundleEntry[]> {
+    const entries: BundleEntry[] = [];
+    const jobs: CopyJob[] = [];
+    const jobEntries: Array<{ entry: BundleEntry; scanned: ScannedEntry }> = [];
+    for (const scanned of scannedEntries) {
+      const entry = this.writeCheap(scanned);
+      entries.push(entry);
+      if (entry.sha256 !== undefined || entry.type !== 'file') continue;
+      jobs.push({ source: scanned.source, dest: this.destOf(scanned.path), mode: bundleMode(entry.mode ?? 0o600), size: scanned.stat.size });
+      jobEntries.push({ entry, scanned });
+    }
+    const outcomes = await copyJobsParallel(jobs, (files, bytes) => this.tick(files, bytes));
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      const { entry, scanned } = jobEntries[i]!;
+      if (outcome.kind === 'copied') {
+        entry.sha256 = outcome.sha256;
+        entry.size = outcome.size;
+        this.copied++;
+        this.copiedBytes += outcome.size;
+      } else if (outcome.kind === 'vanished') {
+        this.vanished.add(entry.path);
+      } else if (outcome.kind === 'error') {
+        if (outcome.code !== 'EACCES' && outcome.code !== 'EPERM') throw new Error(`copying ${scanned.source}: ${outcome.message}`);
+        this.unreadable.push({ path: entry.path, reason: `unreadable (${outcome.code})` });
+        this.deps.events.warning?.(`${entry.path} is unreadable (${outcome.code}); skipped`);
+        this.vanished.add(entry.path);
+      } else {
+        const dest = this.destOf(entry.path);
+        // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
+        const wal = walIdentity(scanned.source);
+        const copy = await backupDatabase(scanned.source, dest, entry.path);
+        fs.chmodSync(dest, bundleMode(entry.mode ?? 0o600));
+        const { sha256, size } = hashFile(dest);
+        Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, ...wal });
+        this.databases.push(entry.path);
+        this.copied++;
+        this.copiedBytes += size;
+      }
+    }
+    return entries;
+  }
+
+  private destOf(rel: string): string {
+    return path.join(this.payload, ...rel.split('/'));
+  }
+
+  /** Dirs, symlinks and hard links of unchanged files. A file left without sha256 still needs copying. */
+  private writeCheap(scanned: ScannedEntry): BundleEntry {
+    const dest = this.destOf(scanned.path);
     const base: BundleEntry = { path: scanned.path, type: scanned.type, module: scanned.module };
     if (scanned.agent !== undefined) base.agent = scanned.agent;
     if (scanned.type === 'dir') {
@@ -227,46 +284,26 @@ class BundleWriter {
     const stat = scanned.stat;
     const mode = stat.mode & 0o7777;
     const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
-    const bundleMode = mode & ~0o022 & 0o777;
     const prior = this.previous.get(scanned.path);
     if (prior && this.previousPayload && prior.ino === stat.ino && prior.dev === stat.dev && prior.size === stat.size && prior.mtimeMs === stat.mtimeMs && prior.mode === mode) {
-      try {
-        fs.linkSync(path.join(this.previousPayload, ...scanned.path.split('/')), dest);
-        this.linked++;
-        this.tick(stat.size);
-        return { ...entry, sha256: prior.sha256! };
-      } catch {
-        // Previous bundle file gone or link limit reached: copy instead.
+      const database = prior.strategy === 'sqlite_backup' ? walUnchanged(scanned.source, prior) : undefined;
+      if (database !== false) {
+        try {
+          fs.linkSync(this.previousPayload + '/' + scanned.path, dest);
+          this.linked++;
+          this.tick(1, stat.size);
+          if (database) this.databases.push(scanned.path);
+          return { ...prior, ...entry, sha256: prior.sha256!, size: prior.size! };
+        } catch {
+          // Previous bundle file gone or link limit reached: copy instead.
+        }
       }
     }
-    let outcome;
-    try {
-      outcome = copyFileHashed(scanned.source, dest, bundleMode, stat.size);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.vanished.add(scanned.path);
-        return entry;
-      }
-      throw error;
-    }
-    if (outcome.kind === 'sqlite') {
-      const copy = await backupDatabase(scanned.source, dest, scanned.path);
-      fs.chmodSync(dest, bundleMode);
-      const { sha256, size } = hashFile(dest);
-      this.databases.push(scanned.path);
-      this.copied++;
-      this.copiedBytes += size;
-      this.tick(stat.size);
-      return { ...entry, strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256 };
-    }
-    this.copied++;
-    this.copiedBytes += outcome.size;
-    this.tick(stat.size);
-    return { ...entry, size: outcome.size, sha256: outcome.sha256 };
+    return entry;
   }
 
-  private tick(bytes: number): void {
-    this.done.files++;
+  private tick(files: number, bytes: number): void {
+    this.done.files += files;
     this.done.bytes += bytes;
     const now = Date.now();
     if (now - this.lastReport >= 100) {
@@ -274,6 +311,26 @@ class BundleWriter {
       this.deps.events.progress?.({ ...this.done });
     }
   }
+}
+
+function walIdentity(database: string): { walSize: number; walMtimeMs: number } {
+  const wal = fs.lstatSync(database + '-wal', { throwIfNoEntry: false });
+  return wal ? { walSize: wal.size, walMtimeMs: wal.mtimeMs } : { walSize: -1, walMtimeMs: -1 };
+}
+
+/**
+ * A database whose main file is unchanged is unchanged only if its -wal is too
+ * (WAL-mode writes land there until a checkpoint). true: reuse the copy; false: back it up again.
+ */
+function walUnchanged(database: string, prior: BundleEntry): boolean {
+  if (prior.walSize === undefined || prior.walMtimeMs === undefined) return false;
+  const now = walIdentity(database);
+  return now.walSize === prior.walSize && now.walMtimeMs === prior.walMtimeMs;
+}
+
+/** Bundle files keep their mode bits minus group/other write. */
+function bundleMode(mode: number): number {
+  return mode & ~0o022 & 0o777;
 }
 
 export function isClawbackError(error: unknown): error is ClawbackError {

@@ -20,6 +20,9 @@ export interface BundleEntry {
   strategy?: 'copy' | 'sqlite_backup';
   /** The live database's journal mode, put back on restore (the bundle copy is always a rollback-journal file). */
   journalMode?: string;
+  /** The live -wal's size and mtime at capture (-1 when there was none): with the main file's, they tell an unchanged database. */
+  walSize?: number;
+  walMtimeMs?: number;
   target?: string;
   module: string;
   agent?: string;
@@ -145,6 +148,8 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
     entry.sha256 = raw.sha256;
     if (raw.strategy === 'sqlite_backup' || raw.strategy === 'copy') entry.strategy = raw.strategy;
     if (typeof raw.journalMode === 'string') entry.journalMode = raw.journalMode;
+    if (typeof raw.walSize === 'number') entry.walSize = raw.walSize;
+    if (typeof raw.walMtimeMs === 'number') entry.walMtimeMs = raw.walMtimeMs;
   }
   if (type === 'symlink') {
     if (typeof raw.target !== 'string' || raw.target.length === 0) fail(file, `symlink entry ${path} has no target`);

@@ -155,6 +155,26 @@ describe('snapshot create / list / show', () => {
     expect(fs.readFileSync(b, 'utf8')).not.toMatch(/changed\n$/);
   });
 
+  it('an unchanged database is reused, a written one is backed up again with the new rows', async () => {
+    const db = sample.databases[0]!;
+    const rel = path.relative(sample.root, db).split(path.sep).join('/');
+    await clawback(home, ['oc', 'snapshot', 'create']);
+    const second = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    const third = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    expect(third.snapshot.copiedFiles).toBe(0);
+    expect(fs.statSync(payload(third.snapshot.dir, rel)).ino).toBe(fs.statSync(payload(second.snapshot.dir, rel)).ino);
+    const conn = new Database(db);
+    conn.pragma('journal_mode = WAL');
+    conn.exec('CREATE TABLE IF NOT EXISTS marker(v TEXT)');
+    conn.prepare('INSERT INTO marker VALUES (?)').run('after-third');
+    const fourth = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    conn.close();
+    expect(fourth.snapshot.copiedFiles).toBe(1);
+    const copy = new Database(payload(fourth.snapshot.dir, rel), { readonly: true });
+    expect(copy.prepare('SELECT v FROM marker').pluck().all()).toEqual(['after-third']);
+    copy.close();
+  });
+
   it('a crash before the rename leaves an incomplete bundle that is listed as such and never used', async () => {
     const killed = await clawback(home, ['oc', 'snapshot', 'create', '--name', 'crashy'], { env: { CLAWBACK_TEST_FAULT: 'create:before-rename' } });
     expect(killed.signal).toBe('SIGKILL');

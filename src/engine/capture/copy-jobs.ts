@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { copyFileHashed, type CopyOutcome } from './copy.js';
+
+export interface CopyJob {
+  source: string;
+  dest: string;
+  mode: number;
+  size: number;
+}
+
+export type JobOutcome = CopyOutcome | { kind: 'vanished' } | { kind: 'error'; code: string; message: string };
+
+/** Runs copy jobs in this thread. Errors are returned, not thrown, so a worker can report them. */
+export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: number) => void): JobOutcome[] {
+  let files = 0;
+  let bytes = 0;
+  return jobs.map((job) => {
+    let outcome: JobOutcome;
+    try {
+      outcome = copyFileHashed(job.source, job.dest, job.mode, job.size);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+      outcome = code === 'ENOENT' ? { kind: 'vanished' } : { kind: 'error', code, message: (error as Error).message };
+    }
+    files++;
+    bytes += job.size;
+    if (onProgress && files % 256 === 0) {
+      onProgress(files, bytes);
+      files = 0;
+      bytes = 0;
+    }
+    return outcome;
+  });
+}
+
+type WorkerMessage = { type: 'progress'; files: number; bytes: number } | { type: 'done'; outcomes: JobOutcome[] };
+
+const PARALLEL_MIN_JOBS = 400;
+const WORKER_FILE = new URL('./copy-worker.js', import.meta.url);
+
+/**
+ * Copies and hashes files on two worker threads when there are enough of them
+ * to pay for starting the workers (both cores; hashing is CPU-bound), else inline.
+ * Jobs are dealt round-robin by size so the two halves carry similar bytes.
+ */
+export async function copyJobsParallel(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void, workers = 2): Promise<JobOutcome[]> {
+  if (jobs.length < PARALLEL_MIN_JOBS || workers < 2 || !fs.existsSync(WORKER_FILE)) return copyJobs(jobs, onProgress);
+  const order = jobs.map((job, index) => ({ job, index })).sort((a, b) => b.job.size - a.job.size);
+  const shares: Array<Array<{ job: CopyJob; index: number }>> = Array.from({ length: workers }, () => []);
+  const load = new Array<number>(workers).fill(0);
+  for (const item of order) {
+    let target = 0;
+    for (let w = 1; w < workers; w++) if (load[w]! < load[target]!) target = w;
+    shares[target]!.push(item);
+    // a file costs its bytes plus a fixed per-file overhead (open/close/create)
+    load[target]! += item.job.size + 16 * 1024;
+  }
+  const results = new Array<JobOutcome>(jobs.length);
+  await Promise.all(
+    shares.map(
+      (share) =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(WORKER_FILE, { workerData: { jobs: share.map((s) => s.job) } });
+          worker.on('message', (message: WorkerMessage) => {
+            if (message.type === 'progress') {
+              onProgress(message.files, message.bytes);
+              return;
+            }
+            message.outcomes.forEach((outcome, i) => {
+              results[share[i]!.index] = outcome;
+            });
+            resolve();
+          });
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`copy worker exited with code ${code}`));
+          });
+        }),
+    ),
+  );
+  return results;
+}
