@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { buildContext, TOOL_VERSION, type CliContext, type CliIo, type GlobalOptions } from './context.js';
 import { registerCommands } from './commands/index.js';
@@ -63,6 +64,11 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     const globals = program.opts<GlobalOptions>();
     state.json = globals.json === true;
     const ctx = buildContext(globals, io);
+    // Every command first finishes or rolls back a restore that was interrupted (SPEC 6.4).
+    if (fs.existsSync(ctx.deps.layout.journals)) {
+      const { recoverJournals } = await import('../store/journal.js');
+      recoverJournals(ctx.deps);
+    }
     const code = await fn(ctx, ...args);
     ctx.progress.stop();
     if (typeof code === 'number') state.exitCode = code;

@@ -1,11 +1,12 @@
 import type { Writable } from 'node:stream';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressTypes from 'cli-progress';
 import type { Progress } from '../engine/deps.js';
 import { formatBytes } from './present/format.js';
 
 /** Shows a bar on a TTY once a phase has run for about a second; silent otherwise. */
 export class ProgressReporter {
-  private bar: cliProgress.SingleBar | undefined;
+  private bar: cliProgressTypes.SingleBar | undefined;
   private phaseStarted = 0;
   private totals: Progress | undefined;
   private name = '';
@@ -26,6 +27,8 @@ export class ProgressReporter {
     if (!this.enabled || !this.totals || this.totals.bytes === 0) return;
     if (!this.bar) {
       if (Date.now() - this.phaseStarted < 1000) return;
+      // Loaded only when a bar is shown, so short commands and --help don't pay for it.
+      const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
       this.bar = new cliProgress.SingleBar(
         {
           stream: this.stream as NodeJS.WriteStream,

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import type { Act } from '../program.js';
+import { registerBackupAll } from './backup-all.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
 import { registerSnapshotHelp } from './snapshot-help.js';
 import { registerSnapshotList } from './snapshot-list.js';
+import { registerSnapshotRestore } from './snapshot-restore.js';
 import { registerSnapshotShow } from './snapshot-show.js';
 import { registerSnapshotVerify } from './snapshot-verify.js';
 
@@ -17,7 +19,9 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotCreate(program, act);
   registerSnapshotList(program, act);
   registerSnapshotShow(program, act);
+  registerSnapshotRestore(program, act);
   registerSnapshotVerify(program, act);
+  registerBackupAll(program, act);
   registerDemo(program, act);
   rememberVerbs(program);
 }

@@ -9,6 +9,8 @@ interface VerifyFlags {
   all?: boolean;
 }
 
+const MAX_LISTED = 50;
+
 function verifyLines(summary: VerifySummary): string[] {
   const lines: string[] = [];
   for (const bundle of summary.bundles) {
@@ -18,7 +20,8 @@ function verifyLines(summary: VerifySummary): string[] {
       continue;
     }
     lines.push(`✗ ${label}: ${bundle.problems.length} problem${bundle.problems.length === 1 ? '' : 's'}`);
-    for (const p of bundle.problems) lines.push(`    ${p.path === '' ? '(bundle)' : p.path}: ${p.problem}`);
+    for (const p of bundle.problems.slice(0, MAX_LISTED)) lines.push(`    ${p.path === '' ? '(bundle)' : p.path}: ${p.problem}`);
+    if (bundle.problems.length > MAX_LISTED) lines.push(`    ... and ${bundle.problems.length - MAX_LISTED} more (--json lists every one)`);
   }
   const seconds = summary.durationMs / 1000;
   const rate = seconds > 0 ? `, ${formatBytes(Math.round(summary.bytes / seconds))}/s` : '';
