@@ -3,6 +3,7 @@ import { sandboxBundleDir } from '../store/home.js';
 import { getSandbox } from '../store/registry.js';
 import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps } from './deps.js';
+import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from './space.js';
 
 export interface SnapshotRow {
   version: number | null;
@@ -12,11 +13,13 @@ export interface SnapshotRow {
   state: 'complete' | 'partial' | 'corrupt';
   files: number | null;
   bytes: number | null;
+  /** Bytes only this bundle holds (what deleting it alone frees); null when not counted. */
+  uniqueBytes: number | null;
   path: string;
   problem: string | null;
 }
 
-function toRow(record: BundleRecord): SnapshotRow {
+function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
   return {
     version: record.version ?? null,
     id: record.id,
@@ -25,6 +28,7 @@ function toRow(record: BundleRecord): SnapshotRow {
     state: record.state,
     files: record.header?.totals.files ?? null,
     bytes: record.header?.totals.bytes ?? null,
+    uniqueBytes: space?.uniqueBytes.get(record.id) ?? null,
     path: record.dir,
     problem: record.problem?.message ?? null,
   };
@@ -36,7 +40,31 @@ export function sandboxRecords(sandbox: string, deps: EngineDeps): BundleRecord[
 }
 
 export function listSnapshots(sandbox: string, deps: EngineDeps): SnapshotRow[] {
-  return sandboxRecords(sandbox, deps).map(toRow);
+  return sandboxRecords(sandbox, deps).map((r) => toRow(r));
+}
+
+export interface DiskUsage {
+  /** Bytes of payload files on disk, a file shared by several bundles counted once. */
+  bytes: number;
+  files: number;
+  /** Sum of every counted bundle's own size: what the bundles would take without hard links. */
+  totalBytes: number;
+  method: SpaceUsage['method'];
+  /** Partial or corrupt bundles left out (the manifests method cannot see inside them). */
+  uncounted: string[];
+}
+
+/**
+ * The list with each bundle's unique bytes and the real disk use. By default inferred from
+ * the manifests through a cached digest per bundle (no stat per file, so a list of hundreds
+ * of bundles stays fast); `exact` lstats every payload file and counts inodes.
+ */
+export function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): { snapshots: SnapshotRow[]; diskUsage: DiskUsage } {
+  const records = sandboxRecords(sandbox, deps);
+  const space = options.exact ? spaceFromInodes(records) : spaceFromManifests(records, spaceCacheDir(sandboxBundleDir(deps.layout, sandbox)));
+  const snapshots = records.map((r) => toRow(r, space));
+  const totalBytes = records.filter((r) => !space.uncounted.includes(r.id)).reduce((sum, r) => sum + (r.header?.totals.bytes ?? 0), 0);
+  return { snapshots, diskUsage: { bytes: space.bytes, files: space.files, totalBytes, method: space.method, uncounted: space.uncounted } };
 }
 
 export function findSnapshot(sandbox: string, selector: string, deps: EngineDeps): BundleRecord {

@@ -119,23 +119,24 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
   }
   const payload = bundlePayloadDir(record.dir);
-  const files = manifest.entries.filter((e): e is BundleEntry & { size: number; sha256: string } => e.type === 'file');
-  result.files = files.length;
-  result.bytes = files.reduce((sum, e) => sum + e.size, 0);
+  for (const entry of manifest.entries) {
+    if (entry.type !== 'file') continue;
+    result.files++;
+    result.bytes += entry.size ?? 0;
+  }
 
-  const found = walkPayload(payload);
-  if (found === undefined) {
+  if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) {
     problems.push({ path: 'payload', problem: 'the payload directory is missing' });
   } else {
-    const toHash = checkTree(manifest, payload, found, problems);
-    deps.events.phase?.(`verify ${record.id}`, { files: files.length, bytes: result.bytes });
-    const outcomes = await pool.hash(toHash, result.bytes, deps);
+    const toHash = checkTree(manifest.entries, payload, problems);
+    deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
+    const outcomes = await pool.hash(toHash, payload, result.bytes, deps);
     for (const [i, outcome] of outcomes.entries()) {
-      const entry = toHash[i]!.entry;
+      const entry = toHash[i]!;
       const problem = hashProblem(entry, outcome);
       if (problem) problems.push({ path: entry.path, problem });
       else if (entry.strategy === 'sqlite_backup') {
-        const sqliteProblem = checkDatabase(path.join(payload, ...entry.path.split('/')), entry.path);
+        const sqliteProblem = checkDatabase(payloadFile(payload, entry), entry.path);
         if (sqliteProblem) problems.push({ path: entry.path, problem: sqliteProblem });
       }
     }
@@ -149,65 +150,67 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   return result;
 }
 
+type FileEntry = BundleEntry & { size: number; sha256: string };
 type FoundType = 'file' | 'dir' | 'symlink' | 'other';
-
-/** Every path below the payload with its type, from readdir's d_type (lstat only where the filesystem gives none). */
-function walkPayload(payload: string): Map<string, FoundType> | undefined {
-  if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
-  const found = new Map<string, FoundType>();
-  const walk = (dir: string, rel: string): void => {
-    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
-      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      let type: FoundType;
-      if (dirent.isFile()) type = 'file';
-      else if (dirent.isDirectory()) type = 'dir';
-      else if (dirent.isSymbolicLink()) type = 'symlink';
-      else {
-        const stat = fs.lstatSync(path.join(dir, dirent.name));
-        type = stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
-      }
-      found.set(childRel, type);
-      if (type === 'dir') walk(path.join(dir, dirent.name), childRel);
-    }
-  };
-  walk(payload, '');
-  return found;
-}
-
-interface PendingHash {
-  entry: BundleEntry & { size: number; sha256: string };
-  job: HashJob;
-}
 
 const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
 
-/** Checks presence, type and link targets; returns the files left to hash. Removes what it checked from `found`, so the rest are extras. */
-function checkTree(manifest: BundleManifest, payload: string, found: Map<string, FoundType>, problems: VerifyProblem[]): PendingHash[] {
-  const toHash: PendingHash[] = [];
-  for (const entry of manifest.entries) {
-    const type = found.get(entry.path);
-    found.delete(entry.path);
-    if (type === undefined) {
-      problems.push({ path: entry.path, problem: `missing (${TYPE_WORDS[entry.type]} in the manifest)` });
-      continue;
+function payloadFile(payload: string, entry: BundleEntry): string {
+  return path.join(payload, ...entry.path.split('/'));
+}
+
+function direntType(dir: string, dirent: fs.Dirent): FoundType {
+  if (dirent.isFile()) return 'file';
+  if (dirent.isDirectory()) return 'dir';
+  if (dirent.isSymbolicLink()) return 'symlink';
+  // Some filesystems give no d_type; ask lstat then.
+  const stat = fs.lstatSync(path.join(dir, dirent.name));
+  return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+/**
+ * Walks the payload once (readdir with d_type, no stat per file) against the manifest:
+ * reports extra, missing and mistyped paths and wrong link targets, and returns the
+ * files left to hash. Below an extra or mistyped directory, only that directory is reported.
+ */
+function checkTree(entries: readonly BundleEntry[], payload: string, problems: VerifyProblem[]): FileEntry[] {
+  const byPath = new Map<string, number>();
+  for (const [i, entry] of entries.entries()) byPath.set(entry.path, i);
+  const seen = new Uint8Array(entries.length);
+  const mistyped = new Set<number>();
+  const toHash: FileEntry[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
+      const type = direntType(dir, dirent);
+      const index = byPath.get(childRel);
+      if (index === undefined) {
+        problems.push({ path: childRel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
+        continue;
+      }
+      seen[index] = 1;
+      const entry = entries[index]!;
+      if (type !== entry.type) {
+        mistyped.add(index);
+        problems.push({ path: childRel, problem: `is ${TYPE_WORDS[type]}, the manifest says ${TYPE_WORDS[entry.type]}` });
+      } else if (type === 'dir') {
+        walk(path.join(dir, dirent.name), childRel);
+      } else if (type === 'file') {
+        toHash.push(entry as FileEntry);
+      } else if (type === 'symlink') {
+        const target = fs.readlinkSync(path.join(dir, dirent.name));
+        if (target !== entry.target) problems.push({ path: childRel, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
+      }
     }
-    if (type !== entry.type) {
-      problems.push({ path: entry.path, problem: `is ${TYPE_WORDS[type]}, the manifest says ${TYPE_WORDS[entry.type]}` });
-      continue;
-    }
-    const file = path.join(payload, ...entry.path.split('/'));
-    if (entry.type === 'symlink') {
-      const target = fs.readlinkSync(file);
-      if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
-    } else if (entry.type === 'file') {
-      toHash.push({ entry: entry as PendingHash['entry'], job: { index: toHash.length, file } });
-    }
-  }
-  for (const [rel, type] of found) {
-    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : undefined;
-    // Below an extra directory, the directory alone is reported.
-    if (parent !== undefined && found.has(parent)) continue;
-    problems.push({ path: rel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
+  };
+  walk(payload, '');
+  for (const [i, entry] of entries.entries()) {
+    if (seen[i] === 1) continue;
+    // Not reported when an ancestor already is (missing or mistyped).
+    const parent = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : undefined;
+    const parentIndex = parent === undefined ? undefined : byPath.get(parent);
+    if (parentIndex !== undefined && (seen[parentIndex] === 0 || mistyped.has(parentIndex))) continue;
+    problems.push({ path: entry.path, problem: `missing (${TYPE_WORDS[entry.type]} in the manifest)` });
   }
   return toHash;
 }
@@ -216,7 +219,7 @@ function shortHash(sha: string): string {
   return sha.slice(0, 12);
 }
 
-function hashProblem(entry: BundleEntry & { size: number; sha256: string }, outcome: HashOutcome): string | undefined {
+function hashProblem(entry: FileEntry, outcome: HashOutcome): string | undefined {
   switch (outcome.kind) {
     case 'missing':
       return 'missing';
@@ -260,28 +263,27 @@ class HasherPool {
 
   constructor(private readonly threads: number) {}
 
-  async hash(pending: PendingHash[], bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
+  async hash(files: FileEntry[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
     const done: Progress = { files: 0, bytes: 0 };
     const report = (outcomes: HashOutcome[]): void => {
       for (const outcome of outcomes) {
         done.files++;
-        done.bytes += pending[outcome.index]!.entry.size;
+        done.bytes += files[outcome.index]!.size;
       }
       deps.events.progress?.({ ...done });
     };
     const workers = bytes >= WORKER_MIN_BYTES ? this.start() : undefined;
     if (workers === undefined) {
       const outcomes: HashOutcome[] = [];
-      for (const item of pending) {
-        const outcome = this.local.hash(item.job);
-        outcomes.push(outcome);
+      for (const [index, entry] of files.entries()) {
+        outcomes.push(this.local.hash({ index, file: payloadFile(payload, entry) }));
         if (outcomes.length % BATCH_FILES === 0) report(outcomes.slice(-BATCH_FILES));
       }
-      deps.events.progress?.({ files: pending.length, bytes });
+      deps.events.progress?.({ files: files.length, bytes });
       return outcomes;
     }
     this.used = true;
-    return runBatches(workers, batchesOf(pending), pending.length, report);
+    return runBatches(workers, batchBounds(files), (start, end) => files.slice(start, end).map((entry, i) => ({ index: start + i, file: payloadFile(payload, entry) })), files.length, report);
   }
 
   private start(): Worker[] | undefined {
@@ -299,24 +301,33 @@ class HasherPool {
   }
 }
 
-function batchesOf(pending: PendingHash[]): HashJob[][] {
-  const batches: HashJob[][] = [];
-  let batch: HashJob[] = [];
-  let batchBytes = 0;
-  for (const item of pending) {
-    batch.push(item.job);
-    batchBytes += item.entry.size;
-    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) {
-      batches.push(batch);
-      batch = [];
-      batchBytes = 0;
+/** Batch boundaries over the file list: a batch ends after BATCH_FILES files or BATCH_BYTES bytes. */
+function batchBounds(files: readonly FileEntry[]): number[] {
+  const bounds = [0];
+  let count = 0;
+  let bytes = 0;
+  for (const [i, entry] of files.entries()) {
+    count++;
+    bytes += entry.size;
+    if (count >= BATCH_FILES || bytes >= BATCH_BYTES) {
+      bounds.push(i + 1);
+      count = 0;
+      bytes = 0;
     }
   }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  if (bounds.at(-1) !== files.length) bounds.push(files.length);
+  return bounds;
 }
 
-function runBatches(workers: Worker[], batches: HashJob[][], count: number, report: (outcomes: HashOutcome[]) => void): Promise<HashOutcome[]> {
+/** Jobs are built per batch as a worker asks for more, so no list of every path is held at once. */
+function runBatches(
+  workers: Worker[],
+  bounds: number[],
+  jobs: (start: number, end: number) => HashJob[],
+  count: number,
+  report: (outcomes: HashOutcome[]) => void,
+): Promise<HashOutcome[]> {
+  const batches = bounds.length - 1;
   const outcomes = new Array<HashOutcome>(count);
   return new Promise((resolve, reject) => {
     let next = 0;
@@ -328,9 +339,10 @@ function runBatches(workers: Worker[], batches: HashJob[][], count: number, repo
       }
     };
     const feed = (worker: Worker): void => {
-      if (next < batches.length) {
+      if (next < batches) {
         inFlight++;
-        worker.postMessage(batches[next++]);
+        worker.postMessage(jobs(bounds[next]!, bounds[next + 1]!));
+        next++;
       } else if (inFlight === 0) {
         cleanup();
         resolve(outcomes);
@@ -348,7 +360,7 @@ function runBatches(workers: Worker[], batches: HashJob[][], count: number, repo
         reject(error);
       });
     }
-    if (batches.length === 0) {
+    if (batches === 0) {
       cleanup();
       resolve(outcomes);
       return;

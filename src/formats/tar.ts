@@ -7,7 +7,7 @@ import { ClawbackError, IntegrityError, errnoCode } from '../errors.js';
 import { assertRelativePath } from '../fs-safety/safe-path.js';
 import { tempSibling } from '../store/atomic.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
-import { publishFile, writeAll } from './file-io.js';
+import { ChunkedOutput, publishFile, writeAll } from './file-io.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
 export interface TarWriteEntry {
@@ -60,7 +60,7 @@ export interface ExtractTarOptions extends ReadTarOptions {
 }
 
 const BLOCK = 512;
-const OUTPUT_CHUNK = 1024 * 1024;
+const READ_CHUNK = 1024 * 1024;
 
 /**
  * Writes a ustar/pax archive (optionally gzip) to a temp file beside `dest`,
@@ -246,7 +246,7 @@ async function scanTar(file: string, gzip: boolean | undefined, visit: TarVisito
     }
   };
   try {
-    const input = fs.createReadStream(file, { highWaterMark: OUTPUT_CHUNK });
+    const input = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
     if (gzip ?? sniffGzip(file)) {
       await pipeline(input, zlib.createGunzip({ chunkSize: 256 * 1024 }), sink);
     } else {
@@ -326,10 +326,9 @@ function sniffGzip(file: string): boolean {
   }
 }
 
-/** Packs entries into 1 MiB output buffers; yields each buffer once full. */
+/** Encodes entries as ustar blocks, with a pax header where ustar cannot hold a field. */
 class TarEncoder {
-  private buf = Buffer.allocUnsafe(OUTPUT_CHUNK);
-  private pos = 0;
+  private readonly out = new ChunkedOutput();
   private readonly block = Buffer.alloc(BLOCK);
 
   *entry(entry: TarWriteEntry, summary: WriteTarSummary): Generator<Buffer> {
@@ -348,7 +347,7 @@ class TarEncoder {
     }
     if (entry.buffer !== undefined) {
       yield* this.header({ path: name, type: 'File', mode, mtime, size: entry.buffer.length });
-      yield* this.bytes(entry.buffer);
+      yield* this.out.bytes(entry.buffer);
       yield* this.padding(entry.buffer.length);
       summary.bytes += entry.buffer.length;
       return;
@@ -359,7 +358,7 @@ class TarEncoder {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile()) throw new TypeError(`tar entry ${name}: ${entry.file} is not a regular file`);
       yield* this.header({ path: name, type: 'File', mode, mtime, size: stat.size });
-      yield* this.fromFd(fd, stat.size, entry.file);
+      yield* this.out.fromFd(fd, stat.size, entry.file);
       yield* this.padding(stat.size);
       summary.bytes += stat.size;
     } finally {
@@ -368,8 +367,8 @@ class TarEncoder {
   }
 
   *end(): Generator<Buffer> {
-    yield* this.zeros(2 * BLOCK);
-    if (this.pos > 0) yield this.buf.subarray(0, this.pos);
+    yield* this.out.zeros(2 * BLOCK);
+    yield* this.out.flush();
   }
 
   private *header(data: {
@@ -385,52 +384,13 @@ class TarEncoder {
     this.block.fill(0);
     if (header.encode(this.block, 0)) {
       const pax = new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime });
-      yield* this.bytes(pax.encode());
+      yield* this.out.bytes(pax.encode());
     }
-    yield* this.bytes(this.block);
-  }
-
-  private *bytes(source: Buffer): Generator<Buffer> {
-    let offset = 0;
-    while (offset < source.length) {
-      if (this.pos === this.buf.length) yield* this.rotate();
-      const n = source.copy(this.buf, this.pos, offset);
-      this.pos += n;
-      offset += n;
-    }
-  }
-
-  private *fromFd(fd: number, size: number, file: string): Generator<Buffer> {
-    let remaining = size;
-    while (remaining > 0) {
-      if (this.pos === this.buf.length) yield* this.rotate();
-      const n = fs.readSync(fd, this.buf, this.pos, Math.min(remaining, this.buf.length - this.pos), null);
-      if (n === 0) throw new IntegrityError('source-changed', `${file} shrank while it was being archived`);
-      this.pos += n;
-      remaining -= n;
-    }
+    yield* this.out.bytes(this.block);
   }
 
   private *padding(size: number): Generator<Buffer> {
     const rest = size % BLOCK;
-    if (rest !== 0) yield* this.zeros(BLOCK - rest);
-  }
-
-  private *zeros(count: number): Generator<Buffer> {
-    let remaining = count;
-    while (remaining > 0) {
-      if (this.pos === this.buf.length) yield* this.rotate();
-      const n = Math.min(remaining, this.buf.length - this.pos);
-      this.buf.fill(0, this.pos, this.pos + n);
-      this.pos += n;
-      remaining -= n;
-    }
-  }
-
-  private *rotate(): Generator<Buffer> {
-    yield this.buf;
-    // The yielded buffer now belongs to the consumer.
-    this.buf = Buffer.allocUnsafe(OUTPUT_CHUNK);
-    this.pos = 0;
+    if (rest !== 0) yield* this.out.zeros(BLOCK - rest);
   }
 }

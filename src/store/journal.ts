@@ -159,12 +159,29 @@ function rollBackPair(pair: SwapPair, state: JournalState, warnings: string[], s
       renameDurably(pair.old, pair.live);
     }
   }
-  if (lstat(pair.staged)) fs.rmSync(pair.staged, { recursive: true, force: true });
+  if (lstat(pair.staged)) removeTree(pair.staged);
 }
 
 function rollForwardPair(pair: SwapPair): void {
-  if (lstat(pair.old)) fs.rmSync(pair.old, { recursive: true, force: true });
-  if (lstat(pair.staged)) fs.rmSync(pair.staged, { recursive: true, force: true });
+  removeTree(pair.old);
+  removeTree(pair.staged);
+}
+
+/** rm -rf that also gets through directories without write permission (a restored or carried 0555 dir). */
+export function removeTree(target: string): void {
+  try {
+    fs.rmSync(target, { recursive: true, force: true });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+  }
+  const unlock = (dir: string): void => {
+    fs.chmodSync(dir, 0o700);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) unlock(path.join(dir, entry.name));
+  };
+  unlock(target);
+  fs.rmSync(target, { recursive: true, force: true });
 }
 
 /** Writes the bundle's policy metadata (and a registration made by this restore) into the registry. Idempotent. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Act } from '../program.js';
 import { registerBackupAll } from './backup-all.js';
+import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
 import { registerSandbox } from './sandbox.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotRestore(program, act);
   registerSnapshotVerify(program, act);
   registerBackupAll(program, act);
+  registerRebuild(program, act);
   registerDemo(program, act);
   rememberVerbs(program);
 }

@@ -1,0 +1,97 @@
+import { ClawbackError } from '../errors.js';
+import type { SandboxEntry } from '../store/registry.js';
+import type { EngineDeps } from './deps.js';
+import { hookFailure, runHook, type HookSettings } from './hooks.js';
+import { listSandboxes, rootExists } from './sandboxes.js';
+import { createSnapshot, type SnapshotSummary } from './snapshot-create.js';
+
+export interface BackupAllRequest {
+  includeStopped: boolean;
+  hooks: HookSettings;
+  /** Called as each sandbox finishes, so a long run shows its lines as it goes. */
+  onRow?: (row: BackupAllRow) => void;
+}
+
+export type BackupAllStatus = 'ok' | 'failed' | 'skipped';
+
+export interface BackupAllRow {
+  name: string;
+  status: BackupAllStatus;
+  reason?: string;
+  /** The error's code and exit code, for a failed row. */
+  code?: string;
+  exitCode?: number;
+  details?: string[];
+  hint?: string;
+  snapshot?: SnapshotSummary;
+  /** A failure that is not a ClawbackError: a bug. The CLI prints it and exits 1 after the run. */
+  bug?: Error;
+}
+
+export interface BackupAllSummary {
+  rows: BackupAllRow[];
+  counts: { backedUp: number; failed: number; skipped: number };
+}
+
+/** Exit codes of `sh` for a command it could not find or run: a broken hook, not a stopped agent. */
+const SHELL_CANNOT_RUN = new Set([126, 127]);
+
+/**
+ * Snapshots every registered sandbox in name order, one at a time, each under its own lock
+ * (createSnapshot takes it, waiting up to deps.lockWaitMs). One sandbox's failure, including a busy
+ * lock, becomes its row and never stops the others.
+ */
+export async function backupAll(request: BackupAllRequest, deps: EngineDeps): Promise<BackupAllSummary> {
+  const rows: BackupAllRow[] = [];
+  for (const entry of listSandboxes(deps)) {
+    const row = await backupOne(entry, request, deps);
+    rows.push(row);
+    request.onRow?.(row);
+  }
+  return {
+    rows,
+    counts: {
+      backedUp: rows.filter((r) => r.status === 'ok').length,
+      failed: rows.filter((r) => r.status === 'failed').length,
+      skipped: rows.filter((r) => r.status === 'skipped').length,
+    },
+  };
+}
+
+async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: EngineDeps): Promise<BackupAllRow> {
+  try {
+    if (!request.includeStopped && !(await isRunning(entry, request.hooks))) {
+      return { name: entry.name, status: 'skipped', reason: 'not running' };
+    }
+    const events = { ...deps.events, warning: (message: string) => deps.events.warning?.(`${entry.name}: ${message}`) };
+    const snapshot = await createSnapshot({ sandbox: entry.name, scope: {} }, { ...deps, events });
+    if (snapshot.incomplete) {
+      return {
+        name: entry.name,
+        status: 'failed',
+        reason: `snapshot incomplete: ${snapshot.skipped} path(s) skipped, some unreadable (kept at ${snapshot.dir})`,
+        code: 'incomplete',
+        exitCode: 3,
+        snapshot,
+      };
+    }
+    return { name: entry.name, status: 'ok', snapshot };
+  } catch (error) {
+    if (error instanceof ClawbackError) {
+      const row: BackupAllRow = { name: entry.name, status: 'failed', reason: error.message, code: error.code, exitCode: error.exitCode };
+      if (error.details.length > 0) row.details = error.details;
+      if (error.hint !== undefined) row.hint = error.hint;
+      return row;
+    }
+    const bug = error instanceof Error ? error : new Error(String(error));
+    return { name: entry.name, status: 'failed', reason: `internal error: ${bug.message}`, code: 'internal', exitCode: 1, bug };
+  }
+}
+
+/** Running = the `running` hook exits 0; without a hook, the root exists. A hook that cannot run is an error, not "stopped". */
+async function isRunning(entry: SandboxEntry, hooks: HookSettings): Promise<boolean> {
+  if (entry.hooks.running === undefined) return rootExists(entry.root);
+  const outcome = await runHook(entry, 'running', hooks);
+  if (outcome.timedOut || outcome.exitCode === undefined || SHELL_CANNOT_RUN.has(outcome.exitCode)) throw hookFailure(entry.name, outcome);
+  return outcome.exitCode === 0;
+}

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsyncDir } from '../store/atomic.js';
+import { listBundles, type BundleRecord, type BundleState } from '../store/bundles.js';
+import { sandboxBundleDir } from '../store/home.js';
+import { getSandbox } from '../store/registry.js';
+import { resolveSelector } from '../store/selector.js';
+import type { EngineDeps } from './deps.js';
+import { sandboxLock } from './snapshot-create.js';
+import { forgetSpaceDigest, spaceCacheDir, spaceFromManifests } from './space.js';
+
+export interface DeleteRequest {
+  sandbox: string;
+  /** Selectors as for every command; partial and corrupt bundles by their exact directory name. */
+  selectors: string[];
+}
+
+export interface DeletedBundle {
+  id: string;
+  timestamp: string;
+  version: number | null;
+  name: string | null;
+  state: BundleState;
+  files: number | null;
+  bytes: number | null;
+}
+
+export interface DeleteSummary {
+  sandbox: string;
+  deleted: DeletedBundle[];
+  /** Payload bytes no other bundle holds, now free (from the manifests; partial bundles not counted). */
+  freedBytes: number;
+}
+
+const DELETING_PREFIX = '.deleting-';
+
+/** What `delete` would remove, resolved without the lock (for a confirmation prompt). */
+export function planDelete(request: DeleteRequest, deps: EngineDeps): DeletedBundle[] {
+  getSandbox(deps.layout, request.sandbox);
+  const records = listBundles(sandboxBundleDir(deps.layout, request.sandbox));
+  return resolveAll(records, request).map(describeBundle);
+}
+
+/**
+ * Delete bundles under the sandbox lock. Every selector is resolved before anything is
+ * removed, so one typo deletes nothing. Each bundle is first renamed to a hidden
+ * `.deleting-<id>` name (never listed, so never seen half-deleted), then removed. A file
+ * hard-linked into another bundle survives there: removing a bundle only drops its links.
+ */
+export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): DeleteSummary {
+  const lock = sandboxLock(deps, request.sandbox, 'snapshot delete');
+  try {
+    getSandbox(deps.layout, request.sandbox);
+    const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
+    const records = listBundles(sandboxDir);
+    const targets = resolveAll(records, request);
+    const freedBytes = freedBy(records, targets, sandboxDir);
+    removeBundles(sandboxDir, targets, deps);
+    return { sandbox: request.sandbox, deleted: targets.map(describeBundle), freedBytes };
+  } finally {
+    lock.release();
+  }
+}
+
+function resolveAll(records: BundleRecord[], request: DeleteRequest): BundleRecord[] {
+  const chosen = new Map<string, BundleRecord>();
+  for (const selector of request.selectors) {
+    const record = resolveSelector(records, selector, request.sandbox);
+    chosen.set(record.id, record);
+  }
+  return [...chosen.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+export function describeBundle(record: BundleRecord): DeletedBundle {
+  return {
+    id: record.id,
+    timestamp: record.timestamp,
+    version: record.version ?? null,
+    name: record.header?.name ?? null,
+    state: record.state,
+    files: record.header?.totals.files ?? null,
+    bytes: record.header?.totals.bytes ?? null,
+  };
+}
+
+/** Disk use of the complete bundles now, minus after: what deleting `targets` frees. */
+export function freedBy(records: BundleRecord[], targets: BundleRecord[], sandboxDir: string): number {
+  const cacheDir = spaceCacheDir(sandboxDir);
+  const gone = new Set(targets.map((t) => t.id));
+  const before = spaceFromManifests(records, cacheDir).bytes;
+  const after = spaceFromManifests(records.filter((r) => !gone.has(r.id)), cacheDir).bytes;
+  return before - after;
+}
+
+/** The caller holds the sandbox lock. */
+export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps: EngineDeps): void {
+  finishInterruptedDeletes(sandboxDir);
+  for (const record of targets) {
+    const doomed = path.join(sandboxDir, `${DELETING_PREFIX}${record.id}`);
+    fs.renameSync(record.dir, doomed);
+    fsyncDir(sandboxDir);
+    deps.fault?.('delete:after-rename');
+    removeTree(doomed);
+    forgetSpaceDigest(sandboxDir, record.id);
+  }
+  fsyncDir(sandboxDir);
+}
+
+/** A delete killed between rename and rm leaves a hidden `.deleting-*` dir; finish it. */
+function finishInterruptedDeletes(sandboxDir: string): void {
+  for (const name of fs.readdirSync(sandboxDir)) {
+    if (name.startsWith(DELETING_PREFIX)) removeTree(path.join(sandboxDir, name));
+  }
+}
+
+/** rm -rf; a directory someone made read-only is given back its write bit first. */
+function removeTree(dir: string): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    makeWritable(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function makeWritable(dir: string): void {
+  fs.chmodSync(dir, 0o700);
+  for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (dirent.isDirectory()) makeWritable(path.join(dir, dirent.name));
+  }
+}

@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BusyError, IntegrityError } from '../errors.js';
+import { ensureDir, fsyncDir, writeJsonAtomic } from '../store/atomic.js';
+import type { HomeLayout } from '../store/home.js';
+import { removeTree } from '../store/journal.js';
+import { acquireLock } from '../store/lock.js';
+import type { EngineDeps } from './deps.js';
+
+export const REBUILD_RECORD_VERSION = 1;
+
+/**
+ * moved: the old root is (or is about to be) at `aside`; anything at `root` is the rebuild's own
+ * output, so recovery removes it and moves the old root back.
+ * committed: the rebuilt state is live and started; only `aside` is left to delete.
+ */
+export type RebuildState = 'moved' | 'committed';
+
+export interface RebuildRecord {
+  version: typeof REBUILD_RECORD_VERSION;
+  sandbox: string;
+  state: RebuildState;
+  root: string;
+  aside: string;
+  snapshot: { dir: string; timestamp: string; label: string };
+  /** The rebuilding process: a record whose process is still alive on this host is a rebuild in progress. */
+  pid: number;
+  host: string;
+  createdAt: string;
+}
+
+export interface RebuildRecovery {
+  sandbox: string;
+  action: 'rolled-back' | 'completed';
+  record: RebuildRecord;
+}
+
+/** Kept apart from the restore journals (`<home>/journal/<sandbox>.json`), which their recovery reads by name. */
+export function rebuildRecordDir(layout: HomeLayout): string {
+  return path.join(layout.journals, 'rebuild');
+}
+
+function recordPath(layout: HomeLayout, sandbox: string): string {
+  return path.join(rebuildRecordDir(layout), `${sandbox}.json`);
+}
+
+export function writeRebuildRecord(layout: HomeLayout, record: RebuildRecord): void {
+  ensureDir(rebuildRecordDir(layout));
+  writeJsonAtomic(recordPath(layout, record.sandbox), record);
+}
+
+export function removeRebuildRecord(layout: HomeLayout, sandbox: string): void {
+  fs.rmSync(recordPath(layout, sandbox), { force: true });
+  fsyncDir(rebuildRecordDir(layout));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function readRebuildRecord(file: string): RebuildRecord {
+  const fail = (problem: string): IntegrityError =>
+    new IntegrityError('rebuild-record-unreadable', `${file}: ${problem}`, {
+      hint: 'an interrupted rebuild left this record; check the root and the `.clawback-rebuild-*` directory beside it, then move the record away',
+    });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw fail(`not readable as JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(raw)) throw fail('not a JSON object');
+  if (raw.version !== REBUILD_RECORD_VERSION) throw fail(`record version ${JSON.stringify(raw.version)} is not supported (this clawback reads version ${REBUILD_RECORD_VERSION})`);
+  const { sandbox, state, root, aside, snapshot, pid, host, createdAt } = raw;
+  if (typeof sandbox !== 'string' || (state !== 'moved' && state !== 'committed') || typeof root !== 'string' || typeof aside !== 'string' || !isRecord(snapshot)) {
+    throw fail('sandbox, state, root, aside or snapshot missing');
+  }
+  if (!path.isAbsolute(root) || path.dirname(aside) !== path.dirname(root) || !path.basename(aside).startsWith(`${path.basename(root)}.clawback-rebuild-`)) {
+    throw fail(`${aside} is not a rebuild sibling of ${root}`);
+  }
+  const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    version: REBUILD_RECORD_VERSION,
+    sandbox,
+    state,
+    root,
+    aside,
+    snapshot: { dir: str(snapshot.dir), timestamp: str(snapshot.timestamp), label: str(snapshot.label) },
+    pid: typeof pid === 'number' ? pid : 0,
+    host: str(host),
+    createdAt: str(createdAt),
+  };
+}
+
+/**
+ * True while the process that wrote the record still runs on this host. The rebuilding process
+ * hands its sandbox lock to the restore engine for a moment, so the lock alone does not tell.
+ */
+function inProgress(record: RebuildRecord): boolean {
+  if (record.host !== os.hostname() || record.pid === process.pid || record.pid <= 0) return false;
+  try {
+    process.kill(record.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function exists(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+/**
+ * Puts the old root back: whatever the recreate hook and the restore left at the root is removed,
+ * then the moved-aside root is renamed back. Idempotent, so a recovery that is itself killed can
+ * run again. When the root was never moved (`aside` absent), nothing at the root is touched.
+ */
+export function putOldRootBack(record: RebuildRecord): void {
+  if (!exists(record.aside)) return;
+  if (exists(record.root)) removeTree(record.root);
+  fs.renameSync(record.aside, record.root);
+  fsyncDir(path.dirname(record.root));
+}
+
+export function finishCommitted(record: RebuildRecord): void {
+  if (exists(record.aside)) removeTree(record.aside);
+  fsyncDir(path.dirname(record.root));
+}
+
+/** Finishes (committed) or rolls back (moved) one sandbox's interrupted rebuild; the caller holds its lock. */
+export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecovery | undefined {
+  const file = recordPath(deps.layout, sandbox);
+  if (!fs.existsSync(file)) return undefined;
+  const record = readRebuildRecord(file);
+  if (inProgress(record)) return undefined;
+  if (record.state === 'committed') finishCommitted(record);
+  else putOldRootBack(record);
+  removeRebuildRecord(deps.layout, sandbox);
+  return { sandbox, action: record.state === 'committed' ? 'completed' : 'rolled-back', record };
+}
+
+/**
+ * Run before every command, after the restore journals: each rebuild that a kill interrupted is
+ * rolled back or finished under the sandbox lock. A sandbox locked by a live process is being
+ * rebuilt right now, and is left alone. Hooks are not run here: an agent stopped for the
+ * interrupted rebuild is reported, not restarted behind the user's back.
+ */
+export function recoverRebuilds(deps: EngineDeps): RebuildRecovery[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(rebuildRecordDir(deps.layout));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const outcomes: RebuildRecovery[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.') || !name.endsWith('.json')) continue;
+    const sandbox = name.slice(0, -'.json'.length);
+    let lock;
+    try {
+      lock = acquireLock(deps.layout.locks, sandbox, { command: 'rebuild recovery', waitMs: 0, now: deps.now });
+    } catch (error) {
+      if (error instanceof BusyError) continue;
+      throw error;
+    }
+    try {
+      const outcome = recoverRebuild(deps, sandbox);
+      if (outcome) {
+        outcomes.push(outcome);
+        deps.events.warning?.(recoveryMessage(outcome));
+      }
+    } finally {
+      lock.release();
+    }
+  }
+  return outcomes;
+}
+
+export function recoveryMessage(outcome: RebuildRecovery): string {
+  const { record } = outcome;
+  return outcome.action === 'completed'
+    ? `an interrupted rebuild of ${record.sandbox} was completed (the rebuilt state is live; ${record.aside} removed)`
+    : `an interrupted rebuild of ${record.sandbox} was rolled back: the original state is back at ${record.root}; the agent may still be stopped; the snapshot taken before it is ${record.snapshot.dir}`;
+}

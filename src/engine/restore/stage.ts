@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { errnoCode } from '../../errors.js';
+import { safeJoin } from '../../fs-safety/safe-path.js';
+import { restoreDatabase } from '../../sqlite/backup.js';
+import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
+import type { EngineDeps } from '../deps.js';
+import type { PlanItem, PlanUnit } from './plan.js';
+import { checkVerified, copyVerified, readVerified, writeStaged } from './verified-copy.js';
+
+export interface MergeOutcome {
+  path: string;
+  report: MergeReport;
+}
+
+/** Shared across the units of one restore: progress and what staging found. */
+export class StageRun {
+  readonly merges: MergeOutcome[] = [];
+  readonly warnings: string[] = [];
+  private done = { files: 0, bytes: 0 };
+  private lastReport = 0;
+  private faulted = false;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly faultAt: number,
+  ) {}
+
+  tick(bytes: number): void {
+    this.done.files++;
+    this.done.bytes += bytes;
+    if (!this.faulted && this.done.files >= this.faultAt) {
+      this.faulted = true;
+      this.deps.fault?.('restore:staging');
+    }
+    const now = Date.now();
+    if (now - this.lastReport >= 100) {
+      this.lastReport = now;
+      this.deps.events.progress?.({ ...this.done });
+    }
+  }
+}
+
+function mergedText(item: Extract<PlanItem, { kind: 'restore' }>, run: StageRun): { text: Buffer | string; exact: boolean } {
+  const snapshot = readVerified(item.source, item.entry);
+  if (!item.merge || !item.mergeLive) return { text: snapshot, exact: true };
+  let liveText: string | undefined;
+  try {
+    liveText = fs.readFileSync(item.mergeLive, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+  const snapshotText = snapshot.toString('utf8');
+  const result = mergeConfigText(item.merge, item.entry.path, liveText, snapshotText);
+  run.merges.push({ path: item.entry.path, report: result.report });
+  return { text: result.text, exact: result.text === snapshotText };
+}
+
+async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest: string, run: StageRun): Promise<void> {
+  const entry = item.entry;
+  if (entry.type === 'symlink') {
+    fs.symlinkSync(entry.target!, dest);
+    return;
+  }
+  if (entry.strategy === 'sqlite_backup') {
+    checkVerified(item.source, entry);
+    await restoreDatabase(item.source, dest, entry.journalMode, entry.path);
+    fs.chmodSync(dest, item.mode);
+    if (entry.mtimeMs !== undefined) fs.utimesSync(dest, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+  } else if (item.merge && item.mergeLive) {
+    const { text, exact } = mergedText(item, run);
+    writeStaged(dest, text, item.mode, exact ? entry.mtimeMs : undefined);
+  } else {
+    copyVerified(item.source, dest, entry, item.mode);
+  }
+  run.tick(entry.size ?? 0);
+}
+
+/**
+ * Phase 1 of staging: create the staged tree's directories and write every
+ * bundle entry into it, verifying each file against the manifest as it is
+ * copied. Live state is only read (config merges). Carried-over live entries
+ * come in phase 2, after the pre-restore snapshot, so that snapshot does not
+ * see them as hard-linked files.
+ */
+export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: StageRun): Promise<void> {
+  fs.mkdirSync(stageDir, { mode: 0o700 });
+  for (const item of unit.items) {
+    if (item.kind === 'carry') continue;
+    const dest = safeJoin(stageDir, item.rel);
+    if (item.kind === 'dir') fs.mkdirSync(dest, { mode: 0o700 });
+    else await writeRestored(item, dest, run);
+  }
+}
+
+/** Phase 2: the live entries that stay, hard-linked into the staged tree (copied where a link is impossible). */
+export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun): void {
+  for (const item of unit.items) {
+    if (item.kind !== 'carry') continue;
+    const dest = safeJoin(stageDir, item.rel);
+    const live = item.live;
+    try {
+      if (live.type === 'symlink') fs.symlinkSync(live.target!, dest);
+      else linkOrCopy(live.path, dest, live.type === 'file');
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') {
+        run.warnings.push(`${item.display} vanished before it could be carried over`);
+        continue;
+      }
+      if (code === 'SPECIAL') {
+        run.warnings.push(`${item.display} is a special file that cannot be linked here; not carried over (it is in the pre-restore snapshot)`);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+function linkOrCopy(source: string, dest: string, regular: boolean): void {
+  try {
+    fs.linkSync(source, dest);
+    return;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
+    if (!regular) throw Object.assign(new Error(`cannot link ${source}`), { code: 'SPECIAL' });
+  }
+  const input = fs.openSync(source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const stat = fs.fstatSync(input);
+    const out = fs.openSync(dest, 'wx', 0o600);
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (;;) {
+        const read = fs.readSync(input, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        fs.writeSync(out, buffer.subarray(0, read));
+      }
+      fs.fchmodSync(out, stat.mode & 0o7777);
+      fs.futimesSync(out, stat.atimeMs / 1000, stat.mtimeMs / 1000);
+    } finally {
+      fs.closeSync(out);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
+
+/** Directory modes last (deepest first), so a read-only directory does not block writes below it while staging. */
+export function finishStage(unit: PlanUnit, stageDir: string): void {
+  for (let i = unit.items.length - 1; i >= 0; i--) {
+    const item = unit.items[i]!;
+    if (item.kind === 'dir') fs.chmodSync(safeJoin(stageDir, item.rel), item.mode);
+  }
+  fs.chmodSync(stageDir, unit.rootMode);
+}
+
+/** Dry run: every file the restore would write, hashed against the manifest; config merges tried in memory. */
+export function verifyPlanned(unit: PlanUnit, run: StageRun): void {
+  for (const item of unit.items) {
+    if (item.kind !== 'restore' || item.entry.type !== 'file') continue;
+    if (item.merge && item.mergeLive) mergedText(item, run);
+    else checkVerified(item.source, item.entry);
+    run.tick(item.entry.size ?? 0);
+  }
+}
+
+export function stagedPathFor(dir: string, stamp: string): { staged: string; old: string } {
+  const parent = path.dirname(dir);
+  const base = path.basename(dir);
+  return { staged: path.join(parent, `${base}.clawback-stage-${stamp}`), old: path.join(parent, `${base}.clawback-old-${stamp}`) };
+}

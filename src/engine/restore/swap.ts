@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleTimestamp } from '../../store/home.js';
+import { fsyncDir } from '../../store/atomic.js';
+import { applyRegistryChange, removeJournal, removeTree, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
+import type { EngineDeps } from '../deps.js';
+
+function renameDurably(from: string, to: string): void {
+  fs.renameSync(from, to);
+  fsyncDir(path.dirname(to));
+}
+
+/**
+ * The swap: journal `swapping`, then per pair live → old and staged → live,
+ * then journal `committed` (the commit point), then the registry change and
+ * the removal of the old trees and the journal. A kill anywhere is finished
+ * by recoverJournals: before the commit point it rolls back, after it
+ * forward. An error before the commit point rolls back here and is rethrown.
+ */
+export function swapAndCommit(record: JournalRecord, deps: EngineDeps): void {
+  for (const pair of record.pairs) {
+    const stat = fs.lstatSync(pair.staged);
+    pair.stagedId = { dev: stat.dev, ino: stat.ino };
+  }
+  record.state = 'swapping';
+  writeJournal(deps.layout, record);
+  deps.fault?.('restore:journal-written');
+  try {
+    record.pairs.forEach((pair, i) => {
+      if (pair.liveExisted) {
+        renameDurably(pair.live, pair.old);
+        deps.fault?.(`restore:renamed-live-${i}`);
+      }
+      renameDurably(pair.staged, pair.live);
+      deps.fault?.(`restore:renamed-staged-${i}`);
+    });
+    record.state = 'committed';
+    writeJournal(deps.layout, record);
+  } catch (error) {
+    if (record.state !== 'committed') rollBack(deps.layout, record, bundleTimestamp(deps.now()));
+    throw error;
+  }
+  deps.fault?.('restore:committed');
+  // From here on the restored state is live; a failure leaves the journal for the next command to finish.
+  applyRegistryChange(deps.layout, record.sandbox, record.registry);
+  deps.fault?.('restore:before-cleanup');
+  record.pairs.forEach((pair, i) => {
+    removeTree(pair.old);
+    deps.fault?.(`restore:cleaned-${i}`);
+  });
+  removeJournal(deps.layout, record.sandbox);
+}

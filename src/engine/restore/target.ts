@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RefusedError, UsageError } from '../../errors.js';
+import { getSandbox, readRegistry, validateSandboxName, type SandboxEntry } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+
+export interface TargetRequest {
+  sandbox: string;
+  to?: string;
+  toRoot?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  noPreRestore?: boolean;
+}
+
+/** The sandbox whose state the restore replaces. */
+export interface RestoreTarget {
+  name: string;
+  entry: SandboxEntry;
+  /** Set when the restore registers a new sandbox (`--to` an unknown name). */
+  create: SandboxEntry | undefined;
+}
+
+/** A question the CLI must have answered (or `--yes`) before the restore may run. */
+export interface Confirmation {
+  /** type-name: the user types `name`; yes-no: a y/N question. */
+  kind: 'type-name' | 'yes-no';
+  name: string;
+  question: string;
+}
+
+function dirHasEntries(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).length > 0;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code === 'ENOTDIR') return true;
+    throw error;
+  }
+}
+
+/**
+ * Who the restore writes to, and the refusals of SPEC 6.7: a registered
+ * `--to` sandbox, or an unregistered one whose root is not empty, needs
+ * `--force`. Reads only; nothing is registered here.
+ */
+export function resolveTarget(request: TargetRequest, deps: EngineDeps): RestoreTarget {
+  const source = getSandbox(deps.layout, request.sandbox);
+  const to = request.to;
+  if (to === undefined || to === request.sandbox) {
+    if (request.toRoot !== undefined) throw new UsageError('--root only applies with --to <other>');
+    return { name: request.sandbox, entry: source, create: undefined };
+  }
+  validateSandboxName(to);
+  const existing = readRegistry(deps.layout).sandboxes[to];
+  if (existing) {
+    if (request.toRoot !== undefined && path.resolve(request.toRoot) !== existing.root) {
+      throw new UsageError(`${to} is registered with root ${existing.root}; --root only applies when --to registers a new sandbox`, {
+        hint: `change the root with \`clawback sandbox set ${to} --root DIR\` first`,
+      });
+    }
+    if (!request.force && !request.dryRun) {
+      throw new RefusedError('destination-exists', `sandbox ${to} already exists; not restoring over it`, {
+        hint: `pass --force to replace ${to}'s state (a pre-restore snapshot of it is taken first)`,
+      });
+    }
+    return { name: to, entry: existing, create: undefined };
+  }
+  const root = path.resolve(request.toRoot ?? path.join(deps.layout.sandboxesDir, to));
+  if (dirHasEntries(root) && !request.force && !request.dryRun) {
+    throw new RefusedError('destination-not-empty', `${root} exists and is not empty; not restoring into it`, {
+      hint: 'pick an empty or new --root, or pass --force to restore into it',
+    });
+  }
+  const create: SandboxEntry = {
+    name: to,
+    agent: source.agent,
+    root,
+    policyPresets: [...source.policyPresets],
+    customPolicies: source.customPolicies.map((p) => ({ ...p })),
+    hooks: {},
+    createdAt: deps.now().toISOString(),
+  };
+  return { name: to, entry: create, create };
+}
+
+/**
+ * The confirmation a restore needs, if any: `--force` over another sandbox
+ * (or a non-empty root) asks to type its name; `--no-pre-restore` over
+ * existing state, which leaves no way back, asks y/N.
+ */
+export function restoreConfirmation(request: TargetRequest, deps: EngineDeps): Confirmation | undefined {
+  if (request.dryRun) return undefined;
+  const target = resolveTarget(request, deps);
+  const hasState = dirHasEntries(target.entry.root);
+  if (target.name !== request.sandbox && request.force && hasState) {
+    return {
+      kind: 'type-name',
+      name: target.name,
+      question: `this replaces the state of ${target.name} in ${target.entry.root}. Type ${target.name} to confirm: `,
+    };
+  }
+  if (request.noPreRestore && hasState) {
+    return {
+      kind: 'yes-no',
+      name: target.name,
+      question: `restore over ${target.entry.root} without a pre-restore snapshot? The current state cannot be recovered afterwards [y/N] `,
+    };
+  }
+  return undefined;
+}

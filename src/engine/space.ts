@@ -1,0 +1,235 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ClawbackError } from '../errors.js';
+import { MANIFEST_FILE, type BundleEntry } from '../manifest/bundle-manifest.js';
+import { bundlePayloadDir, type BundleRecord } from '../store/bundles.js';
+
+/**
+ * How much disk the bundles of a sandbox take, counting a file hard-linked
+ * into several bundles once. Sizes are file bytes (apparent size) of payload files.
+ */
+export interface SpaceUsage {
+  /** Bytes of payload files held by this bundle alone, by bundle id. */
+  uniqueBytes: Map<string, number>;
+  /** Bytes and files of every distinct payload file, shared ones counted once. */
+  bytes: number;
+  files: number;
+  /** 'manifests': inferred from the inventories (fast); 'inodes': lstat of every payload file. */
+  method: 'manifests' | 'inodes';
+  /** Ids of bundles not counted: partial and corrupt ones have no usable inventory (manifests method only). */
+  uncounted: string[];
+}
+
+const CACHE_DIR = '.space-cache';
+
+export function spaceCacheDir(sandboxDir: string): string {
+  return path.join(sandboxDir, CACHE_DIR);
+}
+
+/** Drop a deleted bundle's cached digest; a leftover would only cost disk, never a wrong number. */
+export function forgetSpaceDigest(sandboxDir: string, id: string): void {
+  fs.rmSync(path.join(spaceCacheDir(sandboxDir), `${id}.bin`), { force: true });
+}
+
+/**
+ * Which files a snapshot hard-linked follows from the manifests alone: create links a
+ * file when the newest complete bundle before it lists the same path with the same
+ * source identity (dev, ino, size, mtime, mode; for a database also its -wal's size and
+ * mtime). Walking the complete bundles in order and chaining each file to its
+ * predecessor's therefore finds the shared files without one stat. It overcounts sharing
+ * only where a link failed (the link limit), or where a bundle that lacked a file (a
+ * partial --only snapshot) has since been deleted from between two that hold separate
+ * copies of it; `spaceFromInodes` is exact. Imported bundles were written by copying,
+ * so they start fresh chains.
+ *
+ * Parsing 500 inventories costs over a second, so each bundle's inventory is reduced
+ * once to a digest (path hash, identity hash, size per file) cached in `cacheDir`;
+ * bundles never change once published, so the digest stays valid for as long as the
+ * manifest file is the same one.
+ */
+export function spaceFromManifests(records: readonly BundleRecord[], cacheDir: string): SpaceUsage {
+  const uncounted: string[] = [];
+  const groupSize: number[] = [];
+  const groupOwner: string[] = [];
+  const groupShared: boolean[] = [];
+  let previous: { digest: Digest; groups: Int32Array } | undefined;
+  for (const record of records) {
+    const digest = record.state === 'complete' ? loadDigest(record, cacheDir) : undefined;
+    if (digest === undefined) {
+      uncounted.push(record.id);
+      continue;
+    }
+    const groups = new Int32Array(digest.count);
+    const chain = previous !== undefined && record.header?.origin === undefined ? previous : undefined;
+    let j = 0;
+    for (let i = 0; i < digest.count; i++) {
+      const pathHash = digest.pathHash[i]!;
+      let group = -1;
+      if (chain !== undefined && digest.keyHash[i] !== 0) {
+        while (j < chain.digest.count && chain.digest.pathHash[j]! < pathHash) j++;
+        if (j < chain.digest.count && chain.digest.pathHash[j] === pathHash && chain.digest.keyHash[j] === digest.keyHash[i]) {
+          group = chain.groups[j]!;
+          groupShared[group] = true;
+        }
+      }
+      if (group < 0) {
+        group = groupSize.length;
+        groupSize.push(digest.size[i]!);
+        groupOwner.push(record.id);
+        groupShared.push(false);
+      }
+      groups[i] = group;
+    }
+    previous = { digest, groups };
+  }
+  const uniqueBytes = new Map<string, number>();
+  for (const record of records) if (!uncounted.includes(record.id)) uniqueBytes.set(record.id, 0);
+  let bytes = 0;
+  for (let g = 0; g < groupSize.length; g++) {
+    bytes += groupSize[g]!;
+    if (!groupShared[g]) uniqueBytes.set(groupOwner[g]!, (uniqueBytes.get(groupOwner[g]!) ?? 0) + groupSize[g]!);
+  }
+  return { uniqueBytes, bytes, files: groupSize.length, method: 'manifests', uncounted };
+}
+
+/** Exact: lstat every payload file of every bundle (partial ones included) and count each inode once. */
+export function spaceFromInodes(records: readonly BundleRecord[]): SpaceUsage {
+  const byInode = new Map<string, { size: number; owner: string; shared: boolean }>();
+  for (const record of records) {
+    const walk = (dir: string): void => {
+      let dirents: fs.Dirent[];
+      try {
+        dirents = fs.readdirSync(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const dirent of dirents) {
+        const full = path.join(dir, dirent.name);
+        if (dirent.isDirectory()) {
+          walk(full);
+          continue;
+        }
+        if (dirent.isSymbolicLink()) continue;
+        const stat = fs.lstatSync(full, { bigint: true, throwIfNoEntry: false });
+        if (!stat?.isFile()) continue;
+        const inode = `${stat.dev}:${stat.ino}`;
+        const holding = byInode.get(inode);
+        if (holding === undefined) byInode.set(inode, { size: Number(stat.size), owner: record.id, shared: false });
+        else if (holding.owner !== record.id) holding.shared = true;
+      }
+    };
+    walk(bundlePayloadDir(record.dir));
+  }
+  const uniqueBytes = new Map<string, number>(records.map((r) => [r.id, 0]));
+  let bytes = 0;
+  for (const holding of byInode.values()) {
+    bytes += holding.size;
+    if (!holding.shared) uniqueBytes.set(holding.owner, (uniqueBytes.get(holding.owner) ?? 0) + holding.size);
+  }
+  return { uniqueBytes, bytes, files: byInode.size, method: 'inodes', uncounted: [] };
+}
+
+/** One bundle's files sorted by path hash: each file's link identity hash (0: never linked) and size. */
+interface Digest {
+  count: number;
+  pathHash: Float64Array;
+  keyHash: Float64Array;
+  size: Float64Array;
+}
+
+const DIGEST_MAGIC = 0x5350414345; // "SPACE"
+const DIGEST_VERSION = 1;
+const HEADER_WORDS = 6;
+
+function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined {
+  const stat = fs.statSync(path.join(record.dir, MANIFEST_FILE), { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  const identity = [stat.size, stat.mtimeMs, stat.ino];
+  const file = path.join(cacheDir, `${record.id}.bin`);
+  const cached = readDigest(file, identity);
+  if (cached) return cached;
+  let entries: readonly BundleEntry[];
+  try {
+    entries = record.manifest?.entries ?? [];
+  } catch (error) {
+    // A damaged inventory: verify reports it; here the bundle is just not counted.
+    if (error instanceof ClawbackError) return undefined;
+    throw error;
+  }
+  const digest = computeDigest(entries);
+  writeDigest(cacheDir, file, identity, digest);
+  return digest;
+}
+
+function computeDigest(entries: readonly BundleEntry[]): Digest {
+  const files = entries.filter((e) => e.type === 'file');
+  const rows = files.map((e) => ({ pathHash: hash53(e.path), keyHash: linkKeyHash(e), size: e.size ?? 0 }));
+  rows.sort((a, b) => a.pathHash - b.pathHash);
+  return {
+    count: rows.length,
+    pathHash: Float64Array.from(rows, (r) => r.pathHash),
+    keyHash: Float64Array.from(rows, (r) => r.keyHash),
+    size: Float64Array.from(rows, (r) => r.size),
+  };
+}
+
+/** Hash of the identity create compares before linking; 0 for files it never links. */
+function linkKeyHash(entry: BundleEntry): number {
+  if (entry.ino === undefined || entry.dev === undefined || entry.sha256 === undefined) return 0;
+  let key = `${entry.sha256}\0${entry.size}\0${entry.mtimeMs}\0${entry.dev}\0${entry.ino}\0${entry.mode}`;
+  if (entry.strategy === 'sqlite_backup') {
+    // Create re-uses a database copy only when the -wal is unchanged too; without a recorded -wal, never.
+    if (entry.walSize === undefined || entry.walMtimeMs === undefined) return 0;
+    key += `\0${entry.walSize}\0${entry.walMtimeMs}`;
+  }
+  return hash53(key) || 1;
+}
+
+function readDigest(file: string, identity: number[]): Digest | undefined {
+  let buffer: Buffer;
+  try {
+    buffer = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (buffer.length < HEADER_WORDS * 8 || buffer.length % 8 !== 0) return undefined;
+  // Copied so the Float64Array view is 8-byte aligned.
+  const words = new Float64Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length));
+  const count = words[2]!;
+  if (words[0] !== DIGEST_MAGIC || words[1] !== DIGEST_VERSION || words.length !== HEADER_WORDS + 3 * count) return undefined;
+  if (words[3] !== identity[0] || words[4] !== identity[1] || words[5] !== identity[2]) return undefined;
+  const at = (k: number): Float64Array => words.subarray(HEADER_WORDS + k * count, HEADER_WORDS + (k + 1) * count);
+  return { count, pathHash: at(0), keyHash: at(1), size: at(2) };
+}
+
+/** A cache: written without fsync, and any failure to write it (read-only home) is ignored. */
+function writeDigest(cacheDir: string, file: string, identity: number[], digest: Digest): void {
+  const words = new Float64Array(HEADER_WORDS + 3 * digest.count);
+  words.set([DIGEST_MAGIC, DIGEST_VERSION, digest.count, ...identity]);
+  words.set(digest.pathHash, HEADER_WORDS);
+  words.set(digest.keyHash, HEADER_WORDS + digest.count);
+  words.set(digest.size, HEADER_WORDS + 2 * digest.count);
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(temp, new Uint8Array(words.buffer), { mode: 0o600 });
+    fs.renameSync(temp, file);
+  } catch {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/** cyrb53: a fast 53-bit string hash; collisions only blur the accounting, never data. */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}

@@ -1,0 +1,243 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateHome, type FixtureKind, type GeneratedHome } from '../../fixtures/generate.js';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'clawback-fixtures-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+let counter = 0;
+function freshDir(): string {
+  return path.join(scratch, `home-${counter++}`);
+}
+
+interface TreeEntry {
+  rel: string;
+  kind: 'file' | 'dir' | 'symlink';
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  /** File: sha256 of the bytes; symlink: its target. */
+  content: string;
+}
+
+function walk(top: string): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  const visit = (abs: string): void => {
+    const stat = fs.lstatSync(abs);
+    const rel = path.relative(top, abs) || '.';
+    const base = { rel, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs };
+    if (stat.isSymbolicLink()) {
+      out.push({ ...base, kind: 'symlink', size: 0, content: fs.readlinkSync(abs) });
+    } else if (stat.isDirectory()) {
+      out.push({ ...base, kind: 'dir', size: 0, content: '' });
+      for (const name of fs.readdirSync(abs).sort()) visit(path.join(abs, name));
+    } else {
+      const content = crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
+      out.push({ ...base, kind: 'file', size: stat.size, content });
+    }
+  };
+  visit(top);
+  return out;
+}
+
+/** Every tree a home wrote: the root, and for qwenpaw the secrets dir and the outside workspace. */
+function homeTrees(home: GeneratedHome): string[] {
+  const tops = [home.root];
+  if (home.secretsDir !== undefined) tops.push(home.secretsDir);
+  if (home.kind === 'qwenpaw') tops.push(path.join(path.dirname(home.root), 'elsewhere', 'research'));
+  return tops;
+}
+
+function treeDigest(home: GeneratedHome): string {
+  const hash = crypto.createHash('sha256');
+  for (const top of homeTrees(home)) hash.update(JSON.stringify(walk(top)));
+  return hash.digest('hex');
+}
+
+function symlinksOf(home: GeneratedHome): TreeEntry[] {
+  return walk(home.root).filter((e) => e.kind === 'symlink');
+}
+
+function readJson(file: string): unknown {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+function rowCount(file: string, table: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+const KINDS: FixtureKind[] = ['openclaw', 'hermes', 'qwenpaw'];
+
+describe('generateHome determinism', () => {
+  for (const kind of KINDS) {
+    it(`${kind}: the same seed gives the same tree, another seed a different one`, () => {
+      const dir = freshDir();
+      const first = generateHome({ kind, scale: 'tiny', dir, seed: 7 });
+      const firstDigest = treeDigest(first);
+      const firstTrees = homeTrees(first).map(walk);
+      fs.rmSync(dir, { recursive: true, force: true });
+
+      const second = generateHome({ kind, scale: 'tiny', dir, seed: 7 });
+      expect(homeTrees(second).map(walk)).toEqual(firstTrees);
+      expect(treeDigest(second)).toBe(firstDigest);
+      expect(second).toEqual(first);
+      fs.rmSync(dir, { recursive: true, force: true });
+
+      const other = generateHome({ kind, scale: 'tiny', dir, seed: 8 });
+      expect(treeDigest(other)).not.toBe(firstDigest);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+});
+
+describe('generateHome structure', () => {
+  const homes = new Map<FixtureKind, GeneratedHome>();
+  const home = (kind: FixtureKind): GeneratedHome => {
+    let generated = homes.get(kind);
+    if (generated === undefined) {
+      generated = generateHome({ kind, scale: 'tiny', dir: freshDir() });
+      homes.set(kind, generated);
+    }
+    return generated;
+  };
+
+  for (const kind of KINDS) {
+    it(`${kind}: files and bytes match what is on disk, at the tiny size`, () => {
+      const h = home(kind);
+      const files = homeTrees(h).flatMap(walk).filter((e) => e.kind === 'file');
+      expect(h.files).toBe(files.length);
+      expect(h.bytes).toBe(files.reduce((sum, e) => sum + e.size, 0));
+      expect(h.files).toBeGreaterThan(95);
+      expect(h.files).toBeLessThan(145);
+      expect(h.bytes).toBeLessThan(600_000);
+    });
+
+    it(`${kind}: symlinks are relative and resolve inside the root`, () => {
+      const h = home(kind);
+      for (const link of symlinksOf(h)) {
+        expect(path.isAbsolute(link.content)).toBe(false);
+        const resolved = path.resolve(h.root, path.dirname(link.rel), link.content);
+        expect(path.relative(h.root, resolved).startsWith('..')).toBe(false);
+        expect(fs.existsSync(resolved)).toBe(true);
+      }
+    });
+
+    it(`${kind}: every database is in WAL mode, passes quick_check and keeps its latest rows in the -wal`, () => {
+      const h = home(kind);
+      expect(h.databases.length).toBeGreaterThan(0);
+      for (const file of h.databases) {
+        expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0);
+        const db = new Database(file, { readonly: true });
+        expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+        expect(db.pragma('quick_check', { simple: true })).toBe('ok');
+        db.close();
+        const counts = Object.entries(h.rowCounts[file] ?? {});
+        expect(counts.length).toBeGreaterThan(0);
+        for (const [table, rows] of counts) expect(rowCount(file, table)).toBe(rows);
+
+        // The main file alone lacks the rows still in the -wal: a raw copy loses data.
+        const copy = path.join(scratch, `raw-copy-${counter++}.db`);
+        fs.copyFileSync(file, copy);
+        const total = (db: string): number => counts.reduce((sum, [table]) => sum + rowCount(db, table), 0);
+        expect(total(copy)).toBeLessThan(total(file));
+      }
+    });
+  }
+
+  it('openclaw: config, workspaces, agents, secrets and caches are where OpenClaw keeps them', () => {
+    const h = home('openclaw');
+    const config = readJson(path.join(h.root, 'openclaw.json')) as {
+      gateway: { port: number };
+      agents: { list: { id: string }[] };
+      models: { providers: { anthropic: { apiKey: string } } };
+    };
+    expect(config.gateway.port).toBe(18789);
+    expect(config.models.providers.anthropic.apiKey).toBe('${ANTHROPIC_API_KEY}');
+    expect(config.agents.list.map((a) => a.id)).toEqual(['main', ...h.agents]);
+    expect(h.agents).toEqual(['research', 'ops']);
+    for (const agent of ['main', ...h.agents]) {
+      const workspace = path.join(h.root, agent === 'main' ? 'workspace' : `workspace-${agent}`);
+      for (const name of ['AGENTS.md', 'SOUL.md', 'USER.md', 'MEMORY.md']) expect(fs.statSync(path.join(workspace, name)).isFile()).toBe(true);
+      const sessions = fs.readdirSync(path.join(h.root, 'agents', agent, 'sessions'));
+      expect(sessions.length).toBeGreaterThan(0);
+      for (const line of fs.readFileSync(path.join(h.root, 'agents', agent, 'sessions', sessions[0] ?? ''), 'utf8').trimEnd().split('\n')) {
+        expect(() => JSON.parse(line)).not.toThrow();
+      }
+    }
+    expect(h.databases).toEqual([path.join(h.root, 'memory', 'main.sqlite')]);
+    expect(h.rowCounts[path.join(h.root, 'memory', 'main.sqlite')]?.chunks).toBe(500);
+    expect(fs.statSync(path.join(h.root, '.env')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(h.root, 'credentials')).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(path.join(h.root, 'browser', 'Default', 'Cache', 'Cache_Data')).length).toBeGreaterThan(5);
+    expect(fs.readdirSync(path.join(h.root, 'browser', 'Default', 'GPUCache')).length).toBeGreaterThan(0);
+    for (const file of ['identity/device.json', 'devices/paired.json', 'logs/gateway.log', 'canvas/index.html', 'cron/jobs.json', 'credentials/whatsapp/creds.json']) {
+      expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
+    }
+    const links = symlinksOf(h).map((l) => l.rel);
+    expect(links).toContain(path.join('workspace', 'current-notes'));
+    expect(links).toContain(path.join('workspace-research', 'shared-skills'));
+  });
+
+  it('hermes: persona, memories, sessions and both databases are in place', () => {
+    const h = home('hermes');
+    for (const file of ['SOUL.md', 'config.yaml', 'auth.json', 'memories/MEMORY.md', 'memories/USER.md', 'cron/jobs.json']) {
+      expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
+    }
+    expect(fs.statSync(path.join(h.root, '.env')).mode & 0o777).toBe(0o600);
+    expect(h.databases).toEqual([path.join(h.root, 'runtime', 'state.db'), path.join(h.root, 'kanban.db')]);
+    const latest = readJson(path.join(h.root, 'sessions', 'latest.json')) as { messages: unknown[]; message_count: number };
+    expect(latest.messages.length).toBe(latest.message_count);
+    expect(fs.readdirSync(path.join(h.root, 'skills')).length).toBeGreaterThan(3);
+  });
+
+  it('qwenpaw: one workspace lives outside the working dir, secrets are private', () => {
+    const h = home('qwenpaw');
+    expect(h.root.endsWith(`${path.sep}working`)).toBe(true);
+    expect(h.secretsDir).toBe(`${h.root}.secret`);
+    expect(h.agents).toEqual(['default', 'research']);
+    const config = readJson(path.join(h.root, 'config.json')) as {
+      agents: { active_agent: string; profiles: Record<string, { id: string; workspace_dir: string; enabled: boolean }> };
+    };
+    expect(config.agents.active_agent).toBe('default');
+    const { default: main, research } = config.agents.profiles;
+    expect(main?.workspace_dir).toBe(path.join(h.root, 'workspaces', 'default'));
+    expect(path.isAbsolute(research?.workspace_dir ?? '')).toBe(true);
+    expect(path.relative(h.root, research?.workspace_dir ?? '').startsWith('..')).toBe(true);
+    for (const profile of [main, research]) {
+      const workspace = profile?.workspace_dir ?? '';
+      expect((readJson(path.join(workspace, 'agent.json')) as { workspace_dir: string }).workspace_dir).toBe(workspace);
+      expect(h.databases).toContain(path.join(workspace, 'chat_history.db'));
+      expect(fs.readdirSync(path.join(workspace, 'browser', 'Default', 'Cache', 'Cache_Data')).length).toBeGreaterThan(0);
+    }
+    const secrets = h.secretsDir ?? '';
+    expect(fs.statSync(secrets).mode & 0o777).toBe(0o700);
+    for (const name of ['providers.json', 'envs.json', 'master.key']) expect(fs.statSync(path.join(secrets, name)).mode & 0o777).toBe(0o600);
+    expect((readJson(path.join(secrets, 'providers.json')) as { providers: Record<string, { api_key: string }> }).providers.dashscope?.api_key).toMatch(/^sk-test-/);
+    expect(fs.statSync(path.join(h.root, 'skill_pool')).isDirectory()).toBe(true);
+  });
+
+  it('qwenpaw: the outside workspace goes where it is told', () => {
+    const dir = freshDir();
+    const outside = path.join(scratch, `outside-${counter++}`, 'research');
+    const h = generateHome({ kind: 'qwenpaw', scale: 'tiny', dir, outsideWorkspaceDir: outside });
+    expect(fs.statSync(path.join(outside, 'agent.json')).isFile()).toBe(true);
+    expect(h.databases).toContain(path.join(outside, 'chat_history.db'));
+  });
+
+  it('refuses a directory that is not empty', () => {
+    const dir = freshDir();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'keep.txt'), 'mine');
+    expect(() => generateHome({ kind: 'openclaw', scale: 'tiny', dir })).toThrow(/not empty/);
+    expect(fs.readdirSync(dir)).toEqual(['keep.txt']);
+  });
+});
