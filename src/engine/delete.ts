@@ -7,7 +7,7 @@ import { getSandbox } from '../store/registry.js';
 import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps } from './deps.js';
 import { sandboxLock } from './snapshot-create.js';
-import { forgetSpaceDigest, spaceCacheDir, spaceFromManifests } from './space.js';
+import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
 
 export interface DeleteRequest {
   sandbox: string;
@@ -101,9 +101,9 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
     fsyncDir(sandboxDir);
     deps.fault?.('delete:after-rename');
     removeTree(doomed);
-    forgetSpaceDigest(sandboxDir, record.id);
   }
   fsyncDir(sandboxDir);
+  forgetStaleDigests(sandboxDir);
 }
 
 /** A delete killed between rename and rm leaves a hidden `.deleting-*` dir; finish it. */

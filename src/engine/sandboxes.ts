@@ -29,7 +29,8 @@ export function addSandbox(name: string, options: SandboxOptions, cwd: string, d
     root: path.resolve(cwd, options.root),
     policyPresets: [],
     customPolicies: [],
-    hooks: options.hooks ?? {},
+    // An empty hook value means "no hook", as it does for `sandbox set`.
+    hooks: Object.fromEntries(Object.entries(options.hooks ?? {}).filter(([, cmd]) => cmd !== undefined && cmd !== '')),
     createdAt: deps.now().toISOString(),
   };
   if (options.secretsRoot) entry.secretsRoot = path.resolve(cwd, options.secretsRoot);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError } from '../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../manifest/bundle-manifest.js';
-import { bundlePayloadDir, type BundleRecord } from '../store/bundles.js';
+import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../store/bundles.js';
 
 /**
  * How much disk the bundles of a sandbox take, counting a file hard-linked
@@ -26,9 +26,19 @@ export function spaceCacheDir(sandboxDir: string): string {
   return path.join(sandboxDir, CACHE_DIR);
 }
 
-/** Drop a deleted bundle's cached digest; a leftover would only cost disk, never a wrong number. */
-export function forgetSpaceDigest(sandboxDir: string, id: string): void {
-  fs.rmSync(path.join(spaceCacheDir(sandboxDir), `${id}.bin`), { force: true });
+/** Drop the cached digests of bundles that are gone; a leftover would only cost disk, never a wrong number. */
+export function forgetStaleDigests(sandboxDir: string): void {
+  const cacheDir = spaceCacheDir(sandboxDir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(cacheDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const id = name.slice(0, name.indexOf('.bin'));
+    if (!fs.existsSync(path.join(sandboxDir, id))) fs.rmSync(path.join(cacheDir, name), { force: true });
+  }
 }
 
 /**
@@ -151,7 +161,8 @@ function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined 
   if (cached) return cached;
   let entries: readonly BundleEntry[];
   try {
-    entries = record.manifest?.entries ?? [];
+    // Read here rather than through the record, which would keep the inventory in memory.
+    entries = readBundleManifest(record.dir).entries;
   } catch (error) {
     // A damaged inventory: verify reports it; here the bundle is just not counted.
     if (error instanceof ClawbackError) return undefined;

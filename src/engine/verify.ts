@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { ClawbackError, UsageError } from '../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../manifest/bundle-manifest.js';
 import { quickCheck } from '../sqlite/backup.js';
-import { bundlePayloadDir, type BundleRecord } from '../store/bundles.js';
+import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../store/bundles.js';
 import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps, Progress } from './deps.js';
 import { sandboxRecords } from './snapshot-list.js';
@@ -20,6 +20,8 @@ export interface VerifyRequest {
   all?: boolean;
   /** Hashing worker threads; default one per core (at most 4, none on one core); 0 hashes on the calling thread. */
   threads?: number;
+  /** A bundle with fewer payload bytes is hashed on the calling thread (default 48 MiB: below it, starting workers costs more). */
+  parallelFromBytes?: number;
 }
 
 export interface VerifyProblem {
@@ -65,7 +67,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   const records = sandboxRecords(request.sandbox, deps);
   const targets = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
   const threads = request.threads ?? defaultThreads();
-  const pool = new HasherPool(threads);
+  const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
   const bundles: BundleVerification[] = [];
   try {
     for (const record of targets) bundles.push(await verifyBundle(record, pool, deps));
@@ -101,16 +103,26 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     problems: [],
     durationMs: 0,
   };
-  if (record.state !== 'complete' || record.manifest === undefined) {
-    const problem =
+  let manifest: BundleManifest | undefined;
+  if (record.state === 'complete') {
+    try {
+      // Read here rather than through the record, which would keep every inventory of --all in memory.
+      manifest = readBundleManifest(record.dir);
+    } catch (error) {
+      if (!(error instanceof ClawbackError)) throw error;
+      result.problems.push({ path: MANIFEST_FILE, problem: error.message });
+    }
+  } else {
+    result.problems.push(
       record.state === 'corrupt'
         ? { path: MANIFEST_FILE, problem: record.problem?.message ?? 'unreadable manifest' }
-        : { path: '', problem: 'incomplete: the snapshot never finished (delete it, or let prune remove it)' };
-    result.problems.push(problem);
+        : { path: '', problem: 'incomplete: the snapshot never finished (delete it, or let prune remove it)' },
+    );
+  }
+  if (manifest === undefined) {
     result.durationMs = Date.now() - started;
     return result;
   }
-  const manifest = record.manifest;
   const problems = result.problems;
   try {
     assertContentChecksum(manifest, MANIFEST_FILE);
@@ -261,7 +273,10 @@ class HasherPool {
   private workers: Worker[] | undefined;
   private readonly local = new FileHasher();
 
-  constructor(private readonly threads: number) {}
+  constructor(
+    private readonly threads: number,
+    private readonly parallelFromBytes: number,
+  ) {}
 
   async hash(files: FileEntry[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
     const done: Progress = { files: 0, bytes: 0 };
@@ -272,7 +287,7 @@ class HasherPool {
       }
       deps.events.progress?.({ ...done });
     };
-    const workers = bytes >= WORKER_MIN_BYTES ? this.start() : undefined;
+    const workers = bytes >= this.parallelFromBytes && files.length > 1 ? this.start() : undefined;
     if (workers === undefined) {
       const outcomes: HashOutcome[] = [];
       for (const [index, entry] of files.entries()) {

@@ -8,6 +8,17 @@ export function writeAll(fd: number, chunk: Uint8Array): void {
   while (offset < chunk.length) offset += fs.writeSync(fd, chunk, offset, chunk.length - offset);
 }
 
+/** An error from a system call (it names the call), as opposed to one about the archive's contents. */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return typeof error === 'object' && error !== null && typeof (error as { syscall?: unknown }).syscall === 'string';
+}
+
+/** Creates `temp` exclusively (0600) and returns a write stream on it; the file exists once this returns. */
+export function createTempOutput(temp: string): fs.WriteStream {
+  const fd = fs.openSync(temp, 'wx', 0o600);
+  return fs.createWriteStream(temp, { fd });
+}
+
 /** Makes a finished temp file durable and moves it to `dest` (same directory). */
 export function publishFile(temp: string, dest: string): void {
   const fd = fs.openSync(temp, 'r');

@@ -3,11 +3,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Header, Parser, Pax, type ReadEntry } from 'tar';
-import { ClawbackError, IntegrityError, errnoCode } from '../errors.js';
+import { ClawbackError, IntegrityError } from '../errors.js';
 import { assertRelativePath } from '../fs-safety/safe-path.js';
 import { tempSibling } from '../store/atomic.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
-import { ChunkedOutput, publishFile, writeAll } from './file-io.js';
+import { ChunkedOutput, createTempOutput, isSystemError, publishFile, writeAll } from './file-io.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
 export interface TarWriteEntry {
@@ -84,7 +84,7 @@ export async function writeTar(
   }
 
   const temp = tempSibling(dest);
-  const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  const out = createTempOutput(temp);
   try {
     const source = Readable.from(blocks(), { objectMode: false });
     if (options.gzip) {
@@ -232,8 +232,19 @@ async function scanTar(file: string, gzip: boolean | undefined, visit: TarVisito
   });
   parser.on('error', fail);
 
+  // node-tar calls an archive without entries unrecognised; GNU tar and writeTar produce them.
+  let onlyZeros = true;
+  let zeroBytes = 0;
+  let entries = 0;
+  parser.on('entry', () => (entries += 1));
+  parser.on('ignoredEntry', () => (entries += 1));
+
   const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) {
+      if (onlyZeros) {
+        onlyZeros = isAllZero(chunk);
+        zeroBytes += chunk.length;
+      }
       const more = parser.write(chunk);
       if (failure !== undefined) break;
       if (!more) await until(parser, 'drain');
@@ -255,7 +266,18 @@ async function scanTar(file: string, gzip: boolean | undefined, visit: TarVisito
   } catch (error) {
     fail(error);
   }
-  if (failure !== undefined) throw asTarError(failure, file);
+  if (failure === undefined) return;
+  if (entries === 0 && onlyZeros && zeroBytes >= 2 * BLOCK && tarCode(failure) === 'TAR_BAD_ARCHIVE') return;
+  throw asTarError(failure, file);
+}
+
+function isAllZero(chunk: Buffer): boolean {
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  return true;
+}
+
+function tarCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'tarCode' in error ? (error as { tarCode: unknown }).tarCode : undefined;
 }
 
 function until(parser: Parser, event: string): Promise<void> {
@@ -305,9 +327,7 @@ function entryType(type: string): ArchiveEntryType {
 function asTarError(error: unknown, file: string): Error {
   if (error instanceof ClawbackError) return error;
   // fs errors on the archive itself or the destination keep their own meaning.
-  if (errnoCode(error) !== undefined && !errnoCode(error)!.startsWith('TAR_') && !errnoCode(error)!.startsWith('Z_')) {
-    return error as Error;
-  }
+  if (isSystemError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return corruptTar(file, message);
 }

@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { assertRelativePath } from '../fs-safety/safe-path.js';
 import { tempSibling } from '../store/atomic.js';
-import { ChunkedOutput, publishFile } from './file-io.js';
+import { ChunkedOutput, createTempOutput, publishFile } from './file-io.js';
 
 /*
  * A streaming zip writer (APPNOTE 6.3, deflate, Zip64 where needed).
@@ -65,7 +65,7 @@ export async function writeZip(
   const summary: WriteZipSummary = { entries: 0, bytes: 0 };
   const writer = new ZipEncoder(options.level ?? 6, options.forceZip64 === true);
   const temp = tempSibling(dest);
-  const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  const out = createTempOutput(temp);
   try {
     await pipeline(Readable.from(writer.encode(entries, summary), { objectMode: false }), out);
     publishFile(temp, dest);

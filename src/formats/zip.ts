@@ -3,9 +3,9 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import yauzl from 'yauzl';
-import { ClawbackError, IntegrityError, RefusedError, errnoCode } from '../errors.js';
+import { ClawbackError, IntegrityError, RefusedError } from '../errors.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
-import { writeAll } from './file-io.js';
+import { isSystemError, writeAll } from './file-io.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
 export { writeZip, type WriteZipOptions, type WriteZipSummary, type ZipWriteEntry } from './zip-writer.js';
@@ -333,7 +333,7 @@ function zipEntryType(name: string, unixMode: number, externalAttributes: number
 
 function asZipError(error: unknown, file: string): Error {
   if (error instanceof ClawbackError) return error;
-  if (errnoCode(error) !== undefined) return error as Error;
+  if (isSystemError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return corruptZip(file, message);
 }

@@ -114,7 +114,8 @@ describe('snapshot restore', () => {
   it('refuses a bundle with one flipped byte (exit 6) and leaves live state and the bundle list as they were', async () => {
     const f = (fixture = await openClawFixture());
     await snapshot(f);
-    fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
+    // Changed live, so the restore must write the bundle's copy (a live file that still hashes to the manifest is linked instead).
+    fs.writeFileSync(path.join(f.root, 'workspace/MEMORY.md'), 'changed\n');
     const [latest] = fs.readdirSync(path.join(f.home, 'rebuild-backups', 'oc'));
     flipByte(path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'workspace', 'MEMORY.md'), 10);
     const before = treeDigest(f.root);

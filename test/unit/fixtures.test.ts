@@ -45,10 +45,11 @@ function walk(top: string): TreeEntry[] {
 }
 
 /** Every tree a home wrote: the root, and for qwenpaw the secrets dir and the outside workspace. */
-function homeTrees(home: GeneratedHome): string[] {
-  const tops = [home.root];
-  if (home.secretsDir !== undefined) tops.push(home.secretsDir);
-  if (home.kind === 'qwenpaw') tops.push(path.join(path.dirname(home.root), 'elsewhere', 'research'));
+function homeTrees(h: GeneratedHome): string[] {
+  const tops = [h.root];
+  if (h.secretsDir !== undefined) tops.push(h.secretsDir);
+  const research = h.databases.find((db) => !db.startsWith(h.root + path.sep));
+  if (research !== undefined) tops.push(path.dirname(research));
   return tops;
 }
 
@@ -77,6 +78,19 @@ function rowCount(file: string, table: string): number {
 
 const KINDS: FixtureKind[] = ['openclaw', 'hermes', 'qwenpaw'];
 
+const homes = new Map<FixtureKind, GeneratedHome>();
+/** One tiny home per kind with the default seed, shared by the tests below. */
+function home(kind: FixtureKind): GeneratedHome {
+  let generated = homes.get(kind);
+  if (generated === undefined) {
+    const dir = freshDir();
+    const outsideWorkspaceDir = kind === 'qwenpaw' ? path.join(`${dir}-outside`, 'research') : undefined;
+    generated = generateHome({ kind, scale: 'tiny', dir, ...(outsideWorkspaceDir === undefined ? {} : { outsideWorkspaceDir }) });
+    homes.set(kind, generated);
+  }
+  return generated;
+}
+
 describe('generateHome determinism', () => {
   for (const kind of KINDS) {
     it(`${kind}: the same seed gives the same tree, another seed a different one`, () => {
@@ -92,24 +106,13 @@ describe('generateHome determinism', () => {
       expect(second).toEqual(first);
       fs.rmSync(dir, { recursive: true, force: true });
 
-      const other = generateHome({ kind, scale: 'tiny', dir, seed: 8 });
-      expect(treeDigest(other)).not.toBe(firstDigest);
-      fs.rmSync(dir, { recursive: true, force: true });
+      // The structure tests' home has the default seed: the digest must tell the two apart.
+      expect(treeDigest(home(kind))).not.toBe(firstDigest);
     });
   }
 });
 
 describe('generateHome structure', () => {
-  const homes = new Map<FixtureKind, GeneratedHome>();
-  const home = (kind: FixtureKind): GeneratedHome => {
-    let generated = homes.get(kind);
-    if (generated === undefined) {
-      generated = generateHome({ kind, scale: 'tiny', dir: freshDir() });
-      homes.set(kind, generated);
-    }
-    return generated;
-  };
-
   for (const kind of KINDS) {
     it(`${kind}: files and bytes match what is on disk, at the tiny size`, () => {
       const h = home(kind);
@@ -199,7 +202,15 @@ describe('generateHome structure', () => {
     expect(fs.readdirSync(path.join(h.root, 'skills')).length).toBeGreaterThan(3);
   });
 
-  it('qwenpaw: one workspace lives outside the working dir, secrets are private', () => {
+  it('qwenpaw: by default the research workspace is <dir>/elsewhere/research', () => {
+    const dir = freshDir();
+    const h = generateHome({ kind: 'qwenpaw', scale: 'tiny', dir, seed: 3 });
+    const config = readJson(path.join(h.root, 'config.json')) as { agents: { profiles: Record<string, { workspace_dir: string }> } };
+    expect(config.agents.profiles.research?.workspace_dir).toBe(path.join(dir, 'elsewhere', 'research'));
+    expect(h.databases).toContain(path.join(dir, 'elsewhere', 'research', 'chat_history.db'));
+  });
+
+  it('qwenpaw: one workspace lives outside the working dir (here: where it was told), secrets are private', () => {
     const h = home('qwenpaw');
     expect(h.root.endsWith(`${path.sep}working`)).toBe(true);
     expect(h.secretsDir).toBe(`${h.root}.secret`);
@@ -212,6 +223,7 @@ describe('generateHome structure', () => {
     expect(main?.workspace_dir).toBe(path.join(h.root, 'workspaces', 'default'));
     expect(path.isAbsolute(research?.workspace_dir ?? '')).toBe(true);
     expect(path.relative(h.root, research?.workspace_dir ?? '').startsWith('..')).toBe(true);
+    expect(research?.workspace_dir).toBe(path.join(`${path.dirname(h.root)}-outside`, 'research'));
     for (const profile of [main, research]) {
       const workspace = profile?.workspace_dir ?? '';
       expect((readJson(path.join(workspace, 'agent.json')) as { workspace_dir: string }).workspace_dir).toBe(workspace);
@@ -223,14 +235,6 @@ describe('generateHome structure', () => {
     for (const name of ['providers.json', 'envs.json', 'master.key']) expect(fs.statSync(path.join(secrets, name)).mode & 0o777).toBe(0o600);
     expect((readJson(path.join(secrets, 'providers.json')) as { providers: Record<string, { api_key: string }> }).providers.dashscope?.api_key).toMatch(/^sk-test-/);
     expect(fs.statSync(path.join(h.root, 'skill_pool')).isDirectory()).toBe(true);
-  });
-
-  it('qwenpaw: the outside workspace goes where it is told', () => {
-    const dir = freshDir();
-    const outside = path.join(scratch, `outside-${counter++}`, 'research');
-    const h = generateHome({ kind: 'qwenpaw', scale: 'tiny', dir, outsideWorkspaceDir: outside });
-    expect(fs.statSync(path.join(outside, 'agent.json')).isFile()).toBe(true);
-    expect(h.databases).toContain(path.join(outside, 'chat_history.db'));
   });
 
   it('refuses a directory that is not empty', () => {

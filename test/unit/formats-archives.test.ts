@@ -152,6 +152,15 @@ describe('tar', () => {
     expect(isEmptyOrMissing(dest)).toBe(true);
   });
 
+  it('round-trips an archive without entries, but not an empty file', async () => {
+    const archive = path.join(dir, 'empty.tar.gz');
+    await writeTar(archive, [], { gzip: true });
+    expect(await readTarEntries(archive)).toEqual([]);
+    expect(await extractTar(archive, path.join(dir, 'dest'), (n) => n)).toMatchObject({ files: 0, directories: 0 });
+    fs.writeFileSync(archive, '');
+    await expect(readTarEntries(archive)).rejects.toMatchObject({ code: 'corrupt-archive' });
+  });
+
   it('reports a damaged archive as corrupt', async () => {
     const src = path.join(dir, 'src');
     const files = makeTree(src);
@@ -277,6 +286,12 @@ describe('zip', () => {
     expect(result.skipped).toBe(1);
   });
 
+  it('round-trips a zip without entries', async () => {
+    const archive = path.join(dir, 'empty.zip');
+    await writeZip(archive, []);
+    expect(await listZip(archive)).toEqual([]);
+  });
+
   it('reads zips written by yazl', async () => {
     const zip = new yazl.ZipFile();
     zip.addBuffer(Buffer.from('hello'), 'data/hello.txt', { mtime: MTIME, mode: 0o100644 });
@@ -309,6 +324,15 @@ describe('zip', () => {
     const error: unknown = await extractZipEntries(archive, path.join(dir, 'dest'), (n) => n).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IntegrityError);
     expect((error as IntegrityError).code).toBe('corrupt-archive');
+
+    // An entry over 4 MiB takes the streaming path.
+    const large = Buffer.from(crypto.randomBytes(2_500_000).toString('hex'));
+    await writeZip(path.join(dir, 'large.zip'), [{ name: 'large.txt', buffer: large }]);
+    const largeBytes = fs.readFileSync(path.join(dir, 'large.zip'));
+    largeBytes[Math.floor(largeBytes.length / 2)]! ^= 0xff;
+    fs.writeFileSync(archive, largeBytes);
+    const largeError: unknown = await extractZipEntries(archive, path.join(dir, 'dest2'), (n) => n).catch((e: unknown) => e);
+    expect((largeError as IntegrityError).code).toBe('corrupt-archive');
 
     fs.writeFileSync(archive, 'not a zip at all');
     await expect(listZip(archive)).rejects.toMatchObject({ code: 'corrupt-archive' });

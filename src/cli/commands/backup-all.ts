@@ -18,6 +18,20 @@ export function registerBackupAll(program: Command, act: Act): void {
     .description('snapshot every registered sandbox that is running, one at a time (for cron and CI; never prompts)')
     .option('--strict', 'exit 3 when any sandbox was skipped, too (also: CLAWBACK_REQUIRE_ALL=1)')
     .option('--include-stopped', 'snapshot stopped sandboxes as well')
+    .addHelpText(
+      'after',
+      `
+A sandbox is running when its \`running\` hook exits 0 (hooks run with CLAWBACK_SANDBOX and
+CLAWBACK_ROOT set), or, without a hook, when its root exists. A sandbox another clawback holds
+is a failed row unless --wait SECONDS lets this run wait for it.
+
+Environment:
+  CLAWBACK_REQUIRE_ALL=1        same as --strict
+  CLAWBACK_HOOK_TIMEOUT=SECONDS timeout of every hook (default 30 s; recreate 10 min)
+
+Example (crontab, hourly):
+  0 * * * * clawback --quiet --wait 600 backup-all --strict`,
+    )
     .action(
       act(async (ctx, flags: BackupAllFlags) => {
         const { backupAll } = await import('../../engine/backup-all.js');

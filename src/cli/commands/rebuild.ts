@@ -16,6 +16,17 @@ export function registerRebuild(program: Command, act: Act): void {
     .command('rebuild <sandbox>', { hidden: true })
     .description('snapshot, move the root aside, recreate a fresh home (recreate hook), restore into it; roll back on any failure')
     .option('--yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      `
+Steps: stop hook → snapshot pre-rebuild-<timestamp> → move the root aside to
+<root>.clawback-rebuild-<timestamp> → recreate hook → restore the snapshot (the fresh config keeps
+its runtime keys, e.g. gateway auth) → start hook → remove the old root. Any failure after the move
+puts the old root back and runs the start hook; the error names the snapshot.
+Hooks run with CLAWBACK_SANDBOX and CLAWBACK_ROOT set; the recreate hook also gets
+CLAWBACK_PREVIOUS_ROOT (the moved-aside root) and CLAWBACK_SNAPSHOT (the bundle directory).
+A failed hook exits 5. CLAWBACK_HOOK_TIMEOUT=SECONDS overrides the timeouts (recreate 10 min, others 30 s).`,
+    )
     .action(
       act(async (ctx, sandbox: string, flags: RebuildFlags) => {
         const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild.js');

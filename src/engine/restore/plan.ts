@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { RefusedError } from '../../errors.js';
-import { linkStaysInside, safeJoin } from '../../fs-safety/safe-path.js';
+import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
 import { UnsafeEntryPathError, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
-import type { Selection } from '../selection.js';
+import type { PathClass, Selection } from '../selection.js';
 import type { MappedMount } from './mounts.js';
 
 /** Why a live path is carried over into the restored tree instead of being replaced. */
@@ -27,7 +27,17 @@ export type PlanItem =
   /** A live file, symlink or special file carried over unchanged (hard-linked when staged). */
   | { kind: 'carry'; rel: string; live: LiveInfo; reason: KeepReason; display: string }
   /** A bundle file or symlink written into the restored tree. */
-  | { kind: 'restore'; rel: string; entry: BundleEntry; source: string; mode: number; merge?: MergeRule; mergeLive?: string };
+  | {
+      kind: 'restore';
+      rel: string;
+      entry: BundleEntry;
+      source: string;
+      mode: number;
+      merge?: MergeRule;
+      mergeLive?: string;
+      /** A live file with the manifest's size, mode and mtime: linked instead of copied if its sha256 matches too. */
+      linkCandidate?: string;
+    };
 
 interface UnitPart {
   prefix: string;
@@ -112,9 +122,30 @@ function toPosixRel(from: string, to: string): string {
   return path.relative(from, to).split(path.sep).join('/');
 }
 
-function liveInfo(abs: string, stat: fs.Stats): LiveInfo {
-  const type = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'special';
-  const info: LiveInfo = { path: abs, type, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs };
+function typeOf(dirent: fs.Dirent): LiveInfo['type'] {
+  return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
+}
+
+function readChildren(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Mode, size and mtime only when asked for (0 otherwise): a carried-over file needs none of them. */
+function liveInfo(abs: string, type: LiveInfo['type'], withStat: boolean): LiveInfo {
+  const info: LiveInfo = { path: abs, type, mode: 0, size: 0, mtimeMs: 0 };
+  if (withStat) {
+    const stat = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (stat) {
+      info.mode = stat.mode & 0o7777;
+      info.size = stat.size;
+      info.mtimeMs = stat.mtimeMs;
+    }
+  }
   if (type === 'symlink') info.target = fs.readlinkSync(abs);
   return info;
 }
@@ -193,13 +224,14 @@ export function planRestore(input: PlanInput): RestorePlan {
   for (const unit of units) for (const part of unit.group.parts) if (!part.keep) unitOfPrefix.set(part.prefix, { unit, rel: part.rel });
 
   // 1. The bundle's entries in scope.
-  const bundleItems = new Map<string, { unit: (typeof units)[number]; rel: string }>();
+  const classes = new Map<string, { cls: PathClass; isDir: boolean }>();
   for (const entry of bundle.entries) {
     const prefix = bundlePrefixes.find((p) => under(entry.path, p)) ?? '';
     const place = unitOfPrefix.get(prefix);
     if (!place) continue;
     const rel = joinRel(place.rel, stripPrefix(entry.path, prefix));
     const cls = selection.classify(entry.path, entry.type === 'dir');
+    classes.set(entry.path, { cls, isDir: entry.type === 'dir' });
     if (cls.kind !== 'in_scope') continue;
     const secret = selection.isSecretModule(cls.module);
     if (rel === '') {
@@ -213,13 +245,13 @@ export function planRestore(input: PlanInput): RestorePlan {
     const item: PlanItem =
       entry.type === 'dir'
         ? { kind: 'dir', rel, mode: restoreMode(entry, secret), origin: 'bundle' }
-        : { kind: 'restore', rel, entry, source: safeJoin(input.payloadDir, entry.path), mode: restoreMode(entry, secret) };
+        : // Entry paths were checked by parseBundleManifest (normalised, relative, no '..'), so a plain join stays inside.
+          { kind: 'restore', rel, entry, source: `${input.payloadDir}/${entry.path}`, mode: restoreMode(entry, secret) };
     if (item.kind === 'restore' && entry.type === 'file') {
       const rule = prefix === '' ? mergeRules.get(entry.path) : undefined;
       if (rule) item.merge = rule;
     }
     place.unit.items.set(rel, item);
-    bundleItems.set(entry.path, place);
   }
   if (unsafeLinks.length > 0) {
     throw new RefusedError('unsafe-links', `the bundle holds ${unsafeLinks.length} symlink(s) that are absolute or leave their root`, {
@@ -228,14 +260,15 @@ export function planRestore(input: PlanInput): RestorePlan {
     });
   }
 
-  // 2. The live tree: every entry is replaced, removed or carried over.
+  // 2. The live tree: every entry is replaced, removed or carried over. Only directories and
+  // in-scope files are stat'ed: a carried-over file is hard-linked, so its metadata travels with it.
   const restoredPaths = new Set<string>();
   for (const unit of units) {
     const items = unit.items;
     const carry = (rel: string, info: LiveInfo, reason: KeepReason, display: string): void => {
       const existing = items.get(rel);
       if (info.type === 'dir') {
-        if (!existing) items.set(rel, { kind: 'dir', rel, mode: info.mode & 0o7777, origin: 'live' });
+        if (!existing) items.set(rel, { kind: 'dir', rel, mode: info.mode, origin: 'live' });
         else if (existing.kind !== 'dir') plan.warnings.push(`${display} is a directory here but not in the snapshot; the snapshot's entry wins`);
         return;
       }
@@ -247,67 +280,55 @@ export function planRestore(input: PlanInput): RestorePlan {
       plan.kept.push(display);
       plan.keptReasons[reason] = (plan.keptReasons[reason] ?? 0) + 1;
     };
-    const carryTree = (abs: string, rel: string, info: LiveInfo, reason: KeepReason, display: string): void => {
-      carry(rel, info, reason, display);
-      if (info.type !== 'dir') return;
-      for (const name of fs.readdirSync(abs).sort()) {
-        const childAbs = path.join(abs, name);
-        const stat = fs.lstatSync(childAbs, { throwIfNoEntry: false });
-        if (!stat) continue;
-        carryTree(childAbs, joinRel(rel, name), liveInfo(childAbs, stat), reason, joinRel(display, name));
-      }
+    const carryTree = (abs: string, rel: string, type: LiveInfo['type'], reason: KeepReason, display: string): void => {
+      carry(rel, liveInfo(abs, type, type === 'dir'), reason, display);
+      if (type !== 'dir') return;
+      for (const child of readChildren(abs)) carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child), reason, joinRel(display, child.name));
     };
-    const visit = (abs: string, rel: string, stat: fs.Stats): void => {
-      const info = liveInfo(abs, stat);
+    const visit = (abs: string, rel: string, type: LiveInfo['type']): void => {
       const part = unit.group.parts.find((p) => under(rel, p.rel))!;
       if (part.keep) {
-        carryTree(abs, rel, info, 'other_mount', abs);
+        carryTree(abs, rel, type, 'other_mount', abs);
         return;
       }
       const payload = joinRel(part.prefix, stripPrefix(rel, part.rel));
       if (allPrefixes.some((q) => q !== part.prefix && under(q, part.prefix) && under(payload, q))) {
         // This payload path belongs to a mount that lives elsewhere; what sits here was never captured.
-        carryTree(abs, rel, info, 'shadowed', abs);
+        carryTree(abs, rel, type, 'shadowed', abs);
         return;
       }
-      const cls = selection.classify(payload, info.type === 'dir');
+      const cached = classes.get(payload);
+      const cls = cached && cached.isDir === (type === 'dir') ? cached.cls : selection.classify(payload, type === 'dir');
       if (cls.kind === 'excluded' || cls.kind === 'machine_local') {
-        carryTree(abs, rel, info, cls.kind, payload);
+        carryTree(abs, rel, type, cls.kind, payload);
         return;
       }
       if (cls.kind !== 'in_scope') {
-        carry(rel, info, cls.kind, payload);
-      } else if (info.type !== 'dir' && selection.isUserManaged(payload)) {
-        carry(rel, info, 'user_managed', payload);
+        carry(rel, liveInfo(abs, type, type === 'dir'), cls.kind, payload);
+      } else if (type !== 'dir' && selection.isUserManaged(payload)) {
+        carry(rel, liveInfo(abs, type, false), 'user_managed', payload);
       } else {
         const item = unit.items.get(rel);
-        if (info.type === 'dir') {
-          unit.liveDirModes.set(rel, info.mode & 0o7777);
+        if (type === 'dir') {
+          unit.liveDirModes.set(rel, liveInfo(abs, type, true).mode);
         } else if (item?.kind === 'restore') {
-          (sameAsBundle(info, item.entry) ? plan.unchanged : plan.replaced).push(payload);
+          const info = liveInfo(abs, type, type === 'file');
+          const same = sameAsBundle(info, item.entry);
+          (same ? plan.unchanged : plan.replaced).push(payload);
           restoredPaths.add(payload);
-          if (item.merge && info.type === 'file') item.mergeLive = abs;
+          if (item.merge && type === 'file') item.mergeLive = abs;
+          else if (same && type === 'file' && item.entry.strategy !== 'sqlite_backup' && item.mode === (info.mode & 0o777)) item.linkCandidate = abs;
         } else if (item?.kind === 'dir') {
           plan.replaced.push(payload);
         } else {
           plan.removed.push(payload);
         }
       }
-      if (info.type === 'dir') {
-        for (const name of fs.readdirSync(abs).sort()) {
-          const childAbs = path.join(abs, name);
-          const childStat = fs.lstatSync(childAbs, { throwIfNoEntry: false });
-          if (childStat) visit(childAbs, joinRel(rel, name), childStat);
-        }
-      }
+      if (type === 'dir') for (const child of readChildren(abs)) visit(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child));
     };
     if (unit.stat) {
       unit.rootMode ??= unit.stat.mode & 0o7777;
-      for (const name of fs.readdirSync(unit.group.dir).sort()) {
-        const childAbs = path.join(unit.group.dir, name);
-        const stat = fs.lstatSync(childAbs, { throwIfNoEntry: false });
-        if (stat) visit(childAbs, name, stat);
-      }
+      for (const child of readChildren(unit.group.dir)) visit(path.join(unit.group.dir, child.name), child.name, typeOf(child));
     }
   }
 
@@ -332,7 +353,7 @@ export function planRestore(input: PlanInput): RestorePlan {
     const neededDirs = new Set<string>();
     for (const item of items.values()) {
       if (item.kind === 'carry') continue;
-      for (let slash = item.rel.lastIndexOf('/'); slash > 0; slash = item.rel.lastIndexOf('/', slash - 1)) neededDirs.add(item.rel.slice(0, slash));
+      for (let dir = parentOf(item.rel); dir !== '' && !neededDirs.has(dir); dir = parentOf(dir)) neededDirs.add(dir);
     }
     for (const rel of neededDirs) {
       const item = items.get(rel);
@@ -379,7 +400,8 @@ export function planRestore(input: PlanInput): RestorePlan {
       if (item.kind === 'dir') present.add(rel);
       finalItems.push(item);
     }
-    finalItems.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    // finalItems is in sorted order except for implicit ancestors, which come right before their first descendant:
+    // every directory precedes what lies below it, which is all staging needs.
     for (const item of finalItems) {
       if (item.kind !== 'restore') continue;
       if (!restoredPaths.has(item.entry.path)) plan.added.push(item.entry.path);
@@ -398,7 +420,7 @@ export function planRestore(input: PlanInput): RestorePlan {
       items: finalItems,
     });
   }
-  plan.added.sort();
+  for (const list of [plan.replaced, plan.unchanged, plan.added, plan.removed, plan.kept, plan.databases, plan.merges]) list.sort();
   return plan;
 }
 

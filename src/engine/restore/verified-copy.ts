@@ -30,38 +30,52 @@ export function mismatch(entry: BundleEntry): IntegrityError {
   });
 }
 
-/** Reads a (small) bundle file whole and checks it against the manifest. */
+/** One buffer for every small file of a restore: a fresh allocation per file is most of the GC work. */
+let shared = Buffer.allocUnsafe(0);
+let chunk = Buffer.allocUnsafe(0);
+
+/**
+ * Reads a (small) bundle file whole and checks it against the manifest. The
+ * result is a view of a shared buffer, valid until the next call.
+ */
 export function readVerified(source: string, entry: BundleEntry): Buffer {
   const { fd, size } = openBundleFile(source, entry);
   try {
-    const data = Buffer.allocUnsafe(size);
+    if (size !== entry.size) throw mismatch(entry);
+    if (shared.length < size + 1) shared = Buffer.allocUnsafe(Math.max(size + 1, 64 * 1024));
     let length = 0;
-    while (length < size) {
-      const read = fs.readSync(fd, data, length, size - length, null);
+    // One byte more than expected, so a file that grew is caught as a mismatch.
+    for (;;) {
+      const read = fs.readSync(fd, shared, length, size + 1 - length, null);
       if (read === 0) break;
       length += read;
+      if (length > size) throw mismatch(entry);
     }
-    const bytes = data.subarray(0, length);
-    if (length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw mismatch(entry);
+    const bytes = shared.subarray(0, length);
+    if (length !== size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw mismatch(entry);
     return bytes;
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** sha256 of an open file from its current position, in 1 MiB reads. */
+export function sha256Of(fd: number): string {
+  const hash = createHash('sha256');
+  if (chunk.length === 0) chunk = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    const read = fs.readSync(fd, chunk, 0, CHUNK, null);
+    if (read === 0) break;
+    hash.update(chunk.subarray(0, read));
+  }
+  return hash.digest('hex');
+}
+
 /** Streams a bundle file through sha256 without writing it (dry runs, databases). */
 export function checkVerified(source: string, entry: BundleEntry): void {
   const { fd, size } = openBundleFile(source, entry);
   try {
-    if (size !== entry.size) throw mismatch(entry);
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
-    for (;;) {
-      const read = fs.readSync(fd, buffer, 0, buffer.length, null);
-      if (read === 0) break;
-      hash.update(buffer.subarray(0, read));
-    }
-    if (hash.digest('hex') !== entry.sha256) throw mismatch(entry);
+    if (size !== entry.size || sha256Of(fd) !== entry.sha256) throw mismatch(entry);
   } finally {
     fs.closeSync(fd);
   }
