@@ -3,7 +3,7 @@ import type { Stopwatch, Timing } from './measure.js';
 
 /** One timed clawback command: its measurement, or why there is none. */
 export type StepResult =
-  | { kind: 'timed'; wallMs: number; rssKiB: number | null; detail?: Record<string, number> }
+  | { kind: 'timed'; wallMs: number; cpuMs: number | null; rssKiB: number | null; detail?: Record<string, number> }
   | { kind: 'missing'; reason: string }
   | { kind: 'failed'; reason: string };
 
@@ -44,7 +44,7 @@ export class ClawbackCli {
 export function stepResult(t: Timing, expectExit = 0): StepResult {
   if (t.status === USAGE_EXIT && /unknown command/.test(t.stderr)) return { kind: 'missing', reason: 'n/a (command not in this build)' };
   if (t.status !== expectExit) return { kind: 'failed', reason: `exit ${t.status}: ${firstLine(t.stderr)}` };
-  return { kind: 'timed', wallMs: t.wallMs, rssKiB: t.rssKiB };
+  return { kind: 'timed', wallMs: t.wallMs, cpuMs: t.cpuMs, rssKiB: t.rssKiB };
 }
 
 /**

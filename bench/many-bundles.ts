@@ -41,6 +41,7 @@ export function benchList(watch: Stopwatch, repo: string, work: string): StepRes
   }
 
   const runs: number[] = [];
+  const cpu: number[] = [];
   let rss = 0;
   for (let i = 0; i < LIST_RUNS; i++) {
     const t = cli.run([SANDBOX, 'snapshot', 'list', '--json']);
@@ -51,7 +52,8 @@ export function benchList(watch: Stopwatch, repo: string, work: string): StepRes
       return { kind: 'failed', reason: `snapshot list showed ${Array.isArray(listed) ? listed.length : 'no'} snapshots, expected ${LIST_BUNDLES}` };
     }
     runs.push(r.wallMs);
+    if (r.cpuMs !== null) cpu.push(r.cpuMs);
     rss = Math.max(rss, r.rssKiB ?? 0);
   }
-  return { kind: 'timed', wallMs: median(runs)!, rssKiB: rss || null, runs };
+  return { kind: 'timed', wallMs: median(runs)!, cpuMs: median(cpu) ?? null, rssKiB: rss || null, runs };
 }

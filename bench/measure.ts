@@ -7,6 +7,8 @@ export interface Timing {
   wallMs: number;
   /** Peak resident set of the process, KiB; null when it could not be read. */
   rssKiB: number | null;
+  /** User + system CPU of the process and the children it waited for; null when unknown. */
+  cpuMs: number | null;
   status: number | null;
   stdout: string;
   stderr: string;
@@ -29,7 +31,8 @@ const HOUR_MS = 3_600_000;
 /**
  * Runs commands and times them by the wall clock around spawnSync (sub-millisecond,
  * where GNU time's %e has 10 ms steps); peak RSS comes from GNU time's %M when it
- * is installed, else from a preloaded hook that node children run at exit.
+ * is installed, else from a preloaded hook that node children run at exit; CPU time
+ * comes the same way, and is what to compare when other work loads the machine.
  */
 export class Stopwatch {
   readonly gnuTime: boolean;
@@ -61,7 +64,7 @@ export class Stopwatch {
     let env = opts.env ?? process.env;
     if (this.gnuTime) {
       file = GNU_TIME;
-      argv = ['-f', '%M', '-o', rssFile, command, ...args];
+      argv = ['-f', '%M %U %S', '-o', rssFile, command, ...args];
     } else if (command === process.execPath) {
       argv = ['--import', this.rssHook, ...args];
       env = { ...env, CLAWBACK_BENCH_RSS_FILE: rssFile };
@@ -77,7 +80,7 @@ export class Stopwatch {
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
     if (result.error) throw result.error;
     if (result.signal === 'SIGINT' || result.signal === 'SIGTERM') throw new Interrupted(result.signal);
-    return { wallMs, rssKiB: readRss(rssFile), status: result.status, stdout: result.stdout, stderr: result.stderr };
+    return { wallMs, ...readUsage(rssFile), status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
 
   /** Runs a shell snippet; paths go in as "$1", "$2", ... so nothing needs quoting. */
@@ -90,17 +93,22 @@ export class Stopwatch {
   }
 }
 
-function readRss(file: string): number | null {
+/** Reads "maxRSS-KiB user-seconds system-seconds", as GNU time and the hook both write it. */
+function readUsage(file: string): { rssKiB: number | null; cpuMs: number | null } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return null;
+    return { rssKiB: null, cpuMs: null };
   }
   // GNU time writes "Command exited with non-zero status N" above the format line.
-  const last = text.trim().split('\n').pop() ?? '';
-  const kib = Number(last.trim());
-  return Number.isFinite(kib) && last.trim() !== '' ? kib : null;
+  const fields = (text.trim().split('\n').pop() ?? '').trim().split(/\s+/).map(Number);
+  const [rss, user, system] = fields;
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
+  return {
+    rssKiB: ok(rss) ? rss : null,
+    cpuMs: ok(user) && ok(system) ? (user + system) * 1000 : null,
+  };
 }
 
 export function median(values: number[]): number | undefined {

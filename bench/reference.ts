@@ -24,7 +24,7 @@ export function toolVersions(): ToolVersions {
 
 function outcome(t: Timing, what: string): StepResult {
   if (t.status !== 0) return { kind: 'failed', reason: `${what} exited ${t.status}: ${firstLine(t.stderr)}` };
-  return { kind: 'timed', wallMs: t.wallMs, rssKiB: t.rssKiB };
+  return { kind: 'timed', wallMs: t.wallMs, cpuMs: t.cpuMs, rssKiB: t.rssKiB };
 }
 
 /** The reference tools, run on the same tree and writing into `work` (same filesystem). */
@@ -108,15 +108,17 @@ export class ReferenceTools {
     fs.mkdirSync(this.out('sqlite'));
     try {
       let wallMs = 0;
+      let cpuMs = 0;
       let rssKiB = 0;
       for (const [i, db] of databases.entries()) {
         const dest = path.join(this.out('sqlite'), `${i}.sqlite`);
         const t = this.watch.run('sqlite3', [db, `.backup "${dest}"`]);
         if (t.status !== 0) return outcome(t, 'sqlite3 .backup');
         wallMs += t.wallMs;
+        cpuMs += t.cpuMs ?? 0;
         rssKiB = Math.max(rssKiB, t.rssKiB ?? 0);
       }
-      return { kind: 'timed', wallMs, rssKiB };
+      return { kind: 'timed', wallMs, cpuMs, rssKiB };
     } finally {
       this.clean('sqlite');
     }

@@ -55,7 +55,7 @@ export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
   const quiet = options.quiet === true;
   const colorOk = io.stderrIsTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== undefined) && !json;
   const color = new Chalk({ level: colorOk ? 1 : 0 });
-  const progress = new ProgressReporter(io.stderr, io.stderrIsTTY && !json && !quiet && colorOk !== undefined);
+  const progress = new ProgressReporter(io.stderr, colorOk && !quiet);
   const waitSeconds = options.wait !== undefined ? Number(options.wait) : 0;
   const fault = io.env.CLAWBACK_TEST_FAULT;
   const deps: EngineDeps = {

@@ -52,6 +52,7 @@ export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): Delet
   try {
     getSandbox(deps.layout, request.sandbox);
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
+    finishInterruptedDeletes(sandboxDir);
     const records = listBundles(sandboxDir);
     const targets = resolveAll(records, request);
     const freedBytes = freedBy(records, targets, sandboxDir);
@@ -94,7 +95,6 @@ export function freedBy(records: BundleRecord[], targets: BundleRecord[], sandbo
 
 /** The caller holds the sandbox lock. */
 export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps: EngineDeps): void {
-  finishInterruptedDeletes(sandboxDir);
   for (const record of targets) {
     const doomed = path.join(sandboxDir, `${DELETING_PREFIX}${record.id}`);
     fs.renameSync(record.dir, doomed);
@@ -106,10 +106,31 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
   forgetStaleDigests(sandboxDir);
 }
 
-/** A delete killed between rename and rm leaves a hidden `.deleting-*` dir; finish it. */
-function finishInterruptedDeletes(sandboxDir: string): void {
-  for (const name of fs.readdirSync(sandboxDir)) {
-    if (name.startsWith(DELETING_PREFIX)) removeTree(path.join(sandboxDir, name));
+/**
+ * A delete killed between rename and rm leaves a hidden `.deleting-*` dir, and a killed
+ * diff its `.diff-<pid>-*` scratch dir; remove them (the latter once that pid is gone).
+ * The caller holds the sandbox lock.
+ */
+export function finishInterruptedDeletes(sandboxDir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(sandboxDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names) {
+    const scratch = /^\.diff-(\d+)-[0-9a-f]+$/.exec(name);
+    if (name.startsWith(DELETING_PREFIX) || (scratch && !pidAlive(Number(scratch[1])))) removeTree(path.join(sandboxDir, name));
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -98,7 +98,7 @@ export async function diffSnapshots(request: DiffRequest, deps: EngineDeps): Pro
     after = live.nodes;
     to = { kind: 'live', id: null, version: null, name: null, root: live.root };
   }
-  const comparer = new ContentComparer(sandboxBundleDir(deps.layout, request.sandbox));
+  const comparer = new ContentComparer(sandboxBundleDir(deps.layout, request.sandbox), (message) => deps.events.warning?.(message));
   try {
     return { sandbox: request.sandbox, from: sideOf(fromRecord), to, ...(await compare(before, after, comparer)), hashedFiles: comparer.hashed };
   } finally {
@@ -218,7 +218,10 @@ class ContentComparer {
   hashed = 0;
   private scratch: string | undefined;
 
-  constructor(private readonly sandboxDir: string) {}
+  constructor(
+    private readonly sandboxDir: string,
+    private readonly warn: (message: string) => void,
+  ) {}
 
   async sameContent(rel: string, old: Node, now: Node): Promise<boolean> {
     const entry = old.entry;
@@ -228,13 +231,24 @@ class ContentComparer {
     if (entry.strategy === 'sqlite_backup' && isSqliteFile(live.source)) {
       // The bundle holds a backup-API copy, not the live bytes: compare a fresh copy, unless nothing moved (create's rule for reusing a copy).
       if (sameIdentity(entry, live.stat) && walIdentityMatches(entry, live.source)) return true;
-      return (await this.databaseHash(rel, live)) === entry.sha256;
+      return this.unlessUnreadable(rel, async () => (await this.databaseHash(rel, live)) === entry.sha256);
     }
     // A different size is different content, the same size and mtime the same (rsync's quick check); else read it.
     if (entry.size !== live.stat.size) return false;
     if (entry.mtimeMs === live.stat.mtimeMs) return true;
     this.hashed++;
-    return hashFile(live.source).sha256 === entry.sha256;
+    return this.unlessUnreadable(rel, async () => hashFile(live.source).sha256 === entry.sha256);
+  }
+
+  /** A live file that vanished or cannot be read since the scan counts as changed, with a warning. */
+  private async unlessUnreadable(rel: string, compare: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await compare();
+    } catch (error) {
+      const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      this.warn(`${rel}: could not be read to compare (${why}); shown as changed`);
+      return false;
+    }
   }
 
   private async databaseHash(rel: string, live: ScannedEntry): Promise<string> {

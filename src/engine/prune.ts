@@ -1,7 +1,7 @@
 import { listBundles, type BundleRecord } from '../store/bundles.js';
 import { parseBundleTimestamp, sandboxBundleDir } from '../store/home.js';
 import { getSandbox } from '../store/registry.js';
-import { describeBundle, freedBy, removeBundles, type DeletedBundle } from './delete.js';
+import { describeBundle, finishInterruptedDeletes, freedBy, removeBundles, type DeletedBundle } from './delete.js';
 import type { EngineDeps } from './deps.js';
 import { planRetention, type RetentionCandidate, type RetentionPolicy } from './retention.js';
 import { sandboxLock } from './snapshot-create.js';
@@ -46,6 +46,7 @@ export function pruneSnapshots(request: PruneRequest, deps: EngineDeps): PruneSu
   try {
     getSandbox(deps.layout, request.sandbox);
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
+    if (!request.dryRun) finishInterruptedDeletes(sandboxDir);
     const records = listBundles(sandboxDir);
     const byId = new Map(records.map((r) => [r.id, r]));
     const candidates = records.filter((r) => r.state !== 'corrupt').map(candidateOf);

@@ -128,12 +128,17 @@ export function finishCommitted(record: RebuildRecord): void {
   fsyncDir(path.dirname(record.root));
 }
 
-/** Finishes (committed) or rolls back (moved) one sandbox's interrupted rebuild; the caller holds its lock. */
+/**
+ * Finishes (committed) or rolls back (moved) one sandbox's interrupted rebuild; the caller holds its
+ * lock. A record whose process is still alive is a rebuild in progress: BusyError.
+ */
 export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecovery | undefined {
   const file = recordPath(deps.layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readRebuildRecord(file);
-  if (inProgress(record)) return undefined;
+  if (inProgress(record)) {
+    throw new BusyError(`a rebuild of ${sandbox} by pid ${record.pid} is in progress`, { hint: 'wait for it to finish' });
+  }
   if (record.state === 'committed') finishCommitted(record);
   else putOldRootBack(record);
   removeRebuildRecord(deps.layout, sandbox);
@@ -171,6 +176,8 @@ export function recoverRebuilds(deps: EngineDeps): RebuildRecovery[] {
         outcomes.push(outcome);
         deps.events.warning?.(recoveryMessage(outcome));
       }
+    } catch (error) {
+      if (!(error instanceof BusyError)) throw error;
     } finally {
       lock.release();
     }

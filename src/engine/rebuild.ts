@@ -34,7 +34,7 @@ export interface RebuildStep {
 export interface RebuildSummary {
   sandbox: string;
   root: string;
-  snapshot: { label: string; timestamp: string; dir: string; files: number; bytes: number; restore: string };
+  snapshot: { label: string; timestamp: string; dir: string; files: number; bytes: number; restoreCommand: string };
   restore: Pick<RestoreSummary, 'counts' | 'merges' | 'databases' | 'keptReasons'>;
   steps: RebuildStep[];
   warnings: string[];
@@ -103,7 +103,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
           dir: snapshot.dir,
           files: snapshot.files,
           bytes: snapshot.bytes,
-          restore: `clawback ${request.sandbox} snapshot restore ${snapshot.name ?? snapshot.timestamp}`,
+          restoreCommand: `clawback ${request.sandbox} snapshot restore ${snapshot.name ?? snapshot.timestamp}`,
         },
         restore: { counts: restored.counts, merges: restored.merges, databases: restored.databases, keptReasons: restored.keptReasons },
         steps: progress.steps,

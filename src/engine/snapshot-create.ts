@@ -255,7 +255,7 @@ class BundleWriter {
         const copy = await backupDatabase(scanned.source, dest, entry.path);
         fs.chmodSync(dest, bundleMode(entry.mode ?? 0o600));
         const { sha256, size } = hashFile(dest);
-        Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, ...wal });
+        Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
         this.databases.push(entry.path);
         this.copied++;
         this.copiedBytes += size;
@@ -285,7 +285,7 @@ class BundleWriter {
     const mode = stat.mode & 0o7777;
     const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
     const prior = this.previous.get(scanned.path);
-    if (prior && this.previousPayload && prior.ino === stat.ino && prior.dev === stat.dev && prior.size === stat.size && prior.mtimeMs === stat.mtimeMs && prior.mode === mode) {
+    if (prior && this.previousPayload && prior.ino === stat.ino && prior.dev === stat.dev && (prior.sourceSize ?? prior.size) === stat.size && prior.mtimeMs === stat.mtimeMs && prior.mode === mode) {
       const database = prior.strategy === 'sqlite_backup' ? walUnchanged(scanned.source, prior) : undefined;
       if (database !== false) {
         try {

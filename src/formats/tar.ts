@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Header, Parser, Pax, type ReadEntry } from 'tar';
@@ -28,6 +28,8 @@ export interface WriteTarOptions {
   gzip: boolean;
   /** zlib level, default 6 (as gzip). */
   level?: number;
+  /** A stream the finished (compressed) bytes pass through before they are written, e.g. encryption. */
+  through?: Transform;
 }
 
 export interface WriteTarSummary {
@@ -87,11 +89,10 @@ export async function writeTar(
   const out = createTempOutput(temp);
   try {
     const source = Readable.from(blocks(), { objectMode: false });
-    if (options.gzip) {
-      await pipeline(source, zlib.createGzip({ level: options.level ?? 6, chunkSize: 256 * 1024 }), out);
-    } else {
-      await pipeline(source, out);
-    }
+    const stages: NodeJS.ReadWriteStream[] = [];
+    if (options.gzip) stages.push(zlib.createGzip({ level: options.level ?? 6, chunkSize: 256 * 1024 }));
+    if (options.through) stages.push(options.through);
+    await pipeline([source, ...stages, out]);
     publishFile(temp, dest);
   } catch (error) {
     fs.rmSync(temp, { force: true });

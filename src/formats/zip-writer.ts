@@ -42,8 +42,9 @@ export interface WriteZipSummary {
 }
 
 const IN_MEMORY_LIMIT = 4 * 1024 * 1024;
-const MAX_PENDING_ENTRIES = 256;
-const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+// Enough to keep the thread pool busy; each in-flight deflate holds its own zlib state (~300 KiB).
+const MAX_PENDING_ENTRIES = 8;
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 /** A streamed entry at least this large gets Zip64 sizes up front: deflate may grow it past 4 GiB. */
@@ -77,7 +78,8 @@ export async function writeZip(
 }
 
 interface EntryMeta {
-  name: Buffer;
+  /** Kept as a string: a small Buffer would pin an 8 KiB pool slab until the central directory is written. */
+  name: string;
   flags: number;
   mtime: Date;
   externalAttributes: number;
@@ -297,10 +299,10 @@ function readSmallFile(file: string | undefined, name: string): Buffer | null {
 }
 
 function entryMeta(name: string, mtime: Date, externalAttributes: number): EntryMeta {
-  const encoded = Buffer.from(name, 'utf8');
-  if (encoded.length > U16_MAX) throw new TypeError(`zip entry name is too long: ${name.slice(0, 80)}...`);
-  const flags = encoded.length === name.length ? 0 : FLAG_UTF8;
-  return { name: encoded, flags, mtime, externalAttributes };
+  const length = Buffer.byteLength(name, 'utf8');
+  if (length > U16_MAX) throw new TypeError(`zip entry name is too long: ${name.slice(0, 80)}...`);
+  const flags = length === name.length ? 0 : FLAG_UTF8;
+  return { name, flags, mtime, externalAttributes };
 }
 
 /** MS-DOS date and time fields, in local time as zip readers expect; clamped to 1980..2107. */
@@ -330,6 +332,7 @@ function localHeader(
   fields: { versionNeeded: number; method: number; crc: number; compressedSize: number; size: number; zip64: boolean },
 ): Buffer {
   const { date, time } = dosDateTime(meta.mtime);
+  const name = Buffer.from(meta.name, 'utf8');
   const timestamp = timestampExtra(meta.mtime);
   const zip64Extra = fields.zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
   if (fields.zip64) {
@@ -348,14 +351,15 @@ function localHeader(
   header.writeUInt32LE(fields.crc, 14);
   header.writeUInt32LE(fields.zip64 ? U32_MAX : fields.compressedSize, 18);
   header.writeUInt32LE(fields.zip64 ? U32_MAX : fields.size, 22);
-  header.writeUInt16LE(meta.name.length, 26);
+  header.writeUInt16LE(name.length, 26);
   header.writeUInt16LE(timestamp.length + zip64Extra.length, 28);
-  return Buffer.concat([header, meta.name, zip64Extra, timestamp]);
+  return Buffer.concat([header, name, zip64Extra, timestamp]);
 }
 
 function centralHeader(record: CentralRecord, forceZip64: boolean): Buffer {
   const { meta } = record;
   const { date, time } = dosDateTime(meta.mtime);
+  const name = Buffer.from(meta.name, 'utf8');
   const big = (value: number): boolean => forceZip64 || value >= U32_MAX;
   const zip64Values = [record.size, record.compressedSize, record.offset].filter(big);
   const zip64Extra = Buffer.alloc(zip64Values.length === 0 ? 0 : 4 + 8 * zip64Values.length);
@@ -376,9 +380,9 @@ function centralHeader(record: CentralRecord, forceZip64: boolean): Buffer {
   header.writeUInt32LE(record.crc, 16);
   header.writeUInt32LE(big(record.compressedSize) ? U32_MAX : record.compressedSize, 20);
   header.writeUInt32LE(big(record.size) ? U32_MAX : record.size, 24);
-  header.writeUInt16LE(meta.name.length, 28);
+  header.writeUInt16LE(name.length, 28);
   header.writeUInt16LE(zip64Extra.length + timestamp.length, 30);
   header.writeUInt32LE(meta.externalAttributes, 38);
   header.writeUInt32LE(big(record.offset) ? U32_MAX : record.offset, 42);
-  return Buffer.concat([header, meta.name, zip64Extra, timestamp]);
+  return Buffer.concat([header, name, zip64Extra, timestamp]);
 }

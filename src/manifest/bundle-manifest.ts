@@ -23,6 +23,8 @@ export interface BundleEntry {
   /** The live -wal's size and mtime at capture (-1 when there was none): with the main file's, they tell an unchanged database. */
   walSize?: number;
   walMtimeMs?: number;
+  /** The live database file's size at capture (the copy's `size` differs). */
+  sourceSize?: number;
   target?: string;
   module: string;
   agent?: string;
@@ -150,6 +152,7 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
     if (typeof raw.journalMode === 'string') entry.journalMode = raw.journalMode;
     if (typeof raw.walSize === 'number') entry.walSize = raw.walSize;
     if (typeof raw.walMtimeMs === 'number') entry.walMtimeMs = raw.walMtimeMs;
+    if (typeof raw.sourceSize === 'number') entry.sourceSize = raw.sourceSize;
   }
   if (type === 'symlink') {
     if (typeof raw.target !== 'string' || raw.target.length === 0) fail(file, `symlink entry ${path} has no target`);

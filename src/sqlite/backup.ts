@@ -40,13 +40,13 @@ export function quickCheck(file: string, label: string, options: { readonly?: bo
  * quick_check it. The live -wal/-shm are read through SQLite, never copied.
  */
 export async function backupDatabase(source: string, dest: string, label: string): Promise<SqliteCopy> {
-  // Read-write, so that as the last connection SQLite checkpoints and removes the -wal/-shm it creates,
-  // leaving the live directory as it found it; read-only only where writing is not allowed.
+  // Read-only, so a snapshot never checkpoints (rewrites) the live database; SQLite may leave an
+  // empty -wal/-shm behind, as any reader does. Read-write only where a read-only open is refused.
   let db: Database.Database;
   try {
-    db = new Database(source, { fileMustExist: true });
-  } catch {
     db = new Database(source, { fileMustExist: true, readonly: true });
+  } catch {
+    db = new Database(source, { fileMustExist: true });
   }
   let journalMode: string;
   try {

@@ -29,7 +29,7 @@ function root(name: string): string {
 
 function bundles(sandbox: string): string[] {
   const dir = path.join(home, 'rebuild-backups', sandbox);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : [];
 }
 
 async function register(name: string, extra: string[] = []): Promise<void> {
@@ -53,7 +53,7 @@ describe('backup-all with a running, a stopped and a failing sandbox', () => {
   const groupRoot = (name: string): string => path.join(groupBase, name);
   const groupBundles = (sandbox: string): string[] => {
     const dir = path.join(groupHome, 'rebuild-backups', sandbox);
-    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : [];
   };
 
   beforeAll(async () => {

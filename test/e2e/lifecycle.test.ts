@@ -138,6 +138,21 @@ describe('snapshot delete', () => {
     expect(removed.exitCode, String(removed.stderr)).toBe(0);
     expect(bundleIds(fx.home, SB)).toEqual([id]);
   });
+
+  it('a delete killed right after its rename leaves no half bundle listed; the next delete finishes it', async () => {
+    const first = await create();
+    const second = await create();
+    const killed = await clawback(fx.home, [SB, 'snapshot', 'delete', first, '--yes'], { env: { CLAWBACK_TEST_FAULT: 'delete:after-rename' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(bundleIds(fx.home, SB)).toEqual([second]);
+    expect(fs.readdirSync(sandboxDir(fx.home, SB)).filter((n) => n.startsWith('.deleting-'))).toEqual([`.deleting-${first}`]);
+    const listed = json<ListDoc>(await clawback(fx.home, [SB, 'snapshot', 'list', '--json']));
+    expect(listed.snapshots.map((s) => s.id)).toEqual([second]);
+
+    const next = await clawback(fx.home, [SB, 'snapshot', 'delete', second, '--yes']);
+    expect(next.exitCode, String(next.stderr)).toBe(0);
+    expect(fs.readdirSync(sandboxDir(fx.home, SB)).filter((n) => n !== '.space-cache')).toEqual([]);
+  });
 });
 
 describe('snapshot diff', () => {

@@ -136,12 +136,16 @@ describe('snapshot create / list / show', () => {
     expect(String(result.stderr)).toContain('workspace/pipe (FIFO)');
   });
 
-  it('an unchanged re-snapshot hard-links every file but the databases', async () => {
+  it('an unchanged re-snapshot hard-links every file, databases included, and leaves the live database bytes alone', async () => {
+    const db = sample.databases[0]!;
+    const before = fs.readFileSync(db);
     const first = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    expect(fs.readFileSync(db).equals(before)).toBe(true);
     const second = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
     expect(second.snapshot.files).toBe(first.snapshot.files);
-    expect(second.snapshot.linkedFiles).toBe(first.snapshot.files - first.snapshot.databases.length);
-    expect(second.snapshot.copiedFiles).toBe(first.snapshot.databases.length);
+    expect(second.snapshot.linkedFiles).toBe(first.snapshot.files);
+    expect(second.snapshot.copiedFiles).toBe(0);
+    expect(second.snapshot.databases).toEqual(first.snapshot.databases);
     const a = payload(first.snapshot.dir, 'workspace/SOUL.md');
     const b = payload(second.snapshot.dir, 'workspace/SOUL.md');
     expect(fs.statSync(a).ino).toBe(fs.statSync(b).ino);

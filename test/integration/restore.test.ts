@@ -106,6 +106,24 @@ describe('restoreSnapshot', () => {
     expect(read('workspace/SOUL.md')).not.toBe('changed\n');
   });
 
+  it('links live files that still hash to the manifest, and restores one changed in place with the same size and mtime', async () => {
+    await createSnapshot({ sandbox: 'oc', scope: {} }, deps);
+    const unchanged = path.join(root, 'workspace/AGENTS.md');
+    const inode = fs.statSync(unchanged).ino;
+    const sneaky = path.join(root, 'workspace/MEMORY.md');
+    const original = fs.readFileSync(sneaky);
+    const { mtime } = fs.statSync(sneaky);
+    const flipped = Buffer.from(original);
+    flipped[0] = flipped[0]! ^ 0x20;
+    fs.writeFileSync(sneaky, flipped);
+    fs.utimesSync(sneaky, mtime, mtime);
+
+    const summary = await restoreSnapshot({ sandbox: 'oc', noPreRestore: true, confirmed: true }, deps);
+    expect(summary.paths.replaced.filter((p) => p !== 'memory/main.sqlite')).toEqual(['workspace/MEMORY.md']);
+    expect(fs.readFileSync(sneaky).equals(original)).toBe(true);
+    expect(fs.statSync(unchanged).ino).toBe(inode);
+  });
+
   it('refuses --no-pre-restore over existing state without confirmation', async () => {
     await createSnapshot({ sandbox: 'oc', scope: {} }, deps);
     await expect(restoreSnapshot({ sandbox: 'oc', noPreRestore: true }, deps)).rejects.toMatchObject({ code: 'confirmation-missing', exitCode: 5 });
@@ -159,5 +177,26 @@ describe('recoverJournals', () => {
     expect(aside[0]).toMatch(/\.clawback-conflict-/);
     expect(fs.readFileSync(path.join(path.dirname(root), aside[0]!, 'written-by-the-agent.txt'), 'utf8')).toBe('keep me\n');
     expect(warnings.some((w) => w.includes('moved to'))).toBe(true);
+  });
+});
+
+describe('startLiveHashing (built worker)', () => {
+  it('checks large live files in a worker thread: a match, a changed file, a missing one', async () => {
+    const { startLiveHashing } = (await import('../../dist/src/engine/restore/live-hash.js')) as typeof import('../../src/engine/restore/live-hash.js');
+    const { createHash } = await import('node:crypto');
+    const big = path.join(dir, 'big.bin');
+    const data = Buffer.alloc(40 * 1024 * 1024, 7);
+    fs.writeFileSync(big, data);
+    const changed = path.join(dir, 'changed.bin');
+    fs.writeFileSync(changed, 'abc');
+    const stat = (file: string): fs.Stats => fs.statSync(file);
+    const sha = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+    const hashing = startLiveHashing([
+      { path: big, size: data.length, mtimeMs: stat(big).mtimeMs, sha256: sha(data) },
+      { path: changed, size: 3, mtimeMs: stat(changed).mtimeMs, sha256: sha('abd') },
+      { path: path.join(dir, 'missing.bin'), size: 3, mtimeMs: 0, sha256: sha('abc') },
+    ]);
+    expect(hashing.mode).toBe('worker');
+    expect([...(await hashing.results())]).toEqual([1, 0, 0]);
   });
 });

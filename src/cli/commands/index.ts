@@ -8,6 +8,7 @@ import { registerSandbox } from './sandbox.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
 import { registerSnapshotDelete } from './snapshot-delete.js';
 import { registerSnapshotDiff } from './snapshot-diff.js';
+import { registerSnapshotExport } from './snapshot-export.js';
 import { registerSnapshotHelp } from './snapshot-help.js';
 import { registerSnapshotList } from './snapshot-list.js';
 import { registerSnapshotPrune } from './snapshot-prune.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotDiff(program, act);
   registerSnapshotDelete(program, act);
   registerSnapshotPrune(program, act);
+  registerSnapshotExport(program, act);
   registerBackupAll(program, act);
   registerRebuild(program, act);
   registerDemo(program, act);

@@ -34,9 +34,12 @@ async function confirm(ctx: CliContext, question: Confirmation): Promise<boolean
   return true;
 }
 
+const CELL_WIDTH = 90;
+
 function pathsCell(paths: string[], count: number): string {
-  const shown = paths.slice(0, SHOWN_PATHS).join(', ');
-  return count > SHOWN_PATHS ? `${shown}, … (${count - SHOWN_PATHS} more)` : shown;
+  let shown = paths.slice(0, SHOWN_PATHS).join(', ');
+  if (shown.length > CELL_WIDTH) shown = `${shown.slice(0, CELL_WIDTH - 1)}…`;
+  return count > SHOWN_PATHS ? `${shown} (+${count - SHOWN_PATHS} more)` : shown;
 }
 
 function planTable(summary: RestoreSummary): string[] {

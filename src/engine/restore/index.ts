@@ -14,11 +14,12 @@ import { loadAgentManifest, resolveMounts } from '../sandbox-layout.js';
 import { Selection, type ScopeOptions } from '../selection.js';
 import { createSnapshotLocked } from '../snapshot-create.js';
 import { findSnapshot } from '../snapshot-list.js';
+import { startLiveHashing, type LiveHashJob } from './live-hash.js';
 import { mapMounts } from './mounts.js';
 import { planRestore, type KeepReason, type RestorePlan } from './plan.js';
 import { diffPolicies, type PolicyChange } from './policy.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, StageRun, verifyPlanned, type MergeOutcome } from './stage.js';
-import { swapAndCommit } from './swap.js';
+import { assertSwappable, swapAndCommit } from './swap.js';
 import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
 
 export { restoreConfirmation, type Confirmation } from './target.js';
@@ -214,6 +215,10 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore: null, policy, warnings: run.warnings }, started);
   }
 
+  for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
+  const candidates = plan.units.flatMap((u) => u.items.flatMap((i) => (i.kind === 'restore' && i.linkCandidate ? [{ path: i.linkCandidate, entry: i.entry }] : [])));
+  const jobs: LiveHashJob[] = candidates.map(({ path: file, entry }) => ({ path: file, size: entry.size ?? 0, mtimeMs: entry.mtimeMs ?? 0, sha256: entry.sha256 ?? '' }));
+  const liveHashes = startLiveHashing(jobs);
   const stamp = bundleTimestamp(deps.now());
   const journal: JournalRecord = {
     version: 1,
@@ -245,15 +250,25 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     if (!request.noPreRestore && plan.units.some((u) => u.exists && hasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
       preRestore = await takePreRestoreSnapshot(target.name, stamp, deps);
+      deps.events.phase?.('restore', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
     }
 
+    const matches = await liveHashes.results();
+    const verifiedLive = new Set(jobs.filter((_, i) => matches[i] === 1).map((job) => job.path));
+    // Same size, mode and mtime, yet other bytes: the summary counts it as replaced, which it is.
+    const mismatched = new Set(candidates.filter((c) => !verifiedLive.has(c.path)).map((c) => c.entry.path));
+    if (mismatched.size > 0) {
+      plan.unchanged = plan.unchanged.filter((p) => !mismatched.has(p));
+      plan.replaced = [...plan.replaced, ...mismatched].sort();
+    }
     for (const [i, unit] of plan.units.entries()) {
-      stageCarried(unit, journal.pairs[i]!.staged, run);
+      stageCarried(unit, journal.pairs[i]!.staged, run, verifiedLive);
       finishStage(unit, journal.pairs[i]!.staged);
       syncTree(journal.pairs[i]!.staged, syncfs);
     }
     deps.fault?.('restore:carried');
   } catch (error) {
+    liveHashes.cancel();
     rollBack(deps.layout, journal, stamp);
     throw error;
   }

@@ -6,7 +6,7 @@ import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
 import type { PlanItem, PlanUnit } from './plan.js';
-import { checkVerified, copyVerified, readVerified, sha256Of, writeStaged } from './verified-copy.js';
+import { checkVerified, copyVerified, readVerified, writeStaged } from './verified-copy.js';
 
 export interface MergeOutcome {
   path: string;
@@ -96,14 +96,14 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
 /**
  * Phase 2: the live entries that stay, hard-linked into the staged tree
  * (copied where a link is impossible), and the live files that already hold
- * the snapshot's bytes: hashed, and linked when the sha256 matches the
- * manifest, else copied from the bundle like any other.
+ * the snapshot's bytes (`verifiedLive`: their sha256 matched the manifest),
+ * linked too; a candidate that did not match is copied from the bundle.
  */
-export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun): void {
+export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
   for (const item of unit.items) {
     if (item.kind === 'restore' && item.linkCandidate) {
       const dest = stagedPath(stageDir, item.rel);
-      if (liveMatches(item.linkCandidate, item.entry)) linkOrCopy(item.linkCandidate, dest, true);
+      if (verifiedLive.has(item.linkCandidate) && unchangedSince(item.linkCandidate, item.entry)) linkOrCopy(item.linkCandidate, dest, true);
       else copyVerified(item.source, dest, item.entry, item.mode);
       run.tick(item.entry.size ?? 0);
       continue;
@@ -189,21 +189,10 @@ function stagedPath(stageDir: string, rel: string): string {
   return `${stageDir}/${rel}`;
 }
 
-/** The live file still has the manifest's size, mode and mtime, and its bytes hash to the manifest's sha256. */
-function liveMatches(file: string, entry: BundleEntry): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size !== entry.size || Math.trunc(stat.mtimeMs) !== Math.trunc(entry.mtimeMs ?? -1)) return false;
-    return sha256Of(fd) === entry.sha256;
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Still the file that was hashed: a change since then would show in size or mtime. */
+function unchangedSince(file: string, entry: BundleEntry): boolean {
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.size === entry.size && Math.trunc(stat.mtimeMs) === Math.trunc(entry.mtimeMs ?? -1);
 }
 
 export function stagedPathFor(dir: string, stamp: string): { staged: string; old: string } {

@@ -1,9 +1,33 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { RefusedError } from '../../errors.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { fsyncDir } from '../../store/atomic.js';
 import { applyRegistryChange, removeJournal, removeTree, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
 import type { EngineDeps } from '../deps.js';
+
+/**
+ * A directory is swapped by renaming it and a sibling: that needs a writable
+ * parent on the same filesystem. Checked before anything is written, so the
+ * refusal is clear instead of a failed rename halfway through.
+ */
+export function assertSwappable(dir: string, exists: boolean): void {
+  const parent = path.dirname(dir);
+  const parentStat = fs.statSync(parent, { throwIfNoEntry: false });
+  if (exists && parentStat && fs.lstatSync(dir).dev !== parentStat.dev) {
+    throw new RefusedError('mount-point', `${dir} is a mount point; clawback swaps a state directory by renaming it, which a mount point does not allow`, {
+      hint: 'register a directory inside the mount as the state root (sandbox set --root)',
+    });
+  }
+  if (!parentStat) return;
+  try {
+    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new RefusedError('parent-not-writable', `cannot stage beside ${dir}: ${parent} is not writable`, {
+      hint: 'restore needs to create a sibling directory next to the state root; fix the permissions of its parent',
+    });
+  }
+}
 
 function renameDurably(from: string, to: string): void {
   fs.renameSync(from, to);

@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EngineDeps } from '../../src/engine/deps.js';
+import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify.js';
+import { contentSha256, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { REPO } from '../helpers/cli.js';
+import { lifecycleFixture, payloadPath, registerOpenClaw, sandboxDir, sha256File, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
+
+const SB = 'oc';
+let fx: LifecycleFixture;
+let deps: EngineDeps;
+
+function problemsOf(summary: VerifySummary, index = 0): Array<[string, string]> {
+  return summary.bundles[index]!.problems.map((p) => [p.path, p.problem]);
+}
+
+function manifestPath(id: string): string {
+  return path.join(sandboxDir(fx.home, SB), id, 'rebuild-manifest.json');
+}
+
+/** Rewrite a manifest the way a careful attacker would: entries edited, checksum recomputed. */
+function rewriteManifest(id: string, edit: (manifest: ReturnType<typeof parseBundleManifest>) => void, recompute = true): void {
+  const file = manifestPath(id);
+  const manifest = parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
+  edit(manifest);
+  if (recompute) manifest.contentSha256 = contentSha256(manifest.entries);
+  fs.writeFileSync(file, serializeBundleManifest(manifest));
+}
+
+beforeEach(() => {
+  fx = lifecycleFixture();
+  deps = testDeps(fx.home);
+  registerOpenClaw(deps, SB, fx.root);
+});
+
+afterEach(() => fx.cleanup());
+
+describe('verifySnapshots', () => {
+  it('names every kind of damage: missing, extra, mistyped, truncated, retargeted', async () => {
+    const id = await snapshot(deps, SB);
+    const p = (rel: string): string => payloadPath(fx.home, SB, id, rel);
+    fs.rmSync(p('cron/jobs.json'));
+    fs.writeFileSync(p('workspace/stray.txt'), 'not in the manifest');
+    fs.mkdirSync(p('workspace/stray-dir/deeper'), { recursive: true });
+    fs.writeFileSync(p('workspace/stray-dir/deeper/x'), 'x');
+    fs.truncateSync(p('workspace/SOUL.md'), 5);
+    fs.rmSync(p('workspace/USER.md'));
+    fs.mkdirSync(p('workspace/USER.md'));
+    fs.rmSync(p('workspace/current-notes'));
+    fs.symlinkSync('elsewhere', p('workspace/current-notes'));
+    fs.rmSync(p('workspace-ops'), { recursive: true });
+
+    const summary = await verifySnapshots({ sandbox: SB }, deps);
+    expect(summary.ok).toBe(false);
+    expect(problemsOf(summary)).toEqual([
+      ['cron/jobs.json', 'missing (a file in the manifest)'],
+      ['workspace-ops', 'missing (a directory in the manifest)'],
+      ['workspace/SOUL.md', expect.stringMatching(/^size is 5 bytes, the manifest says \d+$/)],
+      ['workspace/USER.md', 'is a directory, the manifest says a file'],
+      ['workspace/current-notes', expect.stringMatching(/^points to "elsewhere", the manifest says "/)],
+      ['workspace/stray-dir', 'a directory that the manifest does not list'],
+      ['workspace/stray.txt', 'a file that the manifest does not list'],
+    ]);
+  });
+
+  it('runs quick_check on the database copy, and catches an edited inventory by its contentSha256', async () => {
+    const id = await snapshot(deps, SB);
+    const db = payloadPath(fx.home, SB, id, 'memory/main.sqlite');
+    // Damage the root page of a table, then make the manifest agree with the damaged bytes, so only quick_check can tell.
+    const probe = new Database(db, { readonly: true });
+    const pageSize = probe.pragma('page_size', { simple: true }) as number;
+    const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
+    probe.close();
+    const fd = fs.openSync(db, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
+    fs.closeSync(fd);
+    rewriteManifest(id, (m) => {
+      const entry = m.entries.find((e) => e.path === 'memory/main.sqlite')!;
+      entry.sha256 = sha256File(db);
+    });
+    const damagedDb = await verifySnapshots({ sandbox: SB }, deps);
+    expect(problemsOf(damagedDb)).toEqual([['memory/main.sqlite', expect.stringMatching(/quick_check|malformed|not a readable SQLite database/)]]);
+    expect(fs.readdirSync(path.dirname(db)).sort()).toEqual(['main.sqlite']);
+
+    rewriteManifest(
+      id,
+      (m) => {
+        m.entries.find((e) => e.path === 'workspace/SOUL.md')!.mode = 0o777;
+      },
+      false,
+    );
+    const edited = await verifySnapshots({ sandbox: SB }, deps);
+    expect(problemsOf(edited).map(([rel]) => rel)).toEqual(['memory/main.sqlite', 'rebuild-manifest.json']);
+  });
+
+  it('--all reports an unreadable inventory and a corrupt manifest per bundle instead of stopping', async () => {
+    const first = await snapshot(deps, SB);
+    const second = await snapshot(deps, SB);
+    const third = await snapshot(deps, SB);
+    const text = fs.readFileSync(manifestPath(second), 'utf8');
+    // The header still parses (the bundle lists as complete); one inventory line does not.
+    fs.writeFileSync(manifestPath(second), text.replace(/"sha256":"[0-9a-f]{64}"/, '"sha256":"nope"'));
+    fs.writeFileSync(manifestPath(third), '{ not json');
+    const summary = await verifySnapshots({ sandbox: SB, all: true }, deps);
+    expect(summary.bundles.map((b) => [b.id, b.ok, b.problems.map((p) => p.path)])).toEqual([
+      [first, true, []],
+      [second, false, ['rebuild-manifest.json']],
+      [third, false, ['rebuild-manifest.json']],
+    ]);
+    expect(summary.bundles[1]!.problems[0]!.problem).toContain('no valid sha256');
+  });
+
+  it('refuses a selector together with --all', async () => {
+    await expect(verifySnapshots({ sandbox: SB, selector: 'latest', all: true }, deps)).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('hashes on worker threads when built, finding the same damage', async () => {
+    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify.js');
+    expect(fs.existsSync(built), 'run `npm run build` first').toBe(true);
+    const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const id = await snapshot(deps, SB);
+    const soul = payloadPath(fx.home, SB, id, 'workspace/SOUL.md');
+    const bytes = fs.readFileSync(soul);
+    bytes[3] = bytes[3]! ^ 1;
+    fs.writeFileSync(soul, bytes);
+    const inline = await compiled.verifySnapshots({ sandbox: SB, threads: 0 }, deps);
+    const threaded = await compiled.verifySnapshots({ sandbox: SB, threads: 2, parallelFromBytes: 0 }, deps);
+    expect(inline.threads).toBe(0);
+    expect(threaded.threads).toBe(2);
+    expect(problemsOf(threaded)).toEqual(problemsOf(inline));
+    expect(problemsOf(threaded)).toEqual([['workspace/SOUL.md', expect.stringMatching(/^content differs/)]]);
+    expect(threaded.files).toBe(inline.files);
+  });
+});
