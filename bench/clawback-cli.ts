@@ -57,8 +57,10 @@ export function hasCommand(cli: ClawbackCli, command: string): boolean {
   return !(t.status === USAGE_EXIT && /unknown command/.test(t.stderr));
 }
 
+/** The line that says what went wrong: a crash's "Error: ..." line rather than its source excerpt. */
 export function firstLine(text: string): string {
-  return (text.trim().split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 160);
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return (lines.find((l) => /^(\w*Error\b|error:)/.test(l)) ?? lines[0] ?? '').slice(0, 160);
 }
 
 export function parseJson(t: Timing): unknown {

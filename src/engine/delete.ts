@@ -48,11 +48,11 @@ export function planDelete(request: DeleteRequest, deps: EngineDeps): DeletedBun
  * hard-linked into another bundle survives there: removing a bundle only drops its links.
  */
 export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): DeleteSummary {
+  getSandbox(deps.layout, request.sandbox);
   const lock = sandboxLock(deps, request.sandbox, 'snapshot delete');
   try {
-    getSandbox(deps.layout, request.sandbox);
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    finishInterruptedDeletes(sandboxDir);
+    sweepLeftovers(sandboxDir);
     const records = listBundles(sandboxDir);
     const targets = resolveAll(records, request);
     const freedBytes = freedBy(records, targets, sandboxDir);
@@ -111,7 +111,7 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
  * diff its `.diff-<pid>-*` scratch dir; remove them (the latter once that pid is gone).
  * The caller holds the sandbox lock.
  */
-export function finishInterruptedDeletes(sandboxDir: string): void {
+export function sweepLeftovers(sandboxDir: string): void {
   let names: string[];
   try {
     names = fs.readdirSync(sandboxDir);

@@ -131,7 +131,7 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
   let entries: number;
   try {
     if (writer.kind === 'zip') {
-      entries = (await writeZip(output, writer.zipEntries(reader))).entries;
+      entries = (await writeZip(output, writer.zipEntries(reader), { alwaysDeflate: true })).entries;
     } else {
       const through = encrypted ? await createEncryptStream(request.passphrase!, request.encryptOptions) : undefined;
       entries = (await writeTar(output, writer.tarEntries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
@@ -193,7 +193,7 @@ interface ArchivePlan {
 }
 
 /** Host identity fields mean nothing on another machine (and could make a later snapshot link the wrong file). */
-function portableEntry(e: BundleEntry): BundleEntry {
+export function portableEntry(e: BundleEntry): BundleEntry {
   const { dev: _dev, ino: _ino, walSize: _walSize, walMtimeMs: _walMtimeMs, ...rest } = e;
   return rest;
 }

@@ -23,6 +23,7 @@ import { bundleTimestamp, parseBundleTimestamp, sandboxBundleDir } from '../stor
 import { getSandbox, type SandboxEntry } from '../store/registry.js';
 import { syncfs } from '../store/syncfs.js';
 import { removeBundles } from './delete.js';
+import { portableEntry } from './export.js';
 import type { EngineDeps } from './deps.js';
 import { validateLabel } from './label.js';
 import { stageQwenPawZip } from './qwenpaw/import-zip.js';
@@ -282,14 +283,8 @@ function publish(staged: StagedImport, sandboxDir: string, deps: EngineDeps): vo
   if (plan.replaces.length > 0) removeBundles(sandboxDir, plan.replaces, deps);
 }
 
-/** Host identity fields of another machine mean nothing here (and could make a snapshot link the wrong file). */
-export function portableEntry(e: BundleEntry): BundleEntry {
-  const { dev: _dev, ino: _ino, walSize: _walSize, walMtimeMs: _walMtimeMs, ...rest } = e;
-  return rest;
-}
-
 /** Bundle files keep their mode bits minus group/other write (SPEC 4). */
-export function bundleFileMode(mode: number): number {
+function bundleFileMode(mode: number): number {
   return mode & ~0o022 & 0o777;
 }
 
@@ -347,7 +342,7 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
   const hashBuffer = Buffer.allocUnsafe(1024 * 1024);
   let done = { files: 0, bytes: 0 };
   let lastReport = 0;
-  const fail = (why: string): never => {
+  const fail: (why: string) => never = (why) => {
     throw new IntegrityError('archive-mismatch', `${file}: ${why}`, { hint: 'the archive was altered or damaged; nothing was imported' });
   };
   const walk = (dir: string, rel: string): void => {

@@ -1,7 +1,7 @@
 import { listBundles, type BundleRecord } from '../store/bundles.js';
 import { parseBundleTimestamp, sandboxBundleDir } from '../store/home.js';
 import { getSandbox } from '../store/registry.js';
-import { describeBundle, finishInterruptedDeletes, freedBy, removeBundles, type DeletedBundle } from './delete.js';
+import { describeBundle, sweepLeftovers, freedBy, removeBundles, type DeletedBundle } from './delete.js';
 import type { EngineDeps } from './deps.js';
 import { planRetention, type RetentionCandidate, type RetentionPolicy } from './retention.js';
 import { sandboxLock } from './snapshot-create.js';
@@ -42,11 +42,11 @@ const CORRUPT_REASON = 'unreadable manifest: never pruned (inspect it, then dele
 export function pruneSnapshots(request: PruneRequest, deps: EngineDeps): PruneSummary {
   // Refuse a bad policy before waiting for the lock.
   planRetention([], request.policy, retentionOptions(request, deps));
+  getSandbox(deps.layout, request.sandbox);
   const lock = sandboxLock(deps, request.sandbox, request.dryRun ? 'snapshot prune --dry-run' : 'snapshot prune');
   try {
-    getSandbox(deps.layout, request.sandbox);
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    if (!request.dryRun) finishInterruptedDeletes(sandboxDir);
+    if (!request.dryRun) sweepLeftovers(sandboxDir);
     const records = listBundles(sandboxDir);
     const byId = new Map(records.map((r) => [r.id, r]));
     const candidates = records.filter((r) => r.state !== 'corrupt').map(candidateOf);

@@ -33,6 +33,8 @@ export interface WriteZipOptions {
   level?: number;
   /** Write Zip64 records for every entry (for tests and picky readers). */
   forceZip64?: boolean;
+  /** Deflate every file, even where storing would be smaller (QwenPaw's zips are deflate throughout). */
+  alwaysDeflate?: boolean;
 }
 
 export interface WriteZipSummary {
@@ -64,7 +66,7 @@ export async function writeZip(
   options: WriteZipOptions = {},
 ): Promise<WriteZipSummary> {
   const summary: WriteZipSummary = { entries: 0, bytes: 0 };
-  const writer = new ZipEncoder(options.level ?? 6, options.forceZip64 === true);
+  const writer = new ZipEncoder(options.level ?? 6, options.forceZip64 === true, options.alwaysDeflate === true);
   const temp = tempSibling(dest);
   const out = createTempOutput(temp);
   try {
@@ -117,6 +119,7 @@ class ZipEncoder {
   constructor(
     private readonly level: number,
     private readonly forceZip64: boolean,
+    private readonly alwaysDeflate: boolean,
   ) {}
 
   async *encode(entries: AsyncIterable<ZipWriteEntry> | Iterable<ZipWriteEntry>, summary: WriteZipSummary): AsyncGenerator<Buffer> {
@@ -166,7 +169,7 @@ class ZipEncoder {
   private async seal(meta: EntryMeta, content: Buffer): Promise<Sealed> {
     const crc = zlib.crc32(content);
     const deflated = await deflateRaw(content, { level: this.level });
-    if (deflated.length < content.length) return { meta, method: METHOD_DEFLATE, crc, size: content.length, data: deflated };
+    if (deflated.length < content.length || this.alwaysDeflate) return { meta, method: METHOD_DEFLATE, crc, size: content.length, data: deflated };
     return { meta, method: METHOD_STORE, crc, size: content.length, data: content };
   }
 

@@ -40,13 +40,15 @@ export function quickCheck(file: string, label: string, options: { readonly?: bo
  * quick_check it. The live -wal/-shm are read through SQLite, never copied.
  */
 export async function backupDatabase(source: string, dest: string, label: string): Promise<SqliteCopy> {
-  // Read-only, so a snapshot never checkpoints (rewrites) the live database; SQLite may leave an
-  // empty -wal/-shm behind, as any reader does. Read-write only where a read-only open is refused.
+  // A database with a -wal (in use, or not checkpointed) is opened read-only, so the snapshot never
+  // checkpoints (rewrites) it. One without is opened read-write: there is nothing to checkpoint, and
+  // as the last connection SQLite removes the -wal/-shm it created, leaving the directory as it was.
+  const readonly = fs.existsSync(source + '-wal');
   let db: Database.Database;
   try {
-    db = new Database(source, { fileMustExist: true, readonly: true });
+    db = new Database(source, { fileMustExist: true, readonly });
   } catch {
-    db = new Database(source, { fileMustExist: true });
+    db = new Database(source, { fileMustExist: true, readonly: !readonly });
   }
   let journalMode: string;
   try {

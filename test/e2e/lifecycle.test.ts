@@ -238,39 +238,41 @@ describe('snapshot prune', () => {
 });
 
 describe('snapshot list space accounting', () => {
-  it('shows unique bytes and the real disk use: an unchanged re-snapshot holds only its new database copy', async () => {
+  it('shows unique bytes and the real disk use: an unchanged re-snapshot holds nothing of its own, a changed database only its new copy', async () => {
     const first = await create();
     const second = await create();
+    const total = (id: string): number => manifestOf(id).totals.bytes;
     const dbSize = (id: string): number => manifestOf(id).entries.find((e) => e.path === 'memory/main.sqlite')!.size!;
 
-    // The first snapshot checkpointed the live WAL database, so the second made a new copy; everything else is linked.
-    expect([...unlinkedPayloadFiles(path.join(sandboxDir(fx.home, SB), second)).keys()]).toEqual(['memory/main.sqlite']);
     const listed = await clawback(fx.home, [SB, 'snapshot', 'list', '--json']);
     expect(listed.exitCode, String(listed.stderr)).toBe(0);
     const doc = json<ListDoc>(listed);
     expect(doc.snapshots.map((s) => [s.id, s.uniqueBytes])).toEqual([
-      [first, dbSize(first)],
-      [second, dbSize(second)],
+      [first, 0],
+      [second, 0],
     ]);
-    expect(doc.diskUsage).toMatchObject({ bytes: manifestOf(first).totals.bytes + dbSize(second), method: 'manifests', uncounted: [] });
-    expect(doc.diskUsage.totalBytes).toBe(manifestOf(first).totals.bytes + manifestOf(second).totals.bytes);
-
-    const exact = json<ListDoc>(await clawback(fx.home, [SB, 'snapshot', 'list', '--exact', '--json']));
-    expect(exact.snapshots.map((s) => s.uniqueBytes)).toEqual(doc.snapshots.map((s) => s.uniqueBytes));
-    expect(exact.diskUsage.bytes).toBe(doc.diskUsage.bytes);
+    expect(doc.diskUsage).toEqual({ bytes: total(first), files: manifestOf(first).totals.files, totalBytes: total(first) + total(second), method: 'manifests', uncounted: [] });
 
     const text = await clawback(fx.home, [SB, 'snapshot', 'list']);
     expect(String(text.stdout)).toMatch(/│ Unique +│/);
     expect(String(text.stdout)).toMatch(/^2 snapshot\(s\): .* on disk in \d+ files \(shared files counted once; .* without sharing\)$/m);
 
-    // A third unchanged snapshot re-uses the (now quiet) database copy too: it holds nothing of its own.
+    // A write to the database: the next snapshot copies it again, and links everything else.
+    const db = new Database(fx.sample.databases[0]!);
+    db.exec('CREATE TABLE written_later (x); INSERT INTO written_later VALUES (1);');
+    db.close();
     const third = await create();
+    expect([...unlinkedPayloadFiles(path.join(sandboxDir(fx.home, SB), third)).keys()]).toEqual(['memory/main.sqlite']);
     const after = json<ListDoc>(await clawback(fx.home, [SB, 'snapshot', 'list', '--json']));
     expect(after.snapshots.map((s) => [s.id, s.uniqueBytes])).toEqual([
-      [first, dbSize(first)],
+      [first, 0],
       [second, 0],
-      [third, 0],
+      [third, dbSize(third)],
     ]);
-    expect(after.diskUsage.bytes).toBe(doc.diskUsage.bytes);
+    expect(after.diskUsage.bytes).toBe(total(first) + dbSize(third));
+
+    const exact = json<ListDoc>(await clawback(fx.home, [SB, 'snapshot', 'list', '--exact', '--json']));
+    expect(exact.snapshots.map((s) => s.uniqueBytes)).toEqual(after.snapshots.map((s) => s.uniqueBytes));
+    expect(exact.diskUsage).toMatchObject({ bytes: after.diskUsage.bytes, method: 'inodes' });
   });
 });

@@ -192,9 +192,9 @@ describe('startLiveHashing (built worker)', () => {
     const stat = (file: string): fs.Stats => fs.statSync(file);
     const sha = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
     const hashing = startLiveHashing([
-      { path: big, size: data.length, mtimeMs: stat(big).mtimeMs, sha256: sha(data) },
-      { path: changed, size: 3, mtimeMs: stat(changed).mtimeMs, sha256: sha('abd') },
-      { path: path.join(dir, 'missing.bin'), size: 3, mtimeMs: 0, sha256: sha('abc') },
+      { path: big, size: data.length, mtimeMs: stat(big).mtimeMs, mode: stat(big).mode & 0o777, sha256: sha(data) },
+      { path: changed, size: 3, mtimeMs: stat(changed).mtimeMs, mode: stat(changed).mode & 0o777, sha256: sha('abd') },
+      { path: path.join(dir, 'missing.bin'), size: 3, mtimeMs: 0, mode: 0o644, sha256: sha('abc') },
     ]);
     expect(hashing.mode).toBe('worker');
     expect([...(await hashing.results())]).toEqual([1, 0, 0]);

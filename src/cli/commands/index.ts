@@ -10,6 +10,7 @@ import { registerSnapshotDelete } from './snapshot-delete.js';
 import { registerSnapshotDiff } from './snapshot-diff.js';
 import { registerSnapshotExport } from './snapshot-export.js';
 import { registerSnapshotHelp } from './snapshot-help.js';
+import { registerSnapshotImport } from './snapshot-import.js';
 import { registerSnapshotList } from './snapshot-list.js';
 import { registerSnapshotPrune } from './snapshot-prune.js';
 import { registerSnapshotRestore } from './snapshot-restore.js';
@@ -30,6 +31,7 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotDelete(program, act);
   registerSnapshotPrune(program, act);
   registerSnapshotExport(program, act);
+  registerSnapshotImport(program, act);
   registerBackupAll(program, act);
   registerRebuild(program, act);
   registerDemo(program, act);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
@@ -6,8 +5,8 @@ import { extractZipEntries, listZip, type ZipEntryInfo } from '../../formats/zip
 import { contentSha256, PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
+import { hashFile } from '../capture/copy.js';
 import type { ImportContext, StagedImport } from '../import.js';
-import { bundleFileMode } from '../import.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox-layout.js';
 import { Selection } from '../selection.js';
 import { layoutPlace, payloadPathOf } from './archive-layout.js';
@@ -38,7 +37,11 @@ export async function stageQwenPawZip(archive: string, context: ImportContext): 
   const plan = context.plan('qwenpawId', meta.id, meta.name, Number.isNaN(created) ? deps.now() : new Date(created));
 
   const infos = new Map<string, ZipEntryInfo>();
-  for (const info of await listZip(archive)) infos.set(info.name, info);
+  const dirs = new Set<string>();
+  for (const info of await listZip(archive)) {
+    infos.set(info.name, info);
+    if (info.isDirectory) dirs.add(info.name.replace(/\/+$/, ''));
+  }
   const ignored: string[] = [];
   deps.events.phase?.('import');
   await extractZipEntries(
@@ -48,7 +51,7 @@ export async function stageQwenPawZip(archive: string, context: ImportContext): 
       if (name === META_FILE) return null;
       const rel = payloadPathOf(name);
       if (rel === undefined) {
-        if (!name.startsWith('data/') || infos.get(name)?.isDirectory !== true) ignored.push(name);
+        if (!dirs.has(name)) ignored.push(name);
         return null;
       }
       return `${PAYLOAD_DIR}/${rel}`;
@@ -64,6 +67,7 @@ export async function stageQwenPawZip(archive: string, context: ImportContext): 
   const skipped: SkippedEntry[] = [
     ...ignored.map((name) => ({ path: name, reason: 'outside the QwenPaw backup layout' })),
     ...built.companions.map((p) => ({ path: p, reason: 'sqlite companion (merged into its database through the backup API)' })),
+    ...built.excluded.map((p) => ({ path: p, reason: 'excluded' })),
   ];
   const warnings: string[] = [];
   if (ignored.length > 0) {
@@ -101,13 +105,22 @@ interface BuiltEntries {
   entries: BundleEntry[];
   databases: string[];
   companions: string[];
+  /** Paths the qwenpaw manifest excludes (browser caches): removed, as a snapshot would not have taken them. */
+  excluded: string[];
 }
 
 async function buildEntries(payload: string, infos: Map<string, ZipEntryInfo>, selection: Selection, archive: string): Promise<BuiltEntries> {
   const found: Array<{ rel: string; type: 'dir' | 'file' }> = [];
+  const excluded: string[] = [];
   const walk = (dir: string, rel: string): void => {
     for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
       const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
+      const kind = selection.classify(childRel, dirent.isDirectory()).kind;
+      if (kind === 'excluded' || kind === 'machine_local') {
+        fs.rmSync(`${dir}/${dirent.name}`, { recursive: true, force: true });
+        excluded.push(childRel);
+        continue;
+      }
       // Extraction writes only directories and regular files.
       if (dirent.isDirectory()) {
         found.push({ rel: childRel, type: 'dir' });
@@ -152,7 +165,7 @@ async function buildEntries(payload: string, infos: Map<string, ZipEntryInfo>, s
     entries.push(entry);
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { entries, databases, companions };
+  return { entries, databases, companions, excluded };
 }
 
 function isSqlite(file: string): boolean {
@@ -184,9 +197,9 @@ async function selfContained(payload: string, rel: string, archive: string): Pro
   }
 }
 
-function hashFile(file: string): { sha256: string; size: number } {
-  const data = fs.readFileSync(file);
-  return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
+/** Bundle files keep their mode bits minus group/other write (SPEC 4). */
+function bundleFileMode(mode: number): number {
+  return mode & ~0o022 & 0o777;
 }
 
 function bundleManifest(

@@ -15,11 +15,13 @@ import { Selection, type ScopeOptions } from '../selection.js';
 import { createSnapshotLocked } from '../snapshot-create.js';
 import { findSnapshot } from '../snapshot-list.js';
 import { startLiveHashing, type LiveHashJob } from './live-hash.js';
+import { prepareQwenPawRestore } from '../qwenpaw/restore-rewrite.js';
 import { mapMounts } from './mounts.js';
 import { planRestore, type KeepReason, type RestorePlan } from './plan.js';
 import { diffPolicies, type PolicyChange } from './policy.js';
-import { finishStage, stageCarried, stagedPathFor, stageFromBundle, StageRun, verifyPlanned, type MergeOutcome } from './stage.js';
+import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun, verifyPlanned, type MergeOutcome } from './stage.js';
 import { assertSwappable, swapAndCommit } from './swap.js';
+import { mismatch } from './verified-copy.js';
 import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
 
 export { restoreConfirmation, type Confirmation } from './target.js';
@@ -204,7 +206,9 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),
   });
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
-  const plan = planRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, agentManifest, home: deps.layout.home });
+  const plan = planRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
+  // QwenPaw (issue 6): agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
+  const qwenpaw = agentManifest.agent === 'qwenpaw' ? prepareQwenPawRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, plan, full: request.only === undefined && request.agents === undefined }) : undefined;
   const nextPolicy = { policyPresets: bundle.policyPresets, customPolicies: bundle.customPolicies };
   const policy = diffPolicies(target.entry, nextPolicy);
 
@@ -216,8 +220,13 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
   }
 
   for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
-  const candidates = plan.units.flatMap((u) => u.items.flatMap((i) => (i.kind === 'restore' && i.linkCandidate ? [{ path: i.linkCandidate, entry: i.entry }] : [])));
-  const jobs: LiveHashJob[] = candidates.map(({ path: file, entry }) => ({ path: file, size: entry.size ?? 0, mtimeMs: entry.mtimeMs ?? 0, sha256: entry.sha256 ?? '' }));
+  const restoreItems = plan.units.flatMap((u) => u.items.flatMap((i) => (i.kind === 'restore' ? [i] : [])));
+  const candidates = restoreItems.flatMap((i) => (i.linkCandidate ? [{ path: i.linkCandidate, entry: i.entry, mode: i.mode }] : []));
+  const databases = restoreItems.filter((i) => i.entry.strategy === 'sqlite_backup');
+  const jobs: LiveHashJob[] = [
+    ...candidates.map(({ path: file, entry, mode }) => ({ path: file, size: entry.size ?? -1, sha256: entry.sha256 ?? '', live: { mode, mtimeMs: entry.mtimeMs ?? -1 } })),
+    ...databases.map((i) => ({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' })),
+  ];
   const liveHashes = startLiveHashing(jobs);
   const stamp = bundleTimestamp(deps.now());
   const journal: JournalRecord = {
@@ -245,6 +254,16 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
       ensureDir(path.dirname(unit.dir));
       await stageFromBundle(unit, journal.pairs[i]!.staged, run);
     }
+    const matches = await liveHashes.results();
+    const badDatabase = databases.find((_, i) => matches[candidates.length + i] !== 1);
+    if (badDatabase) throw mismatch(badDatabase.entry);
+    const verifiedLive = new Set(candidates.filter((_, i) => matches[i] === 1).map((c) => c.path));
+    for (const [i, unit] of plan.units.entries()) stageMismatched(unit, journal.pairs[i]!.staged, run, verifiedLive);
+    const verifiedPaths = new Set(candidates.filter((c) => verifiedLive.has(c.path)).map((c) => c.entry.path));
+    plan.unchanged = [...plan.unchanged, ...plan.pending.filter((p) => verifiedPaths.has(p))].sort();
+    plan.replaced = [...plan.replaced, ...plan.pending.filter((p) => !verifiedPaths.has(p))].sort();
+    plan.pending = [];
+    // Every bundle file the restore needs has now been read and checked against the manifest.
     deps.fault?.('restore:staged');
 
     if (!request.noPreRestore && plan.units.some((u) => u.exists && hasEntries(u.dir))) {
@@ -253,14 +272,6 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
       deps.events.phase?.('restore', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
     }
 
-    const matches = await liveHashes.results();
-    const verifiedLive = new Set(jobs.filter((_, i) => matches[i] === 1).map((job) => job.path));
-    // Same size, mode and mtime, yet other bytes: the summary counts it as replaced, which it is.
-    const mismatched = new Set(candidates.filter((c) => !verifiedLive.has(c.path)).map((c) => c.entry.path));
-    if (mismatched.size > 0) {
-      plan.unchanged = plan.unchanged.filter((p) => !mismatched.has(p));
-      plan.replaced = [...plan.replaced, ...mismatched].sort();
-    }
     for (const [i, unit] of plan.units.entries()) {
       stageCarried(unit, journal.pairs[i]!.staged, run, verifiedLive);
       finishStage(unit, journal.pairs[i]!.staged);

@@ -3,18 +3,22 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { sha256Of } from './verified-copy.js';
 
-/** A live file the restore would link instead of copy, if it still holds the snapshot's bytes. */
+/**
+ * A file whose bytes must hash to `sha256`: a live file the restore would
+ * link instead of copy (it must also still have `live`'s mode and mtime), or
+ * a bundle file read by other means (a database, through SQLite).
+ */
 export interface LiveHashJob {
   path: string;
   size: number;
-  mtimeMs: number;
   sha256: string;
+  live?: { mode: number; mtimeMs: number };
 }
 
 /** Below this much work a worker's start-up costs more than it saves. */
 const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 
-/** The file has the job's size and mtime, and its bytes hash to the job's sha256. */
+/** The file has the job's size (and, for a live file, mode and mtime), and its bytes hash to the job's sha256. */
 export function liveFileMatches(job: LiveHashJob): boolean {
   let fd: number;
   try {
@@ -24,7 +28,8 @@ export function liveFileMatches(job: LiveHashJob): boolean {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile() || stat.size !== job.size || Math.trunc(stat.mtimeMs) !== Math.trunc(job.mtimeMs)) return false;
+    if (!stat.isFile() || stat.size !== job.size) return false;
+    if (job.live && ((stat.mode & 0o777) !== job.live.mode || Math.trunc(stat.mtimeMs) !== Math.trunc(job.live.mtimeMs))) return false;
     return sha256Of(fd) === job.sha256;
   } finally {
     fs.closeSync(fd);
@@ -47,9 +52,9 @@ export interface LiveHashing {
 }
 
 /**
- * Starts checking live files against the manifest. Reading is all it does, so
- * a worker thread can run it on the second core while the main thread stages
- * bundle copies and takes the pre-restore snapshot; small jobs (and builds
+ * Starts checking files against the manifest. Reading is all it does, so a
+ * worker thread can run it on the second core while the main thread stages
+ * bundle copies and restores databases; small jobs (and builds
  * where the worker script is missing, e.g. tests run from source) hash
  * inline when the results are asked for.
  */

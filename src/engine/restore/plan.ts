@@ -35,7 +35,7 @@ export type PlanItem =
       mode: number;
       merge?: MergeRule;
       mergeLive?: string;
-      /** A live file with the manifest's size, mode and mtime: linked instead of copied if its sha256 matches too. */
+      /** The live file at this path: linked instead of copied if its size, mode, mtime and sha256 match the manifest. */
       linkCandidate?: string;
     };
 
@@ -61,6 +61,8 @@ export interface RestorePlan {
   /** Payload paths (or absolute paths outside any mount) per category; files and symlinks only. */
   replaced: string[];
   unchanged: string[];
+  /** In-scope live files the hash worker sorts into unchanged (linked) or replaced (copied). */
+  pending: string[];
   added: string[];
   removed: string[];
   kept: string[];
@@ -80,6 +82,12 @@ export interface PlanInput {
   agentManifest: AgentManifest;
   /** clawback's home: a restore must never swap the directory holding it. */
   home: string;
+  /**
+   * Stat in-scope live files to sort them into replaced and unchanged (a dry
+   * run). A restore leaves that to the hash worker, which opens them anyway:
+   * they go to `pending` and become link candidates.
+   */
+  statLive: boolean;
 }
 
 const MAX_LISTED = 20;
@@ -198,6 +206,7 @@ export function planRestore(input: PlanInput): RestorePlan {
     units: [],
     replaced: [],
     unchanged: [],
+    pending: [],
     added: [],
     removed: [],
     kept: [],
@@ -312,12 +321,18 @@ export function planRestore(input: PlanInput): RestorePlan {
         if (type === 'dir') {
           unit.liveDirModes.set(rel, liveInfo(abs, type, true).mode);
         } else if (item?.kind === 'restore') {
-          const info = liveInfo(abs, type, type === 'file');
-          const same = sameAsBundle(info, item.entry);
-          (same ? plan.unchanged : plan.replaced).push(payload);
           restoredPaths.add(payload);
-          if (item.merge && type === 'file') item.mergeLive = abs;
-          else if (same && type === 'file' && item.entry.strategy !== 'sqlite_backup' && item.mode === (info.mode & 0o777)) item.linkCandidate = abs;
+          const plainFile = type === 'file' && item.entry.type === 'file' && item.entry.strategy !== 'sqlite_backup' && !item.merge;
+          if (plainFile && !input.statLive) {
+            // The hash worker compares size, mode and mtime as it opens the file; no lstat here.
+            item.linkCandidate = abs;
+            plan.pending.push(payload);
+          } else {
+            const info = liveInfo(abs, type, type === 'file');
+            const same = sameAsBundle(info, item.entry);
+            (same ? plan.unchanged : plan.replaced).push(payload);
+            if (item.merge && type === 'file') item.mergeLive = abs;
+          }
         } else if (item?.kind === 'dir') {
           plan.replaced.push(payload);
         } else {

@@ -63,7 +63,7 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
     return;
   }
   if (entry.strategy === 'sqlite_backup') {
-    checkVerified(item.source, entry);
+    // SQLite only reads the bundle's copy; its sha256 is checked by the hash jobs before anything is swapped.
     await restoreDatabase(item.source, dest, entry.journalMode, entry.path);
     fs.chmodSync(dest, item.mode);
     if (entry.mtimeMs !== undefined) fs.utimesSync(dest, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
@@ -93,6 +93,15 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
   }
 }
 
+/** Phase 1b: live files that turned out not to hold the snapshot's bytes get the bundle's copy, verified like the rest of phase 1. */
+export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+  for (const item of unit.items) {
+    if (item.kind !== 'restore' || !item.linkCandidate || verifiedLive.has(item.linkCandidate)) continue;
+    copyVerified(item.source, stagedPath(stageDir, item.rel), item.entry, item.mode);
+    run.tick(item.entry.size ?? 0);
+  }
+}
+
 /**
  * Phase 2: the live entries that stay, hard-linked into the staged tree
  * (copied where a link is impossible), and the live files that already hold
@@ -102,8 +111,10 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
 export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
   for (const item of unit.items) {
     if (item.kind === 'restore' && item.linkCandidate) {
+      if (!verifiedLive.has(item.linkCandidate)) continue;
       const dest = stagedPath(stageDir, item.rel);
-      if (verifiedLive.has(item.linkCandidate) && unchangedSince(item.linkCandidate, item.entry)) linkOrCopy(item.linkCandidate, dest, true);
+      // Changed since it was hashed (the agent is still running?): the bundle's copy after all.
+      if (unchangedSince(item.linkCandidate, item.entry, item.mode)) linkOrCopy(item.linkCandidate, dest, true);
       else copyVerified(item.source, dest, item.entry, item.mode);
       run.tick(item.entry.size ?? 0);
       continue;
@@ -189,10 +200,10 @@ function stagedPath(stageDir: string, rel: string): string {
   return `${stageDir}/${rel}`;
 }
 
-/** Still the file that was hashed: a change since then would show in size or mtime. */
-function unchangedSince(file: string, entry: BundleEntry): boolean {
+/** Still the file that was hashed: a change since then would show in size, mode or mtime. */
+function unchangedSince(file: string, entry: BundleEntry, mode: number): boolean {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-  return stat !== undefined && stat.isFile() && stat.size === entry.size && Math.trunc(stat.mtimeMs) === Math.trunc(entry.mtimeMs ?? -1);
+  return stat !== undefined && stat.isFile() && stat.size === entry.size && (stat.mode & 0o777) === mode && Math.trunc(stat.mtimeMs) === Math.trunc(entry.mtimeMs ?? -1);
 }
 
 export function stagedPathFor(dir: string, stamp: string): { staged: string; old: string } {

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { ArchiveLimits } from '../../formats/archive-guard.js';
+import type { ImportRequest, ImportSummary } from '../../engine/import.js';
+import { expandHome, type CliContext } from '../context.js';
+import { emit } from '../output.js';
+import { readPassphrase } from '../passphrase.js';
+import type { Act } from '../program.js';
+import { formatBytes, formatDurationMs } from '../present/format.js';
+
+interface ImportFlags {
+  overwrite?: boolean;
+  name?: string;
+  passphraseFile?: string;
+}
+
+const LIMIT_KEYS: ReadonlyArray<keyof ArchiveLimits> = ['maxEntries', 'maxTotalBytes', 'maxCompressionRatio', 'ratioCheckMinBytes'];
+
+/** Test-only: CLAWBACK_TEST_ARCHIVE_LIMITS='{"maxEntries":50}' tightens the hostile-archive limits. */
+export function testArchiveLimits(raw: string | undefined): Partial<ArchiveLimits> | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new UsageError('CLAWBACK_TEST_ARCHIVE_LIMITS is not valid JSON');
+  }
+  const limits: Partial<ArchiveLimits> = {};
+  for (const key of LIMIT_KEYS) {
+    const n = (value as Record<string, unknown>)[key];
+    if (typeof n === 'number' && n >= 0) limits[key] = n;
+  }
+  return limits;
+}
+
+function importLines(summary: ImportSummary): string[] {
+  const seconds = summary.durationMs / 1000;
+  const rate = seconds > 0 ? `, ${formatBytes(Math.round(summary.bytes / seconds))}/s` : '';
+  const lines = [
+    `✓ imported ${path.basename(summary.file)} into ${summary.sandbox} as ${summary.timestamp}${summary.name ? ` "${summary.name}"` : ''}`,
+    `  ${summary.format}${summary.encrypted ? ', encrypted' : ''}: ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.databases.length} SQLite database(s), in ${formatDurationMs(summary.durationMs)}${rate}`,
+  ];
+  if (summary.origin.qwenpawId) lines.push(`  QwenPaw backup id: ${summary.origin.qwenpawId}`);
+  if (summary.replaced.length > 0) lines.push(`  replaced the earlier import ${summary.replaced.join(', ')}`);
+  lines.push(`  restore it with: clawback ${summary.sandbox} snapshot restore ${summary.name ?? summary.timestamp}`);
+  return lines;
+}
+
+async function runImport(ctx: CliContext, sandbox: string, file: string, flags: ImportFlags): Promise<void> {
+  const limits = testArchiveLimits(ctx.io.env.CLAWBACK_TEST_ARCHIVE_LIMITS);
+  const request: ImportRequest = {
+    sandbox,
+    file: path.resolve(ctx.io.cwd, expandHome(file, ctx.io.homedir)),
+    overwrite: flags.overwrite === true,
+    passphrase: () => readPassphrase(ctx, { confirm: false, ...(flags.passphraseFile !== undefined ? { file: flags.passphraseFile } : {}) }),
+    ...(flags.name !== undefined ? { label: flags.name } : {}),
+    ...(limits ? { limits } : {}),
+  };
+  const { importArchive } = await import('../../engine/import.js');
+  const summary = await importArchive(request, ctx.deps);
+  for (const warning of summary.warnings) ctx.deps.events.warning?.(warning);
+  emit(ctx, { import: summary }, () => importLines(summary));
+}
+
+export function registerSnapshotImport(program: Command, act: Act): void {
+  program
+    .command('snapshot-import <sandbox> <file>', { hidden: true })
+    .description('import a clawback export (tar, tar.gz, encrypted or not) or a QwenPaw backup zip as a new snapshot')
+    .option('--overwrite', 'replace the snapshot imported earlier from the same archive')
+    .option('--name <label>', 'label for the imported snapshot (default: the archive\'s own name)')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted export (else $CLAWBACK_PASSPHRASE, else a prompt)')
+    .action(
+      act(async (ctx, sandbox: string, file: string, flags: ImportFlags) => {
+        await runImport(ctx, sandbox, file, flags);
+      }),
+    );
+}
