@@ -62,9 +62,11 @@ export class ReferenceTools {
     return outcome(t, 'tar c | tar x');
   }
 
-  /** Leaves `ref.tar.gz` for tarXzf. */
-  tarCzf(root: string): StepResult {
-    return outcome(this.watch.run('tar', ['czf', this.out('ref.tar.gz'), '-C', root, '.']), 'tar czf');
+  /** Leaves `ref.tar.gz` for tarXzf unless told to drop the archive. */
+  tarCzf(root: string, keep = true): StepResult {
+    const t = this.watch.run('tar', ['czf', this.out('ref.tar.gz'), '-C', root, '.']);
+    if (!keep) this.clean('ref.tar.gz');
+    return outcome(t, 'tar czf');
   }
 
   tarXzf(): StepResult {

@@ -9,7 +9,7 @@ import { benchList } from './many-bundles.js';
 import { Interrupted, Stopwatch } from './measure.js';
 import { toolVersions } from './reference.js';
 import { formatMs, HELP_LIMIT_MS, limitRow, referenceLine, renderRows, scenarioRows, summarise, type Row, type StepSummary } from './report.js';
-import { runScenario, type ScenarioContext, type ScenarioResult } from './scenario.js';
+import { runScenario, type QwenPawHomeInfo, type ScenarioContext, type ScenarioResult } from './scenario.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const HELP_RUNS = 10;
@@ -100,15 +100,25 @@ async function bench(opts: BenchOptions, repo: string, out: (line: string) => vo
         log(`${place}: generating openclaw ${scale} home…`);
         const generated = generateHome({ kind: 'openclaw', scale, dir: treeDir });
         await watch.checkpoint();
+        const qwenDir = path.join(base, `qwenpaw-${scale}`);
+        let qwenpaw: QwenPawHomeInfo | null = null;
+        if (commands.has('snapshot-export')) {
+          log(`${place}: generating qwenpaw ${scale} home for the zip export…`);
+          qwenpaw = { ...generateHome({ kind: 'qwenpaw', scale, dir: qwenDir }), dir: qwenDir };
+          await watch.checkpoint();
+        }
         const ctx: ScenarioContext = { watch, tools, repo, commands, log };
-        const result = await runScenario(ctx, { scale, place, base, runs, home: generated });
+        const result = await runScenario(ctx, { scale, place, base, runs, home: generated, qwenpaw });
         fs.rmSync(treeDir, { recursive: true, force: true });
+        fs.rmSync(qwenDir, { recursive: true, force: true });
         const rows = scenarioRows(result, listSummary);
         const references = referenceLine(result);
         report.results.push({ ...result, rows, references });
         out('');
         out(
-          `## openclaw ${scale} on ${place} (${base}): ${generated.files} files, ${(generated.bytes / 1e6).toFixed(0)} MB; ` +
+          `## openclaw ${scale} on ${place} (${base}): ${generated.files} files, ${(generated.bytes / 1e6).toFixed(0)} MB` +
+            (qwenpaw ? ` (QwenPaw ${scale} for the zip: ${qwenpaw.files} files, ${(qwenpaw.bytes / 1e6).toFixed(0)} MB)` : '') +
+            '; ' +
             `${runs} run${runs === 1 ? '' : 's'}, medians; load ${result.loadavg.start.map((l) => l.toFixed(2)).join(' ')} → ${result.loadavg.end.map((l) => l.toFixed(2)).join(' ')}`,
         );
         for (const line of renderRows(rows)) out(line);

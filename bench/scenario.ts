@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FixtureScale } from '../fixtures/generate.js';
 import type { Place } from './args.js';
-import { ClawbackCli, field, parseJson, type StepResult } from './clawback-cli.js';
+import { ClawbackCli, field, firstLine, parseJson, type StepResult } from './clawback-cli.js';
 import { duKiB, type Stopwatch } from './measure.js';
 import { ReferenceTools, type ToolVersions } from './reference.js';
 
@@ -12,6 +12,7 @@ export const STEP_KEYS = [
   'cp-al',
   'tar-pipe',
   'tar-czf',
+  'tar-czf-qwenpaw',
   'tar-xzf',
   'restic-first',
   'restic-unchanged',
@@ -34,6 +35,12 @@ export interface HomeInfo {
   databases: string[];
 }
 
+/** A QwenPaw home (working dir, secret dir and an outside workspace under `dir`), for the zip export. */
+export interface QwenPawHomeInfo extends HomeInfo {
+  dir: string;
+  secretsDir?: string;
+}
+
 export interface ScenarioContext {
   watch: Stopwatch;
   tools: ToolVersions;
@@ -49,12 +56,15 @@ export interface ScenarioResult {
   place: Place;
   dir: string;
   home: { files: number; bytes: number; databases: number };
+  qwenpawHome: { files: number; bytes: number } | null;
   runs: number;
   loadavg: { start: number[]; end: number[] };
   steps: Record<StepKey, StepResult[]>;
 }
 
 const SANDBOX = 'bench';
+const QWENPAW_SANDBOX = 'bench-qwenpaw';
+const PARTIAL_EXIT = 3;
 const CHANGED_FILES = 10;
 
 function missing(command: string): StepResult {
@@ -98,8 +108,29 @@ function withDetail(result: StepResult, detail: Record<string, number>): StepRes
   return result.kind === 'timed' ? { ...result, detail } : result;
 }
 
+/** Only QwenPaw snapshots export as a QwenPaw zip, so this one runs on a QwenPaw home of the same scale. */
+async function exportQwenPawZip(
+  cli: ClawbackCli,
+  ref: ReferenceTools,
+  home: QwenPawHomeInfo,
+  work: string,
+  record: (key: StepKey, r: StepResult) => Promise<void>,
+): Promise<void> {
+  cli.must(['sandbox', 'add', QWENPAW_SANDBOX, '--agent', 'qwenpaw', '--root', home.root, ...(home.secretsDir ? ['--secrets-root', home.secretsDir] : [])]);
+  const created = cli.run([QWENPAW_SANDBOX, 'snapshot', 'create']);
+  if (created.status !== 0 && created.status !== PARTIAL_EXIT) {
+    await record('export-zip', { kind: 'failed', reason: `QwenPaw snapshot failed: ${firstLine(created.stderr)}` });
+    return;
+  }
+  await record('tar-czf-qwenpaw', ref.tarCzf(home.dir, false));
+  const zip = path.join(work, 'export.zip');
+  const z = cli.step([QWENPAW_SANDBOX, 'snapshot', 'export', 'latest', '-o', zip, '--format', 'qwenpaw-zip']);
+  await record('export-zip', withDetail(z.result, { archiveBytes: fs.existsSync(zip) ? fs.statSync(zip).size : 0 }));
+  fs.rmSync(zip, { force: true });
+}
+
 /** One full pass of every step over one generated home; reference and clawback steps alternate. */
-async function onePass(ctx: ScenarioContext, home: HomeInfo, work: string, record: (key: StepKey, r: StepResult) => Promise<void>): Promise<void> {
+async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHomeInfo | null, work: string, record: (key: StepKey, r: StepResult) => Promise<void>): Promise<void> {
   const { watch, commands } = ctx;
   const ref = new ReferenceTools(watch, ctx.tools, work);
   const cli = new ClawbackCli(watch, ctx.repo, path.join(work, 'clawback-home'));
@@ -140,15 +171,13 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, work: string, recor
     await record('tar-czf', ref.tarCzf(root));
     const t = cli.step([SANDBOX, 'snapshot', 'export', 'latest', '-o', tgz, '--format', 'tar.gz']);
     await record('export-tgz', withDetail(t.result, { archiveBytes: fs.existsSync(tgz) ? fs.statSync(tgz).size : 0 }));
-    const zip = path.join(work, 'export.zip');
-    const z = cli.step([SANDBOX, 'snapshot', 'export', 'latest', '-o', zip, '--format', 'qwenpaw-zip']);
-    await record('export-zip', withDetail(z.result, { archiveBytes: fs.existsSync(zip) ? fs.statSync(zip).size : 0 }));
-    fs.rmSync(zip, { force: true });
     await record('tar-xzf', ref.tarXzf());
+    if (qwenpaw === null) await record('export-zip', { kind: 'missing', reason: 'n/a (no QwenPaw home generated)' });
+    else await exportQwenPawZip(cli, ref, qwenpaw, work, record);
   } else {
     // gzip of a large tree takes a minute here; without export there is nothing to compare it with.
     const skipped: StepResult = { kind: 'missing', reason: 'skipped (no export to compare)' };
-    for (const key of ['tar-czf', 'tar-xzf'] as const) await record(key, skipped);
+    for (const key of ['tar-czf', 'tar-czf-qwenpaw', 'tar-xzf'] as const) await record(key, skipped);
     await record('export-tgz', missing('snapshot-export'));
     await record('export-zip', missing('snapshot-export'));
   }
@@ -179,7 +208,7 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, work: string, recor
 
 export async function runScenario(
   ctx: ScenarioContext,
-  opts: { scale: FixtureScale; place: Place; base: string; runs: number; home: HomeInfo },
+  opts: { scale: FixtureScale; place: Place; base: string; runs: number; home: HomeInfo; qwenpaw: QwenPawHomeInfo | null },
 ): Promise<ScenarioResult> {
   const steps = Object.fromEntries(STEP_KEYS.map((k) => [k, [] as StepResult[]])) as Record<StepKey, StepResult[]>;
   const start = os.loadavg();
@@ -187,7 +216,7 @@ export async function runScenario(
     const work = path.join(opts.base, `run-${opts.scale}-${i}`);
     fs.mkdirSync(work);
     try {
-      await onePass(ctx, opts.home, work, async (key, r) => {
+      await onePass(ctx, opts.home, opts.qwenpaw, work, async (key, r) => {
         steps[key].push(r);
         ctx.log(`  ${opts.place} ${opts.scale} run ${i}/${opts.runs}: ${key} ${r.kind === 'timed' ? `${r.wallMs.toFixed(0)} ms` : r.reason}`);
         await ctx.watch.checkpoint();
@@ -201,6 +230,7 @@ export async function runScenario(
     place: opts.place,
     dir: opts.base,
     home: { files: opts.home.files, bytes: opts.home.bytes, databases: opts.home.databases.length },
+    qwenpawHome: opts.qwenpaw ? { files: opts.qwenpaw.files, bytes: opts.qwenpaw.bytes } : null,
     runs: opts.runs,
     loadavg: { start, end: os.loadavg() },
     steps,

@@ -302,14 +302,18 @@ async function stageClawbackTar(archive: string, gzip: boolean, context: ImportC
   const plan = context.plan('clawbackId', id, manifest.name, parseBundleTimestamp(manifest.timestamp) ?? context.deps.now());
 
   const links = new Map(manifest.entries.filter((e) => e.type === 'symlink').map((e) => [`${PAYLOAD_DIR}/${e.path}`, e.target!]));
+  const listed = new Set(manifest.entries.map((e) => `${PAYLOAD_DIR}/${e.path}`));
   context.deps.events.phase?.('import', { files: manifest.totals.files, bytes: manifest.totals.bytes });
   await extractTar(
     archive,
     plan.partialDir,
     (name) => {
       if (name === MANIFEST_FILE) return null;
-      if (name === PAYLOAD_DIR || name.startsWith(`${PAYLOAD_DIR}/`)) return name;
-      throw new IntegrityError('unexpected-entry', `${request.file}: entry ${JSON.stringify(name)} is neither the manifest nor part of the payload`);
+      // Checked while listing, so an archive with entries its manifest does not name writes nothing.
+      if (name === PAYLOAD_DIR || listed.has(name)) return name;
+      throw new IntegrityError('archive-mismatch', `${request.file}: entry ${JSON.stringify(name)} is not listed in the manifest`, {
+        hint: 'the archive was altered or damaged; nothing was imported',
+      });
     },
     {
       gzip,

@@ -9,7 +9,7 @@ import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../stor
 import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps, Progress } from './deps.js';
 import { sandboxRecords } from './snapshot-list.js';
-import { FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome } from './verify-worker.js';
+import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome } from './verify-worker.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -89,6 +89,11 @@ function defaultThreads(): number {
   return cores < 2 ? 0 : Math.min(cores, MAX_THREADS);
 }
 
+/**
+ * One bundle: the payload is walked first and its files handed to the hashing workers at
+ * once, so they hash while this thread parses the manifest, checks its contentSha256 and
+ * compares the tree. Hashes and quick_check answers are matched to the manifest at the end.
+ */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
   const started = Date.now();
   const result: BundleVerification = {
@@ -97,66 +102,75 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     version: record.version ?? null,
     name: record.header?.name ?? null,
     ok: false,
-    files: 0,
-    bytes: 0,
+    files: record.header?.totals.files ?? 0,
+    bytes: record.header?.totals.bytes ?? 0,
     problems: [],
     durationMs: 0,
   };
-  let manifest: BundleManifest | undefined;
-  if (record.state === 'complete') {
-    // Workers boot while the inventory is parsed.
-    pool.prepare(record.header?.totals.bytes ?? 0, record.header?.totals.files ?? 0);
-    try {
-      // Read here rather than through the record, which would keep every inventory of --all in memory.
-      manifest = readBundleManifest(record.dir);
-    } catch (error) {
-      if (!(error instanceof ClawbackError)) throw error;
-      result.problems.push({ path: MANIFEST_FILE, problem: error.message });
-    }
-  } else {
-    result.problems.push(
+  const problems = result.problems;
+  const finish = (): BundleVerification => {
+    if (!fs.existsSync(record.dir)) result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
+    result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    result.ok = result.problems.length === 0;
+    result.durationMs = Date.now() - started;
+    return result;
+  };
+  if (record.state !== 'complete') {
+    problems.push(
       record.state === 'corrupt'
         ? { path: MANIFEST_FILE, problem: record.problem?.message ?? 'unreadable manifest' }
         : { path: '', problem: 'incomplete: the snapshot never finished (delete it, or let prune remove it)' },
     );
+    return finish();
   }
-  if (manifest === undefined) {
-    result.durationMs = Date.now() - started;
-    return result;
+
+  const payload = bundlePayloadDir(record.dir);
+  const found = walkPayload(payload);
+  const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
+  deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
+  const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
+  // Handled when awaited below; this keeps an early return from leaving it unobserved.
+  hashing.catch(() => undefined);
+
+  let manifest: BundleManifest;
+  try {
+    // Read here rather than through the record, which would keep every inventory of --all in memory.
+    manifest = readBundleManifest(record.dir);
+  } catch (error) {
+    if (!(error instanceof ClawbackError)) throw error;
+    problems.push({ path: MANIFEST_FILE, problem: error.message });
+    await hashing;
+    return finish();
   }
-  const problems = result.problems;
   try {
     assertContentChecksum(manifest, MANIFEST_FILE);
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
     problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
   }
-  const payload = bundlePayloadDir(record.dir);
+  result.files = 0;
+  result.bytes = 0;
   for (const entry of manifest.entries) {
     if (entry.type !== 'file') continue;
     result.files++;
     result.bytes += entry.size ?? 0;
   }
-
-  if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) {
+  if (found === undefined) {
     problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-  } else {
-    const toHash = checkTree(manifest.entries, payload, problems);
-    deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
-    const outcomes = await pool.hash(toHash, payload, result.bytes, deps);
-    for (const [i, outcome] of outcomes.entries()) {
-      const entry = toHash[i]!;
-      const problem = hashProblem(entry, outcome) ?? (outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
-      if (problem) problems.push({ path: entry.path, problem });
-    }
+    await hashing;
+    return finish();
   }
-  if (!fs.existsSync(record.dir)) {
-    result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
+  const toCheck = compareTree(manifest.entries, payload, found, problems);
+  const outcomes = await hashing;
+  const outcomeOf = new Map(foundFiles.map((rel, i) => [rel, outcomes[i]!]));
+  for (const entry of toCheck) {
+    let outcome = outcomeOf.get(entry.path)!;
+    // Workers stop at a short read; before calling a file damaged, read it again to its very end.
+    if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
+    const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
+    if (problem) problems.push({ path: entry.path, problem });
   }
-  result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  result.ok = result.problems.length === 0;
-  result.durationMs = Date.now() - started;
-  return result;
+  return finish();
 }
 
 type FileEntry = BundleEntry & { size: number; sha256: string };
@@ -164,9 +178,20 @@ type FoundType = 'file' | 'dir' | 'symlink' | 'other';
 
 const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
 
-/** Entry paths are checked normalised relative POSIX paths, so plain concatenation is safe (and path.join costs ~4 µs a file). */
-function payloadFile(payload: string, entry: BundleEntry): string {
-  return `${payload}/${entry.path}`;
+/** Every path below the payload with its type, from readdir's d_type (lstat only where the filesystem gives none). */
+function walkPayload(payload: string): Map<string, FoundType> | undefined {
+  if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
+  const found = new Map<string, FoundType>();
+  const walk = (dir: string, rel: string): void => {
+    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
+      const type = direntType(dir, dirent);
+      found.set(childRel, type);
+      if (type === 'dir') walk(`${dir}/${dirent.name}`, childRel);
+    }
+  };
+  walk(payload, '');
+  return found;
 }
 
 function direntType(dir: string, dirent: fs.Dirent): FoundType {
@@ -179,51 +204,46 @@ function direntType(dir: string, dirent: fs.Dirent): FoundType {
 }
 
 /**
- * Walks the payload once (readdir with d_type, no stat per file) against the manifest:
- * reports extra, missing and mistyped paths and wrong link targets, and returns the
- * files left to hash. Below an extra or mistyped directory, only that directory is reported.
+ * The walked tree against the manifest: reports missing, extra and mistyped paths and
+ * wrong link targets, and returns the file entries whose hashes are to be checked.
+ * Below a missing, extra or mistyped directory, only that directory is reported.
  */
-function checkTree(entries: readonly BundleEntry[], payload: string, problems: VerifyProblem[]): FileEntry[] {
-  const byPath = new Map<string, number>();
-  for (const [i, entry] of entries.entries()) byPath.set(entry.path, i);
-  const seen = new Uint8Array(entries.length);
-  const mistyped = new Set<number>();
-  const toHash: FileEntry[] = [];
-  const walk = (dir: string, rel: string): void => {
-    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
-      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      const full = `${dir}/${dirent.name}`;
-      const type = direntType(dir, dirent);
-      const index = byPath.get(childRel);
-      if (index === undefined) {
-        problems.push({ path: childRel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
-        continue;
-      }
-      seen[index] = 1;
-      const entry = entries[index]!;
-      if (type !== entry.type) {
-        mistyped.add(index);
-        problems.push({ path: childRel, problem: `is ${TYPE_WORDS[type]}, the manifest says ${TYPE_WORDS[entry.type]}` });
-      } else if (type === 'dir') {
-        walk(full, childRel);
-      } else if (type === 'file') {
-        toHash.push(entry as FileEntry);
-      } else if (type === 'symlink') {
-        const target = fs.readlinkSync(full);
-        if (target !== entry.target) problems.push({ path: childRel, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
-      }
+function compareTree(entries: readonly BundleEntry[], payload: string, found: Map<string, FoundType>, problems: VerifyProblem[]): FileEntry[] {
+  const files: FileEntry[] = [];
+  const unreported = (rel: string, skip: Set<string>): boolean => {
+    for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
+      if (skip.has(rel.slice(0, slash))) return false;
     }
+    return true;
   };
-  walk(payload, '');
-  for (const [i, entry] of entries.entries()) {
-    if (seen[i] === 1) continue;
-    // Not reported when an ancestor already is (missing or mistyped).
-    const parent = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : undefined;
-    const parentIndex = parent === undefined ? undefined : byPath.get(parent);
-    if (parentIndex !== undefined && (seen[parentIndex] === 0 || mistyped.has(parentIndex))) continue;
-    problems.push({ path: entry.path, problem: `missing (${TYPE_WORDS[entry.type]} in the manifest)` });
+  const broken = new Set<string>();
+  for (const entry of entries) {
+    const type = found.get(entry.path);
+    if (type === entry.type) {
+      if (type === 'file') files.push(entry as FileEntry);
+      else if (type === 'symlink') {
+        const target = fs.readlinkSync(`${payload}/${entry.path}`);
+        if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
+      }
+      continue;
+    }
+    broken.add(entry.path);
+    if (!unreported(entry.path, broken)) continue;
+    problems.push({
+      path: entry.path,
+      problem: type === undefined ? `missing (${TYPE_WORDS[entry.type]} in the manifest)` : `is ${TYPE_WORDS[type]}, the manifest says ${TYPE_WORDS[entry.type]}`,
+    });
   }
-  return toHash;
+  // Usually every path on disk is listed: then there is nothing extra to look for.
+  if (found.size === entries.length - broken.size + [...broken].filter((rel) => found.has(rel)).length) return files;
+  const listed = new Set(entries.map((e) => e.path));
+  const extra = new Set<string>();
+  for (const [rel, type] of found) {
+    if (listed.has(rel)) continue;
+    extra.add(rel);
+    if (unreported(rel, extra) && unreported(rel, broken)) problems.push({ path: rel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
+  }
+  return files;
 }
 
 function shortHash(sha: string): string {
@@ -269,34 +289,38 @@ class HasherPool {
     private readonly parallelFromBytes: number,
   ) {}
 
-  /** Start the workers now if a bundle of this size will use them. */
-  prepare(bytes: number, files: number): void {
-    if (this.worthWorkers(bytes, files)) this.start();
-  }
-
-  async hash(files: FileEntry[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
+  /** Hashes payload files (relative paths) in order; `bytes` (expected) decides whether workers are worth starting. */
+  async hash(files: string[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
     const done: Progress = { files: 0, bytes: 0 };
     const report = (outcomes: HashOutcome[]): void => {
       for (const outcome of outcomes) {
         done.files++;
-        done.bytes += files[outcome.index]!.size;
+        if (outcome.kind === 'hashed') done.bytes += outcome.size;
       }
       deps.events.progress?.({ ...done });
     };
-    const jobs = (start: number, end: number): HashJob[] => files.slice(start, end).map((entry, i) => jobOf(start + i, entry, payload));
+    const jobs = (start: number, end: number): HashJob[] => files.slice(start, end).map((rel, i) => ({ index: start + i, file: `${payload}/${rel}` }));
     const workers = this.worthWorkers(bytes, files.length) ? this.start() : undefined;
     if (workers !== undefined) {
       this.used = true;
-      return runBatches(workers, batchBounds(files), jobs, files.length, report);
+      return runBatches(workers, batchBounds(files.length, bytes), jobs, files.length, report);
     }
-    const check = files.some((e) => e.strategy === 'sqlite_backup') ? await (this.localChecker ??= loadDatabaseChecker()) : undefined;
+    const all = jobs(0, files.length);
     const outcomes: HashOutcome[] = [];
-    for (const [index, entry] of files.entries()) {
-      outcomes.push(this.local.hash(jobOf(index, entry, payload), check));
-      if (outcomes.length % BATCH_FILES === 0) report(outcomes.slice(-BATCH_FILES));
+    for (let i = 0; i < all.length; i += BATCH_FILES) {
+      const batch = this.local.hashAll(all.slice(i, i + BATCH_FILES));
+      outcomes.push(...batch);
+      report(batch);
     }
-    deps.events.progress?.({ files: files.length, bytes });
+    await checkDatabases(all, outcomes, () => (this.localChecker ??= loadDatabaseChecker()));
     return outcomes;
+  }
+
+  /** Hash one file again on this thread, reading to EOF; keeps the quick_check answer already found. */
+  recheck(file: string, previous: HashOutcome): HashOutcome {
+    const again = this.local.hash({ index: previous.index, file, careful: true });
+    if (again.kind === 'hashed' && previous.kind === 'hashed' && previous.databaseProblem !== undefined) again.databaseProblem = previous.databaseProblem;
+    return again;
   }
 
   private worthWorkers(bytes: number, files: number): boolean {
@@ -318,30 +342,16 @@ class HasherPool {
   }
 }
 
-function jobOf(index: number, entry: FileEntry, payload: string): HashJob {
-  const job: HashJob = { index, file: payloadFile(payload, entry), size: entry.size };
-  if (entry.strategy === 'sqlite_backup') {
-    job.database = true;
-    job.label = entry.path;
-  }
-  return job;
-}
-
-/** Batch boundaries over the file list: a batch ends after BATCH_FILES files or BATCH_BYTES bytes. */
-function batchBounds(files: readonly FileEntry[]): number[] {
-  const bounds = [0];
-  let count = 0;
-  let bytes = 0;
-  for (const [i, entry] of files.entries()) {
-    count++;
-    bytes += entry.size;
-    if (count >= BATCH_FILES || bytes >= BATCH_BYTES) {
-      bounds.push(i + 1);
-      count = 0;
-      bytes = 0;
-    }
-  }
-  if (bounds.at(-1) !== files.length) bounds.push(files.length);
+/**
+ * Batch boundaries over the file list: BATCH_FILES files, fewer when the bundle's files
+ * are large on average (sizes are not known before hashing), so batches stay near BATCH_BYTES.
+ */
+function batchBounds(count: number, bytes: number): number[] {
+  const average = count > 0 ? bytes / count : 0;
+  const size = Math.max(1, Math.min(BATCH_FILES, Math.floor(BATCH_BYTES / Math.max(average, 1))));
+  const bounds: number[] = [];
+  for (let start = 0; start < count; start += size) bounds.push(start);
+  bounds.push(count);
   return bounds;
 }
 

@@ -113,10 +113,9 @@ function canonicalEntry(entry: BundleEntry): string {
 
 /** sha256 over the sorted entries' identity fields: detects any edit of the inventory. */
 export function contentSha256(entries: readonly BundleEntry[]): string {
-  const hash = createHash('sha256');
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const entry of sorted) hash.update(canonicalEntry(entry) + '\n');
-  return hash.digest('hex');
+  // One update over the joined lines: the same digest as one update per line, far fewer native calls.
+  return createHash('sha256').update(sorted.map((entry) => canonicalEntry(entry) + '\n').join('')).digest('hex');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

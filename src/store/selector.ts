@@ -1,6 +1,8 @@
 import { NotFoundError, UsageError } from '../errors.js';
 import type { BundleRecord } from './bundles.js';
 
+export const PRE_RESTORE_PREFIX = 'pre-restore-';
+
 /**
  * Resolve a selector against a sandbox's bundles: `vN`, `latest`, an exact
  * label, an exact timestamp, or a unique timestamp prefix. Partial and
@@ -14,7 +16,8 @@ export function resolveSelector(records: BundleRecord[], selector: string, sandb
     });
   };
   if (selector === 'latest') {
-    const last = complete.at(-1);
+    // A restore's own safety snapshot is not what "latest" means to a user: restoring latest twice would undo the first restore.
+    const last = complete.filter((r) => !r.header?.name?.startsWith(PRE_RESTORE_PREFIX)).at(-1) ?? complete.at(-1);
     if (!last) {
       throw new NotFoundError('bundle-not-found', `${sandbox} has no complete snapshot`, {
         hint: `create one with \`clawback ${sandbox} snapshot create\``,

@@ -116,7 +116,7 @@ describe('snapshot delete', () => {
     expect(fs.readdirSync(sandboxDir(fx.home, SB)).filter((n) => n !== '.space-cache')).toEqual([second]);
 
     const verified = await clawback(fx.home, [SB, 'snapshot', 'verify', second]);
-    expect(verified.exitCode, String(verified.stdout)).toBe(0);
+    expect(verified.exitCode, `${String(verified.stdout)}${String(verified.stderr)}`).toBe(0);
     expect(fs.statSync(shared).nlink).toBe(1);
     const files = manifestOf(second).entries.filter((e) => e.type === 'file' && e.strategy !== 'sqlite_backup');
     expect(files.length).toBeGreaterThan(20);

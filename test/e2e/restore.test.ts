@@ -241,3 +241,26 @@ describe('snapshot restore', () => {
     expect((parseJson(list.stdout) as { sandboxes: Array<{ name: string }> }).sandboxes.map((s) => s.name)).toEqual(['oc']);
   });
 });
+
+describe('snapshot restore of a damaged database copy', () => {
+  it('exits 6 naming the database, whether SQLite notices or not, and leaves live state alone', async () => {
+    const f = (fixture = await openClawFixture());
+    await snapshot(f);
+    fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
+    const before = treeDigest(f.root);
+    const [latest] = fs.readdirSync(path.join(f.home, 'rebuild-backups', 'oc'));
+    const copy = path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'memory', 'main.sqlite');
+    // A byte near the end: inside a page, so SQLite may read the file without complaint.
+    flipByte(copy, fs.statSync(copy).size - 100);
+    const quiet = await f.cli('oc', 'snapshot', 'restore', '--json');
+    expect(quiet.exitCode).toBe(6);
+    expect(String(quiet.stderr)).toContain('memory/main.sqlite');
+    // The header: SQLite refuses to open it at all.
+    flipByte(copy, 0);
+    const loud = await f.cli('oc', 'snapshot', 'restore', '--json');
+    expect(loud.exitCode).toBe(6);
+    expect(String(loud.stderr)).toContain('memory/main.sqlite');
+    expect(treeDigest(f.root)).toEqual(before);
+    expect(restoreLeftovers(f.root)).toEqual([]);
+  });
+});

@@ -3,7 +3,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Header } from 'tar';
 import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
-import { clawback, json, tempDir } from './cli.js';
+import { addSandbox } from '../../src/engine/sandboxes.js';
+import { createSnapshot } from '../../src/engine/snapshot-create.js';
+import { tempDir } from './cli.js';
+import { testDeps } from './lifecycle.js';
 import { readTree, type TreeItem } from './tree.js';
 
 /** A generated tiny QwenPaw home (research agent outside the working dir), registered as `qp` and snapshotted. */
@@ -20,18 +23,19 @@ export async function qwenPawSource(prefix = 'clawback-qwenpaw-'): Promise<QwenP
   const base = tempDir(prefix);
   const home = path.join(base, 'home');
   const sample = generateHome({ kind: 'qwenpaw', scale: 'tiny', dir: path.join(base, 'src') });
-  await expectOk(clawback(home, ['sandbox', 'add', 'qp', '--agent', 'qwenpaw', '--root', sample.root]));
-  const created = await expectOk(clawback(home, ['qp', 'snapshot', 'create', '--json']));
-  const timestamp = json<{ snapshot: { timestamp: string } }>(created).snapshot.timestamp;
+  // Set up in this process: only the commands under test pay for starting the CLI.
+  const deps = testDeps(home);
+  addSandbox('qp', { agent: 'qwenpaw', root: sample.root }, base, deps);
+  const { timestamp } = await createSnapshot({ sandbox: 'qp', scope: {} }, deps);
   return { base, home, sample, timestamp, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 
 /** A fresh clawback home with an empty QwenPaw working dir registered as `name` (a machine that never saw the agents). */
-export async function freshQwenPaw(base: string, name: string, agent = 'qwenpaw'): Promise<{ home: string; root: string }> {
+export function freshQwenPaw(base: string, name: string, agent = 'qwenpaw'): { home: string; root: string } {
   const home = path.join(base, `${name}-home`);
   const root = path.join(base, `${name}-machine`, 'working');
   fs.mkdirSync(root, { recursive: true });
-  await expectOk(clawback(home, ['sandbox', 'add', name, '--agent', agent, '--root', root]));
+  addSandbox(name, { agent, root }, base, testDeps(home));
   return { home, root };
 }
 
@@ -102,11 +106,11 @@ export function tarBytes(entries: RawTarEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
-/** The entries of an uncompressed tar, with their data: enough to rebuild an export with one entry changed. */
+/** An uncompressed tar clawback wrote, with `extra` entries appended after its own. */
 export function tarWithExtra(exported: Buffer, extra: RawTarEntry[]): Buffer {
-  // Drop the two zero blocks that end the archive, then append.
-  let end = exported.length;
-  while (end >= 512 && exported.subarray(end - 512, end).every((b) => b === 0)) end -= 512;
+  // writeTar ends an archive with exactly two zero blocks.
+  const end = exported.length - 1024;
+  if (!exported.subarray(end).every((b) => b === 0)) throw new Error('not an archive written by writeTar');
   return Buffer.concat([exported.subarray(0, end), tarBytes(extra)]);
 }
 

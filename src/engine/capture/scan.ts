@@ -143,7 +143,8 @@ export function scanMounts(mounts: BundleMount[], selection: Selection, allowLin
   };
 
   for (const mount of mounts) {
-    const stat = fs.lstatSync(mount.dir, { throwIfNoEntry: false });
+    // The mount dir itself is the user's choice and may be a link (e.g. ~/.openclaw -> /data/openclaw); below it nothing is followed.
+    const stat = fs.statSync(mount.dir, { throwIfNoEntry: false });
     if (!stat) continue;
     if (!stat.isDirectory()) {
       result.warnings.push(`${mount.dir} is not a directory; skipped`);

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError, IntegrityError, RefusedError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
@@ -22,7 +21,7 @@ import { diffPolicies, type PolicyChange } from './policy.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun, verifyPlanned, type MergeOutcome } from './stage.js';
 import { assertSwappable, swapAndCommit } from './swap.js';
 import { mismatch } from './verified-copy.js';
-import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
+import { dirHasEntries, resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
 
 export { restoreConfirmation, type Confirmation } from './target.js';
 
@@ -110,14 +109,6 @@ function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOpt
     scope.agents = request.agents;
   } else if (bundleAgents) scope.agents = bundleAgents;
   return scope;
-}
-
-function hasEntries(dir: string): boolean {
-  try {
-    return fs.readdirSync(dir).length > 0;
-  } catch {
-    return false;
-  }
 }
 
 function summarise(
@@ -266,7 +257,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     // Every bundle file the restore needs has now been read and checked against the manifest.
     deps.fault?.('restore:staged');
 
-    if (!request.noPreRestore && plan.units.some((u) => u.exists && hasEntries(u.dir))) {
+    if (!request.noPreRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
       preRestore = await takePreRestoreSnapshot(target.name, stamp, deps);
       deps.events.phase?.('restore', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
@@ -274,6 +265,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
 
     for (const [i, unit] of plan.units.entries()) {
       stageCarried(unit, journal.pairs[i]!.staged, run, verifiedLive);
+      qwenpaw?.rewriteStaged(unit, journal.pairs[i]!.staged);
       finishStage(unit, journal.pairs[i]!.staged);
       syncTree(journal.pairs[i]!.staged, syncfs);
     }

@@ -64,7 +64,13 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
   }
   if (entry.strategy === 'sqlite_backup') {
     // SQLite only reads the bundle's copy; its sha256 is checked by the hash jobs before anything is swapped.
-    await restoreDatabase(item.source, dest, entry.journalMode, entry.path);
+    try {
+      await restoreDatabase(item.source, dest, entry.journalMode, entry.path);
+    } catch (error) {
+      // A damaged copy can make SQLite itself fail: report the damage, not SQLite's symptom.
+      checkVerified(item.source, entry);
+      throw error;
+    }
     fs.chmodSync(dest, item.mode);
     if (entry.mtimeMs !== undefined) fs.utimesSync(dest, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
   } else if (item.merge && item.mergeLive) {

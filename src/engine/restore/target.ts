@@ -29,7 +29,8 @@ export interface Confirmation {
   question: string;
 }
 
-function dirHasEntries(dir: string): boolean {
+/** A directory with something in it (a path that exists and is not a directory counts as occupied). */
+export function dirHasEntries(dir: string): boolean {
   try {
     return fs.readdirSync(dir).length > 0;
   } catch (error) {
