@@ -276,8 +276,15 @@ class ContentComparer {
   }
 }
 
+/** Create's test for re-using a database copy: the main file exactly as captured. */
 function sameIdentity(entry: BundleEntry, stat: fs.Stats): boolean {
-  return entry.mtimeMs === stat.mtimeMs && entry.ino === stat.ino && entry.dev === stat.dev && entry.mode === (stat.mode & 0o7777);
+  return (
+    (entry.sourceSize ?? entry.size) === stat.size &&
+    entry.mtimeMs === stat.mtimeMs &&
+    entry.ino === stat.ino &&
+    entry.dev === stat.dev &&
+    entry.mode === (stat.mode & 0o7777)
+  );
 }
 
 function walIdentityMatches(entry: BundleEntry, database: string): boolean {

@@ -10,7 +10,7 @@ import type { EngineDeps } from './deps.js';
 import { runRequiredHook, type HookSettings } from './hooks.js';
 import { finishCommitted, putOldRootBack, recoverRebuild, recoveryMessage, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './rebuild-journal.js';
 import { preflightRebuild, type RebuildPreflight } from './rebuild-preflight.js';
-import { restoreSnapshot, type RestoreSummary } from './restore/index.js';
+import { restoreSnapshotLocked, type RestoreSummary } from './restore/index.js';
 import { createSnapshotLocked, sandboxLock, type SnapshotSummary } from './snapshot-create.js';
 
 export { preflightRebuild, type RebuildPreflight } from './rebuild-preflight.js';
@@ -80,19 +80,14 @@ interface Progress {
  */
 export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps): Promise<RebuildSummary> {
   const started = Date.now();
-  let lock = sandboxLock(deps, request.sandbox, 'rebuild');
+  const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
     const recovered = recoverRebuild(deps, request.sandbox);
     if (recovered) deps.events.warning?.(recoveryMessage(recovered));
     const preflight = preflightRebuild(request.sandbox, deps);
     const progress: Progress = { entry: preflight.entry, step: 'stop', stopped: false, snapshot: undefined, record: undefined, steps: [], warnings: [] };
     try {
-      const restored = await runSteps(request, deps, preflight, progress, {
-        release: () => lock.release(),
-        reacquire: () => {
-          lock = sandboxLock({ ...deps, lockWaitMs: Math.max(deps.lockWaitMs, RELOCK_WAIT_MS) }, request.sandbox, 'rebuild');
-        },
-      });
+      const restored = await runSteps(request, deps, preflight, progress);
       const snapshot = progress.snapshot!;
       return {
         sandbox: request.sandbox,
@@ -118,15 +113,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   }
 }
 
-/** How long to wait for our own lock back after handing it to the restore engine. */
-const RELOCK_WAIT_MS = 60_000;
-
-interface LockHandover {
-  release(): void;
-  reacquire(): void;
-}
-
-async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: RebuildPreflight, progress: Progress, handover: LockHandover): Promise<RestoreSummary> {
+async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: RebuildPreflight, progress: Progress): Promise<RestoreSummary> {
   const { entry, root } = preflight;
   const step = async <T>(name: RebuildStepName, work: () => Promise<T> | T, detail: (result: T) => string): Promise<T> => {
     progress.step = name;
@@ -199,24 +186,16 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
   );
   deps.fault?.('rebuild:recreated');
 
-  // restoreSnapshot takes the sandbox lock itself: hand ours over for the call and take it back after.
-  // Should another clawback slip in between, the restore waits for it rather than failing the rebuild.
-  const restoreDeps: EngineDeps = { ...deps, lockWaitMs: Math.max(deps.lockWaitMs, RELOCK_WAIT_MS) };
-  handover.release();
-  let restored: RestoreSummary;
-  try {
-    restored = await step(
-      'restore',
-      () =>
-        restoreSnapshot(
-          { sandbox: entry.name, selector: snapshot.timestamp, force: false, confirmed: true, dryRun: false, noPreRestore: true },
-          restoreDeps,
-        ),
-      (r) => `restored ${r.counts.replaced + r.counts.added + r.counts.unchanged} paths from ${label}${r.merges.length > 0 ? `; config merged: ${r.merges.map((m) => m.path).join(', ')}` : ''}`,
-    );
-  } finally {
-    handover.reacquire();
-  }
+  // The rebuild holds the sandbox lock throughout, so nothing can snapshot or restore the half-built root.
+  const restored: RestoreSummary = await step(
+    'restore',
+    () =>
+      restoreSnapshotLocked(
+        { sandbox: entry.name, selector: snapshot.timestamp, force: false, confirmed: true, dryRun: false, noPreRestore: true },
+        deps,
+      ),
+    (r) => `restored ${r.counts.replaced + r.counts.added + r.counts.unchanged} paths from ${label}${r.merges.length > 0 ? `; config merged: ${r.merges.map((m) => m.path).join(', ')}` : ''}`,
+  );
   deps.fault?.('rebuild:restored');
 
   if (entry.hooks.start !== undefined) await step('start', () => runRequiredHook(entry, 'start', request.hooks), () => 'started (start hook)');

@@ -192,21 +192,30 @@ function linkKeyHash(entry: BundleEntry): number {
   if (entry.strategy === 'sqlite_backup') {
     // Create re-uses a database copy only when the -wal is unchanged too; without a recorded -wal, never.
     if (entry.walSize === undefined || entry.walMtimeMs === undefined) return 0;
-    key += `\0${entry.walSize}\0${entry.walMtimeMs}`;
+    key += `\0${entry.sourceSize}\0${entry.walSize}\0${entry.walMtimeMs}`;
   }
   return hash53(key) || 1;
 }
 
 function readDigest(file: string, identity: number[]): Digest | undefined {
-  let buffer: Buffer;
+  let fd: number;
   try {
-    buffer = fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
   } catch {
     return undefined;
   }
-  if (buffer.length < HEADER_WORDS * 8 || buffer.length % 8 !== 0) return undefined;
-  // Copied so the Float64Array view is 8-byte aligned.
-  const words = new Float64Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length));
+  let words: Float64Array;
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < HEADER_WORDS * 8 || size % 8 !== 0) return undefined;
+    // Read straight into a Float64Array's own (8-byte aligned) memory.
+    words = new Float64Array(size / 8);
+    if (fs.readSync(fd, new Uint8Array(words.buffer), 0, size, 0) !== size) return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
   const count = words[2]!;
   if (words[0] !== DIGEST_MAGIC || words[1] !== DIGEST_VERSION || words.length !== HEADER_WORDS + 3 * count) return undefined;
   if (words[3] !== identity[0] || words[4] !== identity[1] || words[5] !== identity[2]) return undefined;

@@ -173,6 +173,21 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   }
 }
 
+/**
+ * The same restore for a caller that already holds the sandbox's lock (rebuild), so no other clawback
+ * can slip in between its steps. In place only: `--to` needs two locks and goes through restoreSnapshot.
+ */
+export async function restoreSnapshotLocked(request: RestoreRequest, deps: EngineDeps): Promise<RestoreSummary> {
+  if (request.to !== undefined && request.to !== request.sandbox) throw new UsageError('restoreSnapshotLocked restores in place only');
+  const started = Date.now();
+  const target = resolveTarget(request, deps);
+  const confirmation = restoreConfirmation(request, deps);
+  if (confirmation && !request.confirmed) {
+    throw new RefusedError('confirmation-missing', `not restoring over ${confirmation.name} without confirmation`, { hint: 'pass --yes' });
+  }
+  return restoreLocked(request, target, deps, started);
+}
+
 async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
   const record = findSnapshot(request.sandbox, request.selector ?? 'latest', deps);
   if (record.state !== 'complete') {
