@@ -244,7 +244,7 @@ function planTar(bundle: BundleManifest, selected: Selected, keepSecrets: boolea
         const name = `${PAYLOAD_DIR}/${e.path}`;
         if (e.type === 'dir') yield { name, type: 'directory', mode: e.mode ?? 0o755, mtime: time };
         else if (e.type === 'symlink') yield { name, type: 'symlink', linkTarget: e.target!, mode: 0o777, mtime: time };
-        else yield { name, type: 'file', ...reader.content(e), mode: e.mode ?? 0o644, mtime: e.mtimeMs ?? time };
+        else yield { name, type: 'file', ...reader.content(e, true), mode: e.mode ?? 0o644, mtime: e.mtimeMs ?? time };
       }
     },
     zipEntries: () => [],
@@ -338,14 +338,27 @@ class CheckedReader {
     private readonly deps: EngineDeps,
   ) {}
 
-  content(entry: BundleEntry): { buffer: Buffer } | { file: string } {
+  private scratch = Buffer.alloc(0);
+
+  /**
+   * `reuse`: the buffer is a view of one scratch buffer, valid until the next
+   * call. The tar writer copies an entry out before it asks for the next one;
+   * the zip writer keeps several in flight, so it gets buffers of its own.
+   */
+  content(entry: BundleEntry, reuse = false): { buffer: Buffer } | { file: string } {
     const file = `${this.payload}/${entry.path}`;
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     let result: { buffer: Buffer } | { file: string };
     try {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile() || stat.size !== entry.size) throw mismatch(entry);
-      result = stat.size <= WHOLE_FILE_LIMIT ? { buffer: readWhole(fd, stat.size, entry) } : (hashStream(fd, entry), { file });
+      if (stat.size > WHOLE_FILE_LIMIT) {
+        hashStream(fd, entry);
+        result = { file };
+      } else {
+        if (reuse && this.scratch.length < stat.size) this.scratch = Buffer.allocUnsafe(Math.max(stat.size, 64 * 1024));
+        result = { buffer: readWhole(fd, stat.size, entry, reuse ? this.scratch : Buffer.allocUnsafe(stat.size)) };
+      }
     } finally {
       fs.closeSync(fd);
     }
@@ -364,8 +377,8 @@ class CheckedReader {
   }
 }
 
-function readWhole(fd: number, size: number, entry: BundleEntry): Buffer {
-  const buffer = Buffer.allocUnsafe(size);
+function readWhole(fd: number, size: number, entry: BundleEntry, into: Buffer): Buffer {
+  const buffer = into.subarray(0, size);
   let length = 0;
   while (length < size) {
     const read = fs.readSync(fd, buffer, length, size - length, null);

@@ -246,6 +246,7 @@ export function labelFromName(name: string | null): string | null {
   if (name === null) return null;
   let label = name
     .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
     .replace(/[^A-Za-z0-9._-]+/g, '-')
     .replace(/-{2,}/g, '-')
     .replace(/^[^A-Za-z0-9]+/, '')

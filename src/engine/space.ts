@@ -149,7 +149,7 @@ interface Digest {
 }
 
 const DIGEST_MAGIC = 0x5350414345; // "SPACE"
-const DIGEST_VERSION = 1;
+const DIGEST_VERSION = 2;
 const HEADER_WORDS = 6;
 
 function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined {

@@ -91,8 +91,8 @@ function defaultThreads(): number {
 
 /**
  * One bundle: the payload is walked first and its files handed to the hashing workers at
- * once, so they hash while this thread parses the manifest, checks its contentSha256 and
- * compares the tree. Hashes and quick_check answers are matched to the manifest at the end.
+ * once, so they hash while this thread parses the manifest and compares the tree. Hashes
+ * and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
   const started = Date.now();
@@ -125,7 +125,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   }
 
   const payload = bundlePayloadDir(record.dir);
-  const found = walkPayload(payload);
+  let found = walkPayload(payload);
   const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
@@ -142,12 +142,6 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     await hashing;
     return finish();
   }
-  try {
-    assertContentChecksum(manifest, MANIFEST_FILE);
-  } catch (error) {
-    if (!(error instanceof ClawbackError)) throw error;
-    problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
-  }
   result.files = 0;
   result.bytes = 0;
   for (const entry of manifest.entries) {
@@ -157,18 +151,26 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   }
   if (found === undefined) {
     problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-    await hashing;
-    return finish();
+  } else {
+    const toCheck = compareTree(manifest.entries, payload, found, problems);
+    found = undefined;
+    const outcomes = await hashing;
+    const outcomeOf = new Map(foundFiles.map((rel, i) => [rel, outcomes[i]!]));
+    for (const entry of toCheck) {
+      let outcome = outcomeOf.get(entry.path)!;
+      // Workers stop at a short read; before calling a file damaged, read it again to its very end.
+      if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
+      const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
+      if (problem) problems.push({ path: entry.path, problem });
+    }
   }
-  const toCheck = compareTree(manifest.entries, payload, found, problems);
-  const outcomes = await hashing;
-  const outcomeOf = new Map(foundFiles.map((rel, i) => [rel, outcomes[i]!]));
-  for (const entry of toCheck) {
-    let outcome = outcomeOf.get(entry.path)!;
-    // Workers stop at a short read; before calling a file damaged, read it again to its very end.
-    if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
-    const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
-    if (problem) problems.push({ path: entry.path, problem });
+  await hashing;
+  // Last, once the hashes are dropped: its transient memory then does not add to theirs.
+  try {
+    assertContentChecksum(manifest, MANIFEST_FILE);
+  } catch (error) {
+    if (!(error instanceof ClawbackError)) throw error;
+    problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
   }
   return finish();
 }
@@ -305,14 +307,14 @@ class HasherPool {
       this.used = true;
       return runBatches(workers, batchBounds(files.length, bytes), jobs, files.length, report);
     }
-    const all = jobs(0, files.length);
     const outcomes: HashOutcome[] = [];
-    for (let i = 0; i < all.length; i += BATCH_FILES) {
-      const batch = this.local.hashAll(all.slice(i, i + BATCH_FILES));
-      outcomes.push(...batch);
-      report(batch);
+    for (let start = 0; start < files.length; start += BATCH_FILES) {
+      const batch = jobs(start, Math.min(files.length, start + BATCH_FILES));
+      const answers = this.local.hashAll(batch);
+      await checkDatabases(batch, answers, () => (this.localChecker ??= loadDatabaseChecker()));
+      outcomes.push(...answers);
+      report(answers);
     }
-    await checkDatabases(all, outcomes, () => (this.localChecker ??= loadDatabaseChecker()));
     return outcomes;
   }
 

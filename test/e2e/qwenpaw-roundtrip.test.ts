@@ -184,6 +184,23 @@ describe('QwenPaw custom and full restore', () => {
     expect(fs.existsSync(`${root}.secret`) ? fs.readdirSync(`${root}.secret`) : []).toEqual([]);
   });
 
+  it('swaps the working dir (config.json) last: killed after the first swap, no registry names a missing workspace', async () => {
+    const { home, root } = freshQwenPaw(source.base, 'killed');
+    await expectOk(clawback(home, ['killed', 'snapshot', 'import', zip]));
+    // A longer path than the working dir's, so path order alone would swap the working dir first.
+    const elsewhere = path.join(source.base, 'killed-agents-placed-well-away-from-the-working-dir');
+    const killed = await clawback(home, ['killed', 'snapshot', 'restore', 'latest', '--yes', '--new-agent-root', elsewhere], { env: { CLAWBACK_TEST_FAULT: 'restore:renamed-staged-0' } });
+    expect(killed.signal).toBe('SIGKILL');
+    // One directory is in place, and it is not the working dir: config.json comes last.
+    expect(fs.readdirSync(root)).toEqual([]);
+    const placed = [`${root}.secret`, path.join(elsewhere, 'default'), path.join(elsewhere, 'research')].filter((dir) => fs.existsSync(dir));
+    expect(placed).toHaveLength(1);
+    // The next command rolls the interrupted restore back.
+    await expectOk(clawback(home, ['killed', 'snapshot', 'list']));
+    expect(fs.readdirSync(root)).toEqual([]);
+    expect(fs.existsSync(elsewhere) ? fs.readdirSync(elsewhere) : []).toEqual([]);
+  });
+
   it('a full restore drops agents the snapshot lacks from agents.profiles and reports, not deletes, their folders', async () => {
     const sample = source.sample;
     const extraDir = path.join(sample.root, 'workspaces', 'scratch');
