@@ -107,7 +107,7 @@ function readUsage(file: string): { rssKiB: number | null; cpuMs: number | null 
   const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
   return {
     rssKiB: ok(rss) ? rss : null,
-    cpuMs: ok(user) && ok(system) ? (user + system) * 1000 : null,
+    cpuMs: ok(user) && ok(system) ? Math.round((user + system) * 1000) : null,
   };
 }
 

@@ -44,6 +44,16 @@ interface BenchReport {
   loadavgEnd: number[];
 }
 
+/** A broken list setup (say, a build caught mid-edit) costs its row, not the whole run. */
+function listOrFailure(measure: () => ReturnType<typeof benchList>): ReturnType<typeof benchList> {
+  try {
+    return measure();
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    return { kind: 'failed', reason: `setup failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
+}
+
 async function bench(opts: BenchOptions, repo: string, out: (line: string) => void, log: (line: string) => void): Promise<BenchReport> {
   const watch = new Stopwatch(pathToFileURL(path.join(repo, 'dist', 'bench', 'rss-hook.js')).href);
   const created: string[] = [];
@@ -90,7 +100,7 @@ async function bench(opts: BenchOptions, repo: string, out: (line: string) => vo
       created.push(base);
       const runs = opts.runs ?? DEFAULT_RUNS[place];
       log(`${place}: ${base} (load ${load()})`);
-      const list = benchList(watch, repo, base);
+      const list = listOrFailure(() => benchList(watch, repo, base));
       const listSummary = summarise([list]);
       report.lists.push({ place, summary: listSummary, runsMs: 'runs' in list && list.runs ? list.runs : [] });
       await watch.checkpoint();

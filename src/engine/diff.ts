@@ -277,7 +277,7 @@ class ContentComparer {
 }
 
 /** Create's test for re-using a database copy: the main file exactly as captured. */
-function sameIdentity(entry: BundleEntry, stat: fs.Stats): boolean {
+function sameIdentity(entry: BundleEntry, stat: Pick<fs.Stats, 'size' | 'mtimeMs' | 'ino' | 'dev' | 'mode'>): boolean {
   return (
     (entry.sourceSize ?? entry.size) === stat.size &&
     entry.mtimeMs === stat.mtimeMs &&

@@ -131,10 +131,10 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
   let entries: number;
   try {
     if (writer.kind === 'zip') {
-      entries = (await writeZip(output, writer.zipEntries(reader), { alwaysDeflate: true })).entries;
+      entries = (await writeZip(output, writer.entries(reader), { alwaysDeflate: true })).entries;
     } else {
       const through = encrypted ? await createEncryptStream(request.passphrase!, request.encryptOptions) : undefined;
-      entries = (await writeTar(output, writer.tarEntries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
+      entries = (await writeTar(output, writer.entries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
     }
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' && !fs.existsSync(record.dir)) {
@@ -179,18 +179,19 @@ function selectEntries(bundle: BundleManifest, dropModule: (module: string) => b
   return { entries, dropped };
 }
 
-/** What one format writes: the files to read, and the entry stream that reads them. */
-interface ArchivePlan {
-  kind: 'tar' | 'zip';
+/** What one format writes: the files it reads, what it leaves out, and the entry stream that reads them. */
+interface PlanCommon {
   files: BundleEntry[];
   leftOut: SkippedEntry[];
   warnings: string[];
   qwenpawId: string | null;
   /** An output chosen by the plan (the QwenPaw backup dir), when the request has none. */
   output: string | undefined;
-  tarEntries(reader: CheckedReader): Iterable<TarWriteEntry>;
-  zipEntries(reader: CheckedReader): Iterable<ZipWriteEntry>;
 }
+
+type ArchivePlan =
+  | (PlanCommon & { kind: 'tar'; entries(reader: CheckedReader): Iterable<TarWriteEntry> })
+  | (PlanCommon & { kind: 'zip'; entries(reader: CheckedReader): Iterable<ZipWriteEntry> });
 
 /** Host identity fields mean nothing on another machine (and could make a later snapshot link the wrong file). */
 export function portableEntry(e: BundleEntry): BundleEntry {
@@ -237,7 +238,7 @@ function planTar(bundle: BundleManifest, selected: Selected, keepSecrets: boolea
     warnings: [],
     qwenpawId: null,
     output: undefined,
-    *tarEntries(reader) {
+    *entries(reader) {
       yield { name: MANIFEST_FILE, type: 'file', buffer: manifestBytes, mode: 0o600, mtime: time };
       yield { name: PAYLOAD_DIR, type: 'directory', mode: 0o700, mtime: time };
       for (const e of manifest.entries) {
@@ -247,7 +248,6 @@ function planTar(bundle: BundleManifest, selected: Selected, keepSecrets: boolea
         else yield { name, type: 'file', ...reader.content(e, true), mode: e.mode ?? 0o644, mtime: e.mtimeMs ?? time };
       }
     },
-    zipEntries: () => [],
   };
 }
 
@@ -302,8 +302,7 @@ function planZip(bundle: BundleManifest, selected: Selected, time: Date, request
     warnings: symlinks > 0 ? [`${symlinks} symlink(s) are not in the zip: QwenPaw backups hold regular files only`] : [],
     qwenpawId: id,
     output: request.output === undefined ? path.join(backupDir, `${id}.zip`) : undefined,
-    tarEntries: () => [],
-    *zipEntries(reader) {
+    *entries(reader) {
       yield { name: META_FILE, buffer: metaBytes, mtime: time, mode: 0o600 };
       for (const e of files) {
         yield { name: zipNameOf(e.path), ...reader.content(e), mtime: new Date(e.mtimeMs ?? time.getTime()), mode: (e.mode ?? 0o644) & 0o777 };

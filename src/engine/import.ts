@@ -115,6 +115,9 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
   if (!fs.statSync(request.file, { throwIfNoEntry: false })?.isFile()) {
     throw new NotFoundError('archive-not-found', `${request.file} does not exist or is not a file`);
   }
+  // Asked before the lock is taken: a person typing must not hold up a scheduled snapshot.
+  const encrypted = isEncrypted(request.file);
+  const passphrase = encrypted ? await askPassphrase(request) : undefined;
   const lock = sandboxLock(deps, request.sandbox, 'snapshot import');
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
@@ -123,8 +126,7 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
     const scratch = fs.mkdtempSync(path.join(sandboxDir, SCRATCH_PREFIX));
     let planned: ImportPlan | undefined;
     try {
-      const encrypted = isEncrypted(request.file);
-      const archive = encrypted ? await decrypted(request, scratch) : request.file;
+      const archive = passphrase !== undefined ? await decrypted(request.file, passphrase, scratch) : request.file;
       const records = listBundles(sandboxDir);
       const context: ImportContext = {
         request,
@@ -170,17 +172,21 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
   }
 }
 
-async function decrypted(request: ImportRequest, scratch: string): Promise<string> {
+function askPassphrase(request: ImportRequest): Promise<string> {
   if (!request.passphrase) {
     throw new RefusedError('passphrase-missing', `${request.file} is encrypted and no passphrase was given`, { hint: 'set CLAWBACK_PASSPHRASE or pass --passphrase-file FILE' });
   }
-  const passphrase = await request.passphrase();
+  return request.passphrase();
+}
+
+/** Decrypted whole into the scratch dir: every chunk is authenticated before any of it is read as an archive. */
+async function decrypted(file: string, passphrase: string, scratch: string): Promise<string> {
   const plain = path.join(scratch, 'archive');
   try {
-    await decryptFile(request.file, plain, passphrase);
+    await decryptFile(file, plain, passphrase);
   } catch (error) {
     if (error instanceof ClawbackError && error.code === 'bad-passphrase') {
-      throw new IntegrityError('bad-passphrase', `wrong passphrase for ${request.file} (or the file is damaged)`);
+      throw new IntegrityError('bad-passphrase', `wrong passphrase for ${file} (or the file is damaged)`);
     }
     throw error;
   }

@@ -143,7 +143,8 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
         includesSecrets: request.scope.noSecrets !== true,
         excludes: request.scope.excludes ?? [],
       },
-      mounts,
+      // Only mounts the snapshot covers: a restore recreates every recorded mount dir.
+      mounts: mounts.filter((m) => m.prefix === '' || selection.classify(m.prefix, true).kind === 'in_scope'),
       entries: entries.filter((e) => e.path !== '' && !copier.vanished.has(e.path)),
       skipped: scan.skipped,
       totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },

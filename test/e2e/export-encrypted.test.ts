@@ -22,7 +22,7 @@ beforeAll(async () => {
   fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
 });
 
-afterAll(() => source.cleanup());
+afterAll(() => source?.cleanup());
 
 async function expectNothingImported(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<string> {
   const result = await clawback(target.home, ['target', 'snapshot', 'import', file, ...args], { env });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await expectOk(clawback(source.home, ['oc', 'snapshot', 'create']));
 });
 
-afterAll(() => source.cleanup());
+afterAll(() => source?.cleanup());
 
 function manifestOf(tarGz: string): ReturnType<typeof parseBundleManifest> {
   const tar = gunzip(tarGz);

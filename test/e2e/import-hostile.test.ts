@@ -102,7 +102,7 @@ beforeAll(async () => {
   fs.mkdirSync(caseDir);
 });
 
-afterAll(() => source.cleanup());
+afterAll(() => source?.cleanup());
 
 function writeCase(hostile: HostileCase): string {
   const file = path.join(caseDir, `${hostile.name.replace(/[^a-z0-9]+/gi, '-')}.${hostile.ext}`);

@@ -29,7 +29,7 @@ beforeAll(async () => {
   exported = json<ExportDoc>(result).export;
 });
 
-afterAll(() => source.cleanup());
+afterAll(() => source?.cleanup());
 
 const workspaceOf = (id: string): string => (id === 'research' ? path.join(source.base, 'src', 'elsewhere', 'research') : path.join(source.sample.root, 'workspaces', id));
 

@@ -1,5 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseFormat } from '../../src/cli/commands/snapshot-export.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { readPassphrase } from '../../src/cli/passphrase.js';
 import { testArchiveLimits } from '../../src/cli/commands/snapshot-import.js';
 import { labelFromName } from '../../src/engine/import.js';
 import { layoutPlace, payloadPathOf, zipNameOf } from '../../src/engine/qwenpaw/archive-layout.js';
@@ -105,5 +110,41 @@ describe('export and import options', () => {
     expect(testArchiveLimits(undefined)).toBeUndefined();
     expect(testArchiveLimits('{"maxEntries":3,"bogus":1,"maxTotalBytes":-1}')).toEqual({ maxEntries: 3 });
     expect(exitCodeFor(failure(() => testArchiveLimits('{')))).toBe(2);
+  });
+});
+
+describe('passphrase', () => {
+  const context = (env: Record<string, string>, interactive: boolean, answers: string[] = []): { ctx: CliContext; asked: string[] } => {
+    const asked: string[] = [];
+    const ctx = {
+      io: { env, cwd: os.tmpdir(), homedir: os.homedir(), prompt: async (q: string) => (asked.push(q), answers.shift() ?? '') },
+      interactive,
+      progress: { stop: () => undefined },
+    } as unknown as CliContext;
+    return { ctx, asked };
+  };
+
+  it('takes --passphrase-file first (one trailing newline dropped), then CLAWBACK_PASSPHRASE', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clawback-pass-')), 'p');
+    fs.writeFileSync(file, 'from file \n');
+    expect(await readPassphrase(context({ CLAWBACK_PASSPHRASE: 'env' }, true).ctx, { file, confirm: true })).toBe('from file ');
+    expect(await readPassphrase(context({ CLAWBACK_PASSPHRASE: 'env' }, true).ctx, { confirm: true })).toBe('env');
+    fs.writeFileSync(file, '\n');
+    expect(exitCodeFor(await readPassphrase(context({}, true).ctx, { file, confirm: false }).catch((e: unknown) => e))).toBe(2);
+    fs.rmSync(path.dirname(file), { recursive: true });
+  });
+
+  it('asks on a terminal, twice when setting one; refuses without a terminal', async () => {
+    const twice = context({}, true, ['s3cret', 's3cret']);
+    expect(await readPassphrase(twice.ctx, { confirm: true })).toBe('s3cret');
+    expect(twice.asked).toEqual(['Passphrase: ', 'Repeat passphrase: ']);
+    const once = context({}, true, ['s3cret']);
+    expect(await readPassphrase(once.ctx, { confirm: false })).toBe('s3cret');
+    expect(once.asked).toHaveLength(1);
+    const mismatch = context({}, true, ['one', 'two']);
+    expect(exitCodeFor(await readPassphrase(mismatch.ctx, { confirm: true }).catch((e: unknown) => e))).toBe(2);
+    const refused = await readPassphrase(context({}, false).ctx, { confirm: true }).catch((e: unknown) => e);
+    expect(exitCodeFor(refused)).toBe(5);
+    expect((refused as ClawbackError).hint).toContain('CLAWBACK_PASSPHRASE');
   });
 });

@@ -6,13 +6,27 @@ import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import { companionBase, isSqliteFile } from '../../sqlite/detect.js';
 import type { Selection } from '../selection.js';
 
+/** The few lstat fields a snapshot keeps; a retained fs.Stats costs ~1 KB, this about a fifth. */
+export interface EntryMeta {
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  dev: number;
+  ino: number;
+  nlink: number;
+}
+
+function metaOf(stat: fs.Stats): EntryMeta {
+  return { mode: stat.mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino, nlink: stat.nlink };
+}
+
 export interface ScannedEntry {
   path: string;
   source: string;
   type: 'file' | 'dir' | 'symlink';
   module: string;
   agent: string | undefined;
-  stat: fs.Stats;
+  stat: EntryMeta;
   target?: string;
 }
 
@@ -77,11 +91,11 @@ export function scanMounts(mounts: BundleMount[], selection: Selection, allowLin
       if (cls.kind === 'unselected' && !selection.leadsToSelected(payloadPath)) return;
       // Recorded only if something below it is captured.
       const { module, agent } = selection.moduleOf(payloadPath);
-      pendingDirs.set(payloadPath, { path: payloadPath, source: absolute, type: 'dir', module, agent, stat });
+      pendingDirs.set(payloadPath, { path: payloadPath, source: absolute, type: 'dir', module, agent, stat: metaOf(stat) });
       descend(mount, absolute, rel);
       return;
     }
-    const base: ScannedEntry = { path: payloadPath, source: absolute, type: 'file', module: cls.module, agent: cls.agent, stat };
+    const base: ScannedEntry = { path: payloadPath, source: absolute, type: 'file', module: cls.module, agent: cls.agent, stat: metaOf(stat) };
     if (stat.isSymbolicLink()) {
       const target = fs.readlinkSync(absolute);
       if (!linkStaysInside(rel, target) && !allowLink(payloadPath)) {
@@ -161,11 +175,11 @@ export function scanMounts(mounts: BundleMount[], selection: Selection, allowLin
       for (let i = 1; i < parts.length; i++) {
         const ancestor = parts.slice(0, i).join('/');
         if (!keptDirs.has(ancestor) && !result.entries.some((e) => e.path === ancestor)) {
-          result.entries.push({ path: ancestor, source: '', type: 'dir', module: cls.module, agent: undefined, stat });
+          result.entries.push({ path: ancestor, source: '', type: 'dir', module: cls.module, agent: undefined, stat: metaOf(stat) });
           keptDirs.add(ancestor);
         }
       }
-      result.entries.push({ path: mount.prefix, source: mount.dir, type: 'dir', module: cls.module, agent: cls.agent, stat });
+      result.entries.push({ path: mount.prefix, source: mount.dir, type: 'dir', module: cls.module, agent: cls.agent, stat: metaOf(stat) });
       keptDirs.add(mount.prefix);
     }
     descend(mount, mount.dir, '');

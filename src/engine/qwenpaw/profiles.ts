@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
 
@@ -14,8 +15,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** QwenPaw reads a workspace_dir with `Path(...).expanduser()`: `~/x` is in the user's home. */
+function expandUser(dir: string, homedir: string): string {
+  return dir === '~' ? homedir : dir.startsWith('~/') ? path.join(homedir, dir.slice(2)) : dir;
+}
+
 /** Agents from `config.json` → `agents.profiles`. A missing config means no agents yet; an unreadable one is an error. */
-export function readQwenPawProfiles(workingDir: string): QwenPawProfile[] {
+export function readQwenPawProfiles(workingDir: string, homedir = os.homedir()): QwenPawProfile[] {
   const file = path.join(workingDir, 'config.json');
   let text: string;
   try {
@@ -38,7 +44,7 @@ export function readQwenPawProfiles(workingDir: string): QwenPawProfile[] {
     if (!isRecord(value)) continue;
     const id = typeof value.id === 'string' ? value.id : key;
     if (!QWENPAW_AGENT_ID.test(id)) continue;
-    const dir = typeof value.workspace_dir === 'string' && value.workspace_dir.length > 0 ? value.workspace_dir : path.join(workingDir, 'workspaces', id);
+    const dir = typeof value.workspace_dir === 'string' && value.workspace_dir.length > 0 ? expandUser(value.workspace_dir, homedir) : path.join(workingDir, 'workspaces', id);
     result.push({ id, workspaceDir: path.resolve(workingDir, dir), enabled: value.enabled !== false });
   }
   return result.sort((a, b) => (a.id < b.id ? -1 : 1));

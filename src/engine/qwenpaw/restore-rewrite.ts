@@ -6,6 +6,7 @@ import type { MappedMount } from '../restore/mounts.js';
 import type { PlanUnit, RestorePlan } from '../restore/plan.js';
 import { readVerified } from '../restore/verified-copy.js';
 import type { Selection } from '../selection.js';
+import { readQwenPawProfiles } from './profiles.js';
 
 export interface QwenPawRestoreInput {
   bundle: BundleManifest;
@@ -93,9 +94,10 @@ export function prepareQwenPawRestore(input: QwenPawRestoreInput): QwenPawRestor
     for (const id of [...locations.keys()].sort()) desired[id] = profile(id);
   }
   if (desired !== undefined) {
-    for (const [id, live] of Object.entries(liveProfiles)) {
+    const liveDirs = new Map(readQwenPawProfiles(root.dir).map((p) => [p.id, p.workspaceDir]));
+    for (const id of Object.keys(liveProfiles)) {
       if (id in desired) continue;
-      const dir = isRecord(live) && typeof live.workspace_dir === 'string' ? path.resolve(root.dir, live.workspace_dir) : path.join(root.dir, 'workspaces', id);
+      const dir = liveDirs.get(id) ?? path.join(root.dir, 'workspaces', id);
       plan.warnings.push(`agent ${id} is not in the snapshot: dropped from config.json agents.profiles; its folder ${dir} was left in place`);
     }
   }
