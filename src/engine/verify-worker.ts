@@ -122,13 +122,42 @@ export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
   };
 }
 
-// As a worker thread: answer each batch of jobs with its outcomes, until the parent terminates it.
+/**
+ * One bundle's hashing, shared by every worker: each claims the next batch from a shared
+ * counter, so the workers balance themselves without waiting for the main thread (which
+ * is busy parsing the manifest meanwhile).
+ */
+export interface HashRun {
+  payload: string;
+  /** Payload-relative paths; an outcome's index is its place here. */
+  files: string[];
+  /** Batch b is files[bounds[b]] up to files[bounds[b + 1]]. */
+  bounds: number[];
+  /** Int32Array over a SharedArrayBuffer: the next unclaimed batch. */
+  next: Int32Array;
+}
+
+export type WorkerReply = { kind: 'batch'; outcomes: HashOutcome[] } | { kind: 'done' };
+
+async function hashRun(run: HashRun, hasher: FileHasher, load: () => Promise<DatabaseChecker>, send: (reply: WorkerReply) => void): Promise<void> {
+  const batches = run.bounds.length - 1;
+  for (let b = Atomics.add(run.next, 0, 1); b < batches; b = Atomics.add(run.next, 0, 1)) {
+    const jobs: HashJob[] = [];
+    for (let i = run.bounds[b]!; i < run.bounds[b + 1]!; i++) jobs.push({ index: i, file: `${run.payload}/${run.files[i]}` });
+    const outcomes = hasher.hashAll(jobs);
+    await checkDatabases(jobs, outcomes, load);
+    send({ kind: 'batch', outcomes });
+  }
+  send({ kind: 'done' });
+}
+
+// As a worker thread: take part in each hash run it is sent, until the parent terminates it.
 if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === WORKER_ROLE) {
   const port = parentPort;
   const hasher = new FileHasher();
   let checker: Promise<DatabaseChecker> | undefined;
-  port.on('message', (jobs: HashJob[]) => {
-    const outcomes = hasher.hashAll(jobs);
-    void checkDatabases(jobs, outcomes, () => (checker ??= loadDatabaseChecker())).then(() => port.postMessage(outcomes));
+  const load = (): Promise<DatabaseChecker> => (checker ??= loadDatabaseChecker());
+  port.on('message', (run: HashRun) => {
+    void hashRun(run, hasher, load, (reply) => port.postMessage(reply));
   });
 }

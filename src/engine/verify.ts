@@ -9,7 +9,7 @@ import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../stor
 import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps, Progress } from './deps.js';
 import { sandboxRecords } from './snapshot-list.js';
-import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome } from './verify-worker.js';
+import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './verify-worker.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -274,11 +274,11 @@ function workerScript(): string | undefined {
 }
 
 /**
- * Hashes files on worker threads (each one sync reads into its own buffer), handing
- * out batches as workers finish so one large file does not leave a core idle; each
- * worker has two batches in hand so it never waits for the main thread. Database
- * copies are quick_checked by whichever worker hashed them. Small bundles are hashed
- * on the calling thread: starting workers would cost more than it saves.
+ * Hashes files on worker threads (each one sync reads into its own buffer); the workers
+ * claim batches from a shared counter, so one large file does not leave a core idle and
+ * no worker waits for this thread. Database copies are quick_checked by whichever worker
+ * hashed them. Small bundles are hashed on the calling thread: starting workers would
+ * cost more than it saves.
  */
 class HasherPool {
   used = false;
@@ -305,7 +305,8 @@ class HasherPool {
     const workers = this.worthWorkers(bytes, files.length) ? this.start() : undefined;
     if (workers !== undefined) {
       this.used = true;
-      return runBatches(workers, batchBounds(files.length, bytes), jobs, files.length, report);
+      const run: HashRun = { payload, files, bounds: batchBounds(files.length, bytes), next: new Int32Array(new SharedArrayBuffer(4)) };
+      return runOnWorkers(workers, run, report);
     }
     const outcomes: HashOutcome[] = [];
     for (let start = 0; start < files.length; start += BATCH_FILES) {
@@ -357,54 +358,34 @@ function batchBounds(count: number, bytes: number): number[] {
   return bounds;
 }
 
-/** Jobs are built per batch as a worker asks for more, so no list of every path is held at once. */
-function runBatches(
-  workers: Worker[],
-  bounds: number[],
-  jobs: (start: number, end: number) => HashJob[],
-  count: number,
-  report: (outcomes: HashOutcome[]) => void,
-): Promise<HashOutcome[]> {
-  const batches = bounds.length - 1;
-  const outcomes = new Array<HashOutcome>(count);
+/** Every worker joins the run; it is over when each has said it found no batch left. */
+function runOnWorkers(workers: Worker[], run: HashRun, report: (outcomes: HashOutcome[]) => void): Promise<HashOutcome[]> {
+  const outcomes = new Array<HashOutcome>(run.files.length);
   return new Promise((resolve, reject) => {
-    let next = 0;
-    let inFlight = 0;
+    let working = workers.length;
     const cleanup = (): void => {
       for (const worker of workers) {
         worker.removeAllListeners('message');
         worker.removeAllListeners('error');
       }
     };
-    const feed = (worker: Worker): void => {
-      if (next < batches) {
-        inFlight++;
-        worker.postMessage(jobs(bounds[next]!, bounds[next + 1]!));
-        next++;
-      } else if (inFlight === 0) {
-        cleanup();
-        resolve(outcomes);
-      }
-    };
     for (const worker of workers) {
-      worker.on('message', (answers: HashOutcome[]) => {
-        inFlight--;
-        for (const answer of answers) outcomes[answer.index] = answer;
-        report(answers);
-        feed(worker);
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.kind === 'batch') {
+          for (const outcome of reply.outcomes) outcomes[outcome.index] = outcome;
+          report(reply.outcomes);
+          return;
+        }
+        if (--working === 0) {
+          cleanup();
+          resolve(outcomes);
+        }
       });
       worker.on('error', (error) => {
         cleanup();
         reject(error);
       });
+      worker.postMessage(run);
     }
-    if (batches === 0) {
-      cleanup();
-      resolve(outcomes);
-      return;
-    }
-    // Two batches in hand per worker: one to hash, one queued while the answer travels back.
-    for (const worker of workers) feed(worker);
-    for (const worker of workers) feed(worker);
   });
 }
