@@ -24,6 +24,7 @@ import { copyJobsParallel, type CopyJob } from './capture/copy-jobs.js';
 import { scanMounts, type ScannedEntry } from './capture/scan.js';
 import type { EngineDeps } from './deps.js';
 import { assertLabelUnused, validateLabel } from './label.js';
+import { cacheSpaceDigest } from './space.js';
 import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
 import { Selection, type ScopeOptions } from './selection.js';
 
@@ -157,6 +158,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     deps.fault?.('create:before-rename');
     fs.renameSync(partialDir, finalDir);
     fsyncDir(sandboxDir);
+    cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {
       sandbox: request.sandbox,
       timestamp,
@@ -176,6 +178,15 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** `snapshot list` would otherwise parse this inventory once to size the bundle; a failure here costs only that. */
+function cacheSpaceDigestQuietly(sandboxDir: string, id: string, entries: BundleEntry[], deps: EngineDeps): void {
+  try {
+    cacheSpaceDigest(sandboxDir, id, entries);
+  } catch (error) {
+    deps.events.warning?.(`could not cache the size of ${id}: ${(error as Error).message}`);
   }
 }
 
@@ -265,8 +276,9 @@ class BundleWriter {
     return entries;
   }
 
+  /** Entry paths are normalised relative POSIX paths (the scan built them), so plain concatenation is a correct join. */
   private destOf(rel: string): string {
-    return path.join(this.payload, ...rel.split('/'));
+    return this.payload + '/' + rel;
   }
 
   /** Dirs, symlinks and hard links of unchanged files. A file left without sha256 still needs copying. */

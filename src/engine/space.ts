@@ -152,6 +152,15 @@ const DIGEST_MAGIC = 0x5350414345; // "SPACE"
 const DIGEST_VERSION = 2;
 const HEADER_WORDS = 6;
 
+/**
+ * For snapshot create, right after publishing a bundle: cache its digest from the entries it
+ * still holds, so the next `snapshot list` need not parse that inventory (~0.3 s on a large home).
+ */
+export function cacheSpaceDigest(sandboxDir: string, id: string, entries: readonly BundleEntry[]): void {
+  const stat = fs.statSync(path.join(sandboxDir, id, MANIFEST_FILE), { throwIfNoEntry: false });
+  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], computeDigest(entries));
+}
+
 function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined {
   const stat = fs.statSync(path.join(record.dir, MANIFEST_FILE), { throwIfNoEntry: false });
   if (!stat) return undefined;

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteSnapshots } from '../../src/engine/delete.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../../src/engine/space.js';
+import { cacheSpaceDigest, spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../../src/engine/space.js';
 import { listSnapshotsWithSpace } from '../../src/engine/snapshot-list.js';
 import { parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
-import { listBundles } from '../../src/store/bundles.js';
+import { listBundles, readBundleManifest } from '../../src/store/bundles.js';
 import { lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
@@ -79,6 +79,12 @@ describe('space accounting from the manifests', () => {
     const expected = usage('manifests');
     const cache = spaceCacheDir(sandboxDir(fx.home, SB));
     expect(fs.readdirSync(cache).sort()).toEqual([`${first}.bin`, `${second}.bin`]);
+
+    // What create can cache right after publishing is the same digest list computes.
+    const computed = fs.readFileSync(path.join(cache, `${second}.bin`));
+    fs.rmSync(path.join(cache, `${second}.bin`));
+    cacheSpaceDigest(sandboxDir(fx.home, SB), second, readBundleManifest(path.join(sandboxDir(fx.home, SB), second)).entries);
+    expect(fs.readFileSync(path.join(cache, `${second}.bin`)).equals(computed)).toBe(true);
 
     fs.writeFileSync(path.join(cache, `${first}.bin`), 'garbage');
     expect(usage('manifests')).toEqual(expected);
