@@ -78,6 +78,12 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
   };
   registerCommands(program, act);
   for (const command of program.commands) {
+    const verb = /^snapshot-(.+)$/.exec(command.name())?.[1];
+    if (verb !== undefined || command.name() === 'rebuild') {
+      // Help shows the grammar users type, not the hidden command it is rewritten to.
+      const words = verb !== undefined ? `snapshot ${verb}` : 'rebuild';
+      command.configureHelp({ commandUsage: (c) => `clawback <sandbox> ${words} ${c.usage().replace(/<sandbox>\s*/, '')}`.trim() });
+    }
     command.exitOverride();
     command.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     command.addHelpText('after', EXIT_CODES_HELP);
