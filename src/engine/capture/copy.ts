@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
 
-const WHOLE_FILE_LIMIT = 8 * 1024 * 1024;
+const WHOLE_FILE_LIMIT = 1024 * 1024;
 const CHUNK = 1024 * 1024;
 
 export type CopyOutcome = { kind: 'copied'; sha256: string; size: number } | { kind: 'sqlite' };
