@@ -8,6 +8,7 @@ import { resolveSelector } from '../store/selector.js';
 import type { EngineDeps } from './deps.js';
 import { sandboxLock } from './snapshot-create.js';
 import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
+import { pidAlive } from '../store/lock.js';
 
 export interface DeleteRequest {
   sandbox: string;
@@ -125,14 +126,6 @@ export function sweepLeftovers(sandboxDir: string): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** rm -rf; a directory someone made read-only is given back its write bit first. */
 function removeTree(dir: string): void {

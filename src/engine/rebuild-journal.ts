@@ -7,6 +7,7 @@ import type { HomeLayout } from '../store/home.js';
 import { removeTree } from '../store/journal.js';
 import { acquireLock } from '../store/lock.js';
 import type { EngineDeps } from './deps.js';
+import { pidAlive } from '../store/lock.js';
 
 export const REBUILD_RECORD_VERSION = 1;
 
@@ -93,18 +94,10 @@ export function readRebuildRecord(file: string): RebuildRecord {
   };
 }
 
-/**
- * True while the process that wrote the record still runs on this host. The rebuilding process
- * hands its sandbox lock to the restore engine for a moment, so the lock alone does not tell.
- */
+/** True while the process that wrote the record still runs on this host (then it is not ours to recover). */
 function inProgress(record: RebuildRecord): boolean {
   if (record.host !== os.hostname() || record.pid === process.pid || record.pid <= 0) return false;
-  try {
-    process.kill(record.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pidAlive(record.pid);
 }
 
 function exists(p: string): boolean {

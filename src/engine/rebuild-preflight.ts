@@ -6,6 +6,7 @@ import { scanMounts } from './capture/scan.js';
 import type { EngineDeps } from './deps.js';
 import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
 import { Selection } from './selection.js';
+import { formatBytes } from '../units.js';
 
 export interface RebuildPreflight {
   entry: SandboxEntry;
@@ -73,7 +74,7 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
   if (short.length > 0) {
     throw new RefusedError('disk-space', `not enough free disk space to rebuild ${sandbox} safely`, {
       hint: 'free some space (or prune old snapshots) and try again',
-      details: short.map((d) => `${d.dir}: ${formatSize(d.freeBytes)} free, ${formatSize(d.needBytes)} needed`),
+      details: short.map((d) => `${d.dir}: ${formatBytes(d.freeBytes)} free, ${formatBytes(d.needBytes)} needed`),
     });
   }
   return { entry, root, stateFiles: files.length, stateBytes, disk };
@@ -107,13 +108,3 @@ function statfsFree(dir: string): number {
   return stats.bavail * stats.bsize;
 }
 
-function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}

@@ -23,7 +23,8 @@ export interface LockOptions {
   now?: () => Date;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
