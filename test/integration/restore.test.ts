@@ -180,9 +180,12 @@ describe('recoverJournals', () => {
   });
 });
 
+// The worker file only exists in the build, so this test loads the built module.
+const LIVE_HASH_BUILT = '../../dist/src/engine/restore/live-hash.js';
+
 describe('startLiveHashing (built worker)', () => {
   it('checks large live files in a worker thread: a match, a changed file, a missing one', async () => {
-    const { startLiveHashing } = (await import('../../dist/src/engine/restore/live-hash.js')) as typeof import('../../src/engine/restore/live-hash.js');
+    const { startLiveHashing } = (await import(LIVE_HASH_BUILT)) as typeof import('../../src/engine/restore/live-hash.js');
     const { createHash } = await import('node:crypto');
     const big = path.join(dir, 'big.bin');
     const data = Buffer.alloc(40 * 1024 * 1024, 7);
@@ -192,9 +195,9 @@ describe('startLiveHashing (built worker)', () => {
     const stat = (file: string): fs.Stats => fs.statSync(file);
     const sha = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
     const hashing = startLiveHashing([
-      { path: big, size: data.length, mtimeMs: stat(big).mtimeMs, mode: stat(big).mode & 0o777, sha256: sha(data) },
-      { path: changed, size: 3, mtimeMs: stat(changed).mtimeMs, mode: stat(changed).mode & 0o777, sha256: sha('abd') },
-      { path: path.join(dir, 'missing.bin'), size: 3, mtimeMs: 0, mode: 0o644, sha256: sha('abc') },
+      { path: big, size: data.length, live: { mtimeMs: stat(big).mtimeMs, mode: stat(big).mode & 0o777 }, sha256: sha(data) },
+      { path: changed, size: 3, live: { mtimeMs: stat(changed).mtimeMs, mode: stat(changed).mode & 0o777 }, sha256: sha('abd') },
+      { path: path.join(dir, 'missing.bin'), size: 3, live: { mtimeMs: 0, mode: 0o644 }, sha256: sha('abc') },
     ]);
     expect(hashing.mode).toBe('worker');
     expect([...(await hashing.results())]).toEqual([1, 0, 0]);
