@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+
   databaseContent,
   flipByte,
   openClawFixture,
@@ -11,6 +12,11 @@ import {
   writeDatabaseRow,
   type RestoreFixture,
 } from '../helpers/restore.js';
+
+/** Bundle directories only: clawback keeps hidden bookkeeping (the space cache) beside them. */
+function bundleNames(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
+}
 
 /** What an OpenClaw restore never touches: excluded caches and logs, machine-local identity. */
 const UNTOUCHED = /^(browser|logs|identity|devices)(\/|$)/;
@@ -43,7 +49,7 @@ async function snapshot(f: RestoreFixture, ...extra: string[]): Promise<void> {
 }
 
 function bundleCount(f: RestoreFixture, sandbox = 'oc'): number {
-  return fs.readdirSync(path.join(f.home, 'rebuild-backups', sandbox)).length;
+  return bundleNames(path.join(f.home, 'rebuild-backups', sandbox)).length;
 }
 
 /** Changes, deletions, additions, a mode change, a retargeted link and a DB write; plus edits where restore must not reach. */
@@ -116,7 +122,7 @@ describe('snapshot restore', () => {
     await snapshot(f);
     // Changed live, so the restore must write the bundle's copy (a live file that still hashes to the manifest is linked instead).
     fs.writeFileSync(path.join(f.root, 'workspace/MEMORY.md'), 'changed\n');
-    const [latest] = fs.readdirSync(path.join(f.home, 'rebuild-backups', 'oc'));
+    const [latest] = bundleNames(path.join(f.home, 'rebuild-backups', 'oc'));
     flipByte(path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'workspace', 'MEMORY.md'), 10);
     const before = treeDigest(f.root);
     const bundles = bundleCount(f);
@@ -224,7 +230,7 @@ describe('snapshot restore', () => {
     expect(forcedDoc.restore.preRestore).not.toBeNull();
     // keep-me.md is in scope (module "other") and not in the snapshot: removed, but kept in the pre-restore snapshot.
     expect(treeDigest(otherRoot, { databasesByContent: true })).toEqual(expected);
-    expect(fs.readdirSync(path.join(f.home, 'rebuild-backups', 'other'))).toHaveLength(1);
+    expect(bundleNames(path.join(f.home, 'rebuild-backups', 'other'))).toHaveLength(1);
   });
 
   it('--to a new name with a non-empty --root is refused without --force', async () => {
@@ -248,7 +254,7 @@ describe('snapshot restore of a damaged database copy', () => {
     await snapshot(f);
     fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
     const before = treeDigest(f.root);
-    const [latest] = fs.readdirSync(path.join(f.home, 'rebuild-backups', 'oc'));
+    const [latest] = bundleNames(path.join(f.home, 'rebuild-backups', 'oc'));
     const copy = path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'memory', 'main.sqlite');
     // A byte near the end: inside a page, so SQLite may read the file without complaint.
     flipByte(copy, fs.statSync(copy).size - 100);

@@ -23,7 +23,8 @@ function payload(dir: string, rel: string): string {
 
 function bundleDirs(): string[] {
   const dir = path.join(home, 'rebuild-backups', 'oc');
-  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  // hidden entries are clawback's bookkeeping (the space cache), not bundles
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : [];
 }
 
 beforeEach(async () => {
