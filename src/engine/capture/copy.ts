@@ -54,7 +54,8 @@ export function copyFileHashed(source: string, dest: string, mode: number, size:
 
 /** Reads to EOF (the file may have grown since lstat). */
 function readAll(fd: number, expected: number): Buffer {
-  let buffer = Buffer.allocUnsafe(Math.max(expected, 1));
+  // One spare byte, so the read that finds EOF does not need to grow the buffer.
+  let buffer = Buffer.allocUnsafe(expected + 1);
   let length = 0;
   for (;;) {
     if (length === buffer.length) {
