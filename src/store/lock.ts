@@ -109,10 +109,22 @@ function takeOverStale(file: string, stale: LockRecord): void {
     const claim = `${file}.takeover-${process.pid}`;
     try {
       fs.renameSync(file, claim);
-      fs.rmSync(claim, { force: true });
     } catch {
-      // Someone else moved it first; the loop retries.
+      return; // Someone else moved it first; the loop retries.
     }
+    const taken = readHolder(claim);
+    if (!taken || (taken.pid === stale.pid && taken.startedAt === stale.startedAt)) {
+      fs.rmSync(claim, { force: true });
+      return;
+    }
+    // Between our check and the rename another process replaced the stale lock with its own live one:
+    // put it back (link fails if yet another lock appeared meanwhile, which then stands).
+    try {
+      fs.linkSync(claim, file);
+    } catch {
+      // EEXIST: leave the newer lock in place.
+    }
+    fs.rmSync(claim, { force: true });
   }
 }
 
