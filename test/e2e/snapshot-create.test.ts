@@ -160,6 +160,20 @@ describe('snapshot create / list / show', () => {
     expect(fs.readFileSync(b, 'utf8')).not.toMatch(/changed\n$/);
   });
 
+  it('an unchanged file whose previous copy cannot be linked is copied afresh with its hash', async () => {
+    const first = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    fs.rmSync(payload(first.snapshot.dir, 'workspace/SOUL.md'));
+    const second = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
+    expect(second.snapshot.copiedFiles).toBe(1);
+    expect(second.snapshot.linkedFiles).toBe(first.snapshot.files - 1);
+    const copy = payload(second.snapshot.dir, 'workspace/SOUL.md');
+    expect(fs.readFileSync(copy).equals(fs.readFileSync(path.join(sample.root, 'workspace', 'SOUL.md')))).toBe(true);
+    const show = json<{ snapshot: { totals: { files: number } } }>(await clawback(home, ['oc', 'snapshot', 'show', 'latest', '--json']));
+    expect(show.snapshot.totals.files).toBe(first.snapshot.files);
+    const verify = await clawback(home, ['oc', 'snapshot', 'verify', 'latest']);
+    expect(verify.exitCode, String(verify.stdout)).toBe(0);
+  });
+
   it('an unchanged database is reused, a written one is backed up again with the new rows', async () => {
     const db = sample.databases[0]!;
     const rel = path.relative(sample.root, db).split(path.sep).join('/');
