@@ -107,8 +107,12 @@ export class UnsafeEntryPathError extends ClawbackError {
   }
 }
 
+/**
+ * The identity fields of an entry, NUL-separated: no path, link target, module or agent can hold a
+ * NUL (the parser refuses them), so the line is unambiguous — and far cheaper than JSON per entry.
+ */
 function canonicalEntry(entry: BundleEntry): string {
-  return JSON.stringify([entry.path, entry.type, entry.mode ?? null, entry.size ?? null, entry.sha256 ?? null, entry.target ?? null, entry.module, entry.agent ?? null, entry.strategy ?? null]);
+  return `${entry.path}\0${entry.type}\0${entry.mode ?? ''}\0${entry.size ?? ''}\0${entry.sha256 ?? ''}\0${entry.target ?? ''}\0${entry.module}\0${entry.agent ?? ''}\0${entry.strategy ?? ''}`;
 }
 
 /** sha256 over the sorted entries' identity fields: detects any edit of the inventory. */
@@ -149,6 +153,10 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
     for (const key of ['walSize', 'walMtimeMs', 'sourceSize'] as const) if (raw[key] !== undefined && typeof raw[key] !== 'number') delete raw[key];
   }
   if (type === 'symlink' && (typeof raw.target !== 'string' || raw.target.length === 0)) fail(file, `symlink entry ${path} has no target`);
+  for (const key of ['target', 'module', 'agent'] as const) {
+    const value = raw[key];
+    if (typeof value === 'string' && value.includes('\0')) fail(file, `entry ${path}: ${key} contains NUL`);
+  }
   if (raw.agent !== undefined && typeof raw.agent !== 'string') delete raw.agent;
   return raw as unknown as BundleEntry;
 }
