@@ -82,7 +82,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   }
   const selection = new Selection(manifest, mounts, request.scope);
   deps.events.phase?.('scan');
-  const scan = scanMounts(mounts, selection, manifest.allowLinks);
+  const scan = scanMounts(mounts, selection, manifest.allowLinks, [deps.layout.home]);
   const refused = [...scan.unsafeLinks, ...scan.specialFiles];
   if (refused.length > 0) {
     throw new RefusedError('unsafe-links', `refusing to snapshot ${request.sandbox}: ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {

@@ -130,6 +130,17 @@ describe('snapshot create / list / show', () => {
     expect(bundleDirs()).toHaveLength(0);
   });
 
+  it('never captures a clawback home that lies inside the state root', async () => {
+    const inside = path.join(sample.root, 'backups', 'clawback');
+    expect((await clawback(inside, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', sample.root])).exitCode).toBe(0);
+    const first = json<CreateDoc>(await clawback(inside, ['oc', 'snapshot', 'create', '--json']));
+    const second = json<CreateDoc>(await clawback(inside, ['oc', 'snapshot', 'create', '--json']));
+    expect(second.snapshot.files).toBe(first.snapshot.files);
+    expect(fs.existsSync(payload(second.snapshot.dir, 'backups/clawback'))).toBe(false);
+    const shown = json<{ snapshot: { skipped: Record<string, number> } }>(await clawback(inside, ['oc', 'snapshot', 'show', 'latest', '--json']));
+    expect(shown.snapshot.skipped['clawback home (never captured)']).toBe(1);
+  });
+
   it('refuses a FIFO (exit 5)', async () => {
     await execa('mkfifo', [path.join(sample.root, 'workspace', 'pipe')]);
     const result = await clawback(home, ['oc', 'snapshot', 'create']);

@@ -50,10 +50,12 @@ function joinRel(prefix: string, rel: string): string {
  * Walk every mount with lstat (never following a link) and classify each path.
  * Nothing is written; the caller refuses unsafe links before creating a bundle.
  */
-export function scanMounts(mounts: BundleMount[], selection: Selection, allowLinks: string[]): ScanResult {
+export function scanMounts(mounts: BundleMount[], selection: Selection, allowLinks: string[], neverCapture: readonly string[] = []): ScanResult {
   const result: ScanResult = { entries: [], skipped: [], unsafeLinks: [], specialFiles: [], warnings: [], topDirs: [] };
   const allowLink = allowLinks.length > 0 ? picomatch(allowLinks, { dot: true }) : () => false;
   const mountDirs = new Set(mounts.map((m) => m.dir));
+  // clawback's own home inside a state root would otherwise be snapshotted into itself, growing every time.
+  const never = new Set(neverCapture.map((dir) => path.resolve(dir)));
   const mountPrefixes = mounts.filter((m) => m.prefix !== '').map((m) => m.prefix);
   /** Dirs recorded so far that have no captured descendant yet and are not in scope themselves. */
   const keptDirs = new Set<string>();
@@ -144,6 +146,10 @@ export function scanMounts(mounts: BundleMount[], selection: Selection, allowLin
     for (const name of names) {
       const childAbs = path.join(absolute, name);
       if (mount.prefix === '' && mountDirs.has(childAbs)) continue;
+      if (never.has(childAbs)) {
+        result.skipped.push({ path: rel === '' ? name : `${rel}/${name}`, reason: 'clawback home (never captured)' });
+        continue;
+      }
       const childRel = rel === '' ? name : `${rel}/${name}`;
       let stat: fs.Stats;
       try {
