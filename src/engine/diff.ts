@@ -15,6 +15,7 @@ import type { EngineDeps } from './deps.js';
 import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
 import { Selection, type ScopeOptions } from './selection.js';
 import { sandboxRecords } from './snapshot-list.js';
+import { unchangedSince } from './capture/unchanged.js';
 
 export interface DiffRequest {
   sandbox: string;
@@ -230,7 +231,7 @@ class ContentComparer {
     const live = now.live;
     if (entry.strategy === 'sqlite_backup' && isSqliteFile(live.source)) {
       // The bundle holds a backup-API copy, not the live bytes: compare a fresh copy, unless nothing moved (create's rule for reusing a copy).
-      if (sameIdentity(entry, live.stat) && walIdentityMatches(entry, live.source)) return true;
+      if (unchangedSince(entry, live.stat, live.source)) return true;
       return this.unlessUnreadable(rel, async () => (await this.databaseHash(rel, live)) === entry.sha256);
     }
     // A different size is different content, the same size and mtime the same (rsync's quick check); else read it.
@@ -276,19 +277,3 @@ class ContentComparer {
   }
 }
 
-/** Create's test for re-using a database copy: the main file exactly as captured. */
-function sameIdentity(entry: BundleEntry, stat: Pick<fs.Stats, 'size' | 'mtimeMs' | 'ino' | 'dev' | 'mode'>): boolean {
-  return (
-    (entry.sourceSize ?? entry.size) === stat.size &&
-    entry.mtimeMs === stat.mtimeMs &&
-    entry.ino === stat.ino &&
-    entry.dev === stat.dev &&
-    entry.mode === (stat.mode & 0o7777)
-  );
-}
-
-function walIdentityMatches(entry: BundleEntry, database: string): boolean {
-  if (entry.walSize === undefined || entry.walMtimeMs === undefined) return false;
-  const wal = fs.lstatSync(database + '-wal', { throwIfNoEntry: false });
-  return wal ? wal.size === entry.walSize && wal.mtimeMs === entry.walMtimeMs : entry.walSize === -1;
-}

@@ -8,6 +8,7 @@ import { removeTree } from '../store/journal.js';
 import { acquireLock } from '../store/lock.js';
 import type { EngineDeps } from './deps.js';
 import { pidAlive } from '../store/lock.js';
+import { isRecord } from '../records.js';
 
 export const REBUILD_RECORD_VERSION = 1;
 
@@ -56,9 +57,6 @@ export function removeRebuildRecord(layout: HomeLayout, sandbox: string): void {
   fsyncDir(rebuildRecordDir(layout));
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function readRebuildRecord(file: string): RebuildRecord {
   const fail = (problem: string): IntegrityError =>

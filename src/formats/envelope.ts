@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ClawbackError, IntegrityError, UsageError } from '../errors.js';
+import { isRecord } from '../records.js';
 
 /*
  * Layout of an encrypted file:
@@ -215,9 +216,6 @@ function parseHeader(json: Buffer, src: string): EnvelopeHeader {
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isBase64Of(value: unknown, bytes: number): value is string {
   return typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value) && Buffer.from(value, 'base64').length === bytes;

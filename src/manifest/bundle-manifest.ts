@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ClawbackError, ExitCode, IntegrityError } from '../errors.js';
 import { checkEntryList } from '../fs-safety/safe-path.js';
 import type { CustomPolicy } from '../store/registry.js';
+import { isRecord } from '../records.js';
 
 export const BUNDLE_FORMAT = 'clawback-bundle/1';
 export const BUNDLE_VERSION = 1;
@@ -122,9 +123,6 @@ export function contentSha256(entries: readonly BundleEntry[]): string {
   return createHash('sha256').update(sorted.map((entry) => canonicalEntry(entry) + '\n').join('')).digest('hex');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function fail(file: string, what: string): never {
   throw new MalformedManifestError(`${file}: ${what}`);

@@ -7,6 +7,7 @@ import { ensureDir, fsyncDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { acquireLock } from './lock.js';
 import { updateRegistry, type CustomPolicy, type SandboxEntry } from './registry.js';
+import { isRecord } from '../records.js';
 
 export const JOURNAL_VERSION = 1;
 
@@ -76,9 +77,6 @@ class JournalError extends IntegrityError {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parsePair(raw: unknown, file: string): SwapPair {
   if (!isRecord(raw)) throw new JournalError(file, 'a pair is not an object');

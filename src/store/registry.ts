@@ -3,6 +3,7 @@ import { ClawbackError, ExitCode, NotFoundError, UsageError } from '../errors.js
 import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { acquireLock } from './lock.js';
+import { isRecord } from '../records.js';
 
 export interface SandboxHooks {
   running?: string;
@@ -49,9 +50,6 @@ class RegistryError extends ClawbackError {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseEntry(name: string, raw: unknown, file: string): SandboxEntry {
   if (!isRecord(raw)) throw new RegistryError(`${file}: entry ${name} is not an object`);

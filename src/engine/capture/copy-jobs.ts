@@ -7,22 +7,9 @@ export interface CopyJob {
   dest: string;
   mode: number;
   size: number;
-  /** An unchanged file's copy in the previous bundle: hard-link it, and copy from source only if that fails. */
-  linkFrom?: string;
 }
 
-export type JobOutcome = CopyOutcome | { kind: 'linked' } | { kind: 'vanished' } | { kind: 'error'; code: string; message: string };
-
-/** Hard-links an unchanged file from the previous bundle; false when there is nothing to link or it failed. */
-export function linkJob(job: CopyJob): boolean {
-  if (job.linkFrom === undefined) return false;
-  try {
-    fs.linkSync(job.linkFrom, job.dest);
-    return true;
-  } catch {
-    return false; // previous bundle file gone or link limit reached: copy instead
-  }
-}
+export type JobOutcome = CopyOutcome | { kind: 'vanished' } | { kind: 'error'; code: string; message: string };
 
 /** Runs copy jobs in this thread. Errors are returned, not thrown, so a worker can report them. */
 export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: number) => void): JobOutcome[] {
@@ -31,7 +18,7 @@ export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: nu
   return jobs.map((job) => {
     let outcome: JobOutcome;
     try {
-      outcome = linkJob(job) ? { kind: 'linked' } : copyFileHashed(job.source, job.dest, job.mode);
+      outcome = copyFileHashed(job.source, job.dest, job.mode);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
       outcome = code === 'ENOENT' ? { kind: 'vanished' } : { kind: 'error', code, message: (error as Error).message };
@@ -53,7 +40,7 @@ const PARALLEL_MIN_JOBS = 400;
 const WORKER_FILE = new URL('./copy-worker.js', import.meta.url);
 
 /**
- * Links and copies (hashing) files on two worker threads when there are enough of them
+ * Copies and hashes files on two worker threads when there are enough of them
  * to pay for starting the workers (both cores; hashing is CPU-bound), else inline.
  * Jobs are dealt round-robin by size so the two halves carry similar bytes.
  */

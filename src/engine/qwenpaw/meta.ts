@@ -1,4 +1,5 @@
 import { IntegrityError } from '../../errors.js';
+import { isRecord } from '../../records.js';
 
 /** The `meta.json` at the root of a QwenPaw backup zip (SPEC 8; QwenPaw's `BackupMeta`). */
 export interface QwenPawMeta {
@@ -44,9 +45,6 @@ export function defaultBackupName(time: Date): string {
   return `Backup ${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function invalid(file: string, why: string): IntegrityError {
   return new IntegrityError('invalid-qwenpaw-meta', `${file}: meta.json ${why}`, {

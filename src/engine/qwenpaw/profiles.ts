@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
+import { isRecord } from '../../records.js';
 
 export const QWENPAW_AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}[A-Za-z0-9]$/;
 
@@ -11,9 +12,6 @@ export interface QwenPawProfile {
   enabled: boolean;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** QwenPaw reads a workspace_dir with `Path(...).expanduser()`: `~/x` is in the user's home. */
 function expandUser(dir: string, homedir: string): string {
