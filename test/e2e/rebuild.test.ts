@@ -68,9 +68,9 @@ beforeEach(() => {
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
   config.ui.theme = 'solarized';
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-  // Fold the fixture's WAL into the database now: any snapshot (rebuild's included) opens the live
-  // database, and closing the last connection checkpoints it, which changes the file bytes (not the
-  // rows). Settled first, the tree digests below compare exactly what the rebuild itself does.
+  // Fold the fixture's WAL into the database now, so the database has no -wal: a snapshot then opens it
+  // read-write and SQLite removes the -wal/-shm it creates on close, and the tree digests below compare
+  // exactly what the rebuild itself does (a -wal's -shm may be rewritten by any reader).
   for (const file of sample.databases) {
     const db = new Database(file);
     db.prepare('SELECT count(*) FROM sqlite_master').get();
