@@ -1,4 +1,4 @@
-import type { HookSettings } from '../engine/hooks.js';
+import type { HookSettings } from '../engine/sandbox/hooks.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from './context.js';
 

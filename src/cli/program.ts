@@ -69,7 +69,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
       const { recoverJournals } = await import('../store/journal.js');
       recoverJournals(ctx.deps);
       // Then a rebuild that was interrupted (its restore journal, if any, is settled above).
-      const { recoverRebuilds } = await import('../engine/rebuild-journal.js');
+      const { recoverRebuilds } = await import('../engine/rebuild/journal.js');
       recoverRebuilds(ctx.deps);
     }
     const code = await fn(ctx, ...args);

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { addSandbox } from '../../src/engine/sandboxes.js';
-import { createSnapshot } from '../../src/engine/snapshot-create.js';
+import { addSandbox } from '../../src/engine/sandbox/sandbox.js';
+import { createSnapshot } from '../../src/engine/capture/create.js';
 import { homeLayout } from '../../src/store/home.js';
 import { tempDir } from './cli.js';
 

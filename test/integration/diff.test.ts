@@ -3,8 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { diffSnapshots, type DiffSummary } from '../../src/engine/diff.js';
-import { createSnapshot } from '../../src/engine/snapshot-create.js';
+import { diffSnapshots, type DiffSummary } from '../../src/engine/inspect/diff.js';
+import { createSnapshot } from '../../src/engine/capture/create.js';
 import { lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';

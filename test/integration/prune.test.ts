@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { pruneSnapshots } from '../../src/engine/prune.js';
-import { verifySnapshots } from '../../src/engine/verify.js';
+import { pruneSnapshots } from '../../src/engine/retention/prune.js';
+import { verifySnapshots } from '../../src/engine/verify/verify.js';
 import { bundleTimestamp } from '../../src/store/home.js';
 import { bundleIds, lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deleteSnapshots } from '../../src/engine/delete.js';
+import { deleteSnapshots } from '../../src/engine/retention/delete.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { cacheSpaceDigest, spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../../src/engine/space.js';
-import { listSnapshotsWithSpace } from '../../src/engine/snapshot-list.js';
+import { cacheSpaceDigest, spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../../src/engine/bundle/space.js';
+import { listSnapshotsWithSpace } from '../../src/engine/inspect/list.js';
 import { parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
 import { listBundles, readBundleManifest } from '../../src/store/bundles.js';
 import { lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';

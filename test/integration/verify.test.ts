@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify.js';
+import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify/verify.js';
 import { contentSha256, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
 import { REPO } from '../helpers/cli.js';
 import { lifecycleFixture, payloadPath, registerOpenClaw, sandboxDir, sha256File, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
@@ -117,7 +117,7 @@ describe('verifySnapshots', () => {
   });
 
   it('hashes on worker threads when built, finding the same damage', async () => {
-    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify.js');
+    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js');
     expect(fs.existsSync(built), 'run `npm run build` first').toBe(true);
     const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
     const id = await snapshot(deps, SB);

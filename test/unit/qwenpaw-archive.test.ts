@@ -6,7 +6,7 @@ import { chooseFormat } from '../../src/cli/commands/snapshot-export.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { readPassphrase } from '../../src/cli/passphrase.js';
 import { testArchiveLimits } from '../../src/cli/commands/snapshot-import.js';
-import { labelFromName } from '../../src/engine/import.js';
+import { labelFromName } from '../../src/engine/archive/import.js';
 import { layoutPlace, payloadPathOf, zipNameOf } from '../../src/engine/qwenpaw/archive-layout.js';
 import { defaultBackupName, parseQwenPawMeta, qwenPawBackupId, serializeQwenPawMeta } from '../../src/engine/qwenpaw/meta.js';
 import { ClawbackError, exitCodeFor } from '../../src/errors.js';

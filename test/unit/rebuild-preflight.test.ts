@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { preflightRebuild } from '../../src/engine/rebuild-preflight.js';
+import { preflightRebuild } from '../../src/engine/rebuild/preflight.js';
 import { ClawbackError } from '../../src/errors.js';
 import { writeJsonAtomic } from '../../src/store/atomic.js';
 import { homeLayout } from '../../src/store/home.js';

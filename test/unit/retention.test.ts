@@ -9,7 +9,7 @@ import {
   type RetentionCandidate,
   type RetentionDecision,
   type RetentionPolicy,
-} from '../../src/engine/retention.js';
+} from '../../src/engine/retention/rules.js';
 
 function bundle(id: string, iso: string, extra: Partial<RetentionCandidate> = {}): RetentionCandidate {
   return { id, time: new Date(iso), complete: true, ...extra };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BackupAllRow, BackupAllSummary } from '../../engine/backup-all.js';
+import type { BackupAllRow, BackupAllSummary } from '../../engine/capture/backup-all.js';
 import { ExitCode } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
@@ -34,7 +34,7 @@ Example (crontab, hourly):
     )
     .action(
       act(async (ctx, flags: BackupAllFlags) => {
-        const { backupAll } = await import('../../engine/backup-all.js');
+        const { backupAll } = await import('../../engine/capture/backup-all.js');
         const live = !ctx.json && !ctx.quiet;
         const summary = await backupAll(
           {

@@ -9,7 +9,7 @@ export function registerDiscover(program: Command, act: Act): void {
     .option('--yes', 'register every unregistered home found')
     .action(
       act(async (ctx, flags: { yes?: boolean }) => {
-        const { discoverHomes, registerFound } = await import('../../engine/discover.js');
+        const { discoverHomes, registerFound } = await import('../../engine/sandbox/discover.js');
         const env = ctx.io.env;
         const found = discoverHomes(
           {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RebuildPreflight, RebuildStep, RebuildSummary } from '../../engine/rebuild.js';
+import type { RebuildPreflight, RebuildStep, RebuildSummary } from '../../engine/rebuild/rebuild.js';
 import { RefusedError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
@@ -29,7 +29,7 @@ A failed hook exits 5. CLAWBACK_HOOK_TIMEOUT=SECONDS overrides the timeouts (rec
     )
     .action(
       act(async (ctx, sandbox: string, flags: RebuildFlags) => {
-        const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild.js');
+        const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild/rebuild.js');
         const hooks = hookSettings(ctx);
         const preflight = preflightRebuild(sandbox, ctx.deps);
         if (flags.yes !== true) await confirm(ctx, preflight);

@@ -57,7 +57,7 @@ export function registerSandbox(program: Command, act: Act): void {
 
   withEntryOptions(sandbox.command('add <name>').description('register a sandbox')).action(
     act(async (ctx, name: string, flags: SandboxFlags) => {
-      const { addSandbox } = await import('../../engine/sandboxes.js');
+      const { addSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = addSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
       emit(ctx, { sandbox: entry }, () => [`registered ${entry.name} (${entry.agent}) at ${entry.root}`]);
     }),
@@ -65,7 +65,7 @@ export function registerSandbox(program: Command, act: Act): void {
 
   withEntryOptions(sandbox.command('set <name>').description('change a registered sandbox (an empty hook value removes it)')).action(
     act(async (ctx, name: string, flags: SandboxFlags) => {
-      const { setSandbox } = await import('../../engine/sandboxes.js');
+      const { setSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = setSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
       emit(ctx, { sandbox: entry }, () => entryLines(entry));
     }),
@@ -76,7 +76,7 @@ export function registerSandbox(program: Command, act: Act): void {
     .description('list registered sandboxes')
     .action(
       act(async (ctx) => {
-        const { listSandboxes, rootExists } = await import('../../engine/sandboxes.js');
+        const { listSandboxes, rootExists } = await import('../../engine/sandbox/sandbox.js');
         const entries = listSandboxes(ctx.deps);
         emit(ctx, { sandboxes: entries.map((e) => ({ ...e, rootExists: rootExists(e.root) })) }, () =>
           entries.length === 0
@@ -103,7 +103,7 @@ export function registerSandbox(program: Command, act: Act): void {
     .option('--yes', 'do not ask for confirmation')
     .action(
       act(async (ctx, name: string, flags: { yes?: boolean }) => {
-        const { removeSandbox } = await import('../../engine/sandboxes.js');
+        const { removeSandbox } = await import('../../engine/sandbox/sandbox.js');
         const { getSandbox } = await import('../../store/registry.js');
         getSandbox(ctx.deps.layout, name);
         if (!flags.yes) {

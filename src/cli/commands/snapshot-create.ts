@@ -24,7 +24,7 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
     .option('--no-secrets', 'leave secrets modules out')
     .action(
       act(async (ctx, sandbox: string, flags: CreateFlags) => {
-        const { createSnapshot } = await import('../../engine/snapshot-create.js');
+        const { createSnapshot } = await import('../../engine/capture/create.js');
         const summary = await createSnapshot(
           {
             sandbox,

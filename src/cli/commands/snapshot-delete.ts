@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RefusedError } from '../../errors.js';
-import type { DeletedBundle } from '../../engine/delete.js';
+import type { DeletedBundle } from '../../engine/retention/delete.js';
 import type { CliContext } from '../context.js';
 import { emit } from '../output.js';
 import type { Act } from '../program.js';
@@ -26,7 +26,7 @@ export function registerSnapshotDelete(program: Command, act: Act): void {
     .option('--yes', 'do not ask for confirmation')
     .action(
       act(async (ctx, sandbox: string, selectors: string[], flags: { yes?: boolean }) => {
-        const { deleteSnapshots, planDelete } = await import('../../engine/delete.js');
+        const { deleteSnapshots, planDelete } = await import('../../engine/retention/delete.js');
         if (!flags.yes) {
           const planned = planDelete({ sandbox, selectors }, ctx.deps);
           const names = planned.map(bundleLabel);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DiffItem, DiffSide, DiffState, DiffSummary } from '../../engine/diff.js';
+import type { DiffItem, DiffSide, DiffState, DiffSummary } from '../../engine/inspect/diff.js';
 import { emit } from '../output.js';
 import type { Act } from '../program.js';
 import { formatBytes } from '../present/format.js';
@@ -58,7 +58,7 @@ export function registerSnapshotDiff(program: Command, act: Act): void {
     .description('added, removed and changed paths between two snapshots, or a snapshot and the live state')
     .action(
       act(async (ctx, sandbox: string, from: string, to: string | undefined) => {
-        const { diffSnapshots } = await import('../../engine/diff.js');
+        const { diffSnapshots } = await import('../../engine/inspect/diff.js');
         const summary = await diffSnapshots({ sandbox, from, ...(to !== undefined ? { to } : {}) }, ctx.deps);
         emit(ctx, { ...summary }, () => diffLines(summary));
       }),

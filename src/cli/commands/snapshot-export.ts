@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { ExportFormat, ExportRequest, ExportSummary } from '../../engine/export.js';
+import type { ExportFormat, ExportRequest, ExportSummary } from '../../engine/archive/export.js';
 import { expandHome, TOOL_VERSION, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
@@ -76,7 +76,7 @@ async function runExport(ctx: CliContext, sandbox: string, selector: string, fla
     if (format === 'qwenpaw-zip') throw new UsageError('--encrypt applies to the tar and tar.gz formats', { hint: 'QwenPaw cannot read an encrypted zip; export as tar.gz to encrypt' });
     request.passphrase = await readPassphrase(ctx, { confirm: true, ...(flags.passphraseFile !== undefined ? { file: flags.passphraseFile } : {}) });
   }
-  const { exportSnapshot } = await import('../../engine/export.js');
+  const { exportSnapshot } = await import('../../engine/archive/export.js');
   const summary = await exportSnapshot(request, ctx.deps);
   for (const warning of summary.warnings) ctx.deps.events.warning?.(warning);
   emit(ctx, { export: summary }, () => exportLines(summary));

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ArchiveLimits } from '../../formats/archive-guard.js';
-import type { ImportRequest, ImportSummary } from '../../engine/import.js';
+import type { ImportRequest, ImportSummary } from '../../engine/archive/import.js';
 import { expandHome, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
@@ -57,7 +57,7 @@ async function runImport(ctx: CliContext, sandbox: string, file: string, flags: 
     ...(flags.name !== undefined ? { label: flags.name } : {}),
     ...(limits ? { limits } : {}),
   };
-  const { importArchive } = await import('../../engine/import.js');
+  const { importArchive } = await import('../../engine/archive/import.js');
   const summary = await importArchive(request, ctx.deps);
   for (const warning of summary.warnings) ctx.deps.events.warning?.(warning);
   emit(ctx, { import: summary }, () => importLines(summary));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { emit } from '../output.js';
-import type { DiskUsage } from '../../engine/snapshot-list.js';
+import type { DiskUsage } from '../../engine/inspect/list.js';
 import type { Act } from '../program.js';
 import { formatBytes } from '../present/format.js';
 import { renderTable } from '../present/table.js';
@@ -18,7 +18,7 @@ export function registerSnapshotList(program: Command, act: Act): void {
     .option('--exact', 'count shared files by inode (lstat of every payload file) instead of from the manifests')
     .action(
       act(async (ctx, sandbox: string, flags: { exact?: boolean }) => {
-        const { listSnapshotsWithSpace } = await import('../../engine/snapshot-list.js');
+        const { listSnapshotsWithSpace } = await import('../../engine/inspect/list.js');
         const { snapshots: rows, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
         emit(ctx, { sandbox, snapshots: rows, diskUsage }, () => {
           if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { PruneSummary } from '../../engine/prune.js';
-import type { RetentionPolicy } from '../../engine/retention.js';
+import type { PruneSummary } from '../../engine/retention/prune.js';
+import type { RetentionPolicy } from '../../engine/retention/rules.js';
 import { emit } from '../output.js';
 import type { Act } from '../program.js';
 import { formatBytes } from '../present/format.js';
@@ -51,8 +51,8 @@ export function registerSnapshotPrune(program: Command, act: Act): void {
     .option('--dry-run', 'print the plan, delete nothing')
     .action(
       act(async (ctx, sandbox: string, flags: PruneFlags) => {
-        const { pruneSnapshots } = await import('../../engine/prune.js');
-        const { parseDuration } = await import('../../engine/retention.js');
+        const { pruneSnapshots } = await import('../../engine/retention/prune.js');
+        const { parseDuration } = await import('../../engine/retention/rules.js');
         const policy: RetentionPolicy = {};
         if (flags.keepLast !== undefined) policy.keepLast = flags.keepLast;
         if (flags.keepHourly !== undefined) policy.keepHourly = flags.keepHourly;

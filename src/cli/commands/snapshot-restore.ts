@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { RefusedError } from '../../errors.js';
-import type { Confirmation, RestoreRequest, RestoreSummary } from '../../engine/restore/index.js';
+import type { Confirmation, RestoreRequest, RestoreSummary } from '../../engine/restore/restore.js';
 import type { CliContext } from '../context.js';
 import { expandHome } from '../context.js';
 import { emit } from '../output.js';
@@ -112,7 +112,7 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
     .option('--no-pre-restore', 'skip the safety snapshot of the current state')
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: RestoreFlags) => {
-        const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/index.js');
+        const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/restore.js');
         const resolve = (dir: string): string => path.resolve(ctx.io.cwd, expandHome(dir, ctx.io.homedir));
         const request: RestoreRequest = {
           sandbox,

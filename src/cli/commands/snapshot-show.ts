@@ -29,7 +29,7 @@ export function registerSnapshotShow(program: Command, act: Act): void {
     .description('show one snapshot')
     .action(
       act(async (ctx, sandbox: string, selector: string) => {
-        const { findSnapshot } = await import('../../engine/snapshot-list.js');
+        const { findSnapshot } = await import('../../engine/bundle/find.js');
         const record = findSnapshot(sandbox, selector, ctx.deps);
         const m = record.manifest;
         if (!m) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { IntegrityError } from '../../errors.js';
-import type { VerifySummary } from '../../engine/verify.js';
+import type { VerifySummary } from '../../engine/verify/verify.js';
 import { emit } from '../output.js';
 import type { Act } from '../program.js';
 import { formatBytes, formatDurationMs } from '../present/format.js';
@@ -36,7 +36,7 @@ export function registerSnapshotVerify(program: Command, act: Act): void {
     .option('--all', 'verify every snapshot; incomplete and corrupt ones count as damage')
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: VerifyFlags) => {
-        const { verifySnapshots } = await import('../../engine/verify.js');
+        const { verifySnapshots } = await import('../../engine/verify/verify.js');
         const summary = await verifySnapshots(
           { sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) },
           ctx.deps,

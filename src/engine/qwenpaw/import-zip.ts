@@ -6,9 +6,9 @@ import { contentSha256, PAYLOAD_DIR, type BundleEntry, type BundleManifest, type
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
 import { hashFile } from '../capture/copy.js';
-import type { ImportContext, StagedImport } from '../import.js';
-import { qwenPawSecretsDir, resolveMounts } from '../sandbox-layout.js';
-import { Selection } from '../selection.js';
+import type { ImportContext, StagedImport } from '../archive/types.js';
+import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
+import { Selection } from '../sandbox/selection.js';
 import { layoutPlace, payloadPathOf } from './archive-layout.js';
 import { META_FILE, parseQwenPawMeta, type QwenPawMeta } from './meta.js';
 

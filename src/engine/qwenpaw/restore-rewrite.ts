@@ -4,8 +4,8 @@ import { IntegrityError } from '../../errors.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { MappedMount } from '../restore/mounts.js';
 import type { PlanUnit, RestorePlan } from '../restore/plan.js';
-import { readVerified } from '../restore/verified-copy.js';
-import type { Selection } from '../selection.js';
+import { readVerified } from '../bundle/checked-read.js';
+import type { Selection } from '../sandbox/selection.js';
 import { readQwenPawProfiles } from './profiles.js';
 
 export interface QwenPawRestoreInput {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { sha256Of } from './verified-copy.js';
+import { sha256Of } from '../bundle/checked-read.js';
 
 /**
  * A file whose bytes must hash to `sha256`: a live file the restore would

@@ -6,7 +6,7 @@ import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
 import { UnsafeEntryPathError, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
-import type { PathClass, Selection } from '../selection.js';
+import type { PathClass, Selection } from '../sandbox/selection.js';
 import type { MappedMount } from './mounts.js';
 
 /** Why a live path is carried over into the restored tree instead of being replaced. */

@@ -6,7 +6,7 @@ import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
 import type { PlanItem, PlanUnit } from './plan.js';
-import { checkVerified, copyVerified, readVerified, writeStaged } from './verified-copy.js';
+import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
 
 export interface MergeOutcome {
   path: string;

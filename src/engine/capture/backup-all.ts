@@ -1,9 +1,9 @@
-import { ClawbackError } from '../errors.js';
-import type { SandboxEntry } from '../store/registry.js';
-import type { EngineDeps } from './deps.js';
-import { hookFailure, runHook, type HookSettings } from './hooks.js';
-import { listSandboxes, rootExists } from './sandboxes.js';
-import { createSnapshot, type SnapshotSummary } from './snapshot-create.js';
+import { ClawbackError } from '../../errors.js';
+import type { SandboxEntry } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+import { hookFailure, runHook, type HookSettings } from '../sandbox/hooks.js';
+import { listSandboxes, rootExists } from '../sandbox/sandbox.js';
+import { createSnapshot, type SnapshotSummary } from './create.js';
 
 export interface BackupAllRequest {
   includeStopped: boolean;

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../errors.js';
-import { type ArchiveLimits } from '../formats/archive-guard.js';
-import { decryptFile, isEncrypted } from '../formats/envelope.js';
-import { extractTar } from '../formats/tar.js';
-import type { AgentManifest } from '../manifest/agent-manifest.js';
+import { ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../../errors.js';
+import { type ArchiveLimits } from '../../formats/archive-guard.js';
+import { decryptFile, isEncrypted } from '../../formats/envelope.js';
+import { extractTar } from '../../formats/tar.js';
+import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import {
   assertContentChecksum,
   MANIFEST_FILE,
@@ -16,34 +16,24 @@ import {
   serializeBundleManifest,
   type BundleEntry,
   type BundleManifest,
-} from '../manifest/bundle-manifest.js';
-import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../store/atomic.js';
-import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../store/bundles.js';
-import { bundleTimestamp, parseBundleTimestamp, sandboxBundleDir } from '../store/home.js';
-import { getSandbox, type SandboxEntry } from '../store/registry.js';
-import { syncfs } from '../store/syncfs.js';
-import { removeBundles } from './delete.js';
-import { portableEntry } from './export.js';
-import type { EngineDeps } from './deps.js';
-import { validateLabel } from './label.js';
-import { stageQwenPawZip } from './qwenpaw/import-zip.js';
-import { loadAgentManifest } from './sandbox-layout.js';
-import { sandboxLock } from './snapshot-create.js';
+} from '../../manifest/bundle-manifest.js';
+import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
+import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
+import { bundleTimestamp, parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
+import { getSandbox, type SandboxEntry } from '../../store/registry.js';
+import { syncfs } from '../../store/syncfs.js';
+import { removeBundles } from '../bundle/remove.js';
+import { portableEntry } from '../bundle/portable.js';
+import type { EngineDeps } from '../deps.js';
+import { validateLabel } from '../bundle/label.js';
+import { stageQwenPawZip } from '../qwenpaw/import-zip.js';
+import { loadAgentManifest } from '../sandbox/layout.js';
+import { sandboxLock } from '../sandbox/lock.js';
 
-export type ImportFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+import type { ImportContext, ImportFormat, ImportPlan, ImportRequest, OriginKey, StagedImport } from './types.js';
 
-export interface ImportRequest {
-  sandbox: string;
-  /** Absolute path of the archive. */
-  file: string;
-  /** Replace a bundle imported earlier from the same archive id. */
-  overwrite?: boolean;
-  label?: string;
-  /** Asked only when the archive is encrypted. */
-  passphrase?: () => Promise<string>;
-  /** Tighter hostile-archive limits (tests). */
-  limits?: Partial<ArchiveLimits>;
-}
+export type { ImportFormat, ImportRequest } from './types.js';
+
 
 export interface ImportSummary {
   sandbox: string;
@@ -65,35 +55,6 @@ export interface ImportSummary {
   durationMs: number;
 }
 
-/** Where an import stands once it knows what it imports: the bundle it will publish, and what that replaces. */
-export interface ImportPlan {
-  timestamp: string;
-  partialDir: string;
-  label: string | null;
-  replaces: BundleRecord[];
-}
-
-/** What the format-specific stagers get: the target, and `plan`, called once the archive's identity is known. */
-export interface ImportContext {
-  request: ImportRequest;
-  deps: EngineDeps;
-  entry: SandboxEntry;
-  agentManifest: AgentManifest;
-  scratch: string;
-  /** Refuses an id imported before (unless overwrite) and picks the timestamp and label. */
-  plan(originKey: OriginKey, id: string, suggestedLabel: string | null, time: Date): ImportPlan;
-}
-
-export interface StagedImport {
-  plan: ImportPlan;
-  manifest: BundleManifest;
-  format: ImportFormat;
-  databases: string[];
-  skipped: number;
-  warnings: string[];
-}
-
-export type OriginKey = 'qwenpawId' | 'clawbackId';
 
 const SCRATCH_PREFIX = '.import-';
 /** A manifest larger than this is not one clawback wrote (40,000 entries take about 10 MB). */

@@ -1,21 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IntegrityError } from '../errors.js';
-import type { BundleEntry, BundleManifest, BundleScope, EntryType } from '../manifest/bundle-manifest.js';
-import { backupDatabase } from '../sqlite/backup.js';
-import { isSqliteFile } from '../sqlite/detect.js';
-import type { BundleRecord } from '../store/bundles.js';
-import { sandboxBundleDir } from '../store/home.js';
-import { getSandbox } from '../store/registry.js';
-import { resolveSelector } from '../store/selector.js';
-import { hashFile } from './capture/copy.js';
-import { scanMounts, type ScannedEntry } from './capture/scan.js';
-import type { EngineDeps } from './deps.js';
-import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
-import { Selection, type ScopeOptions } from './selection.js';
-import { sandboxRecords } from './snapshot-list.js';
-import { unchangedSince } from './capture/unchanged.js';
+import { IntegrityError } from '../../errors.js';
+import type { BundleEntry, BundleManifest, BundleScope, EntryType } from '../../manifest/bundle-manifest.js';
+import { backupDatabase } from '../../sqlite/backup.js';
+import { isSqliteFile } from '../../sqlite/detect.js';
+import type { BundleRecord } from '../../store/bundles.js';
+import { sandboxBundleDir } from '../../store/home.js';
+import { getSandbox } from '../../store/registry.js';
+import { resolveSelector } from '../../store/selector.js';
+import { hashFile } from '../capture/copy.js';
+import { scanMounts, type ScannedEntry } from '../capture/scan.js';
+import type { EngineDeps } from '../deps.js';
+import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
+import { Selection, type ScopeOptions } from '../sandbox/selection.js';
+import { sandboxRecords } from '../bundle/find.js';
+import { unchangedSince } from '../capture/unchanged.js';
 
 export interface DiffRequest {
   sandbox: string;

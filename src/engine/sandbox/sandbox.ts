@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RefusedError, UsageError } from '../errors.js';
-import { getSandbox, readRegistry, updateRegistry, validateSandboxName, type SandboxEntry, type SandboxHooks } from '../store/registry.js';
-import type { EngineDeps } from './deps.js';
-import { loadAgentManifest } from './sandbox-layout.js';
+import { RefusedError, UsageError } from '../../errors.js';
+import { getSandbox, readRegistry, updateRegistry, validateSandboxName, type SandboxEntry, type SandboxHooks } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+import { loadAgentManifest } from './layout.js';
 
 export interface SandboxOptions {
   agent?: string;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClawbackError } from '../errors.js';
-import { MANIFEST_FILE, type BundleEntry } from '../manifest/bundle-manifest.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../store/bundles.js';
+import { ClawbackError } from '../../errors.js';
+import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
+import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 
 /**
  * How much disk the bundles of a sandbox take, counting a file hard-linked

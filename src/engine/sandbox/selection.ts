@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
-import { UsageError } from '../errors.js';
-import type { AgentManifest } from '../manifest/agent-manifest.js';
-import type { BundleMount } from '../manifest/bundle-manifest.js';
+import { UsageError } from '../../errors.js';
+import type { AgentManifest } from '../../manifest/agent-manifest.js';
+import type { BundleMount } from '../../manifest/bundle-manifest.js';
 
 export const OTHER_MODULE = 'other';
 

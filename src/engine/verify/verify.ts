@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ClawbackError, UsageError } from '../errors.js';
-import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../manifest/bundle-manifest.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../store/bundles.js';
-import { resolveSelector } from '../store/selector.js';
-import type { EngineDeps, Progress } from './deps.js';
-import { sandboxRecords } from './snapshot-list.js';
-import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './verify-worker.js';
+import { ClawbackError, UsageError } from '../../errors.js';
+import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { resolveSelector } from '../../store/selector.js';
+import type { EngineDeps, Progress } from '../deps.js';
+import { sandboxRecords } from '../bundle/find.js';
+import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './hash-worker.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -279,7 +279,7 @@ function hashProblem(entry: FileEntry, outcome: HashOutcome): string | undefined
 
 function workerScript(): string | undefined {
   // Running from the TypeScript sources (tests), there is no compiled worker; hash on this thread then.
-  const file = fileURLToPath(new URL('./verify-worker.js', import.meta.url));
+  const file = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
   return fs.existsSync(file) ? file : undefined;
 }
 

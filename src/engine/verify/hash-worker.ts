@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { ClawbackError } from '../errors.js';
-import { hasSqliteHeader } from '../sqlite/detect.js';
+import { ClawbackError } from '../../errors.js';
+import { hasSqliteHeader } from '../../sqlite/detect.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
 export interface HashJob {
@@ -110,7 +110,7 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
  * Loaded on first need: better-sqlite3 takes tens of ms to load.
  */
 export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
-  const { quickCheck } = await import('../sqlite/backup.js');
+  const { quickCheck } = await import('../../sqlite/backup.js');
   return (file) => {
     try {
       quickCheck(file, '', { readonly: true });

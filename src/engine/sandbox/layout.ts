@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
-import { parseAgentManifest, type AgentManifest } from '../manifest/agent-manifest.js';
-import { BUILTIN_MANIFESTS, BUILTIN_KINDS } from '../manifest/builtin.js';
-import type { BundleMount } from '../manifest/bundle-manifest.js';
-import type { SandboxEntry } from '../store/registry.js';
-import { readQwenPawProfiles } from './qwenpaw/profiles.js';
+import { UsageError } from '../../errors.js';
+import { parseAgentManifest, type AgentManifest } from '../../manifest/agent-manifest.js';
+import { BUILTIN_MANIFESTS, BUILTIN_KINDS } from '../../manifest/builtin.js';
+import type { BundleMount } from '../../manifest/bundle-manifest.js';
+import type { SandboxEntry } from '../../store/registry.js';
+import { readQwenPawProfiles } from '../qwenpaw/profiles.js';
 
 /** Payload prefix of a separately registered secrets root, for kinds other than qwenpaw. */
 export const SECRETS_MOUNT_PREFIX = '.clawback-secrets';

@@ -31,7 +31,7 @@
  */
 import picomatch from 'picomatch';
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../errors.js';
 
 export interface RetentionCandidate {
   id: string;

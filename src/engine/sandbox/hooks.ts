@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
-import { ClawbackError, ExitCode } from '../errors.js';
-import type { SandboxEntry, SandboxHooks } from '../store/registry.js';
+import { ClawbackError, ExitCode } from '../../errors.js';
+import type { SandboxEntry, SandboxHooks } from '../../store/registry.js';
 
 export type HookName = keyof SandboxHooks;
 

@@ -1,20 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDir } from '../store/atomic.js';
-import { listBundles, type BundleRecord, type BundleState } from '../store/bundles.js';
-import { sandboxBundleDir } from '../store/home.js';
-import { getSandbox } from '../store/registry.js';
-import { resolveSelector } from '../store/selector.js';
-import type { EngineDeps } from './deps.js';
-import { sandboxLock } from './snapshot-create.js';
+import { fsyncDir } from '../../store/atomic.js';
+import type { BundleRecord, BundleState } from '../../store/bundles.js';
+import { pidAlive } from '../../store/lock.js';
+import type { EngineDeps } from '../deps.js';
 import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
-import { pidAlive } from '../store/lock.js';
-
-export interface DeleteRequest {
-  sandbox: string;
-  /** Selectors as for every command; partial and corrupt bundles by their exact directory name. */
-  selectors: string[];
-}
 
 export interface DeletedBundle {
   id: string;
@@ -26,52 +16,7 @@ export interface DeletedBundle {
   bytes: number | null;
 }
 
-export interface DeleteSummary {
-  sandbox: string;
-  deleted: DeletedBundle[];
-  /** Payload bytes no other bundle holds, now free (from the manifests; partial bundles not counted). */
-  freedBytes: number;
-}
-
 const DELETING_PREFIX = '.deleting-';
-
-/** What `delete` would remove, resolved without the lock (for a confirmation prompt). */
-export function planDelete(request: DeleteRequest, deps: EngineDeps): DeletedBundle[] {
-  getSandbox(deps.layout, request.sandbox);
-  const records = listBundles(sandboxBundleDir(deps.layout, request.sandbox));
-  return resolveAll(records, request).map(describeBundle);
-}
-
-/**
- * Delete bundles under the sandbox lock. Every selector is resolved before anything is
- * removed, so one typo deletes nothing. Each bundle is first renamed to a hidden
- * `.deleting-<id>` name (never listed, so never seen half-deleted), then removed. A file
- * hard-linked into another bundle survives there: removing a bundle only drops its links.
- */
-export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): DeleteSummary {
-  getSandbox(deps.layout, request.sandbox);
-  const lock = sandboxLock(deps, request.sandbox, 'snapshot delete');
-  try {
-    const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    sweepLeftovers(sandboxDir);
-    const records = listBundles(sandboxDir);
-    const targets = resolveAll(records, request);
-    const freedBytes = freedBy(records, targets, sandboxDir);
-    removeBundles(sandboxDir, targets, deps);
-    return { sandbox: request.sandbox, deleted: targets.map(describeBundle), freedBytes };
-  } finally {
-    lock.release();
-  }
-}
-
-function resolveAll(records: BundleRecord[], request: DeleteRequest): BundleRecord[] {
-  const chosen = new Map<string, BundleRecord>();
-  for (const selector of request.selectors) {
-    const record = resolveSelector(records, selector, request.sandbox);
-    chosen.set(record.id, record);
-  }
-  return [...chosen.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-}
 
 export function describeBundle(record: BundleRecord): DeletedBundle {
   return {
@@ -125,7 +70,6 @@ export function sweepLeftovers(sandboxDir: string): void {
     if (name.startsWith(DELETING_PREFIX) || (scratch && !pidAlive(Number(scratch[1])))) removeTree(path.join(sandboxDir, name));
   }
 }
-
 
 /** rm -rf; a directory someone made read-only is given back its write bit first. */
 function removeTree(dir: string): void {

@@ -1,10 +1,11 @@
+import { portableEntry } from '../bundle/portable.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, IntegrityError, NotFoundError, RefusedError, UsageError } from '../errors.js';
-import { createEncryptStream, type EncryptOptions } from '../formats/envelope.js';
-import { writeTar, type TarWriteEntry } from '../formats/tar.js';
-import { writeZip, type ZipWriteEntry } from '../formats/zip.js';
+import { errnoCode, IntegrityError, NotFoundError, RefusedError, UsageError } from '../../errors.js';
+import { createEncryptStream, type EncryptOptions } from '../../formats/envelope.js';
+import { writeTar, type TarWriteEntry } from '../../formats/tar.js';
+import { writeZip, type ZipWriteEntry } from '../../formats/zip.js';
 import {
   assertContentChecksum,
   contentSha256,
@@ -14,17 +15,17 @@ import {
   type BundleEntry,
   type BundleManifest,
   type SkippedEntry,
-} from '../manifest/bundle-manifest.js';
-import { ensureDir } from '../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest } from '../store/bundles.js';
-import { parseBundleTimestamp } from '../store/home.js';
-import { getSandbox } from '../store/registry.js';
-import type { EngineDeps } from './deps.js';
-import { layoutPlace, QWENPAW_SECTIONS, zipNameOf, type QwenPawSection } from './qwenpaw/archive-layout.js';
-import { BACKUP_ID, defaultBackupName, META_FILE, qwenPawBackupId, serializeQwenPawMeta, type QwenPawMeta } from './qwenpaw/meta.js';
-import { mismatch } from './restore/verified-copy.js';
-import { loadAgentManifest } from './sandbox-layout.js';
-import { findSnapshot } from './snapshot-list.js';
+} from '../../manifest/bundle-manifest.js';
+import { ensureDir } from '../../store/atomic.js';
+import { bundlePayloadDir, readBundleManifest } from '../../store/bundles.js';
+import { parseBundleTimestamp } from '../../store/home.js';
+import { getSandbox } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+import { layoutPlace, QWENPAW_SECTIONS, zipNameOf, type QwenPawSection } from '../qwenpaw/archive-layout.js';
+import { BACKUP_ID, defaultBackupName, META_FILE, qwenPawBackupId, serializeQwenPawMeta, type QwenPawMeta } from '../qwenpaw/meta.js';
+import { mismatch } from '../bundle/checked-read.js';
+import { loadAgentManifest } from '../sandbox/layout.js';
+import { findSnapshot } from '../bundle/find.js';
 
 export const EXPORT_FORMATS = ['tar', 'tar.gz', 'qwenpaw-zip'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -192,12 +193,6 @@ interface PlanCommon {
 type ArchivePlan =
   | (PlanCommon & { kind: 'tar'; entries(reader: CheckedReader): Iterable<TarWriteEntry> })
   | (PlanCommon & { kind: 'zip'; entries(reader: CheckedReader): Iterable<ZipWriteEntry> });
-
-/** Host identity fields mean nothing on another machine (and could make a later snapshot link the wrong file). */
-export function portableEntry(e: BundleEntry): BundleEntry {
-  const { dev: _dev, ino: _ino, walSize: _walSize, walMtimeMs: _walMtimeMs, ...rest } = e;
-  return rest;
-}
 
 /**
  * The manifest that travels in a tar: the snapshot's own, minus what was left

@@ -1,9 +1,8 @@
-import { listBundles, type BundleRecord } from '../store/bundles.js';
-import { sandboxBundleDir } from '../store/home.js';
-import { getSandbox } from '../store/registry.js';
-import { resolveSelector } from '../store/selector.js';
-import type { EngineDeps } from './deps.js';
-import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from './space.js';
+import type { BundleRecord } from '../../store/bundles.js';
+import { sandboxBundleDir } from '../../store/home.js';
+import { sandboxRecords } from '../bundle/find.js';
+import type { EngineDeps } from '../deps.js';
+import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../bundle/space.js';
 
 export interface SnapshotRow {
   version: number | null;
@@ -34,15 +33,6 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
   };
 }
 
-export function sandboxRecords(sandbox: string, deps: EngineDeps): BundleRecord[] {
-  getSandbox(deps.layout, sandbox);
-  return listBundles(sandboxBundleDir(deps.layout, sandbox));
-}
-
-export function listSnapshots(sandbox: string, deps: EngineDeps): SnapshotRow[] {
-  return sandboxRecords(sandbox, deps).map((r) => toRow(r));
-}
-
 export interface DiskUsage {
   /** Bytes of payload files on disk, a file shared by several bundles counted once. */
   bytes: number;
@@ -65,8 +55,4 @@ export function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, option
   const snapshots = records.map((r) => toRow(r, space));
   const totalBytes = records.filter((r) => !space.uncounted.includes(r.id)).reduce((sum, r) => sum + (r.header?.totals.bytes ?? 0), 0);
   return { snapshots, diskUsage: { bytes: space.bytes, files: space.files, totalBytes, method: space.method, uncounted: space.uncounted } };
-}
-
-export function findSnapshot(sandbox: string, selector: string, deps: EngineDeps): BundleRecord {
-  return resolveSelector(sandboxRecords(sandbox, deps), selector, sandbox);
 }

@@ -1,5 +1,5 @@
-import { RefusedError, UsageError } from '../errors.js';
-import type { BundleRecord } from '../store/bundles.js';
+import { RefusedError, UsageError } from '../../errors.js';
+import type { BundleRecord } from '../../store/bundles.js';
 
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 

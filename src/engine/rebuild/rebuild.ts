@@ -1,19 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ClawbackError, RefusedError } from '../errors.js';
-import { fsyncDir } from '../store/atomic.js';
-import { bundleTimestamp } from '../store/home.js';
-import type { Lock } from '../store/lock.js';
-import type { SandboxEntry } from '../store/registry.js';
-import type { EngineDeps } from './deps.js';
-import { runRequiredHook, type HookSettings } from './hooks.js';
-import { finishCommitted, putOldRootBack, recoverRebuild, recoveryMessage, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './rebuild-journal.js';
-import { preflightRebuild, type RebuildPreflight } from './rebuild-preflight.js';
-import { restoreSnapshotLocked, type RestoreSummary } from './restore/index.js';
-import { createSnapshotLocked, sandboxLock, type SnapshotSummary } from './snapshot-create.js';
+import { ClawbackError, RefusedError } from '../../errors.js';
+import { fsyncDir } from '../../store/atomic.js';
+import { bundleTimestamp } from '../../store/home.js';
+import type { Lock } from '../../store/lock.js';
+import type { SandboxEntry } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+import { runRequiredHook, type HookSettings } from '../sandbox/hooks.js';
+import { finishCommitted, putOldRootBack, recoverRebuild, recoveryMessage, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { preflightRebuild, type RebuildPreflight } from './preflight.js';
+import { restoreSnapshotLocked, type RestoreSummary } from '../restore/restore.js';
+import { createSnapshotLocked, type SnapshotSummary } from '../capture/create.js';
+import { sandboxLock } from '../sandbox/lock.js';
 
-export { preflightRebuild, type RebuildPreflight } from './rebuild-preflight.js';
+export { preflightRebuild, type RebuildPreflight } from './preflight.js';
 
 export interface RebuildRequest {
   sandbox: string;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClawbackError, NotFoundError, RefusedError } from '../errors.js';
+import { ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
@@ -11,23 +11,23 @@ import {
   type BundleEntry,
   type BundleManifest,
   type SkippedEntry,
-} from '../manifest/bundle-manifest.js';
-import { backupDatabase } from '../sqlite/backup.js';
-import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../store/atomic.js';
-import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../store/bundles.js';
-import { bundleTimestamp, sandboxBundleDir } from '../store/home.js';
-import { acquireLock, type Lock } from '../store/lock.js';
-import { getSandbox } from '../store/registry.js';
-import { syncfs } from '../store/syncfs.js';
-import { hashFile } from './capture/copy.js';
-import { copyJobsParallel, type CopyJob } from './capture/copy-jobs.js';
-import { unchangedSince, walIdentity } from './capture/unchanged.js';
-import { scanMounts, type ScannedEntry } from './capture/scan.js';
-import type { EngineDeps } from './deps.js';
-import { assertLabelUnused, validateLabel } from './label.js';
-import { cacheSpaceDigest } from './space.js';
-import { loadAgentManifest, resolveMounts } from './sandbox-layout.js';
-import { Selection, type ScopeOptions } from './selection.js';
+} from '../../manifest/bundle-manifest.js';
+import { backupDatabase } from '../../sqlite/backup.js';
+import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
+import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
+import { bundleTimestamp, sandboxBundleDir } from '../../store/home.js';
+import { sandboxLock } from '../sandbox/lock.js';
+import { getSandbox } from '../../store/registry.js';
+import { syncfs } from '../../store/syncfs.js';
+import { hashFile } from './copy.js';
+import { copyJobsParallel, type CopyJob } from './copy-jobs.js';
+import { unchangedSince, walIdentity } from './unchanged.js';
+import { scanMounts, type ScannedEntry } from './scan.js';
+import type { EngineDeps } from '../deps.js';
+import { assertLabelUnused, validateLabel } from '../bundle/label.js';
+import { cacheSpaceDigest } from '../bundle/space.js';
+import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
+import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 
 export interface CreateSnapshotRequest {
   sandbox: string;
@@ -55,10 +55,6 @@ export interface SnapshotSummary {
 }
 
 const MAX_LISTED = 20;
-
-export function sandboxLock(deps: EngineDeps, sandbox: string, command: string): Lock {
-  return acquireLock(deps.layout.locks, sandbox, { command, waitMs: deps.lockWaitMs, now: deps.now });
-}
 
 export async function createSnapshot(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
   if (request.label !== undefined) validateLabel(request.label);

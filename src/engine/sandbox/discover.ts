@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRegistry, type SandboxEntry } from '../store/registry.js';
-import type { EngineDeps } from './deps.js';
-import { addSandbox } from './sandboxes.js';
+import { readRegistry, type SandboxEntry } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+import { addSandbox } from './sandbox.js';
 
 export interface DiscoverEnvironment {
   homedir: string;

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BusyError, IntegrityError } from '../errors.js';
-import { ensureDir, fsyncDir, writeJsonAtomic } from '../store/atomic.js';
-import type { HomeLayout } from '../store/home.js';
-import { removeTree } from '../store/journal.js';
-import { acquireLock } from '../store/lock.js';
-import type { EngineDeps } from './deps.js';
-import { pidAlive } from '../store/lock.js';
-import { isRecord } from '../records.js';
+import { BusyError, IntegrityError } from '../../errors.js';
+import { ensureDir, fsyncDir, writeJsonAtomic } from '../../store/atomic.js';
+import type { HomeLayout } from '../../store/home.js';
+import { removeTree } from '../../store/journal.js';
+import { acquireLock } from '../../store/lock.js';
+import type { EngineDeps } from '../deps.js';
+import { pidAlive } from '../../store/lock.js';
+import { isRecord } from '../../records.js';
 
 export const REBUILD_RECORD_VERSION = 1;
 

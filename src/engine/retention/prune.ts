@@ -1,10 +1,10 @@
-import { listBundles, type BundleRecord } from '../store/bundles.js';
-import { parseBundleTimestamp, sandboxBundleDir } from '../store/home.js';
-import { getSandbox } from '../store/registry.js';
-import { describeBundle, sweepLeftovers, freedBy, removeBundles, type DeletedBundle } from './delete.js';
-import type { EngineDeps } from './deps.js';
-import { planRetention, type RetentionCandidate, type RetentionPolicy } from './retention.js';
-import { sandboxLock } from './snapshot-create.js';
+import { listBundles, type BundleRecord } from '../../store/bundles.js';
+import { parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
+import { getSandbox } from '../../store/registry.js';
+import { describeBundle, sweepLeftovers, freedBy, removeBundles, type DeletedBundle } from '../bundle/remove.js';
+import type { EngineDeps } from '../deps.js';
+import { planRetention, type RetentionCandidate, type RetentionPolicy } from './rules.js';
+import { sandboxLock } from '../sandbox/lock.js';
 
 export interface PruneRequest {
   sandbox: string;

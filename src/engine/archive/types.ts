@@ -1,0 +1,50 @@
+import type { ArchiveLimits } from '../../formats/archive-guard.js';
+import type { AgentManifest } from '../../manifest/agent-manifest.js';
+import type { BundleManifest } from '../../manifest/bundle-manifest.js';
+import type { BundleRecord } from '../../store/bundles.js';
+import type { SandboxEntry } from '../../store/registry.js';
+import type { EngineDeps } from '../deps.js';
+
+export type ImportFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+
+export interface ImportRequest {
+  sandbox: string;
+  /** Absolute path of the archive. */
+  file: string;
+  /** Replace a bundle imported earlier from the same archive id. */
+  overwrite?: boolean;
+  label?: string;
+  /** Asked only when the archive is encrypted. */
+  passphrase?: () => Promise<string>;
+  /** Tighter hostile-archive limits (tests). */
+  limits?: Partial<ArchiveLimits>;
+}
+/** Where an import stands once it knows what it imports: the bundle it will publish, and what that replaces. */
+export interface ImportPlan {
+  timestamp: string;
+  partialDir: string;
+  label: string | null;
+  replaces: BundleRecord[];
+}
+
+/** What the format-specific stagers get: the target, and `plan`, called once the archive's identity is known. */
+export interface ImportContext {
+  request: ImportRequest;
+  deps: EngineDeps;
+  entry: SandboxEntry;
+  agentManifest: AgentManifest;
+  scratch: string;
+  /** Refuses an id imported before (unless overwrite) and picks the timestamp and label. */
+  plan(originKey: OriginKey, id: string, suggestedLabel: string | null, time: Date): ImportPlan;
+}
+
+export interface StagedImport {
+  plan: ImportPlan;
+  manifest: BundleManifest;
+  format: ImportFormat;
+  databases: string[];
+  skipped: number;
+  warnings: string[];
+}
+
+export type OriginKey = 'qwenpawId' | 'clawbackId';
