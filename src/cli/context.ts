@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps } from '../engine/deps.js';
 import { homeLayout } from '../store/home.js';
+import { hostFacts, monotonicClock } from './host.js';
 import { ProgressReporter } from './progress.js';
 
 export interface GlobalOptions {
@@ -61,6 +62,8 @@ export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
   const deps: EngineDeps = {
     layout: homeLayout(resolveHome(options, io)),
     now: () => new Date(),
+    clock: monotonicClock,
+    host: hostFacts(io.homedir),
     events: {
       phase: (name, totals) => progress.phase(name, totals),
       progress: (done) => progress.update(done),

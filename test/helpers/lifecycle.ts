@@ -6,6 +6,7 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { addSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
 import { homeLayout } from '../../src/store/home.js';
+import { hostFacts, monotonicClock } from '../../src/cli/host.js';
 import { tempDir } from './cli.js';
 
 /** A temp dir holding a generated tiny OpenClaw home and an empty clawback home. */
@@ -26,7 +27,7 @@ export function lifecycleFixture(prefix = 'clawback-lifecycle-'): LifecycleFixtu
 
 /** Engine deps for in-process tests; `clock` lets a test choose each snapshot's timestamp. */
 export function testDeps(home: string, clock: { now: Date } = { now: new Date() }): EngineDeps {
-  return { layout: homeLayout(home), now: () => clock.now, events: {}, toolVersion: 'test', lockWaitMs: 0 };
+  return { layout: homeLayout(home), now: () => clock.now, events: {}, toolVersion: 'test', lockWaitMs: 0, clock: monotonicClock, host: hostFacts(path.dirname(home)) };
 }
 
 export function registerOpenClaw(deps: EngineDeps, name: string, root: string): void {

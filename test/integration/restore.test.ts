@@ -8,6 +8,7 @@ import { restoreSnapshot } from '../../src/engine/restore/restore.js';
 import { addSandbox, setSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
 import { homeLayout } from '../../src/store/home.js';
+import { hostFacts, monotonicClock } from '../../src/cli/host.js';
 import { journalPath, recoverJournals, writeJournal } from '../../src/store/journal.js';
 import { acquireLock } from '../../src/store/lock.js';
 import { restoreLeftovers, treeDigest } from '../helpers/restore.js';
@@ -24,6 +25,7 @@ function makeDeps(fault?: (point: string) => void): EngineDeps {
     events: { warning: (message) => warnings.push(message) },
     toolVersion: 'test',
     lockWaitMs: 0,
+    clock: monotonicClock, host: hostFacts(dir),
     ...(fault ? { fault } : {}),
   };
 }

@@ -85,7 +85,7 @@ const CHUNK = 1024 * 1024;
  * temp file beside the output, fsync'ed and renamed (mode 0600).
  */
 export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): Promise<ExportSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const encrypted = request.passphrase !== undefined;
   if (encrypted && request.format === 'qwenpaw-zip') {
     throw new UsageError('--encrypt applies to the tar and tar.gz formats', { hint: 'QwenPaw cannot read an encrypted zip; export as tar.gz to encrypt' });
@@ -159,7 +159,7 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
     leftOutCount: writer.leftOut.length,
     qwenpawId: writer.qwenpawId,
     warnings: [...warnings, ...writer.warnings],
-    durationMs: Date.now() - started,
+    durationMs: deps.clock() - started,
   };
 }
 
@@ -363,7 +363,7 @@ class CheckedReader {
   private tick(bytes: number): void {
     this.done.files++;
     this.done.bytes += bytes;
-    const now = Date.now();
+    const now = this.deps.clock();
     if (now - this.lastReport >= 100) {
       this.lastReport = now;
       this.deps.events.progress?.({ ...this.done });

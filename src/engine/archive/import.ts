@@ -69,7 +69,7 @@ const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
  * (or hashed, for a zip), and the bundle is published like a snapshot.
  */
 export async function importArchive(request: ImportRequest, deps: EngineDeps): Promise<ImportSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const entry = getSandbox(deps.layout, request.sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
   if (request.label !== undefined) validateLabel(request.label);
@@ -123,7 +123,7 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
         origin: manifest.origin ?? {},
         skipped: staged.skipped,
         warnings: staged.warnings,
-        durationMs: Date.now() - started,
+        durationMs: deps.clock() - started,
       };
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
@@ -348,7 +348,7 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
         } finally {
           fs.closeSync(fd);
         }
-        const now = Date.now();
+        const now = deps.clock();
         if (now - lastReport >= 100) {
           lastReport = now;
           deps.events.progress?.(done);

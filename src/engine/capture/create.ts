@@ -68,10 +68,10 @@ export async function createSnapshot(request: CreateSnapshotRequest, deps: Engin
 
 /** Same as createSnapshot, for callers (restore, rebuild) that already hold the sandbox lock. */
 export async function createSnapshotLocked(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const entry = getSandbox(deps.layout, request.sandbox);
   const manifest = loadAgentManifest(entry.agent);
-  const mounts = resolveMounts(entry, manifest);
+  const mounts = resolveMounts(entry, manifest, deps.host.homeDir);
   if (!fs.statSync(entry.root, { throwIfNoEntry: false })?.isDirectory()) {
     throw new NotFoundError('root-not-found', `state root ${entry.root} of ${request.sandbox} does not exist`, {
       hint: `check the path, or fix it with \`clawback sandbox set ${request.sandbox} --root DIR\``,
@@ -170,7 +170,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       skipped: scan.skipped.length,
       warnings: scan.warnings,
       incomplete: bundle.failedBackupDirs.length > 0,
-      durationMs: Date.now() - started,
+      durationMs: deps.clock() - started,
     };
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
@@ -325,7 +325,7 @@ class BundleWriter {
   private tick(files: number, bytes: number): void {
     this.done.files += files;
     this.done.bytes += bytes;
-    const now = Date.now();
+    const now = this.deps.clock();
     if (now - this.lastReport >= 100) {
       this.lastReport = now;
       this.deps.events.progress?.({ ...this.done });

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
 import { isRecord } from '../../records.js';
@@ -19,7 +18,7 @@ function expandUser(dir: string, homedir: string): string {
 }
 
 /** Agents from `config.json` → `agents.profiles`. A missing config means no agents yet; an unreadable one is an error. */
-export function readQwenPawProfiles(workingDir: string, homedir = os.homedir()): QwenPawProfile[] {
+export function readQwenPawProfiles(workingDir: string, homedir: string): QwenPawProfile[] {
   const file = path.join(workingDir, 'config.json');
   let text: string;
   try {

@@ -16,6 +16,8 @@ export interface QwenPawRestoreInput {
   plan: RestorePlan;
   /** No --only and no --agent: the agent registry becomes the snapshot's (QwenPaw's "full restore"). */
   full: boolean;
+  /** The user's home, for a live workspace_dir written with `~`. */
+  homeDir: string;
 }
 
 export interface QwenPawRestore {
@@ -94,7 +96,7 @@ export function prepareQwenPawRestore(input: QwenPawRestoreInput): QwenPawRestor
     for (const id of [...locations.keys()].sort()) desired[id] = profile(id);
   }
   if (desired !== undefined) {
-    const liveDirs = new Map(readQwenPawProfiles(root.dir).map((p) => [p.id, p.workspaceDir]));
+    const liveDirs = new Map(readQwenPawProfiles(root.dir, input.homeDir).map((p) => [p.id, p.workspaceDir]));
     for (const id of Object.keys(liveProfiles)) {
       if (id in desired) continue;
       const dir = liveDirs.get(id) ?? path.join(root.dir, 'workspaces', id);

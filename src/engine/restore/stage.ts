@@ -33,7 +33,7 @@ export class StageRun {
       this.faulted = true;
       this.deps.fault?.('restore:staging');
     }
-    const now = Date.now();
+    const now = this.deps.clock();
     if (now - this.lastReport >= 100) {
       this.lastReport = now;
       this.deps.events.progress?.({ ...this.done });

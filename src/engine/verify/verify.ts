@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -7,7 +6,7 @@ import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { resolveSelector } from '../../store/selector.js';
-import type { EngineDeps, Progress } from '../deps.js';
+import type { EngineDeps, HostFacts, Progress } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
 import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './hash-worker.js';
 
@@ -66,10 +65,10 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   if (request.all && request.selector !== undefined) {
     throw new UsageError('give a selector or --all, not both');
   }
-  const started = Date.now();
+  const started = deps.clock();
   const records = sandboxRecords(request.sandbox, deps);
   const targets = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
-  const threads = request.threads ?? defaultThreads();
+  const threads = request.threads ?? defaultThreads(deps.host);
   const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
   const bundles: BundleVerification[] = [];
   try {
@@ -84,7 +83,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     files: bundles.reduce((sum, b) => sum + b.files, 0),
     bytes: bundles.reduce((sum, b) => sum + b.bytes, 0),
     threads: pool.used ? threads : 0,
-    durationMs: Date.now() - started,
+    durationMs: deps.clock() - started,
   };
 }
 
@@ -93,9 +92,9 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
  * kept busy by other work (load 3–10): two threads hashed no faster than one, and workers
  * cost ~25 % more CPU and ~40 MB more memory, so a busy machine verifies on one thread.
  */
-function defaultThreads(): number {
-  const cores = os.availableParallelism();
-  const idle = Math.floor(cores - os.loadavg()[0]!);
+function defaultThreads(host: HostFacts): number {
+  const cores = host.parallelism;
+  const idle = Math.floor(cores - host.loadAverage());
   return idle < 1 || cores < 2 ? 0 : Math.min(idle, MAX_THREADS);
 }
 
@@ -105,7 +104,7 @@ function defaultThreads(): number {
  * and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
-  const started = Date.now();
+  const started = deps.clock();
   const result: BundleVerification = {
     id: record.id,
     timestamp: record.timestamp,
@@ -122,7 +121,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     if (!fs.existsSync(record.dir)) result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
     result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     result.ok = result.problems.length === 0;
-    result.durationMs = Date.now() - started;
+    result.durationMs = deps.clock() - started;
     return result;
   };
   if (record.state !== 'complete') {
