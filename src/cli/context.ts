@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps } from '../engine/deps.js';
-import { homeLayout } from '../store/home.js';
+import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
 import { ProgressReporter } from './progress.js';
 
@@ -38,11 +38,7 @@ export interface CliContext {
 
 export const TOOL_VERSION = '0.1.0';
 
-export function expandHome(dir: string, homedir: string): string {
-  if (dir === '~') return homedir;
-  if (dir.startsWith('~/')) return path.join(homedir, dir.slice(2));
-  return dir;
-}
+export { expandHome };
 
 /** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (SPEC section 1). */
 export function resolveHome(options: GlobalOptions, io: CliIo): string {

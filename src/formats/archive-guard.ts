@@ -1,4 +1,5 @@
 import { RefusedError } from '../errors.js';
+import { isAgentId } from '../manifest/agent-id.js';
 import { linkStaysInside, relativePathProblem } from '../fs-safety/safe-path.js';
 
 export type ArchiveEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'other';
@@ -28,8 +29,6 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   maxCompressionRatio: 200,
   ratioCheckMinBytes: 1024 ** 2,
 });
-
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}[A-Za-z0-9]$/;
 
 /** Directories whose immediate children are named by QwenPaw agent ids. */
 export const DEFAULT_AGENT_ID_ROOTS: readonly string[] = Object.freeze(['workspaces', 'data/workspaces']);
@@ -122,7 +121,7 @@ export class ArchiveGuard {
     for (const root of this.agentIdRoots) {
       if (!name.startsWith(root + '/')) continue;
       const id = name.slice(root.length + 1).split('/', 1)[0]!;
-      if (!AGENT_ID_PATTERN.test(id)) refuse(raw, `names an invalid agent id ${JSON.stringify(id)}`);
+      if (!isAgentId(id)) refuse(raw, `names an invalid agent id ${JSON.stringify(id)}`);
     }
   }
 

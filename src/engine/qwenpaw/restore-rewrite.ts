@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
+import { isRecord } from '../../records.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { MappedMount } from '../restore/mounts.js';
 import type { PlanUnit, RestorePlan } from '../restore/plan.js';
@@ -31,10 +32,6 @@ type Json = Record<string, unknown>;
 
 const CONFIG = 'config.json';
 const AGENT_FILE = 'agent.json';
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseJson(text: string, what: string): Json {
   let value: unknown;
