@@ -40,7 +40,7 @@ export const TOOL_VERSION = '0.1.0';
 
 export { expandHome };
 
-/** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (SPEC section 1). */
+/** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (README "Concepts"). */
 export function resolveHome(options: GlobalOptions, io: CliIo): string {
   const fromEnv = io.env.CLAWBACK_HOME;
   const chosen = fromEnv && fromEnv.length > 0 ? fromEnv : options.home ?? path.join(io.homedir, '.nemoclaw');

@@ -49,7 +49,7 @@ const LEAF = 2;
 type Seen = typeof IMPLICIT_DIR | typeof EXPLICIT_DIR | typeof LEAF;
 
 /**
- * The hostile-archive rules (SPEC 5 and 8), fed one entry at a time by a
+ * The hostile-archive rules (README "Safety rules", "Export, import, encryption, QwenPaw"), fed one entry at a time by a
  * listing pass that runs before anything is extracted. Throws RefusedError
  * `hostile-archive` naming the first offending entry.
  */

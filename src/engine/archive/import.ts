@@ -251,7 +251,7 @@ function publish(staged: StagedImport, sandboxDir: string, deps: EngineDeps): vo
   if (plan.replaces.length > 0) removeBundles(sandboxDir, plan.replaces, deps);
 }
 
-/** Bundle files keep their mode bits minus group/other write (SPEC 4). */
+/** Bundle files keep their mode bits minus group/other write (README "Bundle format"). */
 function bundleFileMode(mode: number): number {
   return mode & ~0o022 & 0o777;
 }

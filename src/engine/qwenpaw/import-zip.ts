@@ -197,7 +197,7 @@ async function selfContained(payload: string, rel: string, archive: string): Pro
   }
 }
 
-/** Bundle files keep their mode bits minus group/other write (SPEC 4). */
+/** Bundle files keep their mode bits minus group/other write (README "Bundle format"). */
 function bundleFileMode(mode: number): number {
   return mode & ~0o022 & 0o777;
 }

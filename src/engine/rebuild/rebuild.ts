@@ -69,7 +69,7 @@ interface Progress {
 }
 
 /**
- * SPEC 7: stop → a complete snapshot → move the root aside → recreate → restore with the config
+ * README "backup-all and rebuild": stop → a complete snapshot → move the root aside → recreate → restore with the config
  * merges → start → delete the old root. Nothing is deleted until the rebuilt state is live and
  * started; a failure after the move removes what the rebuild wrote, renames the old root back and
  * runs `start`. The move is recorded first (journal/rebuild/<sandbox>.json), so a kill at any

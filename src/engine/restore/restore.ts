@@ -144,7 +144,7 @@ function summarise(
 }
 
 /**
- * Restores a snapshot (SPEC 6): verify the bundle, plan, stage the restored
+ * Restores a snapshot (README "Restore"): verify the bundle, plan, stage the restored
  * trees beside the live ones (checking every file's sha256 as it is copied),
  * take a pre-restore snapshot, then swap under a journal so that a kill at
  * any instant leaves the old state or the new one.
@@ -213,7 +213,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
   });
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
   const plan = planRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
-  // QwenPaw (issue 6): agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
+  // QwenPaw: agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
   const qwenpaw = agentManifest.agent === 'qwenpaw' ? prepareQwenPawRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, plan, full: request.only === undefined && request.agents === undefined, homeDir: deps.host.homeDir }) : undefined;
   const nextPolicy = { policyPresets: bundle.policyPresets, customPolicies: bundle.customPolicies };
   const policy = diffPolicies(target.entry, nextPolicy);
