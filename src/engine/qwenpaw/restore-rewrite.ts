@@ -7,7 +7,7 @@ import type { MappedMount } from '../restore/mounts.js';
 import type { PlanUnit, RestorePlan } from '../restore/plan.js';
 import { readVerified } from '../bundle/checked-read.js';
 import type { Selection } from '../sandbox/selection.js';
-import { readQwenPawProfiles } from './profiles.js';
+import { readQwenPawProfiles } from '../sandbox/qwenpaw-profiles.js';
 
 export interface QwenPawRestoreInput {
   bundle: BundleManifest;

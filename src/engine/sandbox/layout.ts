@@ -5,7 +5,7 @@ import { parseAgentManifest, type AgentManifest } from '../../manifest/agent-man
 import { BUILTIN_MANIFESTS, BUILTIN_KINDS } from '../../manifest/builtin.js';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
 import type { SandboxEntry } from '../../store/registry.js';
-import { readQwenPawProfiles } from '../qwenpaw/profiles.js';
+import { readQwenPawProfiles } from './qwenpaw-profiles.js';
 
 /** Payload prefix of a separately registered secrets root, for kinds other than qwenpaw. */
 export const SECRETS_MOUNT_PREFIX = '.clawback-secrets';
