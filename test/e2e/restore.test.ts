@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundleIds, flipByte } from '../helpers/bundles.js';
+import { bundleIds, flipByte, payloadPath } from '../helpers/bundles.js';
 import { json } from '../helpers/cli.js';
 import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpers/restore.js';
 import { databaseContent, writeDatabaseRow } from '../helpers/sqlite.js';
@@ -108,7 +108,7 @@ describe('snapshot restore', () => {
     // Changed live, so the restore must write the bundle's copy (a live file that still hashes to the manifest is linked instead).
     fs.writeFileSync(path.join(f.root, 'workspace/MEMORY.md'), 'changed\n');
     const [latest] = bundleIds(f.home, 'oc');
-    flipByte(path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'workspace', 'MEMORY.md'), 10);
+    flipByte(payloadPath(f.home, 'oc', latest!, 'workspace/MEMORY.md'), 10);
     const before = treeDigest(f.root);
     const bundles = bundleIds(f.home, 'oc').length;
 
@@ -240,7 +240,7 @@ describe('snapshot restore of a damaged database copy', () => {
     fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
     const before = treeDigest(f.root);
     const [latest] = bundleIds(f.home, 'oc');
-    const copy = path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'memory', 'main.sqlite');
+    const copy = payloadPath(f.home, 'oc', latest!, 'memory/main.sqlite');
     // A byte near the end: inside a page, so SQLite may read the file without complaint.
     flipByte(copy, fs.statSync(copy).size - 100);
     const quiet = await f.cli('oc', 'snapshot', 'restore', '--json');

@@ -8,6 +8,7 @@ import { createSnapshot } from '../../src/engine/capture/create.js';
 import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json, REPO, tempDir } from '../helpers/cli.js';
 import { testDeps } from '../helpers/deps.js';
+import { makeFifo } from '../helpers/hooks.js';
 import { writeDatabaseRow } from '../helpers/sqlite.js';
 import { treeDigest } from '../helpers/tree.js';
 
@@ -141,7 +142,7 @@ describe('snapshot create / list / show', () => {
   });
 
   it('refuses a FIFO (exit 5)', async () => {
-    await execa('mkfifo', [path.join(sample.root, 'workspace', 'pipe')]);
+    makeFifo(path.join(sample.root, 'workspace', 'pipe'));
     const result = await clawback(home, ['oc', 'snapshot', 'create']);
     expect(result.exitCode).toBe(5);
     expect(String(result.stderr)).toContain('workspace/pipe (FIFO)');
