@@ -88,6 +88,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     });
   }
   for (const warning of scan.warnings) deps.events.warning?.(warning);
+  deps.fault?.('create:scanned');
 
   const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
   ensureDir(sandboxDir);
@@ -151,10 +152,13 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     bundle.contentSha256 = contentSha256(bundle.entries);
     deps.fault?.('create:before-manifest');
     writeFileAtomic(path.join(partialDir, MANIFEST_FILE), serializeBundleManifest(bundle), 0o600);
+    deps.fault?.('create:manifest-written');
     syncTree(partialDir, syncfs);
     deps.fault?.('create:before-rename');
     fs.renameSync(partialDir, finalDir);
+    deps.fault?.('create:renamed');
     fsyncDir(sandboxDir);
+    deps.fault?.('create:synced');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {
       sandbox: request.sandbox,
@@ -256,6 +260,7 @@ class BundleWriter {
       jobEntries.push({ entry, scanned });
     }
     const outcomes = await copyJobsParallel(jobs, (files, bytes) => this.tick(files, bytes));
+    this.deps.fault?.('create:mid-copy');
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
       const { entry, scanned } = jobEntries[i]!;
