@@ -8,7 +8,8 @@ import { restoreSnapshot } from '../../src/engine/restore/restore.js';
 import { addSandbox, setSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
 import { homeLayout } from '../../src/store/home.js';
-import { journalPath, recoverJournals, writeJournal } from '../../src/store/journal.js';
+import { recoverInterruptedWork } from '../../src/engine/recovery.js';
+import { journalPath, writeJournal } from '../../src/store/journal.js';
 import { acquireLock } from '../../src/store/lock.js';
 import { restoreLeftovers, treeDigest } from '../helpers/restore.js';
 
@@ -130,7 +131,7 @@ describe('restoreSnapshot', () => {
   });
 });
 
-describe('recoverJournals', () => {
+describe('recoverInterruptedWork', () => {
   it('leaves a journal alone while a live process holds the sandbox lock', () => {
     const staged = `${root}.clawback-stage-x`;
     fs.mkdirSync(staged);
@@ -145,12 +146,12 @@ describe('recoverJournals', () => {
     });
     const lock = acquireLock(deps.layout.locks, 'oc', { command: 'test' });
     try {
-      expect(recoverJournals(deps).map((o) => o.action)).toEqual(['skipped-busy']);
+      expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['skipped-busy']);
       expect(fs.existsSync(staged)).toBe(true);
     } finally {
       lock.release();
     }
-    expect(recoverJournals(deps).map((o) => o.action)).toEqual(['rolled-back']);
+    expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['rolled-back']);
     expect(fs.existsSync(staged)).toBe(false);
     expect(fs.existsSync(root)).toBe(true);
     expect(fs.existsSync(journalPath(deps.layout, 'oc'))).toBe(false);
@@ -170,7 +171,7 @@ describe('recoverJournals', () => {
       registry: { policyPresets: [], customPolicies: [] },
       createdAt: new Date().toISOString(),
     });
-    recoverJournals(deps);
+    recoverInterruptedWork(deps);
     expect(fs.existsSync(path.join(root, 'openclaw.json'))).toBe(true);
     const aside = restoreLeftovers(root);
     expect(aside).toHaveLength(1);

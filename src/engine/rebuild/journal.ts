@@ -5,7 +5,6 @@ import { BusyError, IntegrityError } from '../../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from '../../store/atomic.js';
 import type { HomeLayout } from '../../store/home.js';
 import { removeTree } from '../../store/journal.js';
-import { acquireLock } from '../../store/lock.js';
 import type { EngineDeps } from '../deps.js';
 import { pidAlive } from '../../store/lock.js';
 import { isRecord } from '../../records.js';
@@ -136,44 +135,16 @@ export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecove
   return { sandbox, action: record.state === 'committed' ? 'completed' : 'rolled-back', record };
 }
 
-/**
- * Run before every command, after the restore journals: each rebuild that a kill interrupted is
- * rolled back or finished under the sandbox lock. A sandbox locked by a live process is being
- * rebuilt right now, and is left alone. Hooks are not run here: an agent stopped for the
- * interrupted rebuild is reported, not restarted behind the user's back.
- */
-export function recoverRebuilds(deps: EngineDeps): RebuildRecovery[] {
+/** The sandboxes that have a rebuild record: each an interrupted rebuild, or one still running. */
+export function rebuildRecordSandboxes(layout: HomeLayout): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(rebuildRecordDir(deps.layout));
+    names = fs.readdirSync(rebuildRecordDir(layout));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const outcomes: RebuildRecovery[] = [];
-  for (const name of names.sort()) {
-    if (name.startsWith('.') || !name.endsWith('.json')) continue;
-    const sandbox = name.slice(0, -'.json'.length);
-    let lock;
-    try {
-      lock = acquireLock(deps.layout.locks, sandbox, { command: 'rebuild recovery', waitMs: 0, now: deps.now });
-    } catch (error) {
-      if (error instanceof BusyError) continue;
-      throw error;
-    }
-    try {
-      const outcome = recoverRebuild(deps, sandbox);
-      if (outcome) {
-        outcomes.push(outcome);
-        deps.events.warning?.(recoveryMessage(outcome));
-      }
-    } catch (error) {
-      if (!(error instanceof BusyError)) throw error;
-    } finally {
-      lock.release();
-    }
-  }
-  return outcomes;
+  return names.filter((n) => !n.startsWith('.') && n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
 }
 
 export function recoveryMessage(outcome: RebuildRecovery): string {

@@ -8,7 +8,8 @@ import type { Lock } from '../../store/lock.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { runRequiredHook, type HookSettings } from '../sandbox/hooks.js';
-import { finishCommitted, putOldRootBack, recoverRebuild, recoveryMessage, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { finishCommitted, putOldRootBack, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { recoverSandbox } from '../recovery.js';
 import { preflightRebuild, type RebuildPreflight } from './preflight.js';
 import { restoreSnapshotLocked, type RestoreSummary } from '../restore/restore.js';
 import { createSnapshotLocked, type SnapshotSummary } from '../capture/create.js';
@@ -83,8 +84,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   const started = Date.now();
   const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
-    const recovered = recoverRebuild(deps, request.sandbox);
-    if (recovered) deps.events.warning?.(recoveryMessage(recovered));
+    recoverSandbox(deps, request.sandbox);
     const preflight = preflightRebuild(request.sandbox, deps);
     const progress: Progress = { entry: preflight.entry, step: 'stop', stopped: false, snapshot: undefined, record: undefined, steps: [], warnings: [] };
     try {

@@ -4,11 +4,12 @@ import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../..
 import { ensureDir, syncTree } from '../../store/atomic.js';
 import { bundlePayloadDir, readBundleManifest } from '../../store/bundles.js';
 import { bundleTimestamp } from '../../store/home.js';
-import { recoverJournal, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
+import { rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
 import { updateRegistry } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import type { EngineDeps } from '../deps.js';
+import { recoverSandbox } from '../recovery.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { createSnapshotLocked } from '../capture/create.js';
@@ -162,8 +163,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   }
   try {
     if (lock) {
-      const recovered = recoverJournal(deps, target.name);
-      if (recovered) deps.events.warning?.(`an interrupted restore of ${target.name} was ${recovered.action === 'rolled-back' ? 'rolled back' : 'completed'} first`);
+      recoverSandbox(deps, target.name);
       // The registry may have changed while we waited for the lock.
       target = resolveTarget(request, deps);
     }
