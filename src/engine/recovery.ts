@@ -1,9 +1,9 @@
 import { BusyError } from '../errors.js';
 import { bundleTimestamp } from '../store/home.js';
-import { journalSandboxes, recoverJournal, type JournalRecovery } from '../store/journal.js';
+import { recordSandboxes, recoverJournal, type JournalRecovery } from '../store/journal.js';
 import { acquireLock } from '../store/lock.js';
 import type { EngineDeps } from './deps.js';
-import { rebuildRecordSandboxes, recoverRebuild, recoveryMessage, type RebuildRecovery } from './rebuild/journal.js';
+import { rebuildRecordDir, recoverRebuild, recoveryMessage, type RebuildRecovery } from './rebuild/journal.js';
 
 export type RecoveryOutcome =
   | ({ kind: 'restore' } & JournalRecovery)
@@ -51,8 +51,8 @@ function recover(deps: EngineDeps, sandbox: string, rebuildInProgress: 'throw' |
  * rebuild is reported, not restarted behind the user's back.
  */
 export function recoverInterruptedWork(deps: EngineDeps): RecoveryOutcome[] {
-  const journals = new Set(journalSandboxes(deps.layout));
-  const rebuilds = new Set(rebuildRecordSandboxes(deps.layout));
+  const journals = new Set(recordSandboxes(deps.layout.journals));
+  const rebuilds = new Set(recordSandboxes(rebuildRecordDir(deps.layout)));
   const outcomes: RecoveryOutcome[] = [];
   for (const sandbox of [...new Set([...journals, ...rebuilds])].sort()) {
     let lock;

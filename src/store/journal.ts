@@ -235,11 +235,11 @@ export function recoverJournal(layout: HomeLayout, sandbox: string, stamp: strin
   return { sandbox, action: 'rolled-back', journal: file, warnings };
 }
 
-/** The sandboxes that have a restore journal: each an interrupted restore, or one still running. */
-export function journalSandboxes(layout: HomeLayout): string[] {
+/** The sandboxes that have a record (`<sandbox>.json`) in `dir`: each an interrupted restore or rebuild, or one still running. */
+export function recordSandboxes(dir: string): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(layout.journals);
+    names = fs.readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;

@@ -135,18 +135,6 @@ export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecove
   return { sandbox, action: record.state === 'committed' ? 'completed' : 'rolled-back', record };
 }
 
-/** The sandboxes that have a rebuild record: each an interrupted rebuild, or one still running. */
-export function rebuildRecordSandboxes(layout: HomeLayout): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(rebuildRecordDir(layout));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return names.filter((n) => !n.startsWith('.') && n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
-}
-
 export function recoveryMessage(outcome: RebuildRecovery): string {
   const { record } = outcome;
   return outcome.action === 'completed'
