@@ -64,13 +64,10 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     const globals = program.opts<GlobalOptions>();
     state.json = globals.json === true;
     const ctx = buildContext(globals, io);
-    // Every command first finishes or rolls back a restore that was interrupted (README "Restore").
+    // Every command first finishes or rolls back a restore or rebuild that was interrupted.
     if (fs.existsSync(ctx.deps.layout.journals)) {
-      const { recoverJournals } = await import('../store/journal.js');
-      recoverJournals(ctx.deps);
-      // Then a rebuild that was interrupted (its restore journal, if any, is settled above).
-      const { recoverRebuilds } = await import('../engine/rebuild/journal.js');
-      recoverRebuilds(ctx.deps);
+      const { recoverInterruptedWork } = await import('../engine/recovery.js');
+      recoverInterruptedWork(ctx.deps);
     }
     const code = await fn(ctx, ...args);
     ctx.progress.stop();

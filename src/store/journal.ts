@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BusyError, IntegrityError } from '../errors.js';
-import type { EngineDeps } from '../engine/deps.js';
+import { IntegrityError } from '../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
-import { acquireLock } from './lock.js';
 import { updateRegistry, type CustomPolicy, type SandboxEntry } from './registry.js';
 import { isRecord } from '../records.js';
 
@@ -48,9 +46,9 @@ export interface JournalRecord {
   createdAt: string;
 }
 
-export interface RecoveryOutcome {
+export interface JournalRecovery {
   sandbox: string;
-  action: 'rolled-back' | 'rolled-forward' | 'skipped-busy';
+  action: 'rolled-back' | 'rolled-forward';
   journal: string;
   warnings: string[];
 }
@@ -220,58 +218,31 @@ export function rollForward(layout: HomeLayout, record: JournalRecord): void {
   removeJournal(layout, record.sandbox);
 }
 
-/** Finishes or undoes one sandbox's journal; the caller holds that sandbox's lock. */
-export function recoverJournal(deps: EngineDeps, sandbox: string): RecoveryOutcome | undefined {
-  const file = journalPath(deps.layout, sandbox);
+/**
+ * Finishes (committed) or undoes (before the commit point) one sandbox's
+ * journal; the caller holds that sandbox's lock. `stamp` names where a tree
+ * found in the way is moved aside.
+ */
+export function recoverJournal(layout: HomeLayout, sandbox: string, stamp: string): JournalRecovery | undefined {
+  const file = journalPath(layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readJournal(file);
   if (record.state === 'committed') {
-    rollForward(deps.layout, record);
+    rollForward(layout, record);
     return { sandbox, action: 'rolled-forward', journal: file, warnings: [] };
   }
-  const warnings = rollBack(deps.layout, record, deps.now().toISOString().replace(/[:.]/g, '-'));
+  const warnings = rollBack(layout, record, stamp);
   return { sandbox, action: 'rolled-back', journal: file, warnings };
 }
 
-/**
- * Run before every command: each journal left by an interrupted restore is
- * rolled back (before the commit point) or forward (after it), under the
- * sandbox lock. A journal whose sandbox is locked by a live process belongs
- * to a restore still running, and is left alone.
- */
-export function recoverJournals(deps: EngineDeps): RecoveryOutcome[] {
+/** The sandboxes that have a record (`<sandbox>.json`) in `dir`: each an interrupted restore or rebuild, or one still running. */
+export function recordSandboxes(dir: string): string[] {
   let names: string[];
   try {
-    names = fs.readdirSync(deps.layout.journals);
+    names = fs.readdirSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const outcomes: RecoveryOutcome[] = [];
-  for (const name of names.sort()) {
-    if (name.startsWith('.') || !name.endsWith('.json')) continue;
-    const sandbox = name.slice(0, -'.json'.length);
-    let lock;
-    try {
-      lock = acquireLock(deps.layout.locks, sandbox, { command: 'journal recovery', waitMs: 0, now: deps.now });
-    } catch (error) {
-      if (error instanceof BusyError) {
-        outcomes.push({ sandbox, action: 'skipped-busy', journal: path.join(deps.layout.journals, name), warnings: [] });
-        continue;
-      }
-      throw error;
-    }
-    try {
-      const outcome = recoverJournal(deps, sandbox);
-      if (outcome) {
-        outcomes.push(outcome);
-        const verb = outcome.action === 'rolled-back' ? 'rolled back (the old state is live again)' : 'completed (the restored state is live)';
-        deps.events.warning?.(`an interrupted restore of ${sandbox} was ${verb}`);
-        for (const warning of outcome.warnings) deps.events.warning?.(warning);
-      }
-    } finally {
-      lock.release();
-    }
-  }
-  return outcomes;
+  return names.filter((n) => !n.startsWith('.') && n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
 }

@@ -7,7 +7,8 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { restoreSnapshot } from '../../src/engine/restore/restore.js';
 import { addSandbox, setSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
-import { journalPath, recoverJournals, writeJournal } from '../../src/store/journal.js';
+import { recoverInterruptedWork } from '../../src/engine/recovery.js';
+import { journalPath, writeJournal } from '../../src/store/journal.js';
 import { acquireLock } from '../../src/store/lock.js';
 import { testDeps } from '../helpers/deps.js';
 import { restoreLeftovers } from '../helpers/restore.js';
@@ -124,7 +125,7 @@ describe('restoreSnapshot', () => {
   });
 });
 
-describe('recoverJournals', () => {
+describe('recoverInterruptedWork', () => {
   it('leaves a journal alone while a live process holds the sandbox lock', () => {
     const staged = `${root}.clawback-stage-x`;
     fs.mkdirSync(staged);
@@ -139,12 +140,12 @@ describe('recoverJournals', () => {
     });
     const lock = acquireLock(deps.layout.locks, 'oc', { command: 'test' });
     try {
-      expect(recoverJournals(deps).map((o) => o.action)).toEqual(['skipped-busy']);
+      expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['skipped-busy']);
       expect(fs.existsSync(staged)).toBe(true);
     } finally {
       lock.release();
     }
-    expect(recoverJournals(deps).map((o) => o.action)).toEqual(['rolled-back']);
+    expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['rolled-back']);
     expect(fs.existsSync(staged)).toBe(false);
     expect(fs.existsSync(root)).toBe(true);
     expect(fs.existsSync(journalPath(deps.layout, 'oc'))).toBe(false);
@@ -164,7 +165,7 @@ describe('recoverJournals', () => {
       registry: { policyPresets: [], customPolicies: [] },
       createdAt: new Date().toISOString(),
     });
-    recoverJournals(deps);
+    recoverInterruptedWork(deps);
     expect(fs.existsSync(path.join(root, 'openclaw.json'))).toBe(true);
     const aside = restoreLeftovers(root);
     expect(aside).toHaveLength(1);

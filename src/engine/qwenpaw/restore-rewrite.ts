@@ -4,7 +4,7 @@ import { IntegrityError } from '../../errors.js';
 import { isRecord } from '../../records.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { MappedMount } from '../restore/mounts.js';
-import type { PlanUnit, RestorePlan } from '../restore/plan.js';
+import type { AgentRegistryRewrite, PlanUnit, RestorePlan } from '../restore/plan.js';
 import { readVerified } from '../bundle/checked-read.js';
 import type { Selection } from '../sandbox/selection.js';
 import { readQwenPawProfiles } from '../sandbox/qwenpaw-profiles.js';
@@ -14,18 +14,10 @@ export interface QwenPawRestoreInput {
   payloadDir: string;
   mounts: readonly MappedMount[];
   selection: Selection;
-  plan: RestorePlan;
   /** No --only and no --agent: the agent registry becomes the snapshot's (QwenPaw's "full restore"). */
   full: boolean;
   /** The user's home, for a live workspace_dir written with `~`. */
   homeDir: string;
-}
-
-export interface QwenPawRestore {
-  /** Agents restored, and where each now lives. */
-  readonly locations: ReadonlyMap<string, string>;
-  /** Rewrites config.json and the restored agents' agent.json inside a unit's staged tree (never the live files). */
-  rewriteStaged(unit: PlanUnit, stagedDir: string): void;
 }
 
 type Json = Record<string, unknown>;
@@ -51,6 +43,35 @@ function profilesOf(config: Json | undefined): Json {
   return isRecord(agents) && isRecord(agents.profiles) ? agents.profiles : {};
 }
 
+/** The restored agents (workspace in the bundle and in scope), and the directory each is restored to. */
+function restoredLocations(input: QwenPawRestoreInput): Map<string, string> {
+  const locations = new Map<string, string>();
+  for (const mount of input.mounts) {
+    if (mount.agent === undefined || !mount.inBundle || mount.prefix !== `workspaces/${mount.agent}`) continue;
+    if (!bundleHoldsAgent(input.bundle, mount.agent)) continue;
+    if (input.selection.classify(mount.prefix, true).kind === 'in_scope') locations.set(mount.agent, mount.dir);
+  }
+  return locations;
+}
+
+/** The agent profiles config.json ends up with: the snapshot's (full restore) or the live ones with the restored laid over them. */
+function desiredProfiles(full: boolean, locations: ReadonlyMap<string, string>, liveProfiles: Json, bundleProfiles: Json): Json | undefined {
+  if (locations.size === 0) return undefined;
+  const profile = (id: string): Json => {
+    const known = bundleProfiles[id] ?? liveProfiles[id];
+    return { ...(isRecord(known) ? known : { id, enabled: true }), id, workspace_dir: locations.get(id)! };
+  };
+  if (full) {
+    const desired: Json = {};
+    const order = [...Object.keys(bundleProfiles), ...[...locations.keys()].sort()];
+    for (const id of order) if (locations.has(id) && !(id in desired)) desired[id] = profile(id);
+    return desired;
+  }
+  const desired: Json = { ...liveProfiles };
+  for (const id of [...locations.keys()].sort()) desired[id] = profile(id);
+  return desired;
+}
+
 /**
  * QwenPaw keeps where each agent lives in two places: `config.json`
  * `agents.profiles[id].workspace_dir` and each workspace's `agent.json`
@@ -60,63 +81,44 @@ function profilesOf(config: Json | undefined): Json {
  * live ones it lacks are dropped and their folders reported, not deleted).
  * Custom restore: the live registry, with the restored agents laid over it.
  *
- * Also orders the units so the working dir, which carries config.json, is
- * swapped last: the registry never names a workspace that is not in place.
+ * The plan this returns carries that rewrite, warns about the dropped agents,
+ * and swaps the working dir, which carries config.json, last: the registry
+ * never names a workspace that is not in place.
  */
-export function prepareQwenPawRestore(input: QwenPawRestoreInput): QwenPawRestore {
-  const { bundle, mounts, selection, plan } = input;
-  const root = mounts.find((m) => m.prefix === '')!;
-  const locations = new Map<string, string>();
-  for (const mount of mounts) {
-    if (mount.agent === undefined || !mount.inBundle || mount.prefix !== `workspaces/${mount.agent}`) continue;
-    if (!bundleHoldsAgent(bundle, mount.agent)) continue;
-    if (selection.classify(mount.prefix, true).kind === 'in_scope') locations.set(mount.agent, mount.dir);
-  }
-
+export function planQwenPawRestore(plan: RestorePlan, input: QwenPawRestoreInput): RestorePlan {
+  const root = input.mounts.find((m) => m.prefix === '')!;
+  const locations = restoredLocations(input);
   const liveFile = path.join(root.dir, CONFIG);
   const liveText = readIfExists(liveFile);
   const liveProfiles = profilesOf(liveText === undefined ? undefined : parseJson(liveText, liveFile));
-  const bundleEntry = bundle.entries.find((e) => e.path === CONFIG && e.type === 'file');
+  const bundleEntry = input.bundle.entries.find((e) => e.path === CONFIG && e.type === 'file');
   const bundleProfiles = bundleEntry ? profilesOf(parseJson(readVerified(`${input.payloadDir}/${CONFIG}`, bundleEntry).toString('utf8'), `the snapshot's ${CONFIG}`)) : {};
+  const profiles = desiredProfiles(input.full, locations, liveProfiles, bundleProfiles);
 
-  const profile = (id: string): Json => {
-    const known = bundleProfiles[id] ?? liveProfiles[id];
-    return { ...(isRecord(known) ? known : { id, enabled: true }), id, workspace_dir: locations.get(id)! };
-  };
-  let desired: Json | undefined;
-  if (input.full && locations.size > 0) {
-    desired = {};
-    const order = [...Object.keys(bundleProfiles), ...[...locations.keys()].sort()];
-    for (const id of order) if (locations.has(id) && !(id in desired)) desired[id] = profile(id);
-  } else if (locations.size > 0) {
-    desired = { ...liveProfiles };
-    for (const id of [...locations.keys()].sort()) desired[id] = profile(id);
-  }
-  if (desired !== undefined) {
+  const warnings = [...plan.warnings];
+  if (profiles !== undefined) {
     const liveDirs = new Map(readQwenPawProfiles(root.dir, input.homeDir).map((p) => [p.id, p.workspaceDir]));
     for (const id of Object.keys(liveProfiles)) {
-      if (id in desired) continue;
+      if (id in profiles) continue;
       const dir = liveDirs.get(id) ?? path.join(root.dir, 'workspaces', id);
-      plan.warnings.push(`agent ${id} is not in the snapshot: dropped from config.json agents.profiles; its folder ${dir} was left in place`);
+      warnings.push(`agent ${id} is not in the snapshot: dropped from config.json agents.profiles; its folder ${dir} was left in place`);
     }
   }
+  const rootAt = plan.units.findIndex((u) => u.parts.some((p) => p.prefix === '' && !p.keep));
+  const units = rootAt < 0 ? plan.units : [...plan.units.slice(0, rootAt), ...plan.units.slice(rootAt + 1), plan.units[rootAt]!];
+  return { ...plan, units, warnings, agentRegistry: { profiles, locations } };
+}
 
-  const rootUnit = plan.units.findIndex((u) => u.parts.some((p) => p.prefix === '' && !p.keep));
-  if (rootUnit >= 0) plan.units.push(...plan.units.splice(rootUnit, 1));
-
-  return {
-    locations,
-    rewriteStaged(unit, stagedDir) {
-      for (const part of unit.parts) {
-        if (part.keep) continue;
-        const dir = part.rel === '' ? stagedDir : `${stagedDir}/${part.rel}`;
-        if (part.prefix === '' && desired !== undefined) rewriteConfig(`${dir}/${CONFIG}`, desired);
-        const agent = part.prefix.startsWith('workspaces/') ? part.prefix.slice('workspaces/'.length) : undefined;
-        const location = agent === undefined ? undefined : locations.get(agent);
-        if (location !== undefined) rewriteAgentFile(`${dir}/${AGENT_FILE}`, agent!, location, plan.warnings);
-      }
-    },
-  };
+/** Rewrites config.json and the restored agents' agent.json inside a unit's staged tree (never the live files). */
+export function rewriteStagedRegistry(rewrite: AgentRegistryRewrite, unit: PlanUnit, stagedDir: string, warnings: string[]): void {
+  for (const part of unit.parts) {
+    if (part.keep) continue;
+    const dir = part.rel === '' ? stagedDir : `${stagedDir}/${part.rel}`;
+    if (part.prefix === '' && rewrite.profiles !== undefined) rewriteConfig(`${dir}/${CONFIG}`, rewrite.profiles);
+    const agent = part.prefix.startsWith('workspaces/') ? part.prefix.slice('workspaces/'.length) : undefined;
+    const location = agent === undefined ? undefined : rewrite.locations.get(agent);
+    if (location !== undefined) rewriteAgentFile(`${dir}/${AGENT_FILE}`, agent!, location, warnings);
+  }
 }
 
 /** Whether the snapshot holds this agent's workspace (a partial snapshot lists every mount, held or not). */

@@ -135,46 +135,6 @@ export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecove
   return { sandbox, action: record.state === 'committed' ? 'completed' : 'rolled-back', record };
 }
 
-/**
- * Run before every command, after the restore journals: each rebuild that a kill interrupted is
- * rolled back or finished under the sandbox lock. A sandbox locked by a live process is being
- * rebuilt right now, and is left alone. Hooks are not run here: an agent stopped for the
- * interrupted rebuild is reported, not restarted behind the user's back.
- */
-export function recoverRebuilds(deps: EngineDeps): RebuildRecovery[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(rebuildRecordDir(deps.layout));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const outcomes: RebuildRecovery[] = [];
-  for (const name of names.sort()) {
-    if (name.startsWith('.') || !name.endsWith('.json')) continue;
-    const sandbox = name.slice(0, -'.json'.length);
-    let lock;
-    try {
-      lock = acquireLock(deps.layout.locks, sandbox, { command: 'rebuild recovery', waitMs: 0, now: deps.now });
-    } catch (error) {
-      if (error instanceof BusyError) continue;
-      throw error;
-    }
-    try {
-      const outcome = recoverRebuild(deps, sandbox);
-      if (outcome) {
-        outcomes.push(outcome);
-        deps.events.warning?.(recoveryMessage(outcome));
-      }
-    } catch (error) {
-      if (!(error instanceof BusyError)) throw error;
-    } finally {
-      lock.release();
-    }
-  }
-  return outcomes;
-}
-
 export function recoveryMessage(outcome: RebuildRecovery): string {
   const { record } = outcome;
   return outcome.action === 'completed'

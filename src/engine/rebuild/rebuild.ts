@@ -7,7 +7,8 @@ import type { Lock } from '../../store/lock.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { runRequiredHook, type HookSettings } from '../sandbox/hooks.js';
-import { finishCommitted, putOldRootBack, recoverRebuild, recoveryMessage, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { finishCommitted, putOldRootBack, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { recoverSandbox } from '../recovery.js';
 import { preflightRebuild, type RebuildPreflight } from './preflight.js';
 import { restoreSnapshotLocked, type RestoreSummary } from '../restore/restore.js';
 import { createSnapshotLocked, type SnapshotSummary } from '../capture/create.js';
@@ -82,8 +83,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   const started = deps.clock();
   const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
-    const recovered = recoverRebuild(deps, request.sandbox);
-    if (recovered) deps.events.warning?.(recoveryMessage(recovered));
+    recoverSandbox(deps, request.sandbox);
     const preflight = preflightRebuild(request.sandbox, deps);
     const progress: Progress = { entry: preflight.entry, step: 'stop', stopped: false, snapshot: undefined, record: undefined, steps: [], warnings: [] };
     try {
@@ -113,57 +113,90 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   }
 }
 
+/** One rebuild under way: what its steps share, and what the failure handler needs to know (progress). */
+interface RebuildRun {
+  request: RebuildRequest;
+  deps: EngineDeps;
+  entry: SandboxEntry;
+  root: string;
+  /** Names the snapshot and the moved-aside root; taken once the agent is stopped. */
+  stamp: string;
+  progress: Progress;
+}
+
+async function runStep<T>(run: RebuildRun, name: RebuildStepName, work: () => Promise<T> | T, detail: (result: T) => string): Promise<T> {
+  run.progress.step = name;
+  run.deps.events.phase?.(name);
+  const begun = run.deps.clock();
+  const result = await work();
+  const record: RebuildStep = { step: name, detail: detail(result), durationMs: run.deps.clock() - begun };
+  run.progress.steps.push(record);
+  run.request.onStep?.(record);
+  return result;
+}
+
 async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: RebuildPreflight, progress: Progress): Promise<RestoreSummary> {
-  const { entry, root } = preflight;
-  const step = async <T>(name: RebuildStepName, work: () => Promise<T> | T, detail: (result: T) => string): Promise<T> => {
-    progress.step = name;
-    deps.events.phase?.(name);
-    const begun = deps.clock();
-    const result = await work();
-    const record: RebuildStep = { step: name, detail: detail(result), durationMs: deps.clock() - begun };
-    progress.steps.push(record);
-    request.onStep?.(record);
-    return result;
-  };
+  const run: RebuildRun = { request, deps, entry: preflight.entry, root: preflight.root, stamp: '', progress };
+  await stopAgent(run);
+  run.stamp = bundleTimestamp(deps.now());
+  const snapshot = await takeSnapshot(run);
+  const record = await moveRootAside(run, snapshot);
+  await recreateRoot(run, record);
+  const restored = await restoreSnapshotInto(run, record);
+  if (run.entry.hooks.start !== undefined) await runStep(run, 'start', () => runRequiredHook(run.entry, 'start', request.hooks), () => 'started (start hook)');
+  await commitAndCleanUp(run, record);
+  return restored;
+}
 
-  if (entry.hooks.stop !== undefined) {
-    await step('stop', () => runRequiredHook(entry, 'stop', request.hooks), () => 'stopped (stop hook)');
-    progress.stopped = true;
-  } else {
-    progress.warnings.push(`${entry.name} has no stop hook: if the agent is running, it may write to ${root} while it is rebuilt`);
+async function stopAgent(run: RebuildRun): Promise<void> {
+  const { entry, progress } = run;
+  if (entry.hooks.stop === undefined) {
+    progress.warnings.push(`${entry.name} has no stop hook: if the agent is running, it may write to ${run.root} while it is rebuilt`);
+    return;
   }
+  await runStep(run, 'stop', () => runRequiredHook(entry, 'stop', run.request.hooks), () => 'stopped (stop hook)');
+  progress.stopped = true;
+}
 
-  const stamp = bundleTimestamp(deps.now());
-  const label = `pre-rebuild-${stamp}`;
-  const snapshot = await step(
+async function takeSnapshot(run: RebuildRun): Promise<SnapshotSummary> {
+  const { entry, deps } = run;
+  const label = `pre-rebuild-${run.stamp}`;
+  const snapshot = await runStep(
+    run,
     'snapshot',
     () => createSnapshotLocked({ sandbox: entry.name, label, scope: {} }, deps),
     (s) => `snapshot ${label}: ${s.files} files → ${s.dir}`,
   );
-  progress.snapshot = snapshot;
+  run.progress.snapshot = snapshot;
   if (snapshot.incomplete) {
     throw new RefusedError('snapshot-incomplete', `the pre-rebuild snapshot of ${entry.name} is incomplete (some paths could not be read), so the rebuild stops here`, {
       hint: 'fix the unreadable paths (see the warnings) and run rebuild again',
     });
   }
+  return snapshot;
+}
 
-  const aside = `${root}.clawback-rebuild-${stamp}`;
+/** The move is recorded before it is made, so a kill at any point is rolled back by the next command. */
+async function moveRootAside(run: RebuildRun, snapshot: SnapshotSummary): Promise<RebuildRecord> {
+  const { deps, root } = run;
+  const aside = `${root}.clawback-rebuild-${run.stamp}`;
   const record: RebuildRecord = {
     version: 1,
-    sandbox: entry.name,
+    sandbox: run.entry.name,
     state: 'moved',
     root,
     aside,
-    snapshot: { dir: snapshot.dir, timestamp: snapshot.timestamp, label },
+    snapshot: { dir: snapshot.dir, timestamp: snapshot.timestamp, label: `pre-rebuild-${run.stamp}` },
     pid: deps.host.pid,
     host: deps.host.hostname,
     createdAt: deps.now().toISOString(),
   };
-  await step(
+  await runStep(
+    run,
     'move',
     () => {
       writeRebuildRecord(deps.layout, record);
-      progress.record = record;
+      run.progress.record = record;
       deps.fault?.('rebuild:before-move');
       fs.renameSync(root, aside);
       fsyncDir(path.dirname(root));
@@ -171,11 +204,16 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
     () => `moved ${root} aside to ${aside}`,
   );
   deps.fault?.('rebuild:moved');
+  return record;
+}
 
-  await step(
+async function recreateRoot(run: RebuildRun, record: RebuildRecord): Promise<void> {
+  const { entry, root } = run;
+  await runStep(
+    run,
     'recreate',
     async () => {
-      await runRequiredHook(entry, 'recreate', request.hooks, { CLAWBACK_PREVIOUS_ROOT: aside, CLAWBACK_SNAPSHOT: snapshot.dir });
+      await runRequiredHook(entry, 'recreate', run.request.hooks, { CLAWBACK_PREVIOUS_ROOT: record.aside, CLAWBACK_SNAPSHOT: record.snapshot.dir });
       if (!fs.lstatSync(root, { throwIfNoEntry: false })?.isDirectory()) {
         throw new RefusedError('recreate-left-no-root', `the recreate hook of ${entry.name} exited 0 but left no directory at ${root}`, {
           hint: 'the hook must create a fresh agent home at $CLAWBACK_ROOT',
@@ -184,42 +222,44 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
     },
     () => 'fresh home laid down (recreate hook)',
   );
-  deps.fault?.('rebuild:recreated');
+  run.deps.fault?.('rebuild:recreated');
+}
 
-  // The rebuild holds the sandbox lock throughout, so nothing can snapshot or restore the half-built root.
-  const restored: RestoreSummary = await step(
+// The rebuild holds the sandbox lock throughout, so nothing can snapshot or restore the half-built root.
+async function restoreSnapshotInto(run: RebuildRun, record: RebuildRecord): Promise<RestoreSummary> {
+  const { label, timestamp } = record.snapshot;
+  const restored = await runStep(
+    run,
     'restore',
-    () =>
-      restoreSnapshotLocked(
-        { sandbox: entry.name, selector: snapshot.timestamp, force: false, confirmed: true, dryRun: false, noPreRestore: true },
-        deps,
-      ),
+    () => restoreSnapshotLocked({ sandbox: run.entry.name, selector: timestamp, force: false, confirmed: true, dryRun: false, noPreRestore: true }, run.deps),
     (r) => `restored ${r.counts.replaced + r.counts.added + r.counts.unchanged} paths from ${label}${r.merges.length > 0 ? `; config merged: ${r.merges.map((m) => m.path).join(', ')}` : ''}`,
   );
-  deps.fault?.('rebuild:restored');
+  run.deps.fault?.('rebuild:restored');
+  return restored;
+}
 
-  if (entry.hooks.start !== undefined) await step('start', () => runRequiredHook(entry, 'start', request.hooks), () => 'started (start hook)');
-
+async function commitAndCleanUp(run: RebuildRun, record: RebuildRecord): Promise<void> {
+  const { deps, progress } = run;
   record.state = 'committed';
   writeRebuildRecord(deps.layout, record);
   // The rebuilt state is live and started: from here on nothing rolls back.
   progress.record = undefined;
   deps.fault?.('rebuild:committed');
-  await step(
+  await runStep(
+    run,
     'cleanup',
     () => {
       try {
         finishCommitted(record);
-        removeRebuildRecord(deps.layout, entry.name);
+        removeRebuildRecord(deps.layout, run.entry.name);
         return true;
       } catch (error) {
-        progress.warnings.push(`could not remove the old root ${aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
+        progress.warnings.push(`could not remove the old root ${record.aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
         return false;
       }
     },
-    (removed) => (removed ? `removed the old root ${aside}` : `the old root ${aside} is still there`),
+    (removed) => (removed ? `removed the old root ${record.aside}` : `the old root ${record.aside} is still there`),
   );
-  return restored;
 }
 
 /**

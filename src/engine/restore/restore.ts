@@ -1,27 +1,22 @@
 import path from 'node:path';
-import { ClawbackError, IntegrityError, RefusedError, UsageError } from '../../errors.js';
+import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
+import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { ensureDir, syncTree } from '../../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest } from '../../store/bundles.js';
-import { bundleTimestamp } from '../../store/home.js';
-import { recoverJournal, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
+import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
-import { updateRegistry } from '../../store/registry.js';
-import { syncfs } from '../../store/syncfs.js';
+import { findSnapshot } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
+import { planQwenPawRestore } from '../qwenpaw/restore-rewrite.js';
+import { recoverSandbox } from '../recovery.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
-import { createSnapshotLocked } from '../capture/create.js';
-import { findSnapshot } from '../bundle/find.js';
-import { startLiveHashing, type LiveHashJob } from './live-hash.js';
-import { prepareQwenPawRestore } from '../qwenpaw/restore-rewrite.js';
+import { applyPlan } from './apply.js';
 import { mapMounts } from './mounts.js';
-import { planRestore, type KeepReason, type RestorePlan } from './plan.js';
-import { diffPolicies, type PolicyChange } from './policy.js';
-import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun, verifyPlanned, type MergeOutcome } from './stage.js';
-import { assertSwappable, swapAndCommit } from './swap.js';
-import { mismatch } from '../bundle/checked-read.js';
-import { dirHasEntries, resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
+import { planRestore, writeTotals, type RestorePlan } from './plan.js';
+import { diffPolicies } from './policy.js';
+import { StageRun, verifyPlanned } from './stage.js';
+import { summariseRestore, type RestoreOutcome, type RestoreSummary } from './summary.js';
+import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
 
 export { restoreConfirmation, type Confirmation } from './target.js';
 
@@ -43,48 +38,7 @@ export interface RestoreRequest {
   noPreRestore?: boolean;
 }
 
-export interface PlanCounts {
-  replaced: number;
-  unchanged: number;
-  added: number;
-  removed: number;
-  kept: number;
-}
-
-export interface RestoreSummary {
-  sandbox: string;
-  target: string;
-  dryRun: boolean;
-  bundle: { timestamp: string; name: string | null; version: number | null; dir: string };
-  /** The directories whose trees were (or would be) swapped. */
-  dirs: string[];
-  counts: PlanCounts;
-  keptReasons: Partial<Record<KeepReason, number>>;
-  /** Payload paths per category: complete in a dry run, the first few otherwise. */
-  paths: { replaced: string[]; unchanged: string[]; added: string[]; removed: string[]; kept: string[] };
-  databases: string[];
-  merges: MergeOutcome[];
-  /** The safety snapshot taken before the swap, with the command that undoes the restore. */
-  preRestore: { selector: string; timestamp: string; dir: string; undo: string } | null;
-  registered: boolean;
-  policy: PolicyChange;
-  restart: string | null;
-  warnings: string[];
-  durationMs: number;
-}
-
-const LISTED_AFTER_RESTORE = 20;
-
-const RESTART_HINTS: Record<string, string> = {
-  openclaw: 'restart the OpenClaw gateway (e.g. `openclaw gateway restart`) so it reopens the restored files',
-  hermes: 'restart Hermes so it reopens the restored files and databases',
-  deepagents: 'restart any running Deep Agents session so it rereads config.toml and the agents',
-  qwenpaw: 'restart QwenPaw so it reloads config.json and the workspaces',
-};
-
-function restartHint(agent: string): string {
-  return RESTART_HINTS[agent] ?? `restart ${agent} if it is running, so it reopens the restored files`;
-}
+export type { PlanCounts, RestoreSummary } from './summary.js';
 
 /** Bundle scope ∩ request scope: a partial bundle restores only what it holds; everything else stays. */
 function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOptions {
@@ -111,38 +65,6 @@ function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOpt
   return scope;
 }
 
-function summarise(
-  request: RestoreRequest,
-  target: RestoreTarget,
-  record: { timestamp: string; version: number | undefined; dir: string },
-  bundle: BundleManifest,
-  plan: RestorePlan,
-  extra: Pick<RestoreSummary, 'merges' | 'preRestore' | 'policy' | 'warnings'>,
-  durationMs: number,
-): RestoreSummary {
-  const dryRun = request.dryRun === true;
-  const list = (paths: string[]): string[] => (dryRun ? paths : paths.slice(0, LISTED_AFTER_RESTORE));
-  const changed = plan.replaced.length + plan.added.length + plan.removed.length > 0;
-  return {
-    sandbox: request.sandbox,
-    target: target.name,
-    dryRun,
-    bundle: { timestamp: record.timestamp, name: bundle.name, version: record.version ?? null, dir: record.dir },
-    dirs: plan.units.map((u) => u.dir),
-    counts: { replaced: plan.replaced.length, unchanged: plan.unchanged.length, added: plan.added.length, removed: plan.removed.length, kept: plan.kept.length },
-    keptReasons: plan.keptReasons,
-    paths: { replaced: list(plan.replaced), unchanged: list(plan.unchanged), added: list(plan.added), removed: list(plan.removed), kept: list(plan.kept) },
-    databases: plan.databases,
-    merges: extra.merges,
-    preRestore: extra.preRestore,
-    registered: target.create !== undefined,
-    policy: extra.policy,
-    restart: !dryRun && changed && target.create === undefined ? restartHint(bundle.agentType) : null,
-    warnings: [...plan.warnings, ...extra.warnings],
-    durationMs,
-  };
-}
-
 /**
  * Restores a snapshot (README "Restore"): verify the bundle, plan, stage the restored
  * trees beside the live ones (checking every file's sha256 as it is copied),
@@ -162,8 +84,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   }
   try {
     if (lock) {
-      const recovered = recoverJournal(deps, target.name);
-      if (recovered) deps.events.warning?.(`an interrupted restore of ${target.name} was ${recovered.action === 'rolled-back' ? 'rolled back' : 'completed'} first`);
+      recoverSandbox(deps, target.name);
       // The registry may have changed while we waited for the lock.
       target = resolveTarget(request, deps);
     }
@@ -188,7 +109,14 @@ export async function restoreSnapshotLocked(request: RestoreRequest, deps: Engin
   return restoreLocked(request, target, deps, started);
 }
 
-async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
+interface RestoreSource {
+  record: BundleRecord;
+  bundle: BundleManifest;
+  agentManifest: AgentManifest;
+}
+
+/** The snapshot to restore, checked: complete, its manifest intact, of the target's agent kind. */
+function loadSource(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps): RestoreSource {
   const record = findSnapshot(request.sandbox, request.selector ?? 'latest', deps);
   if (record.state !== 'complete') {
     throw new IntegrityError('bundle-incomplete', `${record.dir} is ${record.state}; only complete snapshots can be restored`, {
@@ -204,109 +132,49 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
       hint: 'restore it into a sandbox of the same agent kind (--to a new name registers one)',
     });
   }
+  return { record, bundle, agentManifest };
+}
 
-  deps.events.phase?.('plan');
-  const root = path.resolve(target.entry.root);
+/** The plan for this target: mounts mapped, scope applied, and (QwenPaw) the agent registry rewrite. */
+function planFor(request: RestoreRequest, target: RestoreTarget, source: RestoreSource, deps: EngineDeps): RestorePlan {
+  const { record, bundle, agentManifest } = source;
+  const payloadDir = bundlePayloadDir(record.dir);
   const mounts = mapMounts(bundle.mounts, resolveMounts(target.entry, agentManifest, deps.host.homeDir), {
-    root,
+    root: path.resolve(target.entry.root),
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),
   });
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
-  const plan = planRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
-  // QwenPaw: agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
-  const qwenpaw = agentManifest.agent === 'qwenpaw' ? prepareQwenPawRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, plan, full: request.only === undefined && request.agents === undefined, homeDir: deps.host.homeDir }) : undefined;
-  const nextPolicy = { policyPresets: bundle.policyPresets, customPolicies: bundle.customPolicies };
-  const policy = diffPolicies(target.entry, nextPolicy);
-
-  if (request.dryRun) {
-    deps.events.phase?.('verify', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
-    const run = new StageRun(deps, Number.POSITIVE_INFINITY);
-    for (const unit of plan.units) verifyPlanned(unit, run);
-    return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore: null, policy, warnings: run.warnings }, deps.clock() - started);
-  }
-
-  for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
-  const restoreItems = plan.units.flatMap((u) => u.items.flatMap((i) => (i.kind === 'restore' ? [i] : [])));
-  const candidates = restoreItems.flatMap((i) => (i.linkCandidate ? [{ path: i.linkCandidate, entry: i.entry, mode: i.mode }] : []));
-  const databases = restoreItems.filter((i) => i.entry.strategy === 'sqlite_backup');
-  const jobs: LiveHashJob[] = [
-    ...candidates.map(({ path: file, entry, mode }) => ({ path: file, size: entry.size ?? -1, sha256: entry.sha256 ?? '', live: { mode, mtimeMs: entry.mtimeMs ?? -1 } })),
-    ...databases.map((i) => ({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' })),
-  ];
-  const liveHashes = startLiveHashing(jobs);
-  const stamp = bundleTimestamp(deps.now());
-  const journal: JournalRecord = {
-    version: 1,
-    sandbox: target.name,
-    state: 'staging',
-    bundle: record.dir,
-    pairs: plan.units.map((unit) => ({ live: unit.dir, ...stagedPathFor(unit.dir, stamp), liveExisted: unit.exists })),
-    registry: { ...nextPolicy, ...(target.create ? { created: target.create } : {}) },
-    createdAt: deps.now().toISOString(),
-  };
-  writeJournal(deps.layout, journal);
-  let preRestore: RestoreSummary['preRestore'] = null;
-  const copies = plan.units.flatMap((u) => u.items).filter((i) => i.kind === 'restore' && i.entry.type === 'file' && !i.linkCandidate).length;
-  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)));
-  try {
-    if (target.create) {
-      const entry = target.create;
-      updateRegistry(deps.layout, (registry) => {
-        registry.sandboxes[entry.name] = { ...entry };
-      });
-    }
-    deps.events.phase?.('restore', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
-    for (const [i, unit] of plan.units.entries()) {
-      ensureDir(path.dirname(unit.dir));
-      await stageFromBundle(unit, journal.pairs[i]!.staged, run);
-    }
-    const matches = await liveHashes.results();
-    const badDatabase = databases.find((_, i) => matches[candidates.length + i] !== 1);
-    if (badDatabase) throw mismatch(badDatabase.entry);
-    const verifiedLive = new Set(candidates.filter((_, i) => matches[i] === 1).map((c) => c.path));
-    for (const [i, unit] of plan.units.entries()) stageMismatched(unit, journal.pairs[i]!.staged, run, verifiedLive);
-    const verifiedPaths = new Set(candidates.filter((c) => verifiedLive.has(c.path)).map((c) => c.entry.path));
-    plan.unchanged = [...plan.unchanged, ...plan.pending.filter((p) => verifiedPaths.has(p))].sort();
-    plan.replaced = [...plan.replaced, ...plan.pending.filter((p) => !verifiedPaths.has(p))].sort();
-    plan.pending = [];
-    // Every bundle file the restore needs has now been read and checked against the manifest.
-    deps.fault?.('restore:staged');
-
-    if (!request.noPreRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
-      deps.events.phase?.('pre-restore snapshot');
-      preRestore = await takePreRestoreSnapshot(target.name, stamp, deps);
-      deps.events.phase?.('restore', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
-    }
-
-    for (const [i, unit] of plan.units.entries()) {
-      stageCarried(unit, journal.pairs[i]!.staged, run, verifiedLive);
-      qwenpaw?.rewriteStaged(unit, journal.pairs[i]!.staged);
-      finishStage(unit, journal.pairs[i]!.staged);
-      syncTree(journal.pairs[i]!.staged, syncfs);
-    }
-    deps.fault?.('restore:carried');
-  } catch (error) {
-    liveHashes.cancel();
-    rollBack(deps.layout, journal, stamp);
-    throw error;
-  }
-
-  deps.events.phase?.('swap');
-  swapAndCommit(journal, deps);
-  return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore, policy, warnings: run.warnings }, deps.clock() - started);
+  const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
+  if (agentManifest.agent !== 'qwenpaw') return plan;
+  return planQwenPawRestore(plan, { bundle, payloadDir, mounts, selection, full: request.only === undefined && request.agents === undefined, homeDir: deps.host.homeDir });
 }
 
-async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps): Promise<NonNullable<RestoreSummary['preRestore']>> {
-  const label = `pre-restore-${stamp}`;
-  try {
-    const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
-    return { selector: label, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
-  } catch (error) {
-    if (!(error instanceof ClawbackError)) throw error;
-    throw new ClawbackError(error.code, error.exitCode, `the pre-restore snapshot of ${sandbox} failed, so nothing was restored: ${error.message}`, {
-      hint: error.hint ?? 'fix the cause, or pass --no-pre-restore to restore without a safety snapshot',
-      details: error.details,
-      cause: error,
-    });
-  }
+/** A dry run: every file the restore would write hashed against the manifest, config merges tried in memory. */
+function checkPlan(plan: RestorePlan, deps: EngineDeps): RestoreOutcome {
+  deps.events.phase?.('verify', writeTotals(plan));
+  const run = new StageRun(deps, Number.POSITIVE_INFINITY);
+  for (const unit of plan.units) verifyPlanned(unit, run);
+  return { merges: run.merges, preRestore: null, warnings: run.warnings };
+}
+
+async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
+  const source = loadSource(request, target, deps);
+  deps.events.phase?.('plan');
+  const planned = planFor(request, target, source, deps);
+  const nextPolicy = { policyPresets: source.bundle.policyPresets, customPolicies: source.bundle.customPolicies };
+  const policy = diffPolicies(target.entry, nextPolicy);
+  const { plan, outcome } = request.dryRun
+    ? { plan: planned, outcome: checkPlan(planned, deps) }
+    : await applyPlan({ plan: planned, target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore }, deps);
+  return summariseRestore({
+    sandbox: request.sandbox,
+    dryRun: request.dryRun === true,
+    target,
+    record: source.record,
+    bundle: source.bundle,
+    plan,
+    policy,
+    outcome,
+    durationMs: deps.clock() - started,
+  });
 }

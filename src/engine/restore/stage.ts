@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../../errors.js';
-import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
-import type { PlanItem, PlanUnit } from './plan.js';
+import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
+import { holdsRestoredFile, restoredFile } from './same-file.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
 
 export interface MergeOutcome {
@@ -120,7 +120,7 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
       if (!verifiedLive.has(item.linkCandidate)) continue;
       const dest = stagedPath(stageDir, item.rel);
       // Changed since it was hashed (the agent is still running?): the bundle's copy after all.
-      if (unchangedSince(item.linkCandidate, item.entry, item.mode)) linkOrCopy(item.linkCandidate, dest, true);
+      if (unchangedSinceHashed(item.linkCandidate, item)) linkOrCopy(item.linkCandidate, dest, true);
       else copyVerified(item.source, dest, item.entry, item.mode);
       run.tick(item.entry.size ?? 0);
       continue;
@@ -207,9 +207,9 @@ function stagedPath(stageDir: string, rel: string): string {
 }
 
 /** Still the file that was hashed: a change since then would show in size, mode or mtime. */
-function unchangedSince(file: string, entry: BundleEntry, mode: number): boolean {
+function unchangedSinceHashed(file: string, item: RestoreItem): boolean {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-  return stat !== undefined && stat.isFile() && stat.size === entry.size && (stat.mode & 0o777) === mode && Math.trunc(stat.mtimeMs) === Math.trunc(entry.mtimeMs ?? -1);
+  return stat !== undefined && stat.isFile() && holdsRestoredFile(stat, restoredFile(item.entry, item.mode));
 }
 
 export function stagedPathFor(dir: string, stamp: string): { staged: string; old: string } {

@@ -1,0 +1,143 @@
+import path from 'node:path';
+import { ClawbackError } from '../../errors.js';
+import { ensureDir, syncTree } from '../../store/atomic.js';
+import { bundleTimestamp } from '../../store/home.js';
+import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange } from '../../store/journal.js';
+import { updateRegistry } from '../../store/registry.js';
+import { syncfs } from '../../store/syncfs.js';
+import { mismatch } from '../bundle/checked-read.js';
+import { createSnapshotLocked } from '../capture/create.js';
+import type { EngineDeps } from '../deps.js';
+import { rewriteStagedRegistry } from '../qwenpaw/restore-rewrite.js';
+import { startLiveHashing, type LiveHashing } from './live-hash.js';
+import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
+import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
+import type { PreRestoreSnapshot, RestoreOutcome } from './summary.js';
+import { assertSwappable, swapAndCommit } from './swap.js';
+import { dirHasEntries, type RestoreTarget } from './target.js';
+
+export interface ApplyInput {
+  plan: RestorePlan;
+  target: RestoreTarget;
+  /** The bundle's directory, recorded in the journal. */
+  bundleDir: string;
+  policy: Pick<JournalRegistryChange, 'policyPresets' | 'customPolicies'>;
+  /** Take a pre-restore snapshot first (when there is live state to keep). */
+  preRestore: boolean;
+}
+
+/** Live files that may already hold the snapshot's bytes, and the databases SQLite reads from the bundle: hashed beside staging. */
+interface LiveChecks {
+  candidates: Array<RestoreItem & { linkCandidate: string }>;
+  databases: RestoreItem[];
+  hashing: LiveHashing;
+}
+
+function startLiveChecks(plan: RestorePlan): LiveChecks {
+  const items = restoreItems(plan.units);
+  const candidates = items.filter((i): i is RestoreItem & { linkCandidate: string } => i.linkCandidate !== undefined);
+  const databases = items.filter((i) => i.entry.strategy === 'sqlite_backup');
+  const hashing = startLiveHashing([
+    ...candidates.map((i) => ({ path: i.linkCandidate, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '', live: { mode: i.mode, mtimeMs: i.entry.mtimeMs ?? -1 } })),
+    ...databases.map((i) => ({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' })),
+  ]);
+  return { candidates, databases, hashing };
+}
+
+/** The link candidates whose bytes match the manifest; a database copy that does not is a damaged bundle. */
+async function verifiedLiveFiles(checks: LiveChecks): Promise<Set<string>> {
+  const matches = await checks.hashing.results();
+  const badDatabase = checks.databases.find((_, i) => matches[checks.candidates.length + i] !== 1);
+  if (badDatabase) throw mismatch(badDatabase.entry);
+  return new Set(checks.candidates.filter((_, i) => matches[i] === 1).map((c) => c.linkCandidate));
+}
+
+function openJournal(input: ApplyInput, stamp: string, deps: EngineDeps): JournalRecord {
+  const { plan, target } = input;
+  const journal: JournalRecord = {
+    version: 1,
+    sandbox: target.name,
+    state: 'staging',
+    bundle: input.bundleDir,
+    pairs: plan.units.map((unit) => ({ live: unit.dir, ...stagedPathFor(unit.dir, stamp), liveExisted: unit.exists })),
+    registry: { ...input.policy, ...(target.create ? { created: target.create } : {}) },
+    createdAt: deps.now().toISOString(),
+  };
+  writeJournal(deps.layout, journal);
+  return journal;
+}
+
+/**
+ * Stages the plan beside the live trees under a journal, takes the
+ * pre-restore snapshot, then swaps. Returns the plan settled (every pending
+ * path now unchanged or replaced) and what staging found. Anything failing
+ * before the swap rolls back and is rethrown.
+ */
+export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ plan: RestorePlan; outcome: RestoreOutcome }> {
+  let plan = input.plan;
+  for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
+  const checks = startLiveChecks(plan);
+  const stamp = bundleTimestamp(deps.now());
+  const journal = openJournal(input, stamp, deps);
+  const staged = (i: number): string => journal.pairs[i]!.staged;
+  const copies = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !i.linkCandidate).length;
+  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)));
+  const rewriteWarnings: string[] = [];
+  let preRestore: PreRestoreSnapshot | null = null;
+  try {
+    if (input.target.create) registerTarget(input.target.create, deps);
+    deps.events.phase?.('restore', writeTotals(plan));
+    for (const [i, unit] of plan.units.entries()) {
+      ensureDir(path.dirname(unit.dir));
+      await stageFromBundle(unit, staged(i), run);
+    }
+    const verifiedLive = await verifiedLiveFiles(checks);
+    for (const [i, unit] of plan.units.entries()) stageMismatched(unit, staged(i), run, verifiedLive);
+    plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
+    // Every bundle file the restore needs has now been read and checked against the manifest.
+    deps.fault?.('restore:staged');
+
+    if (input.preRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
+      deps.events.phase?.('pre-restore snapshot');
+      preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps);
+      deps.events.phase?.('restore', writeTotals(plan));
+    }
+
+    for (const [i, unit] of plan.units.entries()) {
+      stageCarried(unit, staged(i), run, verifiedLive);
+      if (plan.agentRegistry) rewriteStagedRegistry(plan.agentRegistry, unit, staged(i), rewriteWarnings);
+      finishStage(unit, staged(i));
+      syncTree(staged(i), syncfs);
+    }
+    deps.fault?.('restore:carried');
+  } catch (error) {
+    checks.hashing.cancel();
+    rollBack(deps.layout, journal, stamp);
+    throw error;
+  }
+
+  deps.events.phase?.('swap');
+  swapAndCommit(journal, deps);
+  return { plan, outcome: { merges: run.merges, preRestore, warnings: [...rewriteWarnings, ...run.warnings] } };
+}
+
+function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: EngineDeps): void {
+  updateRegistry(deps.layout, (registry) => {
+    registry.sandboxes[entry.name] = { ...entry };
+  });
+}
+
+async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps): Promise<PreRestoreSnapshot> {
+  const label = `pre-restore-${stamp}`;
+  try {
+    const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
+    return { selector: label, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
+  } catch (error) {
+    if (!(error instanceof ClawbackError)) throw error;
+    throw new ClawbackError(error.code, error.exitCode, `the pre-restore snapshot of ${sandbox} failed, so nothing was restored: ${error.message}`, {
+      hint: error.hint ?? 'fix the cause, or pass --no-pre-restore to restore without a safety snapshot',
+      details: error.details,
+      cause: error,
+    });
+  }
+}

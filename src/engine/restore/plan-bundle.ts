@@ -1,0 +1,70 @@
+import picomatch from 'picomatch';
+import { RefusedError } from '../../errors.js';
+import { linkStaysInside } from '../../fs-safety/safe-path.js';
+import type { BundleEntry } from '../../manifest/bundle-manifest.js';
+import type { PathClass } from '../sandbox/selection.js';
+import type { PlanInput, PlanItem } from './plan.js';
+import { joinRel, stripPrefix, under } from './plan-paths.js';
+import type { OpenUnit } from './plan-units.js';
+
+/** A unit holding the bundle's entries in scope, before the live tree is walked. */
+export interface UnitDraft extends OpenUnit {
+  items: Map<string, PlanItem>;
+  rootMode: number | undefined;
+}
+
+/** How each bundle entry was classified, so the walk of the live tree need not classify the same path again. */
+export type ClassCache = ReadonlyMap<string, { cls: PathClass; isDir: boolean }>;
+
+const MAX_LISTED = 20;
+
+function restoreMode(entry: BundleEntry, secret: boolean): number {
+  if (secret) return entry.type === 'dir' ? 0o700 : 0o600;
+  const fallback = entry.type === 'dir' ? 0o755 : 0o644;
+  return (entry.mode ?? fallback) & 0o777;
+}
+
+/** Step 1: the bundle's entries in scope, placed in the unit whose part holds their prefix. Refuses links that leave their root. */
+export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]): { units: UnitDraft[]; classes: ClassCache } {
+  const { bundle, selection, mounts, agentManifest } = input;
+  const allowLink = agentManifest.allowLinks.length > 0 ? picomatch(agentManifest.allowLinks, { dot: true }) : () => false;
+  const mergeRules = new Map(agentManifest.stateFiles.filter((f) => f.merge).map((f) => [f.path, f.merge!]));
+  const bundlePrefixes = mounts.filter((m) => m.inBundle).map((m) => m.prefix).sort((a, b) => b.length - a.length);
+  const units: UnitDraft[] = opened.map((unit) => ({ ...unit, items: new Map(), rootMode: undefined }));
+  const unitOfPrefix = new Map<string, { unit: UnitDraft; rel: string }>();
+  for (const unit of units) for (const part of unit.group.parts) if (!part.keep) unitOfPrefix.set(part.prefix, { unit, rel: part.rel });
+
+  const classes = new Map<string, { cls: PathClass; isDir: boolean }>();
+  const unsafeLinks: string[] = [];
+  for (const entry of bundle.entries) {
+    const prefix = bundlePrefixes.find((p) => under(entry.path, p)) ?? '';
+    const place = unitOfPrefix.get(prefix);
+    if (!place) continue;
+    const rel = joinRel(place.rel, stripPrefix(entry.path, prefix));
+    const cls = selection.classify(entry.path, entry.type === 'dir');
+    classes.set(entry.path, { cls, isDir: entry.type === 'dir' });
+    if (cls.kind !== 'in_scope') continue;
+    const mode = restoreMode(entry, selection.isSecretModule(cls.module));
+    if (rel === '') {
+      if (entry.type === 'dir') place.unit.rootMode = mode;
+      continue;
+    }
+    if (entry.type === 'symlink' && !linkStaysInside(stripPrefix(entry.path, prefix), entry.target ?? '') && !allowLink(entry.path)) {
+      unsafeLinks.push(`${entry.path} -> ${entry.target}`);
+    }
+    const merge = entry.type === 'file' && prefix === '' ? mergeRules.get(entry.path) : undefined;
+    const item: PlanItem =
+      entry.type === 'dir'
+        ? { kind: 'dir', rel, mode, origin: 'bundle' }
+        : // Entry paths were checked by parseBundleManifest (normalised, relative, no '..'), so a plain join stays inside.
+          { kind: 'restore', rel, entry, source: `${input.payloadDir}/${entry.path}`, mode, ...(merge ? { merge } : {}) };
+    place.unit.items.set(rel, item);
+  }
+  if (unsafeLinks.length > 0) {
+    throw new RefusedError('unsafe-links', `the bundle holds ${unsafeLinks.length} symlink(s) that are absolute or leave their root`, {
+      hint: 'allowlist them with allow_links in the agent manifest if they are intended',
+      details: unsafeLinks.slice(0, MAX_LISTED),
+    });
+  }
+  return { units, classes };
+}

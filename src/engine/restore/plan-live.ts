@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Selection } from '../sandbox/selection.js';
+import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan.js';
+import type { ClassCache, UnitDraft } from './plan-bundle.js';
+import { joinRel, stripPrefix, under } from './plan-paths.js';
+import { liveIsRestored } from './same-file.js';
+
+export interface WalkContext {
+  selection: Selection;
+  statLive: boolean;
+  /** Every mount prefix but the root's. */
+  allPrefixes: readonly string[];
+  classes: ClassCache;
+}
+
+/** A unit once its live tree is walked: every live entry replaced, removed or carried over. */
+export interface WalkedUnit extends UnitDraft {
+  /** Modes of in-scope live directories, for ancestors the plan has to create. */
+  liveDirModes: Map<string, number>;
+  changes: PlanChange[];
+  warnings: string[];
+}
+
+type LiveType = LiveInfo['type'];
+
+function typeOf(dirent: fs.Dirent): LiveType {
+  return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
+}
+
+function readChildren(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Mode, size and mtime only when asked for (0 otherwise): a carried-over file needs none of them. */
+function liveInfo(abs: string, type: LiveType, withStat: boolean): LiveInfo {
+  const info: LiveInfo = { path: abs, type, mode: 0, size: 0, mtimeMs: 0 };
+  if (withStat) {
+    const stat = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (stat) {
+      info.mode = stat.mode & 0o7777;
+      info.size = stat.size;
+      info.mtimeMs = stat.mtimeMs;
+    }
+  }
+  if (type === 'symlink') info.target = fs.readlinkSync(abs);
+  return info;
+}
+
+/**
+ * Step 2: the live tree. Only directories and in-scope files are stat'ed: a
+ * carried-over file is hard-linked, so its metadata travels with it.
+ */
+export function walkLiveTree(draft: UnitDraft, context: WalkContext): WalkedUnit {
+  const unit: WalkedUnit = { ...draft, items: new Map(draft.items), liveDirModes: new Map(), changes: [], warnings: [] };
+  if (!unit.stat) return unit;
+  unit.rootMode ??= unit.stat.mode & 0o7777;
+  const walk = new LiveWalk(unit, context);
+  for (const child of readChildren(unit.group.dir)) walk.visit(path.join(unit.group.dir, child.name), child.name, typeOf(child));
+  return unit;
+}
+
+class LiveWalk {
+  constructor(
+    private readonly unit: WalkedUnit,
+    private readonly context: WalkContext,
+  ) {}
+
+  visit(abs: string, rel: string, type: LiveType): void {
+    const part = this.unit.group.parts.find((p) => under(rel, p.rel))!;
+    if (part.keep) return this.carryTree(abs, rel, type, 'other_mount', abs);
+    const payload = joinRel(part.prefix, stripPrefix(rel, part.rel));
+    if (this.context.allPrefixes.some((q) => q !== part.prefix && under(q, part.prefix) && under(payload, q))) {
+      // This payload path belongs to a mount that lives elsewhere; what sits here was never captured.
+      return this.carryTree(abs, rel, type, 'shadowed', abs);
+    }
+    const { selection, classes } = this.context;
+    const cached = classes.get(payload);
+    const cls = cached && cached.isDir === (type === 'dir') ? cached.cls : selection.classify(payload, type === 'dir');
+    if (cls.kind === 'excluded' || cls.kind === 'machine_local') return this.carryTree(abs, rel, type, cls.kind, payload);
+    if (cls.kind !== 'in_scope') this.carry(rel, liveInfo(abs, type, type === 'dir'), cls.kind, payload);
+    else if (type !== 'dir' && selection.isUserManaged(payload)) this.carry(rel, liveInfo(abs, type, false), 'user_managed', payload);
+    else this.inScope(abs, rel, type, payload);
+    if (type === 'dir') for (const child of readChildren(abs)) this.visit(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child));
+  }
+
+  private inScope(abs: string, rel: string, type: LiveType, payload: string): void {
+    const item = this.unit.items.get(rel);
+    if (type === 'dir') this.unit.liveDirModes.set(rel, liveInfo(abs, type, true).mode);
+    else if (item?.kind === 'restore') this.compare(abs, type, payload, item);
+    else this.unit.changes.push({ path: payload, action: item?.kind === 'dir' ? 'replaced' : 'removed' });
+  }
+
+  /** A live file where the bundle has one: pending for the hash worker, or (a dry run, a database, a merge, a link) compared here. */
+  private compare(abs: string, type: LiveType, payload: string, item: RestoreItem): void {
+    const plainFile = type === 'file' && item.entry.type === 'file' && item.entry.strategy !== 'sqlite_backup' && !item.merge;
+    if (plainFile && !this.context.statLive) {
+      // The hash worker compares size, mode and mtime as it opens the file; no lstat here.
+      this.unit.items.set(item.rel, { ...item, linkCandidate: abs });
+      this.unit.changes.push({ path: payload, action: 'pending' });
+      return;
+    }
+    const same = liveIsRestored(liveInfo(abs, type, type === 'file'), item);
+    this.unit.changes.push({ path: payload, action: same ? 'unchanged' : 'replaced' });
+    if (item.merge && type === 'file') this.unit.items.set(item.rel, { ...item, mergeLive: abs });
+  }
+
+  private carry(rel: string, info: LiveInfo, reason: KeepReason, display: string): void {
+    const { items, warnings } = this.unit;
+    const existing = items.get(rel);
+    if (info.type === 'dir') {
+      if (!existing) items.set(rel, { kind: 'dir', rel, mode: info.mode, origin: 'live' });
+      else if (existing.kind !== 'dir') warnings.push(`${display} is a directory here but not in the snapshot; the snapshot's entry wins`);
+      return;
+    }
+    if (existing && !(existing.kind === 'restore' && reason === 'user_managed')) {
+      warnings.push(`${display} (${reason}) is in the way of the snapshot's entry at the same path; the snapshot's entry wins`);
+      return;
+    }
+    items.set(rel, { kind: 'carry', rel, live: info, reason, display });
+    this.unit.changes.push({ path: display, action: 'kept', reason });
+  }
+
+  private carryTree(abs: string, rel: string, type: LiveType, reason: KeepReason, display: string): void {
+    this.carry(rel, liveInfo(abs, type, type === 'dir'), reason, display);
+    if (type !== 'dir') return;
+    for (const child of readChildren(abs)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child), reason, joinRel(display, child.name));
+  }
+}
+

@@ -1,0 +1,120 @@
+import { UnsafeEntryPathError } from '../../manifest/bundle-manifest.js';
+import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
+import type { CarryItem, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan.js';
+import type { WalkedUnit } from './plan-live.js';
+import { parentOf } from './plan-paths.js';
+
+/** Carried paths that a later step took out of the tree: their change becomes `action`. */
+function retag(changes: readonly PlanChange[], carried: readonly CarryItem[], action: PlanAction): PlanChange[] {
+  if (carried.length === 0) return [...changes];
+  const paths = new Set(carried.map((c) => c.display));
+  return changes.map((c) => (c.action === 'kept' && paths.has(c.path) ? { ...c, action } : c));
+}
+
+/** Step 3: a restored database's -wal/-shm/-journal beside it would belong to the old content: removed, not kept. */
+export function dropStaleCompanions(unit: WalkedUnit): WalkedUnit {
+  const items = new Map(unit.items);
+  const stale: CarryItem[] = [];
+  for (const item of unit.items.values()) {
+    if (item.kind !== 'restore' || item.entry.strategy !== 'sqlite_backup') continue;
+    for (const suffix of SQLITE_COMPANION_SUFFIXES) {
+      const companion = items.get(item.rel + suffix);
+      if (companion?.kind !== 'carry') continue;
+      items.delete(item.rel + suffix);
+      stale.push(companion);
+    }
+  }
+  return { ...unit, items, changes: retag(unit.changes, stale, 'removed') };
+}
+
+export interface CompletedUnit {
+  unit: PlanUnit;
+  changes: PlanChange[];
+  warnings: string[];
+}
+
+/**
+ * Step 4: make the tree consistent: every ancestor a directory (created if
+ * missing), carried entries never in the way of restored ones.
+ */
+export function completeTree(walked: WalkedUnit): CompletedUnit {
+  const items = new Map(walked.items);
+  const warnings: string[] = [];
+  const dropped: CarryItem[] = [];
+  clearAncestors(items, warnings, dropped);
+  const ordered = orderTree(items, walked.liveDirModes, warnings, dropped);
+  return {
+    unit: {
+      dir: walked.group.dir,
+      exists: walked.stat !== undefined,
+      rootMode: walked.rootMode ?? 0o700,
+      parts: walked.group.parts.map(({ prefix, rel, keep }) => ({ prefix, rel, keep })),
+      items: ordered,
+    },
+    changes: retag(walked.changes, dropped, 'dropped'),
+    warnings,
+  };
+}
+
+/** Every ancestor of a restored entry must be a directory: a carried file there is not carried, a bundle file there is a damaged bundle. */
+function clearAncestors(items: Map<string, PlanItem>, warnings: string[], dropped: CarryItem[]): void {
+  const neededDirs = new Set<string>();
+  for (const item of items.values()) {
+    if (item.kind === 'carry') continue;
+    for (let dir = parentOf(item.rel); dir !== '' && !neededDirs.has(dir); dir = parentOf(dir)) neededDirs.add(dir);
+  }
+  for (const rel of neededDirs) {
+    const item = items.get(rel);
+    if (item?.kind === 'carry') {
+      warnings.push(`${item.display} is in the way of restored files below it and is not carried over (it is in the pre-restore snapshot)`);
+      dropped.push(item);
+      items.delete(rel);
+    } else if (item?.kind === 'restore') {
+      throw new UnsafeEntryPathError(`bundle entry ${item.entry.path} is not a directory but has entries below it`);
+    }
+  }
+}
+
+/**
+ * The items in path order, with missing ancestors created as directories right
+ * before their first descendant: every directory precedes what lies below it,
+ * which is all staging needs.
+ */
+function orderTree(items: Map<string, PlanItem>, liveDirModes: ReadonlyMap<string, number>, warnings: string[], dropped: CarryItem[]): PlanItem[] {
+  const present = new Set<string>(['']);
+  const ordered: PlanItem[] = [];
+  for (const rel of [...items.keys()].sort()) {
+    const item = items.get(rel)!;
+    const parent = parentOf(rel);
+    if (!present.has(parent)) {
+      let blocker: PlanItem | undefined;
+      const missing: string[] = [];
+      for (let a = parent; !present.has(a); a = parentOf(a)) {
+        blocker = items.get(a);
+        if (blocker) break;
+        missing.push(a);
+      }
+      if (blocker) {
+        // Below a non-directory, or below a carried directory that was itself dropped.
+        if (item.kind === 'restore' || (item.kind === 'dir' && item.origin === 'bundle')) {
+          throw new UnsafeEntryPathError(`bundle entry ${rel} lies below ${blocker.rel}, which is not a directory`);
+        }
+        if (item.kind === 'carry') {
+          warnings.push(`${item.display} lies below ${blocker.rel}, which is not a directory in the restored tree; not carried over (it is in the pre-restore snapshot)`);
+          dropped.push(item);
+        }
+        items.delete(rel);
+        continue;
+      }
+      for (const a of missing.reverse()) {
+        const implicit: PlanItem = { kind: 'dir', rel: a, mode: liveDirModes.get(a) ?? 0o700, origin: 'implicit' };
+        items.set(a, implicit);
+        ordered.push(implicit);
+        present.add(a);
+      }
+    }
+    if (item.kind === 'dir') present.add(rel);
+    ordered.push(item);
+  }
+  return ordered;
+}
