@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
-import { UnsafeEntryPathError } from '../../manifest/bundle-manifest.js';
+import { UnsafeEntryPathError } from '../../errors.js';
 import { relativePathProblem, safeJoin } from '../../fs-safety/safe-path.js';
 
 /** A payload prefix and the host directory it is restored to. */

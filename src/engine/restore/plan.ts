@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { RefusedError } from '../../errors.js';
+import { RefusedError, UnsafeEntryPathError } from '../../errors.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
-import { UnsafeEntryPathError, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import type { BundleEntry, BundleManifest } from '../../manifest/bundle-manifest.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
 import type { PathClass, Selection } from '../sandbox/selection.js';
 import type { MappedMount } from './mounts.js';
