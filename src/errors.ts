@@ -210,14 +210,16 @@ export interface UserErrorOptions {
 /**
  * Turns an operating-system error into a user error that names the path and says what to do; any
  * other error is returned as it is. `path` is what the user knows the work by (the output file, the
- * home, the bundles dir); without it the path the error carries is named. Apply it where the path is
- * known; the CLI applies it once more to whatever reaches it, so no OS error is reported as a bug.
+ * lock, the bundles dir): it is named when the error carries no path (a failed write), or one at,
+ * inside, beside or above it (a temp file, a parent dir), which is then shown too; an error about
+ * some other path names that one. Apply it where the path is known; the CLI applies it once more to
+ * whatever reaches it, so no OS error is reported as a bug.
  */
 export function asUserError(error: unknown, path?: string, options: UserErrorOptions = {}): unknown {
   if (!isOsError(error)) return error;
   const errno = error.code!;
   const exact = typeof error.path === 'string' ? error.path : undefined;
-  const subject = path ?? exact;
+  const subject = path !== undefined && (exact === undefined || related(exact, path)) ? path : exact;
   const where = subject ?? 'a file or directory';
   const via = exact !== undefined && exact !== subject ? ` (${error.syscall ? `${error.syscall} ` : ''}${exact})` : '';
   const make = (code: string, exitCode: ExitCodeValue, message: string, hint: string): OsError =>
@@ -230,7 +232,7 @@ export function asUserError(error: unknown, path?: string, options: UserErrorOpt
       return make('read-only-filesystem', ExitCode.refused, `${where} is on a read-only filesystem`, 'remount it read-write, or use a directory on a writable filesystem');
     case 'ENOSPC':
     case 'EDQUOT':
-      return spaceError(error, errno, subject, via, options);
+      return spaceError(error, errno, subject, options);
     case 'ENOTDIR': {
       const blocker = subject === undefined ? undefined : nonDirectoryAncestor(subject);
       const message = blocker !== undefined && blocker !== subject ? `${blocker} is not a directory (needed for ${subject})` : `${where}: not a directory`;
@@ -247,14 +249,21 @@ export function asUserError(error: unknown, path?: string, options: UserErrorOpt
   }
 }
 
-function spaceError(error: NodeJS.ErrnoException, errno: string, subject: string | undefined, via: string, options: UserErrorOptions): OsError {
+/** Whether the path an error carries is part of the work known by `path`: itself, inside it, beside it, or above it. */
+function related(exact: string, path: string): boolean {
+  const dirOf = (p: string): string => p.slice(0, Math.max(p.lastIndexOf('/'), 1));
+  return exact === path || exact.startsWith(path + '/') || path.startsWith(exact + '/') || dirOf(exact) === dirOf(path);
+}
+
+/** Which file filled the disk does not matter; which filesystem, and how much room it has, does. */
+function spaceError(error: NodeJS.ErrnoException, errno: string, subject: string | undefined, options: UserErrorOptions): OsError {
   const facts = subject === undefined ? undefined : filesystemOf(subject);
   const filesystem = facts ? `the filesystem at ${facts.mountPoint}` : 'the filesystem';
   const what = errno === 'EDQUOT' ? `disk quota exceeded on ${filesystem}` : facts?.freeInodes === 0 ? `no inodes left on ${filesystem}` : `no space left on ${filesystem}`;
   const room: string[] = [];
   if (facts) room.push(`${formatBytes(facts.freeBytes)} free`);
-  if (options.needBytes !== undefined) room.push(`about ${formatBytes(options.needBytes)} needed`);
-  const message = `${what}${subject !== undefined ? ` for ${subject}` : ''}${room.length > 0 ? ` (${room.join(', ')})` : ''}${via}`;
+  if (options.needBytes !== undefined) room.push(`up to ${formatBytes(options.needBytes)} needed`);
+  const message = `${what}${subject !== undefined ? ` for ${subject}` : ''}${room.length > 0 ? ` (${room.join(', ')})` : ''}`;
   const exitCode = options.nothingWritten ? ExitCode.refused : ExitCode.partial;
   const hint = options.nothingWritten
     ? 'nothing was written: free some space there (`snapshot prune` removes old snapshots), or use a larger filesystem, then run it again'
