@@ -72,10 +72,16 @@ function publishLock(file: string, record: LockRecord): boolean {
   }
 }
 
-/** Temp files of processes killed between writing and linking (`<name>.lock.tmp-<pid>`, pid dead). */
+/** Temp files of processes killed between writing and linking (`<name>.lock.tmp-<pid>`, pid dead). Best effort. */
 function removeDeadTemps(lockDir: string, name: string): void {
   const prefix = `${name}.lock${TEMP_INFIX}`;
-  for (const entry of fs.readdirSync(lockDir)) {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(lockDir);
+  } catch {
+    return; // A dir we may write but not list: the lock itself says what is wrong, if anything.
+  }
+  for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number(entry.slice(prefix.length));
     if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) fs.rmSync(path.join(lockDir, entry), { force: true });
