@@ -205,6 +205,8 @@ export interface UserErrorOptions {
   nothingWritten?: boolean;
   /** Bytes the work needed in all, when known: a full disk then says how much room to make. */
   needBytes?: number;
+  /** Files and directories the work creates, when known: tells running out of inodes from running out of bytes. */
+  needInodes?: number;
 }
 
 /**
@@ -259,10 +261,16 @@ function related(exact: string, path: string): boolean {
 function spaceError(error: NodeJS.ErrnoException, errno: string, subject: string | undefined, options: UserErrorOptions): OsError {
   const facts = subject === undefined ? undefined : filesystemOf(subject);
   const filesystem = facts ? `the filesystem at ${facts.mountPoint}` : 'the filesystem';
-  const what = errno === 'EDQUOT' ? `disk quota exceeded on ${filesystem}` : facts?.freeInodes === 0 ? `no inodes left on ${filesystem}` : `no space left on ${filesystem}`;
+  const inodes = facts !== undefined && (facts.freeInodes === 0 || (options.needInodes !== undefined && facts.freeInodes < options.needInodes));
+  const what = errno === 'EDQUOT' ? `disk quota exceeded on ${filesystem}` : inodes ? `no inodes left on ${filesystem}` : `no space left on ${filesystem}`;
   const room: string[] = [];
-  if (facts) room.push(`${formatBytes(facts.freeBytes)} free`);
-  if (options.needBytes !== undefined) room.push(`up to ${formatBytes(options.needBytes)} needed`);
+  if (inodes) {
+    room.push(`${facts.freeInodes} inodes free`);
+    if (options.needInodes !== undefined) room.push(`up to ${options.needInodes} needed`);
+  } else {
+    if (facts) room.push(`${formatBytes(facts.freeBytes)} free`);
+    if (options.needBytes !== undefined) room.push(`up to ${formatBytes(options.needBytes)} needed`);
+  }
   const message = `${what}${subject !== undefined ? ` for ${subject}` : ''}${room.length > 0 ? ` (${room.join(', ')})` : ''}`;
   const exitCode = options.nothingWritten ? ExitCode.refused : ExitCode.partial;
   const hint = options.nothingWritten

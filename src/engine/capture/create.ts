@@ -174,7 +174,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     };
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
-    throw asUserError(error, sandboxDir, { nothingWritten: true, needBytes: totalBytes });
+    throw asUserError(error, sandboxDir, { nothingWritten: true, needBytes: totalBytes, needInodes: scan.entries.length + 2 });
   }
 }
 
