@@ -1,4 +1,4 @@
-import { ClawbackError, ExitCode, exitCodeFor } from '../errors.js';
+import { asUserError, ClawbackError, ExitCode, exitCodeFor } from '../errors.js';
 import type { CliContext } from './context.js';
 
 /** Prints a command's result: one JSON document with schemaVersion 1, or text lines. */
@@ -19,7 +19,9 @@ export function note(ctx: CliContext, line: string): void {
   ctx.io.stderr.write(line + '\n');
 }
 
-export function reportError(error: unknown, io: { stderr: NodeJS.WritableStream }, json: boolean, color: (s: string) => string): number {
+/** Reports a command's failure and returns its exit code. An OS error that no engine entry point mapped is still a user error. */
+export function reportError(thrown: unknown, io: { stderr: NodeJS.WritableStream }, json: boolean, color: (s: string) => string): number {
+  const error = asUserError(thrown);
   const exitCode = exitCodeFor(error);
   if (json) {
     const body: Record<string, unknown> =

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RefusedError, UsageError } from '../errors.js';
+import { asUserError, RefusedError, UsageError } from '../errors.js';
 import { expandHome, type CliContext } from './context.js';
 
 export interface PassphraseOptions {
@@ -22,7 +22,7 @@ export async function readPassphrase(ctx: CliContext, options: PassphraseOptions
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read the passphrase file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw asUserError(error, file);
     }
     // A file written by `echo` ends with a newline that is not part of the passphrase.
     const passphrase = text.replace(/\r?\n$/, '');

@@ -1,5 +1,5 @@
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Document } from 'yaml';
-import { ClawbackError, ExitCode } from '../errors.js';
+import { ManifestError } from '../errors.js';
 import { relativePathProblem } from '../fs-safety/safe-path.js';
 
 export type MergeKind = 'openclaw-config' | 'key-allowlist' | 'json-merge';
@@ -49,12 +49,6 @@ export interface AgentManifest {
   allowLinks: string[];
   /** Directory patterns whose `*` segment is an agent id, for --agent. */
   agentDirs: string[];
-}
-
-export class ManifestError extends ClawbackError {
-  constructor(message: string, hint?: string) {
-    super('bad-manifest', ExitCode.usage, message, hint ? { hint } : {});
-  }
 }
 
 function isMergeKind(value: string): value is MergeKind {

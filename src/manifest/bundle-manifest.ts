@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ClawbackError, ExitCode, IntegrityError } from '../errors.js';
+import { IntegrityError, MalformedManifestError, UnsafeEntryPathError, UnsupportedBundleError } from '../errors.js';
 import { checkEntryList } from '../fs-safety/safe-path.js';
 import { isRecord } from '../records.js';
 
@@ -94,24 +94,6 @@ export type BundleHeader = Omit<BundleManifest, 'entries' | 'skipped' | 'content
 
 /** The key that separates the header from the inventory in a serialised manifest. */
 const ENTRIES_MARKER = '\n "entries": [';
-
-export class UnsupportedBundleError extends ClawbackError {
-  constructor(message: string) {
-    super('unsupported-bundle', ExitCode.integrity, message, { hint: 'upgrade clawback to read this bundle' });
-  }
-}
-
-export class MalformedManifestError extends ClawbackError {
-  constructor(message: string) {
-    super('malformed-manifest', ExitCode.integrity, message, { hint: 'the bundle is damaged; choose another one (`snapshot list`)' });
-  }
-}
-
-export class UnsafeEntryPathError extends ClawbackError {
-  constructor(message: string) {
-    super('unsafe-entry-path', ExitCode.integrity, message, { hint: 'the bundle was tampered with or damaged; it will not be used' });
-  }
-}
 
 /**
  * The identity fields of an entry, NUL-separated: no path, link target, module or agent can hold a

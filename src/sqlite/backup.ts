@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { IntegrityError } from '../errors.js';
-import { SQLITE_COMPANION_SUFFIXES } from './detect.js';
+import { BusyError, ClawbackError, IntegrityError, RefusedError } from '../errors.js';
+import { SQLITE_COMPANION_SUFFIXES, walModeHeader } from './detect.js';
 
 /** Larger than any database's page count: the rest of the copy happens in one step, so a busy writer cannot restart it forever. */
 const ALL_PAGES = 2 ** 30;
@@ -35,39 +35,99 @@ export function quickCheck(file: string, label: string, options: { readonly?: bo
 }
 
 /**
- * Copy a live database through SQLite's online backup API into `dest` (which must
- * not exist), switch the copy to a self-contained rollback journal, fsync it and
- * quick_check it. The live -wal/-shm are read through SQLite, never copied.
+ * Copy a live database into `dest` (which must not exist), switch the copy to a self-contained
+ * rollback journal, fsync it and quick_check it. Capture never creates, changes or leaves a file in
+ * the state root, which may be read-only or on a full filesystem: the live database is only ever
+ * opened read-only, and its -wal/-shm are read through SQLite, never copied.
  */
 export async function backupDatabase(source: string, dest: string, label: string): Promise<SqliteCopy> {
-  // A database with a -wal (in use, or not checkpointed) is opened read-only, so the snapshot never
-  // checkpoints (rewrites) it. One without is opened read-write: there is nothing to checkpoint, and
-  // as the last connection SQLite removes the -wal/-shm it created, leaving the directory as it was.
-  const readonly = fs.existsSync(source + '-wal');
-  let db: Database.Database;
-  try {
-    db = new Database(source, { fileMustExist: true, readonly });
-  } catch {
-    db = new Database(source, { fileMustExist: true, readonly: !readonly });
-  }
   let journalMode: string;
   try {
-    db.pragma('busy_timeout = 10000');
-    journalMode = String(db.pragma('journal_mode', { simple: true }));
-    await db.backup(dest, { progress: () => ALL_PAGES });
-  } finally {
-    db.close();
+    journalMode = (await copyClosedWalDatabase(source, dest)) ?? (await backupLiveDatabase(source, dest));
+  } catch (error) {
+    fs.rmSync(dest, { force: true });
+    throw sqliteFailure(error, source, dest, label);
   }
-  const copy = new Database(dest, { fileMustExist: true });
   try {
-    copy.pragma('journal_mode = DELETE');
-  } finally {
-    copy.close();
+    const copy = new Database(dest, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+  } catch (error) {
+    throw sqliteFailure(error, dest, dest, label);
   }
   for (const suffix of SQLITE_COMPANION_SUFFIXES) fs.rmSync(dest + suffix, { force: true });
   fsyncFile(dest);
   quickCheck(dest, label);
   return { journalMode };
+}
+
+/**
+ * Through the online backup API on a read-only connection. A read-only connection never
+ * checkpoints (rewrites) the database and never removes or creates its -wal/-shm while they exist;
+ * a rollback-journal database is read under a shared lock, which creates no file at all.
+ */
+async function backupLiveDatabase(source: string, dest: string): Promise<string> {
+  const db = new Database(source, { fileMustExist: true, readonly: true });
+  try {
+    db.pragma('busy_timeout = 10000');
+    const journalMode = String(db.pragma('journal_mode', { simple: true }));
+    await db.backup(dest, { progress: () => ALL_PAGES });
+    return journalMode;
+  } finally {
+    db.close();
+  }
+}
+
+const CLOSED_COPY_ATTEMPTS = 3;
+
+/**
+ * A WAL-mode database without a -wal file was closed cleanly: the file alone holds every commit.
+ * A read-only connection would have to create -wal and -shm beside it (and leave them there; in a
+ * directory it cannot write it fails with "attempt to write a readonly database"), so its bytes are
+ * copied instead. That is safe because any writer must create the -wal before it changes the file:
+ * the copy stands only if the -wal is still absent and the file unchanged afterwards, else it is
+ * taken again (or through SQLite, once a -wal exists). SQLite's `immutable`/`nolock` open would do
+ * the same without that check, trusting that no writer appears; this build takes no URI filenames,
+ * and the check is what makes it safe. Returns undefined when the database is not such a one.
+ */
+async function copyClosedWalDatabase(source: string, dest: string): Promise<string | undefined> {
+  for (let attempt = 0; attempt < CLOSED_COPY_ATTEMPTS; attempt++) {
+    if (fs.existsSync(source + '-wal') || !walModeHeader(source)) return undefined;
+    const before = fs.statSync(source);
+    fs.copyFileSync(source, dest, fs.constants.COPYFILE_EXCL);
+    const after = fs.statSync(source);
+    const unchanged = before.ino === after.ino && before.size === after.size && before.mtimeMs === after.mtimeMs && before.ctimeMs === after.ctimeMs;
+    if (unchanged && !fs.existsSync(source + '-wal')) return 'wal';
+    fs.rmSync(dest, { force: true });
+  }
+  return undefined;
+}
+
+/**
+ * SQLite's own failures as clawback errors naming the file: a full disk or an I/O error becomes the
+ * OS error it stands for (the caller maps it with what it knows), a damaged file an integrity error.
+ */
+function sqliteFailure(error: unknown, source: string, dest: string, label: string): unknown {
+  if (error instanceof ClawbackError) return error;
+  const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const asOs = (errno: string, file: string): Error => Object.assign(new Error(`${errno}: ${message}`), { code: errno, path: file, cause: error });
+  if (code === 'SQLITE_FULL') return asOs('ENOSPC', dest);
+  if (code.startsWith('SQLITE_IOERR')) return asOs('EIO', source);
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'SQLITE_READONLY_DIRECTORY') return asOs('EACCES', source);
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new IntegrityError('sqlite-unreadable', `${label}: SQLite cannot read ${source}: ${message}`, { hint: 'repair or move the database aside, or restore it from an earlier snapshot' });
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new BusyError(`${label}: ${source} stayed locked by another process`, { hint: 'stop the agent, or try again when it is idle' });
+  if (code === 'SQLITE_READONLY_ROLLBACK' || code === 'SQLITE_READONLY_RECOVERY') {
+    return new RefusedError('sqlite-needs-recovery', `${label}: ${source} has an unfinished transaction that only a writer can roll back`, {
+      hint: 'open the database once with its agent (or the sqlite3 shell) as its owner, then snapshot again',
+    });
+  }
+  return error;
 }
 
 /**

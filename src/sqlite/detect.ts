@@ -22,6 +22,20 @@ export function isSqliteFile(file: string): boolean {
   }
 }
 
+/** Whether the header says WAL mode (file format read/write versions 2): such a database is never changed without its -wal. */
+export function walModeHeader(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const buffer = Buffer.alloc(20);
+    return fs.readSync(fd, buffer, 0, 20, 0) === 20 && hasSqliteHeader(buffer) && buffer[18] === 2 && buffer[19] === 2;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** `x.db-wal` → `x.db`, or undefined when the name is no companion. */
 export function companionBase(name: string): string | undefined {
   for (const suffix of SQLITE_COMPANION_SUFFIXES) if (name.endsWith(suffix)) return name.slice(0, -suffix.length);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { IntegrityError } from '../errors.js';
+import { JournalError } from '../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { updateRegistry, type CustomPolicy, type SandboxEntry } from './registry.js';
@@ -65,14 +65,6 @@ export function writeJournal(layout: HomeLayout, record: JournalRecord): void {
 export function removeJournal(layout: HomeLayout, sandbox: string): void {
   fs.rmSync(journalPath(layout, sandbox), { force: true });
   fsyncDir(layout.journals);
-}
-
-class JournalError extends IntegrityError {
-  constructor(file: string, problem: string) {
-    super('journal-unreadable', `${file}: ${problem}`, {
-      hint: 'an interrupted restore left this journal; check the directories it names, then move it out of the journal dir',
-    });
-  }
 }
 
 

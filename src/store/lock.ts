@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BusyError } from '../errors.js';
+import { asUserError, BusyError, errnoCode } from '../errors.js';
 import { ensureDir, fsyncDir } from './atomic.js';
 
 interface LockRecord {
@@ -46,13 +46,68 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * An O_EXCL lock file recording pid, host and start time. A lock whose pid is
- * dead on this host is stale and taken over (restic's rule); a live one waits
- * up to waitMs, then raises BusyError (exit 7).
+ * Writes the record under a temp name, then hard-links it into place: the lock
+ * file appears whole or not at all, so a write that fails (a full disk) leaves
+ * no empty lock behind for the next command to wait on. False when a lock is
+ * already there; the temp file is gone either way.
+ */
+function publishLock(file: string, record: LockRecord): boolean {
+  const temp = `${file}${TEMP_INFIX}${record.pid}`;
+  fs.rmSync(temp, { force: true });
+  try {
+    const fd = fs.openSync(temp, 'wx', 0o600);
+    try {
+      fs.writeFileSync(fd, JSON.stringify(record));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(temp, file);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/** Temp files of processes killed between writing and linking (`<name>.lock.tmp-<pid>`, pid dead). Best effort. */
+function removeDeadTemps(lockDir: string, name: string): void {
+  const prefix = `${name}.lock${TEMP_INFIX}`;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(lockDir);
+  } catch {
+    return; // A dir we may write but not list: the lock itself says what is wrong, if anything.
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) fs.rmSync(path.join(lockDir, entry), { force: true });
+  }
+}
+
+const TEMP_INFIX = '.tmp-';
+
+/**
+ * A lock file recording pid, host and start time, created only if absent. A
+ * lock whose pid is dead on this host is stale and taken over (restic's rule);
+ * a live one waits up to waitMs, then raises BusyError (exit 7). A lock that
+ * cannot be written (permissions, a full disk) is a user error naming it.
  */
 export function acquireLock(lockDir: string, name: string, options: LockOptions): Lock {
-  ensureDir(lockDir);
   const file = path.join(lockDir, `${name}.lock`);
+  try {
+    return acquireLockFile(lockDir, name, file, options);
+  } catch (error) {
+    throw asUserError(error, file, { nothingWritten: true });
+  }
+}
+
+function acquireLockFile(lockDir: string, name: string, file: string, options: LockOptions): Lock {
+  ensureDir(lockDir);
+  removeDeadTemps(lockDir, name);
   const deadline = Date.now() + (options.waitMs ?? 0);
   const record: LockRecord = {
     pid: process.pid,
@@ -61,11 +116,7 @@ export function acquireLock(lockDir: string, name: string, options: LockOptions)
     command: options.command,
   };
   for (;;) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeFileSync(fd, JSON.stringify(record));
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
+    if (publishLock(file, record)) {
       fsyncDir(lockDir);
       let released = false;
       return {
@@ -77,12 +128,10 @@ export function acquireLock(lockDir: string, name: string, options: LockOptions)
           if (holder && holder.pid === record.pid && holder.startedAt === record.startedAt) fs.rmSync(file, { force: true });
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = readHolder(file);
     if (holder === undefined) {
-      // A holder that crashed between open and write leaves an empty file; give it a moment, then take it.
+      // An empty file is left by an older clawback that crashed between open and write; give it a moment, then take it.
       const stat = fs.statSync(file, { throwIfNoEntry: false });
       if (stat && Date.now() - stat.mtimeMs > 2000) {
         fs.rmSync(file, { force: true });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ClawbackError, ExitCode, NotFoundError, UsageError } from '../errors.js';
+import { NotFoundError, RegistryError, UsageError } from '../errors.js';
 import type { CustomPolicy } from '../manifest/bundle-manifest.js';
 import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
@@ -39,12 +39,6 @@ export function validateSandboxName(name: string): void {
     throw new UsageError(`invalid sandbox name ${JSON.stringify(name)}`, {
       hint: 'use 1–63 characters of [A-Za-z0-9._-], starting with a letter or digit',
     });
-  }
-}
-
-class RegistryError extends ClawbackError {
-  constructor(message: string) {
-    super('corrupt-registry', ExitCode.integrity, message, { hint: 'fix or move the file; clawback never rewrites a registry it cannot read' });
   }
 }
 

@@ -2,10 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 
-import { IntegrityError } from '../../src/errors.js';
+import { IntegrityError, ManifestError } from '../../src/errors.js';
 import { mergeConfigText } from '../../src/engine/config-merge/index.js';
 import { BUILTIN_MANIFESTS } from '../../src/manifest/builtin.js';
-import { ManifestError, parseAgentManifest, type MergeRule } from '../../src/manifest/agent-manifest.js';
+import { parseAgentManifest, type MergeRule } from '../../src/manifest/agent-manifest.js';
 
 function builtinRule(kind: string, file: string): MergeRule {
   const manifest = parseAgentManifest(BUILTIN_MANIFESTS[kind]!, `builtin:${kind}`);

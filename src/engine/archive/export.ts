@@ -2,7 +2,7 @@ import { portableEntry } from '../bundle/portable.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, IntegrityError, NotFoundError, RefusedError, UsageError } from '../../errors.js';
+import { asUserError, errnoCode, IntegrityError, NotFoundError, RefusedError, UsageError } from '../../errors.js';
 import { createEncryptStream, type EncryptOptions } from '../../formats/envelope.js';
 import { writeTar, type TarWriteEntry } from '../../formats/tar.js';
 import { writeZip, type ZipWriteEntry } from '../../formats/zip.js';
@@ -141,7 +141,8 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
     if (errnoCode(error) === 'ENOENT' && !fs.existsSync(record.dir)) {
       throw new NotFoundError('bundle-not-found', `snapshot ${bundle.timestamp} was deleted while it was being exported`, { cause: error });
     }
-    throw error;
+    // The writers remove their temp file on failure: nothing is left at the output.
+    throw asUserError(error, output, { nothingWritten: true });
   }
 
   return {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../../errors.js';
+import { asUserError, ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../../errors.js';
 import { type ArchiveLimits } from '../../formats/archive-guard.js';
 import { decryptFile, isEncrypted } from '../../formats/envelope.js';
 import { extractTar } from '../../formats/tar.js';
@@ -125,6 +125,9 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
         warnings: staged.warnings,
         durationMs: deps.clock() - started,
       };
+    } catch (error) {
+      // Nothing was published: the scratch dir and any partial bundle go.
+      throw asUserError(error, sandboxDir, { nothingWritten: true });
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }

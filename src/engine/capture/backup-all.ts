@@ -1,4 +1,4 @@
-import { ClawbackError } from '../../errors.js';
+import { asUserError, ClawbackError } from '../../errors.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { hookFailure, runHook, type HookSettings } from '../sandbox/hooks.js';
@@ -76,7 +76,8 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
       };
     }
     return { name: entry.name, status: 'ok', snapshot };
-  } catch (error) {
+  } catch (thrown) {
+    const error = asUserError(thrown);
     if (error instanceof ClawbackError) {
       const row: BackupAllRow = { name: entry.name, status: 'failed', reason: error.message, code: error.code, exitCode: error.exitCode };
       if (error.details.length > 0) row.details = error.details;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
+import { asUserError, ClawbackError, isSpaceError, NotFoundError, RefusedError } from '../../errors.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
@@ -101,11 +101,11 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   const timestamp = uniqueTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
   const finalDir = path.join(sandboxDir, timestamp);
+  const totalBytes = scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
   fs.mkdirSync(partialDir, { mode: 0o700 });
   try {
     const payload = path.join(partialDir, PAYLOAD_DIR);
     fs.mkdirSync(payload, { mode: 0o700 });
-    const totalBytes = scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
     const totalFiles = scan.entries.filter((e) => e.type === 'file').length;
     deps.events.phase?.('copy', { files: totalFiles, bytes: totalBytes });
     const copier = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
@@ -178,7 +178,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     };
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
-    throw error;
+    throw asUserError(error, sandboxDir, { nothingWritten: true, needBytes: totalBytes, needInodes: scan.entries.length + 2 });
   }
 }
 
@@ -272,7 +272,10 @@ class BundleWriter {
       } else if (outcome.kind === 'vanished') {
         this.vanished.add(entry.path);
       } else if (outcome.kind === 'error') {
-        if (outcome.code !== 'EACCES' && outcome.code !== 'EPERM') throw new Error(`copying ${scanned.source}: ${outcome.message}`);
+        if (outcome.code !== 'EACCES' && outcome.code !== 'EPERM') {
+          const failed = isSpaceError(outcome) ? this.destOf(entry.path) : scanned.source;
+          throw Object.assign(new Error(`copying ${scanned.source}: ${outcome.message}`), { code: outcome.code, path: failed });
+        }
         this.unreadable.push({ path: entry.path, reason: `unreadable (${outcome.code})` });
         this.deps.events.warning?.(`${entry.path} is unreadable (${outcome.code}); skipped`);
         this.vanished.add(entry.path);

@@ -1,8 +1,7 @@
 import { extname } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { parseDocument, stringify as stringifyYaml } from 'yaml';
-import { IntegrityError } from '../../errors.js';
-import { ManifestError } from '../../manifest/agent-manifest.js';
+import { IntegrityError, ManifestError } from '../../errors.js';
 import { isRecord, type ConfigRecord } from './values.js';
 
 export type ConfigFormat = 'json' | 'toml' | 'yaml';

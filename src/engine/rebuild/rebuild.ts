@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClawbackError, RefusedError } from '../../errors.js';
+import { ClawbackError, RebuildError, RefusedError } from '../../errors.js';
 import { fsyncDir } from '../../store/atomic.js';
 import { bundleTimestamp } from '../../store/home.js';
 import type { Lock } from '../../store/lock.js';
@@ -40,23 +40,6 @@ export interface RebuildSummary {
   steps: RebuildStep[];
   warnings: string[];
   durationMs: number;
-}
-
-/**
- * A rebuild that stopped. `rolledBack`: the original root is back in place (and `start` was run);
- * the message always says where the pre-rebuild snapshot is, when one was taken. The exit code is
- * the cause's: 5 for a failed hook or a refusal, 6 for a damaged bundle, 7 for a busy lock.
- */
-export class RebuildError extends ClawbackError {
-  readonly step: RebuildStepName;
-  readonly rolledBack: boolean;
-  readonly snapshotDir: string | undefined;
-  constructor(cause: ClawbackError, step: RebuildStepName, message: string, hint: string, rolledBack: boolean, snapshotDir: string | undefined, details: string[]) {
-    super(cause.code, cause.exitCode, message, { hint, details, cause });
-    this.step = step;
-    this.rolledBack = rolledBack;
-    this.snapshotDir = snapshotDir;
-  }
 }
 
 interface Progress {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
-import { UnsafeEntryPathError } from '../../manifest/bundle-manifest.js';
+import { UnsafeEntryPathError } from '../../errors.js';
 import { isAgentId } from '../../manifest/agent-id.js';
 import { relativePathProblem, safeJoin } from '../../fs-safety/safe-path.js';
 

@@ -1,4 +1,4 @@
-import { UnsafeEntryPathError } from '../../manifest/bundle-manifest.js';
+import { UnsafeEntryPathError } from '../../errors.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
 import type { CarryItem, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan.js';
 import type { WalkedUnit } from './plan-live.js';

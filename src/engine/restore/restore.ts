@@ -99,7 +99,8 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
  * can slip in between its steps. In place only: `--to` needs two locks and goes through restoreSnapshot.
  */
 export async function restoreSnapshotLocked(request: RestoreRequest, deps: EngineDeps): Promise<RestoreSummary> {
-  if (request.to !== undefined && request.to !== request.sandbox) throw new UsageError('restoreSnapshotLocked restores in place only');
+  // A caller's mistake, not the user's: a bug (exit 1 with a stack), never a usage error.
+  if (request.to !== undefined && request.to !== request.sandbox) throw new Error('restoreSnapshotLocked restores in place only');
   const started = deps.clock();
   const target = resolveTarget(request, deps);
   const confirmation = restoreConfirmation(request, deps);

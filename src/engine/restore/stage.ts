@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../../errors.js';
+import { errnoCode, SpecialFileError } from '../../errors.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
@@ -132,12 +132,11 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
       if (live.type === 'symlink') fs.symlinkSync(live.target!, dest);
       else linkOrCopy(live.path, dest, live.type === 'file');
     } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT') {
+      if (errnoCode(error) === 'ENOENT') {
         run.warnings.push(`${item.display} vanished before it could be carried over`);
         continue;
       }
-      if (code === 'SPECIAL') {
+      if (error instanceof SpecialFileError) {
         run.warnings.push(`${item.display} is a special file that cannot be linked here; not carried over (it is in the pre-restore snapshot)`);
         continue;
       }
@@ -153,7 +152,7 @@ function linkOrCopy(source: string, dest: string, regular: boolean): void {
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
-    if (!regular) throw Object.assign(new Error(`cannot link ${source}`), { code: 'SPECIAL' });
+    if (!regular) throw new SpecialFileError(source);
   }
   const input = fs.openSync(source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {

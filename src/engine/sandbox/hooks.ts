@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
-import { ClawbackError, ExitCode } from '../../errors.js';
+import { HookError } from '../../errors.js';
 import type { SandboxEntry, SandboxHooks } from '../../store/registry.js';
 
 export type HookName = keyof SandboxHooks;
@@ -42,19 +42,6 @@ export interface HookOutcome {
 const TAIL_LINES = 20;
 const TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 3_000;
-
-/**
- * A hook that failed, timed out or could not be run. Exit 5 as a command's own failure: like a
- * refusal, it means clawback stopped on purpose and left the state as it was (rebuild rolls back).
- * Inside backup-all it becomes one failed row (exit 3 overall).
- */
-export class HookError extends ClawbackError {
-  readonly outcome: HookOutcome | undefined;
-  constructor(code: string, message: string, outcome: HookOutcome | undefined, options: { hint?: string; details?: string[]; cause?: unknown } = {}) {
-    super(code, ExitCode.refused, message, options);
-    this.outcome = outcome;
-  }
-}
 
 export function hookTimeoutMs(hook: HookName, settings: HookSettings): number {
   return settings.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS[hook];
@@ -140,7 +127,7 @@ export async function runRequiredHook(entry: SandboxEntry, hook: HookName, setti
   return outcome;
 }
 
-export function hookFailure(sandbox: string, outcome: HookOutcome): HookError {
+export function hookFailure(sandbox: string, outcome: HookOutcome): HookError<HookOutcome> {
   const how = outcome.timedOut
     ? `timed out after ${formatSeconds(outcome.timeoutMs)}`
     : outcome.exitCode !== undefined
