@@ -6,6 +6,7 @@ export function hostFacts(homeDir: string): HostFacts {
   return {
     pid: process.pid,
     hostname: os.hostname(),
+    isAlive: processAlive,
     homeDir,
     tmpDir: os.tmpdir(),
     parallelism: os.availableParallelism(),
@@ -16,4 +17,14 @@ export function hostFacts(homeDir: string): HostFacts {
 /** Whole milliseconds on the same scale as Date.now(), but monotonic: the process's time origin plus performance.now(). */
 export function monotonicClock(): number {
   return Math.floor(performance.timeOrigin + performance.now());
+}
+
+/** Whether a process with this pid exists on this host (EPERM: it does, owned by someone else). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -17,6 +17,8 @@ export interface HostFacts {
   /** Recorded in locks and journals, and in scratch names that recovery sweeps once this pid is gone. */
   pid: number;
   hostname: string;
+  /** Whether a process with this pid exists on this host (one owned by another user counts). */
+  isAlive(pid: number): boolean;
   /** The user's home: where `~` in an agent's own config points. */
   homeDir: string;
   tmpDir: string;

@@ -1,3 +1,4 @@
+import { lockHost } from './sandbox/lock.js';
 import { BusyError } from '../errors.js';
 import { bundleTimestamp } from '../store/home.js';
 import { recordSandboxes, recoverJournal, type JournalRecovery } from '../store/journal.js';
@@ -23,7 +24,7 @@ export function recoverSandbox(deps: EngineDeps, sandbox: string): RecoveryOutco
 function recover(deps: EngineDeps, sandbox: string, rebuildInProgress: 'throw' | 'skip'): RecoveryOutcome[] {
   const warn = (message: string): void => deps.events.warning?.(message);
   const outcomes: RecoveryOutcome[] = [];
-  const restore = recoverJournal(deps.layout, sandbox, bundleTimestamp(deps.now()));
+  const restore = recoverJournal(deps.layout, lockHost(deps), sandbox, bundleTimestamp(deps.now()));
   if (restore) {
     outcomes.push({ kind: 'restore', ...restore });
     warn(`an interrupted restore of ${sandbox} was ${restore.action === 'rolled-back' ? 'rolled back (the old state is live again)' : 'completed (the restored state is live)'}`);
@@ -57,7 +58,7 @@ export function recoverInterruptedWork(deps: EngineDeps): RecoveryOutcome[] {
   for (const sandbox of [...new Set([...journals, ...rebuilds])].sort()) {
     let lock;
     try {
-      lock = acquireLock(deps.layout.locks, sandbox, { command: 'recovery', waitMs: 0, now: deps.now });
+      lock = acquireLock(deps.layout.locks, sandbox, { command: 'recovery', waitMs: 0, now: deps.now, host: lockHost(deps) });
     } catch (error) {
       if (!(error instanceof BusyError)) throw error;
       if (journals.has(sandbox)) outcomes.push({ kind: 'restore', sandbox, action: 'skipped-busy' });

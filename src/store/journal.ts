@@ -4,6 +4,7 @@ import path from 'node:path';
 import { JournalError } from '../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
+import type { LockHost } from './lock.js';
 import { updateRegistry, type CustomPolicy, type SandboxEntry } from './registry.js';
 import { isRecord } from '../records.js';
 
@@ -177,8 +178,8 @@ export function removeTree(target: string): void {
 }
 
 /** Writes the bundle's policy metadata (and a registration made by this restore) into the registry. Idempotent. */
-export function applyRegistryChange(layout: HomeLayout, sandbox: string, change: JournalRegistryChange): void {
-  updateRegistry(layout, (registry) => {
+export function applyRegistryChange(layout: HomeLayout, host: LockHost, sandbox: string, change: JournalRegistryChange): void {
+  updateRegistry(layout, host, (registry) => {
     const entry = registry.sandboxes[sandbox] ?? (change.created ? { ...change.created } : undefined);
     if (!entry) return;
     entry.policyPresets = [...change.policyPresets];
@@ -187,25 +188,25 @@ export function applyRegistryChange(layout: HomeLayout, sandbox: string, change:
   });
 }
 
-function undoRegistration(layout: HomeLayout, sandbox: string, change: JournalRegistryChange): void {
+function undoRegistration(layout: HomeLayout, host: LockHost, sandbox: string, change: JournalRegistryChange): void {
   const created = change.created;
   if (!created) return;
-  updateRegistry(layout, (registry) => {
+  updateRegistry(layout, host, (registry) => {
     const entry = registry.sandboxes[sandbox];
     if (entry && entry.createdAt === created.createdAt && entry.root === created.root) delete registry.sandboxes[sandbox];
   });
 }
 
-export function rollBack(layout: HomeLayout, record: JournalRecord, stamp: string): string[] {
+export function rollBack(layout: HomeLayout, host: LockHost, record: JournalRecord, stamp: string): string[] {
   const warnings: string[] = [];
   for (const pair of [...record.pairs].reverse()) rollBackPair(pair, record.state, warnings, stamp);
-  undoRegistration(layout, record.sandbox, record.registry);
+  undoRegistration(layout, host, record.sandbox, record.registry);
   removeJournal(layout, record.sandbox);
   return warnings;
 }
 
-export function rollForward(layout: HomeLayout, record: JournalRecord): void {
-  applyRegistryChange(layout, record.sandbox, record.registry);
+export function rollForward(layout: HomeLayout, host: LockHost, record: JournalRecord): void {
+  applyRegistryChange(layout, host, record.sandbox, record.registry);
   for (const pair of record.pairs) rollForwardPair(pair);
   removeJournal(layout, record.sandbox);
 }
@@ -215,15 +216,15 @@ export function rollForward(layout: HomeLayout, record: JournalRecord): void {
  * journal; the caller holds that sandbox's lock. `stamp` names where a tree
  * found in the way is moved aside.
  */
-export function recoverJournal(layout: HomeLayout, sandbox: string, stamp: string): JournalRecovery | undefined {
+export function recoverJournal(layout: HomeLayout, host: LockHost, sandbox: string, stamp: string): JournalRecovery | undefined {
   const file = journalPath(layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readJournal(file);
   if (record.state === 'committed') {
-    rollForward(layout, record);
+    rollForward(layout, host, record);
     return { sandbox, action: 'rolled-forward', journal: file, warnings: [] };
   }
-  const warnings = rollBack(layout, record, stamp);
+  const warnings = rollBack(layout, host, record, stamp);
   return { sandbox, action: 'rolled-back', journal: file, warnings };
 }
 

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { asUserError, BusyError, errnoCode } from '../errors.js';
 import { ensureDir, fsyncDir } from './atomic.js';
@@ -16,21 +15,22 @@ export interface Lock {
   release(): void;
 }
 
+/** Who takes a lock, and how it tells whether a holder still runs: the host's facts, passed in (the store reads none). */
+export interface LockHost {
+  pid: number;
+  hostname: string;
+  /** Whether a process with this pid exists on this host. */
+  isAlive(pid: number): boolean;
+  /** Milliseconds, for the wait deadline and an empty lock's age. */
+  clock(): number;
+}
+
 export interface LockOptions {
   command: string;
+  host: LockHost;
   /** How long to wait for a live holder, in milliseconds. 0 = fail at once. */
   waitMs?: number;
   now?: () => Date;
-}
-
-/** Whether a process with this pid exists on this host (EPERM: it does, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(file: string): LockRecord | undefined {
@@ -73,7 +73,7 @@ function publishLock(file: string, record: LockRecord): boolean {
 }
 
 /** Temp files of processes killed between writing and linking (`<name>.lock.tmp-<pid>`, pid dead). Best effort. */
-function removeDeadTemps(lockDir: string, name: string): void {
+function removeDeadTemps(lockDir: string, name: string, host: LockHost): void {
   const prefix = `${name}.lock${TEMP_INFIX}`;
   let entries: string[];
   try {
@@ -84,7 +84,7 @@ function removeDeadTemps(lockDir: string, name: string): void {
   for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
     const pid = Number(entry.slice(prefix.length));
-    if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) fs.rmSync(path.join(lockDir, entry), { force: true });
+    if (Number.isSafeInteger(pid) && pid > 0 && !host.isAlive(pid)) fs.rmSync(path.join(lockDir, entry), { force: true });
   }
 }
 
@@ -107,11 +107,12 @@ export function acquireLock(lockDir: string, name: string, options: LockOptions)
 
 function acquireLockFile(lockDir: string, name: string, file: string, options: LockOptions): Lock {
   ensureDir(lockDir);
-  removeDeadTemps(lockDir, name);
-  const deadline = Date.now() + (options.waitMs ?? 0);
+  const { host } = options;
+  removeDeadTemps(lockDir, name, host);
+  const deadline = host.clock() + (options.waitMs ?? 0);
   const record: LockRecord = {
-    pid: process.pid,
-    host: os.hostname(),
+    pid: host.pid,
+    host: host.hostname,
     startedAt: (options.now ?? (() => new Date()))().toISOString(),
     command: options.command,
   };
@@ -133,29 +134,29 @@ function acquireLockFile(lockDir: string, name: string, file: string, options: L
     if (holder === undefined) {
       // An empty file is left by an older clawback that crashed between open and write; give it a moment, then take it.
       const stat = fs.statSync(file, { throwIfNoEntry: false });
-      if (stat && Date.now() - stat.mtimeMs > 2000) {
+      if (stat && host.clock() - stat.mtimeMs > 2000) {
         fs.rmSync(file, { force: true });
         continue;
       }
-    } else if (holder.host === os.hostname() && !pidAlive(holder.pid)) {
-      takeOverStale(file, holder);
+    } else if (holder.host === host.hostname && !host.isAlive(holder.pid)) {
+      takeOverStale(file, holder, host.pid);
       continue;
     }
-    if (Date.now() >= deadline) {
+    if (host.clock() >= deadline) {
       const who = holder ? `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt})` : 'another process';
       throw new BusyError(`${name} is locked by ${who}`, {
         hint: 'wait for it to finish, or pass --wait SECONDS',
       });
     }
-    sleepSync(Math.min(200, Math.max(10, deadline - Date.now())));
+    sleepSync(Math.min(200, Math.max(10, deadline - host.clock())));
   }
 }
 
 /** Remove a stale lock only if it is still the one we judged stale (another process may have taken it over first). */
-function takeOverStale(file: string, stale: LockRecord): void {
+function takeOverStale(file: string, stale: LockRecord, pid: number): void {
   const current = readHolder(file);
   if (current && current.pid === stale.pid && current.startedAt === stale.startedAt) {
-    const claim = `${file}.takeover-${process.pid}`;
+    const claim = `${file}.takeover-${pid}`;
     try {
       fs.renameSync(file, claim);
     } catch {

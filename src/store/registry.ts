@@ -3,7 +3,7 @@ import { NotFoundError, RegistryError, UsageError } from '../errors.js';
 import type { CustomPolicy } from '../manifest/bundle-manifest.js';
 import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type LockHost } from './lock.js';
 import { isRecord } from '../records.js';
 
 export interface SandboxHooks {
@@ -103,9 +103,9 @@ export function getSandbox(layout: HomeLayout, name: string): SandboxEntry {
 }
 
 /** Read-modify-write of sandboxes.json under the registry lock, published atomically. */
-export function updateRegistry<T>(layout: HomeLayout, change: (registry: Registry) => T): T {
+export function updateRegistry<T>(layout: HomeLayout, host: LockHost, change: (registry: Registry) => T): T {
   ensureDir(layout.home);
-  const lock = acquireLock(layout.locks, '_registry', { command: 'registry', waitMs: 10_000 });
+  const lock = acquireLock(layout.locks, '_registry', { command: 'registry', waitMs: 10_000, host });
   try {
     const registry = readRegistry(layout);
     const result = change(registry);

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import type { LockHost } from '../../src/store/lock.js';
 import path from 'node:path';
 import { hostFacts, monotonicClock } from '../../src/cli/host.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
@@ -26,4 +28,10 @@ export function testDeps(home: string, options: TestDepsOptions = {}): EngineDep
     host: hostFacts(path.dirname(home)),
     ...(options.fault ? { fault: options.fault } : {}),
   };
+}
+
+/** This process as a lock holder, for tests that take locks directly. */
+export function testLockHost(): LockHost {
+  const host = hostFacts(os.tmpdir());
+  return { pid: host.pid, hostname: host.hostname, isAlive: host.isAlive, clock: monotonicClock };
 }

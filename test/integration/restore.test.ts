@@ -10,7 +10,7 @@ import { createSnapshot } from '../../src/engine/capture/create.js';
 import { recoverInterruptedWork } from '../../src/engine/recovery.js';
 import { journalPath, writeJournal } from '../../src/store/journal.js';
 import { acquireLock } from '../../src/store/lock.js';
-import { testDeps } from '../helpers/deps.js';
+import { testDeps, testLockHost } from '../helpers/deps.js';
 import { restoreLeftovers } from '../helpers/restore.js';
 import { treeDigest } from '../helpers/tree.js';
 
@@ -138,7 +138,7 @@ describe('recoverInterruptedWork', () => {
       registry: { policyPresets: [], customPolicies: [] },
       createdAt: new Date().toISOString(),
     });
-    const lock = acquireLock(deps.layout.locks, 'oc', { command: 'test' });
+    const lock = acquireLock(deps.layout.locks, 'oc', { host: testLockHost(), command: 'test' });
     try {
       expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['skipped-busy']);
       expect(fs.existsSync(staged)).toBe(true);

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from '../../store/atomic.js';
 import type { BundleRecord, BundleState } from '../../store/bundles.js';
-import { pidAlive } from '../../store/lock.js';
 import type { EngineDeps } from '../deps.js';
 import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
 
@@ -57,7 +56,7 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
  * diff its `.diff-<pid>-*` scratch dir; remove them (the latter once that pid is gone).
  * The caller holds the sandbox lock.
  */
-export function sweepLeftovers(sandboxDir: string): void {
+export function sweepLeftovers(sandboxDir: string, isAlive: (pid: number) => boolean): void {
   let names: string[];
   try {
     names = fs.readdirSync(sandboxDir);
@@ -67,7 +66,7 @@ export function sweepLeftovers(sandboxDir: string): void {
   }
   for (const name of names) {
     const scratch = /^\.diff-(\d+)-[0-9a-f]+$/.exec(name);
-    if (name.startsWith(DELETING_PREFIX) || (scratch && !pidAlive(Number(scratch[1])))) removeTree(path.join(sandboxDir, name));
+    if (name.startsWith(DELETING_PREFIX) || (scratch && !isAlive(Number(scratch[1])))) removeTree(path.join(sandboxDir, name));
   }
 }
 

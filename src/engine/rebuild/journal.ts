@@ -6,7 +6,6 @@ import type { HomeLayout } from '../../store/home.js';
 import { removeTree } from '../../store/journal.js';
 import { acquireLock } from '../../store/lock.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
-import { pidAlive } from '../../store/lock.js';
 import { isRecord } from '../../records.js';
 
 export const REBUILD_RECORD_VERSION = 1;
@@ -94,7 +93,7 @@ export function readRebuildRecord(file: string): RebuildRecord {
 /** True while the process that wrote the record still runs on this host (then it is not ours to recover). */
 function inProgress(record: RebuildRecord, host: HostFacts): boolean {
   if (record.host !== host.hostname || record.pid === host.pid || record.pid <= 0) return false;
-  return pidAlive(record.pid);
+  return host.isAlive(record.pid);
 }
 
 function exists(p: string): boolean {

@@ -1,3 +1,4 @@
+import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { ensureDir, syncTree } from '../../store/atomic.js';
@@ -8,7 +9,7 @@ import { syncfs } from '../../store/syncfs.js';
 import { mismatch } from '../bundle/checked-read.js';
 import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
-import { rewriteStagedRegistry } from '../qwenpaw/restore-rewrite.js';
+import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
@@ -112,7 +113,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
     deps.fault?.('restore:carried');
   } catch (error) {
     checks.hashing.cancel();
-    rollBack(deps.layout, journal, stamp);
+    rollBack(deps.layout, lockHost(deps), journal, stamp);
     throw error;
   }
 
@@ -122,7 +123,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
 }
 
 function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: EngineDeps): void {
-  updateRegistry(deps.layout, (registry) => {
+  updateRegistry(deps.layout, lockHost(deps), (registry) => {
     registry.sandboxes[entry.name] = { ...entry };
   });
 }

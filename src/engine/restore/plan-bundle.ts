@@ -3,7 +3,7 @@ import { RefusedError } from '../../errors.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 import type { PathClass } from '../sandbox/selection.js';
-import type { PlanInput, PlanItem } from './plan.js';
+import type { PlanInput, PlanItem } from './plan-types.js';
 import { joinRel, stripPrefix, under } from './plan-paths.js';
 import type { OpenUnit } from './plan-units.js';
 

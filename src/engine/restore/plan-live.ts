@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Selection } from '../sandbox/selection.js';
-import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan.js';
+import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan-types.js';
 import type { ClassCache, UnitDraft } from './plan-bundle.js';
 import { joinRel, stripPrefix, under } from './plan-paths.js';
 import { liveIsRestored } from './same-file.js';

@@ -1,6 +1,6 @@
 import { UnsafeEntryPathError } from '../../errors.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
-import type { CarryItem, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan.js';
+import type { CarryItem, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan-types.js';
 import type { WalkedUnit } from './plan-live.js';
 import { parentOf } from './plan-paths.js';
 

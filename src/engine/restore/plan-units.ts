@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../../errors.js';
 import type { MappedMount } from './mounts.js';
-import type { UnitPart } from './plan.js';
+import type { UnitPart } from './plan-types.js';
 
 export interface UnitGroupPart extends UnitPart {
   dir: string;

@@ -1,3 +1,4 @@
+import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
 import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
@@ -6,7 +7,7 @@ import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../s
 import { acquireLocks, type Lock } from '../../store/lock.js';
 import { findSnapshot } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
-import { planQwenPawRestore } from '../qwenpaw/restore-rewrite.js';
+import { planQwenPawRestore } from './qwenpaw-registry.js';
 import { recoverSandbox } from '../recovery.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
@@ -80,7 +81,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   }
   let lock: Lock | undefined;
   if (!request.dryRun) {
-    lock = acquireLocks(deps.layout.locks, [request.sandbox, target.name], { command: 'snapshot restore', waitMs: deps.lockWaitMs, now: deps.now });
+    lock = acquireLocks(deps.layout.locks, [request.sandbox, target.name], { command: 'snapshot restore', waitMs: deps.lockWaitMs, now: deps.now, host: lockHost(deps) });
   }
   try {
     if (lock) {

@@ -1,5 +1,5 @@
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
-import type { LiveInfo, RestoreItem } from './plan.js';
+import type { LiveInfo, RestoreItem } from './plan-types.js';
 
 /** The metadata restore compares: size, permission bits and mtime. */
 export interface FileFacts {

@@ -1,3 +1,4 @@
+import { lockHost } from '../sandbox/lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../../errors.js';
@@ -61,12 +62,12 @@ export function swapAndCommit(record: JournalRecord, deps: EngineDeps): void {
     record.state = 'committed';
     writeJournal(deps.layout, record);
   } catch (error) {
-    if (record.state !== 'committed') rollBack(deps.layout, record, bundleTimestamp(deps.now()));
+    if (record.state !== 'committed') rollBack(deps.layout, lockHost(deps), record, bundleTimestamp(deps.now()));
     throw error;
   }
   deps.fault?.('restore:committed');
   // From here on the restored state is live; a failure leaves the journal for the next command to finish.
-  applyRegistryChange(deps.layout, record.sandbox, record.registry);
+  applyRegistryChange(deps.layout, lockHost(deps), record.sandbox, record.registry);
   deps.fault?.('restore:before-cleanup');
   record.pairs.forEach((pair, i) => {
     removeTree(pair.old);

@@ -39,7 +39,7 @@ export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): Delet
   const lock = sandboxLock(deps, request.sandbox, 'snapshot delete');
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    sweepLeftovers(sandboxDir);
+    sweepLeftovers(sandboxDir, deps.host.isAlive);
     const records = listBundles(sandboxDir);
     const targets = resolveAll(records, request);
     const freedBytes = freedBy(records, targets, sandboxDir);

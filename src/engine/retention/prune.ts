@@ -46,7 +46,7 @@ export function pruneSnapshots(request: PruneRequest, deps: EngineDeps): PruneSu
   const lock = sandboxLock(deps, request.sandbox, request.dryRun ? 'snapshot prune --dry-run' : 'snapshot prune');
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    if (!request.dryRun) sweepLeftovers(sandboxDir);
+    if (!request.dryRun) sweepLeftovers(sandboxDir, deps.host.isAlive);
     const records = listBundles(sandboxDir);
     const byId = new Map(records.map((r) => [r.id, r]));
     const candidates = records.filter((r) => r.state !== 'corrupt').map(candidateOf);

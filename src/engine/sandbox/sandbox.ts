@@ -1,3 +1,4 @@
+import { lockHost } from './lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError, UsageError } from '../../errors.js';
@@ -34,7 +35,7 @@ export function addSandbox(name: string, options: SandboxOptions, cwd: string, d
     createdAt: deps.now().toISOString(),
   };
   if (options.secretsRoot) entry.secretsRoot = path.resolve(cwd, options.secretsRoot);
-  return updateRegistry(deps.layout, (registry) => {
+  return updateRegistry(deps.layout, lockHost(deps), (registry) => {
     if (registry.sandboxes[name]) {
       throw new RefusedError('sandbox-exists', `a sandbox named ${name} is already registered`, { hint: `change it with \`clawback sandbox set ${name}\`` });
     }
@@ -46,7 +47,7 @@ export function addSandbox(name: string, options: SandboxOptions, cwd: string, d
 export function setSandbox(name: string, options: SandboxOptions, cwd: string, deps: EngineDeps): SandboxEntry {
   getSandbox(deps.layout, name);
   const agent = options.agent ? normaliseAgent(options.agent, cwd) : undefined;
-  return updateRegistry(deps.layout, (registry) => {
+  return updateRegistry(deps.layout, lockHost(deps), (registry) => {
     const entry = registry.sandboxes[name];
     if (!entry) throw new UsageError(`sandbox ${name} vanished while being changed`);
     if (agent) entry.agent = agent;
@@ -67,7 +68,7 @@ export function listSandboxes(deps: EngineDeps): SandboxEntry[] {
 
 export function removeSandbox(name: string, deps: EngineDeps): SandboxEntry {
   const entry = getSandbox(deps.layout, name);
-  updateRegistry(deps.layout, (registry) => {
+  updateRegistry(deps.layout, lockHost(deps), (registry) => {
     delete registry.sandboxes[name];
   });
   return entry;
