@@ -23,7 +23,8 @@ import { getSandbox } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { layoutPlace, QWENPAW_SECTIONS, zipNameOf, type QwenPawSection } from '../qwenpaw/archive-layout.js';
 import { BACKUP_ID, defaultBackupName, META_FILE, qwenPawBackupId, serializeQwenPawMeta, type QwenPawMeta } from '../qwenpaw/meta.js';
-import { mismatch } from '../bundle/checked-read.js';
+import { readForArchive } from '../bundle/checked-read.js';
+import { FileReader } from '../../fs-safety/file-reader.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
 import { findSnapshot } from '../bundle/find.js';
 
@@ -73,9 +74,6 @@ export interface ExportSummary {
 }
 
 const LISTED = 20;
-/** Files up to this size are read whole, checked, and handed to the writer as one buffer. */
-const WHOLE_FILE_LIMIT = 4 * 1024 * 1024;
-const CHUNK = 1024 * 1024;
 
 /**
  * Writes a snapshot as one portable archive: clawback's tar (manifest first,
@@ -138,7 +136,8 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
       entries = (await writeTar(output, writer.entries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
     }
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' && !fs.existsSync(record.dir)) {
+    // A missing payload file (raw ENOENT from a writer, or the checked read's payload-missing) because the bundle went.
+    if ((errnoCode(error) === 'ENOENT' || (error instanceof IntegrityError && error.code === 'payload-missing')) && !fs.existsSync(record.dir)) {
       throw new NotFoundError('bundle-not-found', `snapshot ${bundle.timestamp} was deleted while it was being exported`, { cause: error });
     }
     throw error;
@@ -325,71 +324,24 @@ function prepareOutput(output: string, force: boolean, createDir: boolean): void
  */
 class CheckedReader {
   private done = { files: 0, bytes: 0 };
-  private lastReport = 0;
+  /** Its own, not the thread's: the tar writer holds a view across awaits. */
+  private readonly reader = new FileReader();
 
   constructor(
     private readonly payload: string,
     private readonly deps: EngineDeps,
   ) {}
 
-  private scratch = Buffer.alloc(0);
-
   /**
-   * `reuse`: the buffer is a view of one scratch buffer, valid until the next
+   * `reuse`: the buffer is a view of the reader's buffer, valid until the next
    * call. The tar writer copies an entry out before it asks for the next one;
    * the zip writer keeps several in flight, so it gets buffers of its own.
    */
   content(entry: BundleEntry, reuse = false): { buffer: Buffer } | { file: string } {
-    const file = `${this.payload}/${entry.path}`;
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    let result: { buffer: Buffer } | { file: string };
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile() || stat.size !== entry.size) throw mismatch(entry);
-      if (stat.size > WHOLE_FILE_LIMIT) {
-        hashStream(fd, entry);
-        result = { file };
-      } else {
-        if (reuse && this.scratch.length < stat.size) this.scratch = Buffer.allocUnsafe(Math.max(stat.size, 64 * 1024));
-        result = { buffer: readWhole(fd, stat.size, entry, reuse ? this.scratch : Buffer.allocUnsafe(stat.size)) };
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    this.tick(entry.size ?? 0);
-    return result;
-  }
-
-  private tick(bytes: number): void {
+    const result = readForArchive(`${this.payload}/${entry.path}`, entry, this.reader);
     this.done.files++;
-    this.done.bytes += bytes;
-    const now = Date.now();
-    if (now - this.lastReport >= 100) {
-      this.lastReport = now;
-      this.deps.events.progress?.({ ...this.done });
-    }
+    this.done.bytes += entry.size ?? 0;
+    this.deps.events.progress?.({ ...this.done });
+    return 'buffer' in result && !reuse ? { buffer: Buffer.from(result.buffer) } : result;
   }
-}
-
-function readWhole(fd: number, size: number, entry: BundleEntry, into: Buffer): Buffer {
-  const buffer = into.subarray(0, size);
-  let length = 0;
-  while (length < size) {
-    const read = fs.readSync(fd, buffer, length, size - length, null);
-    if (read === 0) throw mismatch(entry);
-    length += read;
-  }
-  if (createHash('sha256').update(buffer).digest('hex') !== entry.sha256) throw mismatch(entry);
-  return buffer;
-}
-
-function hashStream(fd: number, entry: BundleEntry): void {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(CHUNK);
-  for (;;) {
-    const read = fs.readSync(fd, buffer, 0, CHUNK, null);
-    if (read === 0) break;
-    hash.update(buffer.subarray(0, read));
-  }
-  if (hash.digest('hex') !== entry.sha256) throw mismatch(entry);
 }

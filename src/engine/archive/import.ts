@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -7,6 +6,7 @@ import { ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../.
 import { type ArchiveLimits } from '../../formats/archive-guard.js';
 import { decryptFile, isEncrypted } from '../../formats/envelope.js';
 import { extractTar } from '../../formats/tar.js';
+import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import {
   assertContentChecksum,
@@ -311,9 +311,7 @@ async function stageClawbackTar(archive: string, gzip: boolean, context: ImportC
 function verifyPayload(payload: string, manifest: BundleManifest, file: string, deps: EngineDeps): void {
   const expected = new Map(manifest.entries.map((e) => [e.path, e]));
   const seen = new Set<string>();
-  const hashBuffer = Buffer.allocUnsafe(1024 * 1024);
   let done = { files: 0, bytes: 0 };
-  let lastReport = 0;
   const fail: (why: string) => never = (why) => {
     throw new IntegrityError('archive-mismatch', `${file}: ${why}`, { hint: 'the archive was altered or damaged; nothing was imported' });
   };
@@ -332,27 +330,16 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
         if (!dirent.isSymbolicLink() || fs.readlinkSync(full) !== entry.target) fail(`${childRel} is not the symlink the manifest lists`);
       } else {
         if (!dirent.isFile()) fail(`${childRel} should be a regular file`);
-        const fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        const fd = fs.openSync(full, NO_FOLLOW);
         try {
-          const hash = createHash('sha256');
-          let size = 0;
-          for (;;) {
-            const read = fs.readSync(fd, hashBuffer, 0, hashBuffer.length, null);
-            if (read === 0) break;
-            hash.update(hashBuffer.subarray(0, read));
-            size += read;
-          }
-          if (size !== entry.size || hash.digest('hex') !== entry.sha256) fail(`${childRel} does not match its sha256 in the manifest`);
+          const { size, sha256 } = threadReader().hash(fd);
+          if (size !== entry.size || sha256 !== entry.sha256) fail(`${childRel} does not match its sha256 in the manifest`);
           fs.fchmodSync(fd, bundleFileMode(entry.mode ?? 0o644));
           done = { files: done.files + 1, bytes: done.bytes + size };
         } finally {
           fs.closeSync(fd);
         }
-        const now = Date.now();
-        if (now - lastReport >= 100) {
-          lastReport = now;
-          deps.events.progress?.(done);
-        }
+        deps.events.progress?.(done);
       }
     }
   };

@@ -19,7 +19,7 @@ import { bundleTimestamp, sandboxBundleDir } from '../../store/home.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { getSandbox } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
-import { hashFile } from './copy.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
 import { copyJobsParallel, type CopyJob } from './copy-jobs.js';
 import { unchangedSince, walIdentity } from './unchanged.js';
 import { scanMounts, type ScannedEntry } from './scan.js';
@@ -222,7 +222,6 @@ class BundleWriter {
   readonly vanished = new Set<string>();
   readonly unreadable: SkippedEntry[] = [];
   private done = { files: 0, bytes: 0 };
-  private lastReport = 0;
 
   constructor(
     private readonly payload: string,
@@ -277,7 +276,7 @@ class BundleWriter {
         const wal = walIdentity(scanned.source);
         const copy = await backupDatabase(scanned.source, dest, entry.path);
         fs.chmodSync(dest, bundleMode(entry.mode ?? 0o600));
-        const { sha256, size } = hashFile(dest);
+        const { sha256, size } = threadReader().hashFile(dest);
         Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
         this.databases.push(entry.path);
         this.copied++;
@@ -325,11 +324,7 @@ class BundleWriter {
   private tick(files: number, bytes: number): void {
     this.done.files += files;
     this.done.bytes += bytes;
-    const now = Date.now();
-    if (now - this.lastReport >= 100) {
-      this.lastReport = now;
-      this.deps.events.progress?.({ ...this.done });
-    }
+    this.deps.events.progress?.({ ...this.done });
   }
 }
 

@@ -9,7 +9,7 @@ import type { BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { resolveSelector } from '../../store/selector.js';
-import { hashFile } from '../capture/copy.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
 import { scanMounts, type ScannedEntry } from '../capture/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
@@ -238,7 +238,7 @@ class ContentComparer {
     if (entry.size !== live.stat.size) return false;
     if (entry.mtimeMs === live.stat.mtimeMs) return true;
     this.hashed++;
-    return this.unlessUnreadable(rel, async () => hashFile(live.source).sha256 === entry.sha256);
+    return this.unlessUnreadable(rel, async () => threadReader().hashFile(live.source).sha256 === entry.sha256);
   }
 
   /** A live file that vanished or cannot be read since the scan counts as changed, with a warning. */
@@ -258,7 +258,7 @@ class ContentComparer {
     const copy = path.join(this.scratch, `${this.hashed}.sqlite`);
     try {
       await backupDatabase(live.source, copy, rel);
-      return hashFile(copy).sha256;
+      return threadReader().hashFile(copy).sha256;
     } finally {
       fs.rmSync(copy, { force: true });
     }

@@ -5,7 +5,7 @@ import { extractZipEntries, listZip, type ZipEntryInfo } from '../../formats/zip
 import { contentSha256, PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
-import { hashFile } from '../capture/copy.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
 import type { ImportContext, StagedImport } from '../archive/types.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
@@ -157,7 +157,7 @@ async function buildEntries(payload: string, infos: Map<string, ZipEntryInfo>, s
     const mode = secret ? 0o600 : (info?.mode ?? 0o644) & 0o7777;
     const file = `${payload}/${rel}`;
     fs.chmodSync(file, bundleFileMode(mode));
-    const { sha256, size } = hashFile(file);
+    const { sha256, size } = threadReader().hashFile(file);
     const entry: BundleEntry = { ...base, mode, size, sha256 };
     if (info) entry.mtimeMs = info.mtime.getTime();
     const journalMode = journalModes.get(rel);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { sha256Of } from '../bundle/checked-read.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
 
 /**
  * A file whose bytes must hash to `sha256`: a live file the restore would
@@ -30,7 +30,7 @@ export function liveFileMatches(job: LiveHashJob): boolean {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() || stat.size !== job.size) return false;
     if (job.live && ((stat.mode & 0o777) !== job.live.mode || Math.trunc(stat.mtimeMs) !== Math.trunc(job.live.mtimeMs))) return false;
-    return sha256Of(fd) === job.sha256;
+    return threadReader().hash(fd).sha256 === job.sha256;
   } finally {
     fs.closeSync(fd);
   }

@@ -18,7 +18,6 @@ export class StageRun {
   readonly merges: MergeOutcome[] = [];
   readonly warnings: string[] = [];
   private done = { files: 0, bytes: 0 };
-  private lastReport = 0;
   private faulted = false;
 
   constructor(
@@ -33,11 +32,7 @@ export class StageRun {
       this.faulted = true;
       this.deps.fault?.('restore:staging');
     }
-    const now = Date.now();
-    if (now - this.lastReport >= 100) {
-      this.lastReport = now;
-      this.deps.events.progress?.({ ...this.done });
-    }
+    this.deps.events.progress?.({ ...this.done });
   }
 }
 
