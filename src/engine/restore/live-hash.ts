@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { threadReader } from '../../fs-safety/file-reader.js';
+import { compiledWorker } from '../bundle/worker-script.js';
 
 /**
  * A file whose bytes must hash to `sha256`: a live file the restore would
@@ -60,8 +60,8 @@ export interface LiveHashing {
  */
 export function startLiveHashing(jobs: LiveHashJob[]): LiveHashing {
   const bytes = jobs.reduce((sum, job) => sum + job.size, 0);
-  const script = new URL('./live-hash-worker.js', import.meta.url);
-  if (bytes < WORKER_MIN_BYTES || !fs.existsSync(fileURLToPath(script))) {
+  const script = bytes < WORKER_MIN_BYTES ? undefined : compiledWorker('./live-hash-worker.js', import.meta.url);
+  if (script === undefined) {
     return { mode: 'inline', results: () => Promise.resolve(hashJobsInline(jobs)), cancel: () => undefined };
   }
   const worker = new Worker(script, { workerData: jobs });

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
@@ -9,6 +8,7 @@ import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../s
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, Progress } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
+import { compiledWorker } from '../bundle/worker-script.js';
 import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './hash-worker.js';
 
 export interface VerifyRequest {
@@ -277,12 +277,6 @@ function hashProblem(entry: FileEntry, outcome: HashOutcome): string | undefined
   }
 }
 
-function workerScript(): string | undefined {
-  // Running from the TypeScript sources (tests), there is no compiled worker; hash on this thread then.
-  const file = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
-  return fs.existsSync(file) ? file : undefined;
-}
-
 /**
  * Hashes files on worker threads (each one sync reads into its own buffer); the workers
  * claim batches from a shared counter, so one large file does not leave a core idle and
@@ -342,7 +336,7 @@ class HasherPool {
 
   private start(): Worker[] | undefined {
     if (this.workers) return this.workers;
-    const script = workerScript();
+    const script = compiledWorker('./hash-worker.js', import.meta.url);
     if (script === undefined) return undefined;
     this.workers = Array.from({ length: this.threads }, () => new Worker(script, { workerData: { role: WORKER_ROLE } }));
     return this.workers;
