@@ -27,9 +27,9 @@ import { readForArchive } from '../bundle/checked-read.js';
 import { FileReader } from '../../fs-safety/file-reader.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
 import { findSnapshot } from '../bundle/find.js';
+import type { ArchiveFormat } from './types.js';
 
-export const EXPORT_FORMATS = ['tar', 'tar.gz', 'qwenpaw-zip'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportFormat = ArchiveFormat;
 
 export interface ExportRequest {
   sandbox: string;

@@ -19,13 +19,15 @@ import {
 } from '../../manifest/bundle-manifest.js';
 import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
-import { bundleTimestamp, parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
+import { parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import { removeBundles } from '../bundle/remove.js';
 import { portableEntry } from '../bundle/portable.js';
 import type { EngineDeps } from '../deps.js';
 import { validateLabel } from '../bundle/label.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
+import { freeTimestamp, IMPORT_SCRATCH_PREFIX } from '../bundle/timestamp.js';
 import { stageQwenPawZip } from '../qwenpaw/import-zip.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
@@ -56,7 +58,6 @@ export interface ImportSummary {
 }
 
 
-const SCRATCH_PREFIX = '.import-';
 /** A manifest larger than this is not one clawback wrote (40,000 entries take about 10 MB). */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
@@ -84,7 +85,7 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
     ensureDir(sandboxDir);
     removeStaleScratch(sandboxDir);
-    const scratch = fs.mkdtempSync(path.join(sandboxDir, SCRATCH_PREFIX));
+    const scratch = fs.mkdtempSync(path.join(sandboxDir, IMPORT_SCRATCH_PREFIX));
     let planned: ImportPlan | undefined;
     try {
       const archive = passphrase !== undefined ? await decrypted(request.file, passphrase, scratch) : request.file;
@@ -172,7 +173,7 @@ function sniffArchive(file: string): 'zip' | 'gzip' | 'tar' {
 function removeStaleScratch(sandboxDir: string): void {
   // Under the sandbox lock: a scratch dir found here belongs to an import that was killed.
   for (const name of fs.readdirSync(sandboxDir)) {
-    if (name.startsWith(SCRATCH_PREFIX)) fs.rmSync(path.join(sandboxDir, name), { recursive: true, force: true });
+    if (name.startsWith(IMPORT_SCRATCH_PREFIX)) fs.rmSync(path.join(sandboxDir, name), { recursive: true, force: true });
   }
 }
 
@@ -204,7 +205,7 @@ function planImport(request: ImportRequest, records: BundleRecord[], sandboxDir:
   } else {
     label = uniqueLabel(labelFromName(suggested), taken);
   }
-  const timestamp = uniqueTimestamp(sandboxDir, time);
+  const timestamp = freeTimestamp(sandboxDir, time);
   return { timestamp, partialDir: path.join(sandboxDir, timestamp + PARTIAL_SUFFIX), label, replaces };
 }
 
@@ -233,13 +234,6 @@ function uniqueLabel(base: string | null, taken: Set<string>): string | null {
   }
 }
 
-function uniqueTimestamp(sandboxDir: string, time: Date): string {
-  for (let ms = time.getTime(); ; ms++) {
-    const stamp = bundleTimestamp(new Date(ms));
-    if (!fs.existsSync(path.join(sandboxDir, stamp)) && !fs.existsSync(path.join(sandboxDir, stamp + PARTIAL_SUFFIX))) return stamp;
-  }
-}
-
 /** Manifest written atomically, the tree made durable, the directory renamed into place; then what it replaces goes. */
 function publish(staged: StagedImport, sandboxDir: string, deps: EngineDeps): void {
   const { plan, manifest } = staged;
@@ -249,11 +243,6 @@ function publish(staged: StagedImport, sandboxDir: string, deps: EngineDeps): vo
   fs.renameSync(plan.partialDir, path.join(sandboxDir, plan.timestamp));
   fsyncDir(sandboxDir);
   if (plan.replaces.length > 0) removeBundles(sandboxDir, plan.replaces, deps);
-}
-
-/** Bundle files keep their mode bits minus group/other write (SPEC 4). */
-function bundleFileMode(mode: number): number {
-  return mode & ~0o022 & 0o777;
 }
 
 async function stageClawbackTar(archive: string, gzip: boolean, context: ImportContext): Promise<StagedImport> {

@@ -5,7 +5,9 @@ import type { BundleRecord } from '../../store/bundles.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 
-export type ImportFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+/** The archive formats clawback writes and reads. */
+export type ArchiveFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+export type ImportFormat = ArchiveFormat;
 
 export interface ImportRequest {
   sandbox: string;

@@ -15,7 +15,7 @@ import {
 import { backupDatabase } from '../../sqlite/backup.js';
 import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
-import { bundleTimestamp, sandboxBundleDir } from '../../store/home.js';
+import { sandboxBundleDir } from '../../store/home.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { getSandbox } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
@@ -26,6 +26,8 @@ import { scanMounts, type ScannedEntry } from './scan.js';
 import type { EngineDeps } from '../deps.js';
 import { assertLabelUnused, validateLabel } from '../bundle/label.js';
 import { cacheSpaceDigest } from '../bundle/space.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
+import { freeTimestamp } from '../bundle/timestamp.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 
@@ -97,7 +99,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   const previousFiles = new Map<string, BundleEntry>();
   for (const e of previousEntries(previous, deps)) if (e.type === 'file') previousFiles.set(e.path, e);
 
-  const timestamp = uniqueTimestamp(sandboxDir, deps.now());
+  const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
   const finalDir = path.join(sandboxDir, timestamp);
   fs.mkdirSync(partialDir, { mode: 0o700 });
@@ -199,15 +201,6 @@ function previousEntries(previous: BundleRecord | undefined, deps: EngineDeps): 
   }
 }
 
-function uniqueTimestamp(sandboxDir: string, now: Date): string {
-  let time = now.getTime();
-  for (;;) {
-    const stamp = bundleTimestamp(new Date(time));
-    if (!fs.existsSync(path.join(sandboxDir, stamp)) && !fs.existsSync(path.join(sandboxDir, stamp + PARTIAL_SUFFIX))) return stamp;
-    time += 1;
-  }
-}
-
 /**
  * Writes scanned entries into a payload dir in three passes: dirs and symlinks
  * first (in order); then files, on two worker threads, hard-linked from the
@@ -238,7 +231,7 @@ class BundleWriter {
       const { entry, linkFrom, database } = this.writeCheap(scanned);
       entries.push(entry);
       if (entry.type !== 'file') continue;
-      const job: CopyJob = { source: scanned.source, dest: this.destOf(scanned.path), mode: bundleMode(entry.mode ?? 0o600), size: scanned.stat.size };
+      const job: CopyJob = { source: scanned.source, dest: this.destOf(scanned.path), mode: bundleFileMode(entry.mode ?? 0o600), size: scanned.stat.size };
       if (linkFrom !== undefined) {
         // Linking here is cheaper than shipping the job to a worker (measured: 1.8 s vs 2.3 s on 35,000 files).
         if (hardLink(linkFrom, job.dest)) {
@@ -275,7 +268,7 @@ class BundleWriter {
         // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
         const wal = walIdentity(scanned.source);
         const copy = await backupDatabase(scanned.source, dest, entry.path);
-        fs.chmodSync(dest, bundleMode(entry.mode ?? 0o600));
+        fs.chmodSync(dest, bundleFileMode(entry.mode ?? 0o600));
         const { sha256, size } = threadReader().hashFile(dest);
         Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
         this.databases.push(entry.path);
@@ -347,10 +340,5 @@ function hardLink(from: string, to: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Bundle files keep their mode bits minus group/other write. */
-function bundleMode(mode: number): number {
-  return mode & ~0o022 & 0o777;
 }
 

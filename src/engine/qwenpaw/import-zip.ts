@@ -7,6 +7,7 @@ import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
 import type { ImportContext, StagedImport } from '../archive/types.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
 import { layoutPlace, payloadPathOf } from './archive-layout.js';
@@ -195,11 +196,6 @@ async function selfContained(payload: string, rel: string, archive: string): Pro
     if (error instanceof ClawbackError) throw error;
     throw new IntegrityError('sqlite-unreadable', `${archive}: ${rel} has the SQLite header but SQLite cannot read it (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
-}
-
-/** Bundle files keep their mode bits minus group/other write (SPEC 4). */
-function bundleFileMode(mode: number): number {
-  return mode & ~0o022 & 0o777;
 }
 
 function bundleManifest(
