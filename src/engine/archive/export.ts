@@ -27,6 +27,7 @@ import { readForArchive } from '../bundle/checked-read.js';
 import { FileReader } from '../../fs-safety/file-reader.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
 import { findSnapshot } from '../bundle/find.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
 import type { ArchiveFormat } from './types.js';
 
 export type ExportFormat = ArchiveFormat;
@@ -195,18 +196,16 @@ type ArchivePlan =
 
 /**
  * The manifest that travels in a tar: the snapshot's own, minus what was left
- * out (totals and contentSha256 recomputed), with host-only fields dropped
+ * out, with host-only fields dropped
  * and the snapshot's identity recorded so an import can tell it was seen.
  */
 function derivedManifest(bundle: BundleManifest, selected: Selected, keepSecrets: boolean, secretModules: Set<string>): BundleManifest {
   const entries = selected.entries.map(portableEntry);
-  const files = entries.filter((e) => e.type === 'file');
   const kept = new Set(entries.map((e) => e.path));
   const leftOutSecrets = !keepSecrets && selected.dropped.length > 0;
-  return {
+  return completeManifest({
     ...bundle,
     stateFiles: bundle.stateFiles.filter((f) => kept.has(f.path)),
-    modules: [...new Set(entries.map((e) => e.module))].sort(),
     includesSecrets: keepSecrets && bundle.includesSecrets,
     scope: {
       ...bundle.scope,
@@ -217,9 +216,7 @@ function derivedManifest(bundle: BundleManifest, selected: Selected, keepSecrets
     origin: { ...bundle.origin, clawbackId: bundle.origin?.clawbackId ?? `${bundle.sandboxName}@${bundle.timestamp}` },
     entries,
     skipped: [...bundle.skipped, ...selected.dropped],
-    totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },
-    contentSha256: contentSha256(entries),
-  };
+  });
 }
 
 function planTar(bundle: BundleManifest, selected: Selected, keepSecrets: boolean, secretModules: Set<string>, time: Date): ArchivePlan {

@@ -3,27 +3,25 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError, NotFoundError, RefusedError } from '../../errors.js';
-import { type ArchiveLimits } from '../../formats/archive-guard.js';
 import { decryptFile, isEncrypted } from '../../formats/envelope.js';
 import { extractTar } from '../../formats/tar.js';
 import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
-import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import {
   assertContentChecksum,
   MANIFEST_FILE,
   PAYLOAD_DIR,
   parseBundleManifest,
   serializeBundleManifest,
-  type BundleEntry,
   type BundleManifest,
 } from '../../manifest/bundle-manifest.js';
 import { ensureDir, fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
-import { getSandbox, type SandboxEntry } from '../../store/registry.js';
+import { getSandbox } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import { removeBundles } from '../bundle/remove.js';
 import { portableEntry } from '../bundle/portable.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
 import type { EngineDeps } from '../deps.js';
 import { validateLabel } from '../bundle/label.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
@@ -280,14 +278,14 @@ async function stageClawbackTar(archive: string, gzip: boolean, context: ImportC
     },
   );
   verifyPayload(path.join(plan.partialDir, PAYLOAD_DIR), manifest, request.file, context.deps);
-  const final: BundleManifest = {
+  const final = completeManifest({
     ...manifest,
     sandboxName: request.sandbox,
     timestamp: plan.timestamp,
     name: plan.label,
     origin: { ...manifest.origin, clawbackId: id, importedFrom: path.basename(request.file) },
     entries: manifest.entries.map(portableEntry),
-  };
+  });
   const databases = manifest.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path);
   return { plan, manifest: final, format: gzip ? 'tar.gz' : 'tar', databases, skipped: 0, warnings: [] };
 }

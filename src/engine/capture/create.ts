@@ -2,14 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
 import {
-  BUNDLE_FORMAT,
-  BUNDLE_VERSION,
   MANIFEST_FILE,
   PAYLOAD_DIR,
-  contentSha256,
   serializeBundleManifest,
   type BundleEntry,
-  type BundleManifest,
   type SkippedEntry,
 } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
@@ -25,6 +21,7 @@ import { unchangedSince, walIdentity } from './unchanged.js';
 import { scanMounts, type ScannedEntry } from './scan.js';
 import type { EngineDeps } from '../deps.js';
 import { assertLabelUnused, validateLabel } from '../bundle/label.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
 import { cacheSpaceDigest } from '../bundle/space.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
@@ -117,9 +114,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     }
 
     const files = entries.filter((e) => e.type === 'file');
-    const bundle: BundleManifest = {
-      version: BUNDLE_VERSION,
-      format: BUNDLE_FORMAT,
+    const bundle = completeManifest({
       tool: { name: 'clawback', version: deps.toolVersion },
       sandboxName: request.sandbox,
       timestamp,
@@ -131,7 +126,6 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       backedUpDirs: scan.topDirs,
       failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable')).map((s) => s.path),
       stateFiles: files.filter((e) => e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)).map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
-      modules: [...new Set(entries.map((e) => e.module))].sort(),
       includesSecrets: entries.some((e) => selection.isSecretModule(e.module)),
       policyPresets: entry.policyPresets,
       customPolicies: entry.customPolicies,
@@ -147,10 +141,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       mounts: mounts.filter((m) => m.prefix === '' || selection.classify(m.prefix, true).kind === 'in_scope'),
       entries: entries.filter((e) => e.path !== '' && !copier.vanished.has(e.path)),
       skipped: scan.skipped,
-      totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },
-      contentSha256: '',
-    };
-    bundle.contentSha256 = contentSha256(bundle.entries);
+    });
     deps.fault?.('create:before-manifest');
     writeFileAtomic(path.join(partialDir, MANIFEST_FILE), serializeBundleManifest(bundle), 0o600);
     syncTree(partialDir, syncfs);

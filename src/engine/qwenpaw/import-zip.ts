@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
 import { extractZipEntries, listZip, type ZipEntryInfo } from '../../formats/zip.js';
-import { contentSha256, PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
 import type { ImportContext, StagedImport } from '../archive/types.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
 import { layoutPlace, payloadPathOf } from './archive-layout.js';
@@ -228,9 +229,7 @@ function bundleManifest(
   if (meta.created_at !== '') origin.qwenpawCreatedAt = meta.created_at;
   if (meta.signature !== null) origin.qwenpawSignature = meta.signature;
   const version = meta.qwenpaw_version;
-  return {
-    version: 1,
-    format: 'clawback-bundle/1',
+  return completeManifest({
     tool: { name: 'clawback', version: deps.toolVersion },
     sandboxName: request.sandbox,
     timestamp,
@@ -242,7 +241,6 @@ function bundleManifest(
     backedUpDirs: entries.filter((e) => e.type === 'dir' && !e.path.includes('/')).map((e) => e.path),
     failedBackupDirs: [],
     stateFiles: files.filter((e) => e.strategy === 'sqlite_backup' || e.path === 'config.json').map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
-    modules: [...new Set(entries.map((e) => e.module))].sort(),
     includesSecrets: hasSecrets,
     policyPresets: sandbox.policyPresets,
     customPolicies: sandbox.customPolicies,
@@ -252,7 +250,5 @@ function bundleManifest(
     origin,
     entries,
     skipped,
-    totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },
-    contentSha256: contentSha256(entries),
-  };
+  });
 }
