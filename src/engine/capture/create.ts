@@ -17,11 +17,11 @@ import { getSandbox } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
 import { copyJobsParallel, type CopyJob } from './copy-jobs.js';
-import { unchangedSince, walIdentity } from './unchanged.js';
 import { scanMounts, type ScannedEntry } from './scan.js';
 import type { EngineDeps } from '../deps.js';
 import { assertLabelUnused, validateLabel } from '../bundle/label.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
+import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import { cacheSpaceDigest } from '../bundle/space.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
@@ -295,7 +295,7 @@ class BundleWriter {
     const mode = stat.mode & 0o7777;
     const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
     const prior = this.previous.get(scanned.path);
-    if (prior && this.previousPayload && unchangedSince(prior, stat, scanned.source)) {
+    if (prior && this.previousPayload && stillAsCaptured(prior, stat, scanned.source)) {
       return {
         entry: { ...entry, ...contentFields(prior) },
         linkFrom: this.previousPayload + '/' + scanned.path,

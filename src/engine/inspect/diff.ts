@@ -15,7 +15,7 @@ import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { sandboxRecords } from '../bundle/find.js';
-import { unchangedSince } from '../capture/unchanged.js';
+import { stillAsCaptured } from '../bundle/source-identity.js';
 
 export interface DiffRequest {
   sandbox: string;
@@ -231,7 +231,7 @@ class ContentComparer {
     const live = now.live;
     if (entry.strategy === 'sqlite_backup' && isSqliteFile(live.source)) {
       // The bundle holds a backup-API copy, not the live bytes: compare a fresh copy, unless nothing moved (create's rule for reusing a copy).
-      if (unchangedSince(entry, live.stat, live.source)) return true;
+      if (stillAsCaptured(entry, live.stat, live.source)) return true;
       return this.unlessUnreadable(rel, async () => (await this.databaseHash(rel, live)) === entry.sha256);
     }
     // A different size is different content, the same size and mtime the same (rsync's quick check); else read it.
