@@ -11,10 +11,10 @@ import { publishBundle } from '../bundle/publish.js';
 import { removeBundles } from '../bundle/remove.js';
 import { IMPORT_SCRATCH_PREFIX } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
-import { stageQwenPawZip } from '../qwenpaw/import-zip.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { planImport } from './import-plan.js';
+import { stageQwenPawZip } from './import-zip.js';
 import { stageClawbackTar } from './import-tar.js';
 import type { ImportContext, ImportFormat, ImportPlan, ImportRequest, StagedImport } from './types.js';
 

@@ -6,13 +6,13 @@ import { PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, t
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
-import type { ImportContext, StagedImport } from '../archive/types.js';
+import type { ImportContext, StagedImport } from './types.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
-import { layoutPlace, payloadPathOf } from './archive-layout.js';
-import { META_FILE, parseQwenPawMeta, type QwenPawMeta } from './meta.js';
+import { layoutPlace, payloadPathOf } from '../qwenpaw/archive-layout.js';
+import { META_FILE, parseQwenPawMeta, type QwenPawMeta } from '../qwenpaw/meta.js';
 
 const MAX_META_BYTES = 1024 * 1024;
 const LISTED_SKIPS = 5;
