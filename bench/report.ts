@@ -41,7 +41,7 @@ export interface Row {
   work: string;
   clawback: string;
   reference: string;
-  /** Wall-clock ratio, what SPEC §9 judges. */
+  /** Wall-clock ratio, what README "Benchmarks" judges. */
   ratio: string;
   /** CPU-time ratio (user + system), steadier when other work loads the machine. */
   cpuRatio: string;

@@ -137,7 +137,7 @@ async function bench(opts: BenchOptions, repo: string, out: (line: string) => vo
     }
     report.loadavgEnd = os.loadavg();
     out('');
-    out(`targets are SPEC §9's, set for large; wall = whole process incl. node start-up (--help ${formatMs(helpSummary.ms)}); cpu = user + system of the process and its children; page cache warm; load average at end: ${load()}`);
+    out(`targets are README "Benchmarks"'s, set for large; wall = whole process incl. node start-up (--help ${formatMs(helpSummary.ms)}); cpu = user + system of the process and its children; page cache warm; load average at end: ${load()}`);
     return report;
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,4 +1,4 @@
-/** Exit codes of SPEC section 2. One table, used by every command. */
+/** Exit codes as README "Exit codes" lists them. One table, used by every command. */
 export const ExitCode = {
   ok: 0,
   internal: 1,

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps } from '../engine/deps.js';
-import { homeLayout } from '../store/home.js';
+import { expandHome, homeLayout } from '../store/home.js';
+import { hostFacts, monotonicClock } from './host.js';
 import { ProgressReporter } from './progress.js';
 
 export interface GlobalOptions {
@@ -37,13 +38,9 @@ export interface CliContext {
 
 export const TOOL_VERSION = '0.1.0';
 
-export function expandHome(dir: string, homedir: string): string {
-  if (dir === '~') return homedir;
-  if (dir.startsWith('~/')) return path.join(homedir, dir.slice(2));
-  return dir;
-}
+export { expandHome };
 
-/** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (SPEC section 1). */
+/** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (README "Concepts"). */
 export function resolveHome(options: GlobalOptions, io: CliIo): string {
   const fromEnv = io.env.CLAWBACK_HOME;
   const chosen = fromEnv && fromEnv.length > 0 ? fromEnv : options.home ?? path.join(io.homedir, '.nemoclaw');
@@ -61,6 +58,8 @@ export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
   const deps: EngineDeps = {
     layout: homeLayout(resolveHome(options, io)),
     now: () => new Date(),
+    clock: monotonicClock,
+    host: hostFacts(io.homedir),
     events: {
       phase: (name, totals) => progress.phase(name, totals),
       progress: (done) => progress.update(done),

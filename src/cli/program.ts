@@ -64,7 +64,7 @@ export function buildProgram(io: CliIo, state: ProgramState): Command {
     const globals = program.opts<GlobalOptions>();
     state.json = globals.json === true;
     const ctx = buildContext(globals, io);
-    // Every command first finishes or rolls back a restore that was interrupted (SPEC 6.4).
+    // Every command first finishes or rolls back a restore that was interrupted (README "Restore").
     if (fs.existsSync(ctx.deps.layout.journals)) {
       const { recoverJournals } = await import('../store/journal.js');
       recoverJournals(ctx.deps);

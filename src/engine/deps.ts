@@ -12,9 +12,31 @@ export interface EngineEvents {
   warning?(message: string): void;
 }
 
+/** What the engine knows of the machine it runs on; the CLI reads it once, tests pass their own. */
+export interface HostFacts {
+  /** Recorded in locks and journals, and in scratch names that recovery sweeps once this pid is gone. */
+  pid: number;
+  hostname: string;
+  /** The user's home: where `~` in an agent's own config points. */
+  homeDir: string;
+  tmpDir: string;
+  /** Cores this process may use (os.availableParallelism). */
+  parallelism: number;
+  /** The one-minute load average, read when a worker pool is sized. */
+  loadAverage(): number;
+}
+
 export interface EngineDeps {
   layout: HomeLayout;
+  /** Wall-clock time, for timestamps written to disk (bundle names, journals, locks). */
   now: () => Date;
+  /**
+   * Milliseconds from a clock that never steps back, for durations and progress throttles. Kept apart
+   * from `now` because tests freeze `now` to choose bundle timestamps, which must not freeze a duration
+   * or stop progress reports, and because a wall clock set back by NTP would give negative durations.
+   */
+  clock: () => number;
+  host: HostFacts;
   events: EngineEvents;
   toolVersion: string;
   /** How long to wait for a held sandbox lock, in ms. */

@@ -1,4 +1,5 @@
 import { RefusedError } from '../errors.js';
+import { isAgentId } from '../manifest/agent-id.js';
 import { linkStaysInside, relativePathProblem } from '../fs-safety/safe-path.js';
 
 export type ArchiveEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'other';
@@ -29,8 +30,6 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   ratioCheckMinBytes: 1024 ** 2,
 });
 
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}[A-Za-z0-9]$/;
-
 /** Directories whose immediate children are named by QwenPaw agent ids. */
 export const DEFAULT_AGENT_ID_ROOTS: readonly string[] = Object.freeze(['workspaces', 'data/workspaces']);
 
@@ -50,7 +49,7 @@ const LEAF = 2;
 type Seen = typeof IMPLICIT_DIR | typeof EXPLICIT_DIR | typeof LEAF;
 
 /**
- * The hostile-archive rules (SPEC 5 and 8), fed one entry at a time by a
+ * The hostile-archive rules (README "Safety rules", "Export, import, encryption, QwenPaw"), fed one entry at a time by a
  * listing pass that runs before anything is extracted. Throws RefusedError
  * `hostile-archive` naming the first offending entry.
  */
@@ -122,7 +121,7 @@ export class ArchiveGuard {
     for (const root of this.agentIdRoots) {
       if (!name.startsWith(root + '/')) continue;
       const id = name.slice(root.length + 1).split('/', 1)[0]!;
-      if (!AGENT_ID_PATTERN.test(id)) refuse(raw, `names an invalid agent id ${JSON.stringify(id)}`);
+      if (!isAgentId(id)) refuse(raw, `names an invalid agent id ${JSON.stringify(id)}`);
     }
   }
 

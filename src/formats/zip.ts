@@ -172,10 +172,10 @@ class SyncFileReader extends yauzl.RandomAccessReader {
     try {
       bytesRead = fs.readSync(this.fd, buffer, offset, length, position);
     } catch (error) {
-      process.nextTick(done, error instanceof Error ? error : new Error(String(error)));
+      queueMicrotask(() => done(error instanceof Error ? error : new Error(String(error))));
       return;
     }
-    process.nextTick(done, null, bytesRead);
+    queueMicrotask(() => done(null, bytesRead));
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
@@ -187,14 +187,14 @@ class SyncFileReader extends yauzl.RandomAccessReader {
       stream.end(data.subarray(0, n));
     } catch (error) {
       // Thrown here it would escape through yauzl's callbacks; as a stream error it reaches the reader.
-      process.nextTick(() => stream.destroy(error instanceof Error ? error : new Error(String(error))));
+      queueMicrotask(() => stream.destroy(error instanceof Error ? error : new Error(String(error))));
     }
     return stream;
   }
 
   override close(callback: (err: Error | null) => void): void {
     this.closeNow();
-    process.nextTick(callback, null);
+    queueMicrotask(() => callback(null));
   }
 
   closeNow(): void {

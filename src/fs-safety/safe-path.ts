@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../errors.js';
 
@@ -34,20 +33,6 @@ export function safeJoin(root: string, rel: string): string {
     throw new RefusedError('unsafe-path', `path ${JSON.stringify(rel)} leaves ${root}`);
   }
   return joined;
-}
-
-/** Refuse to write below `rel` if any existing ancestor between root and it is a symlink. */
-export function assertNoSymlinkAncestor(root: string, rel: string): void {
-  const parts = rel.split('/');
-  let current = root;
-  for (let i = 0; i < parts.length - 1; i++) {
-    current = path.join(current, parts[i]!);
-    const stat = fs.lstatSync(current, { throwIfNoEntry: false });
-    if (!stat) return;
-    if (stat.isSymbolicLink()) {
-      throw new RefusedError('symlink-ancestor', `refusing to write ${rel}: ${parts.slice(0, i + 1).join('/')} is a symlink`);
-    }
-  }
 }
 
 /** True if a symlink at `linkRel` pointing to `target` resolves inside the root (purely lexical). */

@@ -144,6 +144,27 @@ function parseMerge(r: Reader, node: unknown): MergeRule | undefined {
 
 /** Parse and validate an agent manifest. Fails closed with the file and line of the first problem. */
 export function parseAgentManifest(text: string, source: string): AgentManifest {
+  const { root, r } = parseRoot(text, source);
+  const { agent, capture, rootDefault } = parseHeader(r, root);
+  return {
+    agent,
+    version: 1,
+    source,
+    rootDefault,
+    capture,
+    stateDirs: listOf(r, mapGet(root, 'state_dirs'), 'state_dirs', parseStateDir),
+    stateFiles: listOf(r, mapGet(root, 'state_files'), 'state_files', parseStateFile),
+    modules: parseModules(r, mapGet(root, 'modules')),
+    exclude: r.globList(mapGet(root, 'exclude'), 'exclude'),
+    machineLocal: r.globList(mapGet(root, 'machine_local'), 'machine_local'),
+    userManagedFiles: r.globList(mapGet(root, 'user_managed_files'), 'user_managed_files'),
+    allowLinks: r.globList(mapGet(root, 'allow_links'), 'allow_links'),
+    agentDirs: r.globList(mapGet(root, 'agent_dirs'), 'agent_dirs'),
+  };
+}
+
+/** The YAML document's top mapping, with only known keys; YAML syntax errors come first. */
+function parseRoot(text: string, source: string): { root: YamlNode; r: Reader } {
   const lines = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const r: Reader = new Reader(source, lines);
@@ -155,91 +176,68 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
   const root: unknown = doc.contents;
   if (!root || !isMap(root)) r.fail(root, 'a manifest must be a YAML mapping');
   mapKeys(r, root, TOP_KEYS, 'the manifest');
+  return { root, r };
+}
 
+function parseHeader(r: Reader, root: YamlNode): Pick<AgentManifest, 'agent' | 'capture' | 'rootDefault'> {
   const agent = r.string(mapGet(root, 'agent'), 'agent');
   const versionNode = mapGet(root, 'version');
   if (!isScalar(versionNode) || versionNode.value !== 1) r.fail(versionNode ?? root, 'version must be 1');
   const captureNode = mapGet(root, 'capture');
   const capture = captureNode === undefined ? 'whole' : r.string(captureNode, 'capture');
   if (capture !== 'whole' && capture !== 'selective') r.fail(captureNode, `capture must be whole or selective, not ${JSON.stringify(capture)}`);
-  const captureMode: 'whole' | 'selective' = capture;
   const rootDefaultNode = mapGet(root, 'root_default');
   const rootDefault = rootDefaultNode === undefined ? undefined : r.string(rootDefaultNode, 'root_default');
+  return { agent, capture, rootDefault };
+}
 
-  const stateDirs: StateDirRule[] = [];
-  const dirsNode = mapGet(root, 'state_dirs');
-  if (dirsNode !== undefined) {
-    if (!isSeq(dirsNode)) r.fail(dirsNode, 'state_dirs must be a list');
-    for (const item of dirsNode.items) {
-      if (isScalar(item)) {
-        stateDirs.push({ path: r.relPath(item, 'state_dirs item'), prefix: false, backup: true });
-      } else {
-        mapKeys(r, item, new Set(['path', 'prefix', 'backup']), 'state_dirs item');
-        const prefixNode = mapGet(item, 'prefix');
-        const pathNode = mapGet(item, 'path');
-        if ((prefixNode === undefined) === (pathNode === undefined)) r.fail(item, 'a state_dirs item needs exactly one of path or prefix');
-        const value = prefixNode !== undefined ? r.string(prefixNode, 'prefix') : r.relPath(pathNode, 'path');
-        if (prefixNode !== undefined && !/^[A-Za-z0-9._-]+$/.test(value)) r.fail(prefixNode, 'prefix must match [A-Za-z0-9._-]+');
-        stateDirs.push({ path: value, prefix: prefixNode !== undefined, backup: r.bool(mapGet(item, 'backup'), 'backup', true) });
-      }
-    }
-  }
+/** An optional YAML list, each item read by `item`. */
+function listOf<T>(r: Reader, node: YamlNode | undefined, what: string, item: (r: Reader, node: unknown) => T): T[] {
+  if (node === undefined) return [];
+  if (!isSeq(node)) r.fail(node, `${what} must be a list`);
+  return node.items.map((child) => item(r, child));
+}
 
-  const stateFiles: StateFileRule[] = [];
-  const filesNode = mapGet(root, 'state_files');
-  if (filesNode !== undefined) {
-    if (!isSeq(filesNode)) r.fail(filesNode, 'state_files must be a list');
-    for (const item of filesNode.items) {
-      if (isScalar(item)) {
-        stateFiles.push({ path: r.relPath(item, 'state_files item'), strategy: 'copy' });
-        continue;
-      }
-      mapKeys(r, item, new Set(['path', 'strategy', 'restore']), 'state_files item');
-      const path = r.relPath(mapGet(item, 'path'), 'path');
-      const strategyNode = mapGet(item, 'strategy');
-      const strategy = strategyNode === undefined ? 'copy' : r.string(strategyNode, 'strategy');
-      if (strategy !== 'copy' && strategy !== 'sqlite_backup') r.fail(strategyNode, `strategy must be copy or sqlite_backup, not ${JSON.stringify(strategy)}`);
-      const fileStrategy: FileStrategy = strategy;
-      const merge = parseMerge(r, item);
-      stateFiles.push(merge ? { path, strategy: fileStrategy, merge } : { path, strategy: fileStrategy });
-    }
-  }
+/** `dir` or `{ path | prefix, backup }`. */
+function parseStateDir(r: Reader, item: unknown): StateDirRule {
+  if (isScalar(item)) return { path: r.relPath(item, 'state_dirs item'), prefix: false, backup: true };
+  mapKeys(r, item, new Set(['path', 'prefix', 'backup']), 'state_dirs item');
+  const prefixNode = mapGet(item, 'prefix');
+  const pathNode = mapGet(item, 'path');
+  if ((prefixNode === undefined) === (pathNode === undefined)) r.fail(item, 'a state_dirs item needs exactly one of path or prefix');
+  const value = prefixNode !== undefined ? r.string(prefixNode, 'prefix') : r.relPath(pathNode, 'path');
+  if (prefixNode !== undefined && !/^[A-Za-z0-9._-]+$/.test(value)) r.fail(prefixNode, 'prefix must match [A-Za-z0-9._-]+');
+  return { path: value, prefix: prefixNode !== undefined, backup: r.bool(mapGet(item, 'backup'), 'backup', true) };
+}
 
-  const modules: ModuleDef[] = [];
-  const modulesNode = mapGet(root, 'modules');
-  if (modulesNode !== undefined) {
-    if (!isMap(modulesNode)) r.fail(modulesNode, 'modules must be a mapping of name to globs');
-    for (const pair of modulesNode.items) {
-      const name = r.string(pair.key, 'module name');
-      if (!/^[a-z][a-z0-9_-]*$/.test(name)) r.fail(pair.key, `module name ${JSON.stringify(name)} must match [a-z][a-z0-9_-]*`);
-      if (name === 'other') r.fail(pair.key, '"other" is reserved for paths outside every module');
-      const value = pair.value;
-      if (isSeq(value)) {
-        modules.push({ name, globs: r.globList(value, `modules.${name}`), secret: false });
-      } else {
-        mapKeys(r, value, new Set(['paths', 'secret']), `modules.${name}`);
-        modules.push({
-          name,
-          globs: r.globList(mapGet(value, 'paths'), `modules.${name}.paths`),
-          secret: r.bool(mapGet(value, 'secret'), 'secret', false),
-        });
-      }
-    }
-  }
+/** `file` or `{ path, strategy, restore }`. */
+function parseStateFile(r: Reader, item: unknown): StateFileRule {
+  if (isScalar(item)) return { path: r.relPath(item, 'state_files item'), strategy: 'copy' };
+  mapKeys(r, item, new Set(['path', 'strategy', 'restore']), 'state_files item');
+  const path = r.relPath(mapGet(item, 'path'), 'path');
+  const strategyNode = mapGet(item, 'strategy');
+  const strategy = strategyNode === undefined ? 'copy' : r.string(strategyNode, 'strategy');
+  if (strategy !== 'copy' && strategy !== 'sqlite_backup') r.fail(strategyNode, `strategy must be copy or sqlite_backup, not ${JSON.stringify(strategy)}`);
+  const merge = parseMerge(r, item);
+  return merge ? { path, strategy, merge } : { path, strategy };
+}
 
+/** A mapping of module name to a glob list or `{ paths, secret }`. */
+function parseModules(r: Reader, node: YamlNode | undefined): ModuleDef[] {
+  if (node === undefined) return [];
+  if (!isMap(node)) r.fail(node, 'modules must be a mapping of name to globs');
+  return node.items.map((pair) => parseModule(r, pair.key, pair.value));
+}
+
+function parseModule(r: Reader, key: unknown, value: unknown): ModuleDef {
+  const name = r.string(key, 'module name');
+  if (!/^[a-z][a-z0-9_-]*$/.test(name)) r.fail(key, `module name ${JSON.stringify(name)} must match [a-z][a-z0-9_-]*`);
+  if (name === 'other') r.fail(key, '"other" is reserved for paths outside every module');
+  if (isSeq(value)) return { name, globs: r.globList(value, `modules.${name}`), secret: false };
+  mapKeys(r, value, new Set(['paths', 'secret']), `modules.${name}`);
   return {
-    agent,
-    version: 1,
-    source,
-    rootDefault,
-    capture: captureMode,
-    stateDirs,
-    stateFiles,
-    modules,
-    exclude: r.globList(mapGet(root, 'exclude'), 'exclude'),
-    machineLocal: r.globList(mapGet(root, 'machine_local'), 'machine_local'),
-    userManagedFiles: r.globList(mapGet(root, 'user_managed_files'), 'user_managed_files'),
-    allowLinks: r.globList(mapGet(root, 'allow_links'), 'allow_links'),
-    agentDirs: r.globList(mapGet(root, 'agent_dirs'), 'agent_dirs'),
+    name,
+    globs: r.globList(mapGet(value, 'paths'), `modules.${name}.paths`),
+    secret: r.bool(mapGet(value, 'secret'), 'secret', false),
   };
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ClawbackError, ExitCode, IntegrityError } from '../errors.js';
 import { checkEntryList } from '../fs-safety/safe-path.js';
-import type { CustomPolicy } from '../store/registry.js';
 import { isRecord } from '../records.js';
 
 export const BUNDLE_FORMAT = 'clawback-bundle/1';
@@ -45,6 +44,12 @@ export interface BundleMount {
   dir: string;
   module?: string;
   agent?: string;
+}
+
+/** A custom policy registered with a sandbox (name and text), carried in its bundles so a restore can put it back. */
+export interface CustomPolicy {
+  name: string;
+  content: string;
 }
 
 export interface BundleScope {

@@ -17,8 +17,9 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** A hidden name beside `target`; random, so concurrent writers (even in other processes) never share one. */
 export function tempSibling(target: string, tag = 'tmp'): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${randomBytes(8).toString('hex')}`);
 }
 
 /** Publish a file atomically: temp file → fsync → rename → fsync dir. */

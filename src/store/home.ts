@@ -21,6 +21,13 @@ export function homeLayout(home: string): HomeLayout {
   };
 }
 
+/** `~` and `~/x` in the user's home, as a shell and QwenPaw's `Path.expanduser()` read them; any other path as given. */
+export function expandHome(dir: string, homeDir: string): string {
+  if (dir === '~') return homeDir;
+  if (dir.startsWith('~/')) return path.join(homeDir, dir.slice(2));
+  return dir;
+}
+
 export function sandboxBundleDir(layout: HomeLayout, sandbox: string): string {
   return path.join(layout.bundlesRoot, sandbox);
 }

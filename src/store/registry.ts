@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { ClawbackError, ExitCode, NotFoundError, UsageError } from '../errors.js';
+import type { CustomPolicy } from '../manifest/bundle-manifest.js';
 import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { acquireLock } from './lock.js';
@@ -12,10 +13,7 @@ export interface SandboxHooks {
   recreate?: string;
 }
 
-export interface CustomPolicy {
-  name: string;
-  content: string;
-}
+export type { CustomPolicy };
 
 export interface SandboxEntry {
   name: string;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateHome } from '../../fixtures/generate.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
 
 const SANDBOXES = ['one', 'three', 'two'];
@@ -35,8 +36,7 @@ describe('two overlapping backup-all runs', () => {
       expect(doc.counts).toEqual({ backedUp: 3, failed: 0, skipped: 0 });
     }
     for (const name of SANDBOXES) {
-      const dir = path.join(home, 'rebuild-backups', name);
-      expect(fs.readdirSync(dir).filter((d) => d.endsWith('.partial'))).toEqual([]);
+      expect(bundleIds(home, name).filter((d) => d.endsWith('.partial'))).toEqual([]);
       const list = await clawback(home, [name, 'snapshot', 'list', '--json']);
       const rows = json<{ snapshots: Array<{ state: string; version: number }> }>(list).snapshots;
       expect(rows.map((r) => [r.version, r.state])).toEqual([

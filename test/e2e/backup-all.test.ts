@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addSandbox } from '../../src/engine/sandbox/sandbox.js';
+import type { SandboxHooks } from '../../src/store/registry.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
-import { holdSandboxLock, writeHookScript, writeSmallHome } from '../helpers/hooks.js';
+import { testDeps } from '../helpers/deps.js';
+import { holdSandboxLock, makeFifo, releaseFifoReader, writeHookScript, writeSmallHome } from '../helpers/hooks.js';
 
 interface Row {
   name: string;
@@ -27,11 +31,6 @@ function root(name: string): string {
   return path.join(base, name);
 }
 
-function bundles(sandbox: string): string[] {
-  const dir = path.join(home, 'rebuild-backups', sandbox);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : [];
-}
-
 async function register(name: string, extra: string[] = []): Promise<void> {
   const added = await clawback(home, ['sandbox', 'add', name, '--agent', 'openclaw', '--root', root(name), ...extra]);
   expect(added.exitCode, String(added.stderr)).toBe(0);
@@ -47,58 +46,41 @@ afterEach(() => {
 });
 
 describe('backup-all with a running, a stopped and a failing sandbox', () => {
-  // One registry for the whole group: the tests run in order and count the bundles alpha gathers.
-  let groupBase: string;
-  let groupHome: string;
-  const groupRoot = (name: string): string => path.join(groupBase, name);
-  const groupBundles = (sandbox: string): string[] => {
-    const dir = path.join(groupHome, 'rebuild-backups', sandbox);
-    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : [];
-  };
-
-  beforeAll(async () => {
-    groupBase = tempDir('clawback-backup-all-three-');
-    groupHome = path.join(groupBase, 'home');
-    for (const name of ['alpha', 'bravo', 'charlie']) writeSmallHome(groupRoot(name), name);
+  // Each test gets its own registry of the three, registered in this process (setup, not under test).
+  beforeEach(() => {
+    for (const name of ['alpha', 'bravo', 'charlie']) writeSmallHome(root(name), name);
     // An absolute symlink makes charlie's snapshot a refusal (exit 5 on its own).
-    fs.symlinkSync('/etc/hostname', path.join(groupRoot('charlie'), 'workspace', 'escape'));
-    const hooks: Record<string, string[]> = {
-      charlie: [],
-      alpha: ['--hook-running', 'test "$CLAWBACK_SANDBOX" = alpha && test -d "$CLAWBACK_ROOT"'],
-      bravo: ['--hook-running', 'exit 1'],
+    fs.symlinkSync('/etc/hostname', path.join(root('charlie'), 'workspace', 'escape'));
+    const hooks: Record<string, SandboxHooks> = {
+      charlie: {},
+      alpha: { running: 'test "$CLAWBACK_SANDBOX" = alpha && test -d "$CLAWBACK_ROOT"' },
+      bravo: { running: 'exit 1' },
     };
-    for (const [name, extra] of Object.entries(hooks)) {
-      const added = await clawback(groupHome, ['sandbox', 'add', name, '--agent', 'openclaw', '--root', groupRoot(name), ...extra]);
-      expect(added.exitCode, String(added.stderr)).toBe(0);
-    }
-  });
-
-  afterAll(() => {
-    fs.rmSync(groupBase, { recursive: true, force: true });
+    for (const [name, running] of Object.entries(hooks)) addSandbox(name, { agent: 'openclaw', root: root(name), hooks: running }, base, testDeps(home));
   });
 
   it('prints one line per sandbox in name order, the summary, and exits 3', async () => {
-    const run = await clawback(groupHome, ['backup-all']);
+    const run = await clawback(home, ['backup-all']);
     expect(run.exitCode, String(run.stderr)).toBe(3);
-    const alphaBundle = groupBundles('alpha');
+    const alphaBundle = bundleIds(home, 'alpha');
     expect(alphaBundle).toHaveLength(1);
-    const bytes = ['workspace/SOUL.md', 'workspace/notes/today.md', 'openclaw.json'].reduce((sum, rel) => sum + fs.statSync(path.join(groupRoot('alpha'), rel)).size, 0);
+    const bytes = ['workspace/SOUL.md', 'workspace/notes/today.md', 'openclaw.json'].reduce((sum, rel) => sum + fs.statSync(path.join(root('alpha'), rel)).size, 0);
     expect(String(run.stdout).split('\n')).toEqual([
-      `✓ alpha: 3 files, ${bytes} B → ${path.join(groupHome, 'rebuild-backups', 'alpha', alphaBundle[0]!)}`,
+      `✓ alpha: 3 files, ${bytes} B → ${path.join(home, 'rebuild-backups', 'alpha', alphaBundle[0]!)}`,
       '- bravo: skipped (not running)',
       '✗ charlie: refusing to snapshot charlie: 1 unsafe entry (absolute or escaping symlinks, FIFOs, devices)',
       '    workspace/escape -> /etc/hostname',
       '1 backed up, 1 failed, 1 skipped',
     ]);
-    expect(groupBundles('bravo')).toEqual([]);
-    expect(groupBundles('charlie')).toEqual([]);
+    expect(bundleIds(home, 'bravo')).toEqual([]);
+    expect(bundleIds(home, 'charlie')).toEqual([]);
     // The bundle alpha got is a real, complete snapshot.
-    const list = await clawback(groupHome, ['alpha', 'snapshot', 'list', '--json']);
+    const list = await clawback(home, ['alpha', 'snapshot', 'list', '--json']);
     expect(json<{ snapshots: Array<{ state: string; files: number }> }>(list).snapshots).toMatchObject([{ state: 'complete', files: 3 }]);
   });
 
   it('--json gives one document with a row per sandbox and the counts', async () => {
-    const run = await clawback(groupHome, ['backup-all', '--json']);
+    const run = await clawback(home, ['backup-all', '--json']);
     expect(run.exitCode).toBe(3);
     const doc = json<BackupAllDoc>(run);
     expect(doc.schemaVersion).toBe(1);
@@ -108,14 +90,16 @@ describe('backup-all with a running, a stopped and a failing sandbox', () => {
       ['bravo', 'skipped'],
       ['charlie', 'failed'],
     ]);
-    expect(doc.rows[0]!.snapshot).toMatchObject({ files: 3, dir: path.join(groupHome, 'rebuild-backups', 'alpha', groupBundles('alpha')[1]!) });
+    const alphaBundle = bundleIds(home, 'alpha');
+    expect(alphaBundle).toHaveLength(1);
+    expect(doc.rows[0]!.snapshot).toMatchObject({ files: 3, dir: path.join(home, 'rebuild-backups', 'alpha', alphaBundle[0]!) });
     expect(doc.rows[1]).toEqual({ name: 'bravo', status: 'skipped', reason: 'not running' });
     expect(doc.rows[2]).toMatchObject({ name: 'charlie', status: 'failed', code: 'unsafe-links', exitCode: 5, details: ['workspace/escape -> /etc/hostname'] });
     expect(doc.rows[2]!.snapshot).toBeUndefined();
   });
 
   it('--quiet prints nothing on stdout and only what went wrong on stderr', async () => {
-    const run = await clawback(groupHome, ['backup-all', '--quiet']);
+    const run = await clawback(home, ['backup-all', '--quiet']);
     expect(run.exitCode).toBe(3);
     expect(run.stdout).toBe('');
     expect(String(run.stderr).split('\n')).toEqual([
@@ -123,14 +107,14 @@ describe('backup-all with a running, a stopped and a failing sandbox', () => {
       '    workspace/escape -> /etc/hostname',
       '1 backed up, 1 failed, 1 skipped',
     ]);
-    expect(groupBundles('alpha')).toHaveLength(3);
+    expect(bundleIds(home, 'alpha')).toHaveLength(1);
   });
 
   it('--include-stopped snapshots the stopped sandbox too', async () => {
-    const run = await clawback(groupHome, ['backup-all', '--include-stopped', '--json']);
+    const run = await clawback(home, ['backup-all', '--include-stopped', '--json']);
     expect(run.exitCode).toBe(3);
     expect(json<BackupAllDoc>(run).counts).toEqual({ backedUp: 2, failed: 1, skipped: 0 });
-    expect(groupBundles('bravo')).toHaveLength(1);
+    expect(bundleIds(home, 'bravo')).toHaveLength(1);
   });
 });
 
@@ -155,7 +139,7 @@ describe('backup-all exit codes without failures', () => {
     expect(required.exitCode).toBe(3);
     const notRequired = await clawback(home, ['backup-all'], { env: { CLAWBACK_REQUIRE_ALL: '0' } });
     expect(notRequired.exitCode).toBe(0);
-    expect(bundles('alpha')).toHaveLength(4);
+    expect(bundleIds(home, 'alpha')).toHaveLength(4);
   });
 
   it('--quiet prints nothing at all on success', async () => {
@@ -163,7 +147,7 @@ describe('backup-all exit codes without failures', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe('');
-    expect(bundles('alpha')).toHaveLength(1);
+    expect(bundleIds(home, 'alpha')).toHaveLength(1);
   });
 });
 
@@ -171,16 +155,18 @@ describe('backup-all edge cases', () => {
   it('a running hook that cannot run (127) or times out is a failure, not a skip, with its output', async () => {
     writeSmallHome(root('alpha'), 'alpha');
     writeSmallHome(root('bravo'), 'bravo');
+    // bravo's hook blocks on a pipe nobody writes to: it can only end by being killed.
+    const never = makeFifo(path.join(base, 'never'));
     await register('alpha', ['--hook-running', 'no-such-command-clawback-test']);
-    await register('bravo', ['--hook-running', 'echo checking; sleep 20']);
-    const started = Date.now();
+    await register('bravo', ['--hook-running', `echo checking; cat '${never}'`]);
     const run = await clawback(home, ['backup-all', '--json'], { env: { CLAWBACK_HOOK_TIMEOUT: '0.5' } });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(run.exitCode).toBe(3);
     const doc = json<BackupAllDoc>(run);
     expect(doc.rows[0]).toMatchObject({ name: 'alpha', status: 'failed', code: 'hook-failed', reason: 'the running hook of alpha exited with code 127' });
     expect(doc.rows[0]!.details!.join('\n')).toContain('no-such-command-clawback-test: not found');
     expect(doc.rows[1]).toMatchObject({ name: 'bravo', status: 'failed', code: 'hook-timeout', reason: 'the running hook of bravo timed out after 0.5 s', details: ['output (last lines):', '  checking'] });
+    // The timed-out hook's whole process group was killed: nothing is left reading the pipe.
+    expect(releaseFifoReader(never)).toBe(false);
   });
 
   it('without a running hook, a sandbox whose root is missing is skipped', async () => {
@@ -210,8 +196,8 @@ describe('backup-all edge cases', () => {
     } finally {
       release();
     }
-    expect(bundles('alpha')).toEqual([]);
-    expect(bundles('bravo')).toHaveLength(1);
+    expect(bundleIds(home, 'alpha')).toEqual([]);
+    expect(bundleIds(home, 'bravo')).toHaveLength(1);
   });
 
   it('an empty registry is a success with a note', async () => {
@@ -235,11 +221,14 @@ describe('backup-all edge cases', () => {
 
   it('hooks get their own process group: a hook that leaves a daemon behind does not hold backup-all', async () => {
     writeSmallHome(root('alpha'), 'alpha');
-    const hook = writeHookScript(path.join(base, 'hooks'), 'running.sh', '#!/bin/sh\nsleep 8 &\necho up\nexit 0\n');
+    // The daemon keeps the hook's stdout and lives until the test writes to the pipe (never, if backup-all waited for it).
+    const pipe = makeFifo(path.join(base, 'daemon'));
+    const hook = writeHookScript(path.join(base, 'hooks'), 'running.sh', `#!/bin/sh\n(read line < '${pipe}') &\necho up\nexit 0\n`);
     await register('alpha', ['--hook-running', hook]);
-    const started = Date.now();
     const run = await clawback(home, ['backup-all']);
     expect(run.exitCode).toBe(0);
-    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(String(run.stdout)).toContain('✓ alpha:');
+    // backup-all finished while the daemon was still alive; releasing it now lets it exit.
+    expect(releaseFifoReader(pipe)).toBe(true);
   });
 });

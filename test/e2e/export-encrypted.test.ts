@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleDirEntries, expectOk, freshQwenPaw, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
+import { expectOk, freshQwenPaw, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json } from '../helpers/cli.js';
 import { readTree } from '../helpers/tree.js';
 
@@ -27,7 +28,7 @@ afterAll(() => source?.cleanup());
 async function expectNothingImported(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<string> {
   const result = await clawback(target.home, ['target', 'snapshot', 'import', file, ...args], { env });
   expect(result.exitCode, String(result.stderr)).toBe(6);
-  expect(bundleDirEntries(target.home, 'target')).toEqual([]);
+  expect(bundleIds(target.home, 'target', { scratch: true })).toEqual([]);
   expect(fs.readdirSync(target.root)).toEqual([]);
   return String(result.stderr);
 }
@@ -69,7 +70,7 @@ describe('encrypted export', () => {
     expect(fs.existsSync(out)).toBe(false);
     const imported = await clawback(target.home, ['target', 'snapshot', 'import', encrypted], { env: { CLAWBACK_PASSPHRASE: '' } });
     expect(imported.exitCode).toBe(5);
-    expect(bundleDirEntries(target.home, 'target')).toEqual([]);
+    expect(bundleIds(target.home, 'target', { scratch: true })).toEqual([]);
     const zip = await clawback(source.home, ['qp', 'snapshot', 'export', 'latest', '-o', path.join(source.base, 'x.zip'), '--encrypt'], { env: { CLAWBACK_PASSPHRASE: PASSPHRASE } });
     expect(zip.exitCode).toBe(2);
   });
@@ -82,6 +83,6 @@ describe('encrypted export', () => {
     await expectOk(clawback(target.home, ['target', 'snapshot', 'restore', 'latest', '--yes']));
     expect(readTree(`${target.root}.secret`)).toEqual(readTree(source.sample.secretsDir!));
     // the decrypted copy did not outlive the import
-    expect(bundleDirEntries(target.home, 'target')).toEqual([source.timestamp]);
+    expect(bundleIds(target.home, 'target', { scratch: true })).toEqual([source.timestamp]);
   });
 });

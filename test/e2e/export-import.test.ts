@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarEntries } from '../../src/formats/tar.js';
 import { contentSha256, parseBundleManifest } from '../../src/manifest/bundle-manifest.js';
-import { bundleDirEntries, expectOk, freshQwenPaw, gunzip, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
+import { expectOk, freshQwenPaw, gunzip, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json } from '../helpers/cli.js';
 import { writeSmallHome } from '../helpers/hooks.js';
 import { readTree } from '../helpers/tree.js';
@@ -113,7 +114,7 @@ describe('snapshot import', () => {
     const replaced = json<ImportDoc>(await expectOk(clawback(home, ['tarfresh', 'snapshot', 'import', out, '--overwrite', '--json'])));
     expect(replaced.import.replaced).toEqual([source.timestamp]);
     expect(replaced.import.name).toBe(null);
-    expect(bundleDirEntries(home, 'tarfresh')).toEqual([replaced.import.timestamp]);
+    expect(bundleIds(home, 'tarfresh', { scratch: true })).toEqual([replaced.import.timestamp]);
 
     await expectOk(clawback(home, ['tarfresh', 'snapshot', 'restore', 'latest', '--yes']));
     expect(readTree(path.join(root, 'skill_pool'))).toEqual(readTree(path.join(source.sample.root, 'skill_pool')));
@@ -132,7 +133,7 @@ describe('snapshot import', () => {
     const intoQwenPaw = await clawback(source.home, ['qp', 'snapshot', 'import', tar]);
     expect(intoQwenPaw.exitCode).toBe(5);
     expect(String(intoQwenPaw.stderr)).toMatch(/openclaw home; qp is registered as qwenpaw/);
-    const names = bundleDirEntries(source.home, 'oc');
+    const names = bundleIds(source.home, 'oc', { scratch: true });
     expect(names).toHaveLength(1);
   });
 

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipBytes, type RawZipEntry } from '../../fixtures/qwenpaw-zip.js';
-import { bundleDirEntries, expectOk, freshQwenPaw, qwenPawSource, tarWithExtra, type QwenPawSource, type RawTarEntry } from '../helpers/archives.js';
+import { expectOk, freshQwenPaw, qwenPawSource, tarWithExtra, type QwenPawSource, type RawTarEntry } from '../helpers/archives.js';
 import { exportSnapshot } from '../../src/engine/archive/export.js';
 import { importArchive } from '../../src/engine/archive/import.js';
 import { ClawbackError, exitCodeFor } from '../../src/errors.js';
 import type { ArchiveLimits } from '../../src/formats/archive-guard.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback } from '../helpers/cli.js';
-import { testDeps } from '../helpers/lifecycle.js';
+import { testDeps } from '../helpers/deps.js';
 
 let source: QwenPawSource;
 let target: { home: string; root: string };
@@ -112,7 +113,7 @@ function writeCase(hostile: HostileCase): string {
 
 function expectNothingWritten(): void {
   // no bundle, no .partial, no scratch dir; the working dir untouched; nothing escaped
-  expect(bundleDirEntries(target.home, 'victim')).toEqual([]);
+  expect(bundleIds(target.home, 'victim', { scratch: true })).toEqual([]);
   expect(fs.readdirSync(target.root)).toEqual([]);
   expect(fs.existsSync(path.join(source.base, 'evil.txt'))).toBe(false);
   expect(fs.existsSync('/tmp/evil.txt')).toBe(false);
@@ -146,6 +147,6 @@ describe('hostile archives are refused before anything is written', () => {
     const file = path.join(caseDir, 'clean.tar');
     fs.writeFileSync(file, exportedTar);
     await expectOk(clawback(target.home, ['victim', 'snapshot', 'import', file]));
-    expect(bundleDirEntries(target.home, 'victim')).toEqual([source.timestamp]);
+    expect(bundleIds(target.home, 'victim', { scratch: true })).toEqual([source.timestamp]);
   });
 });

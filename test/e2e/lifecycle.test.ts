@@ -4,20 +4,10 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clawback, json } from '../helpers/cli.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import {
-  bundleIds,
-  flipByte,
-  lifecycleFixture,
-  payloadPath,
-  registerOpenClaw,
-  sandboxDir,
-  sha256File,
-  snapshot,
-  testDeps,
-  treeFingerprint,
-  unlinkedPayloadFiles,
-  type LifecycleFixture,
-} from '../helpers/lifecycle.js';
+import { bundleIds, flipByte, payloadPath, sandboxDir, sha256File, unlinkedPayloadFiles } from '../helpers/bundles.js';
+import { testDeps } from '../helpers/deps.js';
+import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
+import { treeDigest } from '../helpers/tree.js';
 
 interface VerifyDoc {
   ok: boolean;
@@ -67,7 +57,7 @@ describe('snapshot verify', () => {
     const first = await create();
     const second = await create();
     const dir = path.join(sandboxDir(fx.home, SB), second);
-    const before = treeFingerprint(dir);
+    const before = treeDigest(dir, { times: true });
     const clean = await clawback(fx.home, [SB, 'snapshot', 'verify', '--json']);
     expect(clean.exitCode, String(clean.stderr)).toBe(0);
     const manifest = manifestOf(second);
@@ -77,7 +67,7 @@ describe('snapshot verify', () => {
     });
     // quick_check of the database copy ran read-only: no -wal/-shm/-journal appeared, no byte or mtime moved.
     expect(manifest.entries.some((e) => e.strategy === 'sqlite_backup')).toBe(true);
-    expect(treeFingerprint(dir)).toEqual(before);
+    expect(treeDigest(dir, { times: true })).toEqual(before);
 
     flipByte(payloadPath(fx.home, SB, second, 'workspace/SOUL.md'), 10);
     const damaged = await clawback(fx.home, [SB, 'snapshot', 'verify', second, '--json']);
@@ -215,7 +205,7 @@ describe('snapshot prune', () => {
     const empty = await clawback(fx.home, [SB, 'snapshot', 'prune', '--keep-name', 'release-*']);
     expect(empty.exitCode).toBe(2);
     expect(String(empty.stderr)).toContain('no policy given');
-    const before = treeFingerprint(sandboxDir(fx.home, SB)).filter((l) => !l.startsWith('.space-cache'));
+    const before = treeDigest(sandboxDir(fx.home, SB), { times: true, skip: (rel) => rel.startsWith('.space-cache') });
 
     const dry = await clawback(fx.home, [SB, 'snapshot', 'prune', '--keep-last', '2', '--dry-run', '--json']);
     expect(dry.exitCode, String(dry.stderr)).toBe(0);
@@ -227,7 +217,7 @@ describe('snapshot prune', () => {
       [ids[1], false, ['kept by no rule']],
       [ids[0], false, ['kept by no rule']],
     ]);
-    expect(treeFingerprint(sandboxDir(fx.home, SB)).filter((l) => !l.startsWith('.space-cache'))).toEqual(before);
+    expect(treeDigest(sandboxDir(fx.home, SB), { times: true, skip: (rel) => rel.startsWith('.space-cache') })).toEqual(before);
 
     const real = await clawback(fx.home, [SB, 'snapshot', 'prune', '--keep-last', '2']);
     expect(real.exitCode, String(real.stderr)).toBe(0);

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeQwenPawZip } from '../../fixtures/qwenpaw-zip.js';
 import { extractZipEntries, listZip } from '../../src/formats/zip.js';
-import { bundleDirEntries, expectOk, freshQwenPaw, qwenPawSource, readJson, workspaceTree, type QwenPawSource } from '../helpers/archives.js';
+import { expectOk, freshQwenPaw, qwenPawSource, readJson, workspaceTree, type QwenPawSource } from '../helpers/archives.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json } from '../helpers/cli.js';
-import { databaseContent } from '../helpers/restore.js';
+import { databaseContent } from '../helpers/sqlite.js';
 import { readTree } from '../helpers/tree.js';
 
 interface ExportDoc {
@@ -114,7 +115,7 @@ describe('QwenPaw backup zip', () => {
     expect(String(again.stderr)).toContain('--overwrite');
     const replaced = json<{ import: { replaced: string[] } }>(await expectOk(clawback(home, ['fresh', 'snapshot', 'import', zip, '--overwrite', '--json'])));
     expect(replaced.import.replaced).toEqual([imported.timestamp]);
-    const left = bundleDirEntries(home, 'fresh');
+    const left = bundleIds(home, 'fresh', { scratch: true });
     expect(left).toHaveLength(1);
     expect(left).not.toContain(imported.timestamp);
   });

@@ -86,7 +86,7 @@ describe('rebuild', () => {
   it('restores the user state into a fresh home whose config owns the runtime keys', async () => {
     await register({ recreate: writeHookScript(hooksDir, 'recreate.sh', RECREATE), stop: STOP, start: START });
     const oldToken = readConfig().gateway.auth.token;
-    const userTree = readTree(sample.root, (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite'));
+    const userTree = readTree(sample.root, { skip: (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite') });
     const db = sample.databases[0]!;
     const dbRel = path.relative(sample.root, db);
 
@@ -102,7 +102,7 @@ describe('rebuild', () => {
     expect(config.ui.theme).toBe('solarized');
 
     // Every workspace, session and credential file is back with its bytes, modes and links.
-    const after = readTree(sample.root, (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite'));
+    const after = readTree(sample.root, { skip: (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite') });
     expect([...after.keys()]).toEqual([...userTree.keys()]);
     expect(after).toEqual(userTree);
     // The fresh install's default file is not in the snapshot, so the restore removes it; its machine-local identity stays.
@@ -151,7 +151,7 @@ describe('rebuild', () => {
 
     const run = await clawback(home, ['oc', 'rebuild', '--yes', '--json'], { env: env() });
     expect(run.exitCode).toBe(5);
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
     expect(fs.statSync(sample.root).mode).toBe(rootMode);
     expect(siblings()).toEqual([]);
     expect(hookLines()).toEqual(['stop oc', 'start oc has-config']);
@@ -177,7 +177,7 @@ describe('rebuild', () => {
     expect(run.exitCode, String(run.stderr)).toBe(6);
     expect(String(run.stderr)).toContain('rebuild of oc failed while restoring the snapshot');
     expect(String(run.stderr)).toContain(`the original state is back at ${sample.root}; the snapshot taken before is ${path.join(home, 'rebuild-backups', 'oc')}`);
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
     expect(siblings()).toEqual([]);
   });
 
@@ -187,7 +187,7 @@ describe('rebuild', () => {
     const run = await clawback(home, ['oc', 'rebuild', '--yes'], { env: env() });
     expect(run.exitCode).toBe(5);
     expect(String(run.stderr)).toContain('rebuild of oc failed while starting the agent: the start hook of oc exited with code 1');
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
     // The second start (after the roll back) succeeds.
     expect(hookLines()).toEqual(['recreate oc previous=present', 'start attempt', 'start attempt']);
   });
@@ -203,7 +203,7 @@ describe('rebuild', () => {
     const next = await clawback(home, ['oc', 'snapshot', 'list']);
     expect(next.exitCode).toBe(0);
     expect(String(next.stderr)).toContain(`an interrupted rebuild of oc was rolled back: the original state is back at ${sample.root}`);
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
     expect(siblings()).toEqual([]);
   });
 
@@ -225,7 +225,7 @@ describe('rebuild', () => {
     const unknown = await clawback(home, ['nope', 'rebuild', '--yes']);
     expect(unknown.exitCode).toBe(4);
 
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
     expect(fs.existsSync(path.join(home, 'rebuild-backups', 'oc'))).toBe(false);
   });
 
@@ -235,6 +235,6 @@ describe('rebuild', () => {
     const run = await clawback(home, ['oc', 'rebuild', '--yes']);
     expect(run.exitCode).toBe(5);
     expect(String(run.stderr)).toContain(`the recreate hook of oc exited 0 but left no directory at ${sample.root}`);
-    expect(treeDigest(sample.root)).toBe(before);
+    expect(treeDigest(sample.root)).toEqual(before);
   });
 });

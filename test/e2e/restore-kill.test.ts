@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyTree, openClawFixture, restoreLeftovers, treeDigest, writeDatabaseRow, type RestoreFixture } from '../helpers/restore.js';
+import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpers/restore.js';
+import { writeDatabaseRow } from '../helpers/sqlite.js';
+import { copyTree, treeDigest } from '../helpers/tree.js';
 
 /** Fault points in the order a restore passes them, with the journal state a kill there leaves and the state recovery must produce. */
 const POINTS: Array<{ point: string; journal: 'staging' | 'swapping' | 'committed'; expect: 'old' | 'new' }> = [

@@ -1,22 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-
-  databaseContent,
-  flipByte,
-  openClawFixture,
-  parseJson,
-  restoreLeftovers,
-  treeDigest,
-  writeDatabaseRow,
-  type RestoreFixture,
-} from '../helpers/restore.js';
-
-/** Bundle directories only: clawback keeps hidden bookkeeping (the space cache) beside them. */
-function bundleNames(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
-}
+import { bundleIds, flipByte, payloadPath } from '../helpers/bundles.js';
+import { json } from '../helpers/cli.js';
+import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpers/restore.js';
+import { databaseContent, writeDatabaseRow } from '../helpers/sqlite.js';
+import { treeDigest } from '../helpers/tree.js';
 
 /** What an OpenClaw restore never touches: excluded caches and logs, machine-local identity. */
 const UNTOUCHED = /^(browser|logs|identity|devices)(\/|$)/;
@@ -46,10 +35,6 @@ interface RestoreDoc {
 async function snapshot(f: RestoreFixture, ...extra: string[]): Promise<void> {
   const created = await f.cli('oc', 'snapshot', 'create', ...extra);
   expect(created.exitCode, String(created.stderr)).toBe(0);
-}
-
-function bundleCount(f: RestoreFixture, sandbox = 'oc'): number {
-  return bundleNames(path.join(f.home, 'rebuild-backups', sandbox)).length;
 }
 
 /** Changes, deletions, additions, a mode change, a retargeted link and a DB write; plus edits where restore must not reach. */
@@ -83,7 +68,7 @@ describe('snapshot restore', () => {
 
     const dry = await f.cli('oc', 'snapshot', 'restore', '--dry-run', '--json');
     expect(dry.exitCode, String(dry.stderr)).toBe(0);
-    const plan = parseJson(dry.stdout) as unknown as RestoreDoc;
+    const plan = json<RestoreDoc>(dry);
     const notDb = (paths: string[]): string[] => paths.filter((p) => !p.startsWith('memory/'));
     expect(notDb(plan.restore.paths.replaced!)).toEqual(['workspace/AGENTS.md', 'workspace/SOUL.md', 'workspace/current-notes']);
     expect(plan.restore.paths.replaced).toContain('memory/main.sqlite');
@@ -95,7 +80,7 @@ describe('snapshot restore', () => {
 
     const restored = await f.cli('oc', 'snapshot', 'restore', '--json');
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
-    const doc = parseJson(restored.stdout) as unknown as RestoreDoc;
+    const doc = json<RestoreDoc>(restored);
     expect(doc.restore.databases).toEqual(['memory/main.sqlite']);
     expect(doc.restore.preRestore?.selector).toMatch(/^pre-restore-\d{4}-\d{2}-\d{2}T[\d-]+Z$/);
     expect(doc.restore.preRestore?.undo).toBe(`clawback oc snapshot restore ${doc.restore.preRestore?.selector}`);
@@ -122,10 +107,10 @@ describe('snapshot restore', () => {
     await snapshot(f);
     // Changed live, so the restore must write the bundle's copy (a live file that still hashes to the manifest is linked instead).
     fs.writeFileSync(path.join(f.root, 'workspace/MEMORY.md'), 'changed\n');
-    const [latest] = bundleNames(path.join(f.home, 'rebuild-backups', 'oc'));
-    flipByte(path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'workspace', 'MEMORY.md'), 10);
+    const [latest] = bundleIds(f.home, 'oc');
+    flipByte(payloadPath(f.home, 'oc', latest!, 'workspace/MEMORY.md'), 10);
     const before = treeDigest(f.root);
-    const bundles = bundleCount(f);
+    const bundles = bundleIds(f.home, 'oc').length;
 
     const result = await f.cli('oc', 'snapshot', 'restore', '--json');
     expect(result.exitCode).toBe(6);
@@ -133,7 +118,7 @@ describe('snapshot restore', () => {
     expect(error.code).toBe('checksum-mismatch');
     expect(error.message).toContain('workspace/MEMORY.md');
     expect(treeDigest(f.root)).toEqual(before);
-    expect(bundleCount(f)).toBe(bundles);
+    expect(bundleIds(f.home, 'oc').length).toBe(bundles);
     expect(restoreLeftovers(f.root)).toEqual([]);
     expect(fs.existsSync(path.join(f.home, 'journal', 'oc.json'))).toBe(false);
   });
@@ -182,7 +167,7 @@ describe('snapshot restore', () => {
 
     const result = await f.cli('oc', 'snapshot', 'restore', '--only', 'workspaces', '--json');
     expect(result.exitCode, String(result.stderr)).toBe(0);
-    const doc = parseJson(result.stdout) as unknown as RestoreDoc;
+    const doc = json<RestoreDoc>(result);
     expect(doc.restore.paths.replaced).toEqual(['workspace/SOUL.md']);
     expect(doc.restore.paths.removed).toEqual(['workspace/NEW.md']);
     expect(treeDigest(f.root, { skip: outsideWorkspaces })).toEqual(before);
@@ -202,11 +187,11 @@ describe('snapshot restore', () => {
 
     const fresh = await f.cli('oc', 'snapshot', 'restore', '--to', 'copy', '--json');
     expect(fresh.exitCode, String(fresh.stderr)).toBe(0);
-    expect((parseJson(fresh.stdout) as unknown as RestoreDoc).restore.registered).toBe(true);
+    expect(json<RestoreDoc>(fresh).restore.registered).toBe(true);
     const copyRoot = path.join(f.home, 'sandboxes', 'copy');
     expect(treeDigest(copyRoot, { databasesByContent: true })).toEqual(expected);
     const shown = await f.cli('sandbox', 'show', 'copy', '--json');
-    const entry = (parseJson(shown.stdout) as { sandbox: { agent: string; root: string; policyPresets: string[] } }).sandbox;
+    const entry = json<{ sandbox: { agent: string; root: string; policyPresets: string[] } }>(shown).sandbox;
     expect(entry).toMatchObject({ agent: 'openclaw', root: copyRoot, policyPresets: ['npm'] });
 
     const otherRoot = path.join(f.dir, 'other');
@@ -225,12 +210,12 @@ describe('snapshot restore', () => {
 
     const forced = await f.cli('oc', 'snapshot', 'restore', '--to', 'other', '--force', '--yes', '--json');
     expect(forced.exitCode, String(forced.stderr)).toBe(0);
-    const forcedDoc = parseJson(forced.stdout) as unknown as RestoreDoc;
+    const forcedDoc = json<RestoreDoc>(forced);
     expect(forcedDoc.restore.policy).toMatchObject({ presetsAdded: ['npm'], presetsRemoved: [], changed: true });
     expect(forcedDoc.restore.preRestore).not.toBeNull();
     // keep-me.md is in scope (module "other") and not in the snapshot: removed, but kept in the pre-restore snapshot.
     expect(treeDigest(otherRoot, { databasesByContent: true })).toEqual(expected);
-    expect(bundleNames(path.join(f.home, 'rebuild-backups', 'other'))).toHaveLength(1);
+    expect(bundleIds(f.home, 'other')).toHaveLength(1);
   });
 
   it('--to a new name with a non-empty --root is refused without --force', async () => {
@@ -244,7 +229,7 @@ describe('snapshot restore', () => {
     expect(String(result.stderr)).toContain('not empty');
     expect(fs.readdirSync(root)).toEqual(['precious.txt']);
     const list = await f.cli('sandbox', 'list', '--json');
-    expect((parseJson(list.stdout) as { sandboxes: Array<{ name: string }> }).sandboxes.map((s) => s.name)).toEqual(['oc']);
+    expect(json<{ sandboxes: Array<{ name: string }> }>(list).sandboxes.map((s) => s.name)).toEqual(['oc']);
   });
 });
 
@@ -254,8 +239,8 @@ describe('snapshot restore of a damaged database copy', () => {
     await snapshot(f);
     fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
     const before = treeDigest(f.root);
-    const [latest] = bundleNames(path.join(f.home, 'rebuild-backups', 'oc'));
-    const copy = path.join(f.home, 'rebuild-backups', 'oc', latest!, 'payload', 'memory', 'main.sqlite');
+    const [latest] = bundleIds(f.home, 'oc');
+    const copy = payloadPath(f.home, 'oc', latest!, 'memory/main.sqlite');
     // A byte near the end: inside a page, so SQLite may read the file without complaint.
     flipByte(copy, fs.statSync(copy).size - 100);
     const quiet = await f.cli('oc', 'snapshot', 'restore', '--json');

@@ -4,7 +4,13 @@ import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
+import { createSnapshot } from '../../src/engine/capture/create.js';
+import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json, REPO, tempDir } from '../helpers/cli.js';
+import { testDeps } from '../helpers/deps.js';
+import { makeFifo } from '../helpers/hooks.js';
+import { writeDatabaseRow } from '../helpers/sqlite.js';
+import { treeDigest } from '../helpers/tree.js';
 
 interface ListDoc {
   snapshots: Array<{ version: number | null; name: string | null; timestamp: string; state: string; files: number | null; path: string }>;
@@ -19,12 +25,6 @@ let sample: GeneratedHome;
 
 function payload(dir: string, rel: string): string {
   return path.join(dir, 'payload', ...rel.split('/'));
-}
-
-function bundleDirs(): string[] {
-  const dir = path.join(home, 'rebuild-backups', 'oc');
-  // hidden entries are clawback's bookkeeping (the space cache), not bundles
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : [];
 }
 
 beforeEach(async () => {
@@ -117,7 +117,7 @@ describe('snapshot create / list / show', () => {
       const result = await clawback(home, ['oc', 'snapshot', 'create', `--name=${bad}`]);
       expect(result.exitCode, bad).toBe(2);
     }
-    expect(bundleDirs()).toHaveLength(1);
+    expect(bundleIds(home, 'oc')).toHaveLength(1);
   });
 
   it('refuses absolute and escaping symlinks before writing anything (exit 5)', async () => {
@@ -127,7 +127,7 @@ describe('snapshot create / list / show', () => {
     expect(result.exitCode).toBe(5);
     expect(String(result.stderr)).toContain('workspace/abs-link -> /etc/passwd');
     expect(String(result.stderr)).toContain('workspace/escape -> ../../../outside');
-    expect(bundleDirs()).toHaveLength(0);
+    expect(bundleIds(home, 'oc')).toHaveLength(0);
   });
 
   it('never captures a clawback home that lies inside the state root', async () => {
@@ -142,7 +142,7 @@ describe('snapshot create / list / show', () => {
   });
 
   it('refuses a FIFO (exit 5)', async () => {
-    await execa('mkfifo', [path.join(sample.root, 'workspace', 'pipe')]);
+    makeFifo(path.join(sample.root, 'workspace', 'pipe'));
     const result = await clawback(home, ['oc', 'snapshot', 'create']);
     expect(result.exitCode).toBe(5);
     expect(String(result.stderr)).toContain('workspace/pipe (FIFO)');
@@ -216,20 +216,57 @@ describe('snapshot create / list / show', () => {
     // the label of a crashed attempt is free again
     expect((await clawback(home, ['oc', 'snapshot', 'create', '--name', 'crashy'])).exitCode).toBe(0);
   });
+});
 
-  it('a kill -9 at a random moment never leaves a complete-looking broken bundle', async () => {
-    for (const delay of [30, 120, 250]) {
-      const child = clawback(home, ['oc', 'snapshot', 'create']);
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill('SIGKILL');
-      await child;
-    }
+/**
+ * Fault points in the order a create passes them, with the bundles a SIGKILL there leaves beside the
+ * complete v1: before the rename the attempt is at most a `.partial`; from the rename on it is complete.
+ */
+const CREATE_POINTS: Array<{ point: string; complete: number; partial: number }> = [
+  { point: 'create:scanned', complete: 1, partial: 0 },
+  { point: 'create:mid-copy', complete: 1, partial: 1 },
+  { point: 'create:before-manifest', complete: 1, partial: 1 },
+  { point: 'create:manifest-written', complete: 1, partial: 1 },
+  { point: 'create:before-rename', complete: 1, partial: 1 },
+  { point: 'create:renamed', complete: 2, partial: 0 },
+  { point: 'create:synced', complete: 2, partial: 0 },
+];
+
+interface VerifyDoc {
+  bundles: Array<{ id: string; ok: boolean; problems: Array<{ path: string; problem: string }> }>;
+}
+
+describe('a snapshot create killed with SIGKILL at each point', () => {
+  it.each(CREATE_POINTS)('at $point never leaves a complete-looking broken bundle, nor touches the live home', async ({ point, complete, partial }) => {
+    // v1 first, so the killed create also hard-links from a bundle it must leave intact; then
+    // changes (a file, a new file, a database write) it has to copy.
+    await createSnapshot({ sandbox: 'oc', scope: {} }, testDeps(home));
+    fs.appendFileSync(path.join(sample.root, 'workspace', 'SOUL.md'), 'changed after v1\n');
+    fs.writeFileSync(path.join(sample.root, 'workspace', 'NEW.md'), 'added after v1\n');
+    writeDatabaseRow(sample.databases[0]!);
+    const live = treeDigest(sample.root, { databasesByContent: true });
+
+    const killed = await clawback(home, ['oc', 'snapshot', 'create'], { env: { CLAWBACK_TEST_FAULT: point } });
+    expect(killed.signal, `${point} was never reached: ${String(killed.stderr)}`).toBe('SIGKILL');
+    expect(treeDigest(sample.root, { databasesByContent: true })).toEqual(live);
+
     const rows = json<ListDoc>(await clawback(home, ['oc', 'snapshot', 'list', '--json'])).snapshots;
-    for (const row of rows.filter((r) => r.state === 'complete')) {
-      const show = await clawback(home, ['oc', 'snapshot', 'show', row.timestamp, '--json']);
-      expect(show.exitCode).toBe(0);
+    expect(rows.filter((r) => r.state === 'complete')).toHaveLength(complete);
+    expect(rows.filter((r) => r.state === 'partial')).toHaveLength(partial);
+    expect(rows).toHaveLength(complete + partial);
+    const verify = json<VerifyDoc>(await clawback(home, ['oc', 'snapshot', 'verify', '--all', '--json']));
+    const verified = new Map(verify.bundles.map((b) => [b.id, b]));
+    for (const row of rows) {
+      const bundle = verified.get(path.basename(row.path));
+      expect(bundle, row.path).toBeDefined();
+      // listed complete only if it verifies; a partial is reported as one, never as good
+      expect(bundle!.ok, `${row.path}: ${JSON.stringify(bundle!.problems)}`).toBe(row.state === 'complete');
     }
-    for (const row of rows) expect(['complete', 'partial']).toContain(row.state);
+
+    const next = await clawback(home, ['oc', 'snapshot', 'create', '--json']);
+    expect(next.exitCode, String(next.stderr)).toBe(0);
+    const after = await clawback(home, ['oc', 'snapshot', 'verify', json<CreateDoc>(next).snapshot.timestamp]);
+    expect(after.exitCode, String(after.stdout)).toBe(0);
   });
 });
 

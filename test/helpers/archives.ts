@@ -6,7 +6,7 @@ import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
 import { addSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
 import { tempDir } from './cli.js';
-import { testDeps } from './lifecycle.js';
+import { testDeps } from './deps.js';
 import { readTree, type TreeItem } from './tree.js';
 
 /** A generated tiny QwenPaw home (research agent outside the working dir), registered as `qp` and snapshotted. */
@@ -45,13 +45,6 @@ export async function expectOk<T extends { exitCode?: number; stderr?: unknown }
   return result;
 }
 
-/** What a user finds in a sandbox's bundle dir: bundles, `.partial` leftovers, import scratch dirs. */
-export function bundleDirEntries(home: string, sandbox: string): string[] {
-  const dir = path.join(home, 'rebuild-backups', sandbox);
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((name) => !name.startsWith('.') || name.startsWith('.import-') || name.startsWith('.deleting-'));
-}
-
 /** Browser caches (excluded by the qwenpaw manifest) and SQLite files (compared by content). */
 export function notComparedByBytes(rel: string): boolean {
   return /(^|\/)(Cache|GPUCache|Code Cache)(\/|$)/.test(rel) || /(^|\/)Cache[^/]*$/.test(rel) || /\.db(-wal|-shm|-journal)?$/.test(rel);
@@ -59,7 +52,7 @@ export function notComparedByBytes(rel: string): boolean {
 
 /** A workspace tree with agent.json's workspace_dir blanked out (it is rewritten on purpose). */
 export function workspaceTree(dir: string): Map<string, TreeItem | Record<string, unknown>> {
-  const tree: Map<string, TreeItem | Record<string, unknown>> = readTree(dir, notComparedByBytes);
+  const tree: Map<string, TreeItem | Record<string, unknown>> = readTree(dir, { skip: notComparedByBytes });
   const agentFile = path.join(dir, 'agent.json');
   if (fs.existsSync(agentFile)) {
     const agent = JSON.parse(fs.readFileSync(agentFile, 'utf8')) as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,4 +30,30 @@ export function writeSmallHome(root: string, marker: string): void {
   fs.writeFileSync(path.join(root, 'workspace', 'notes', 'today.md'), `notes of ${marker}\n`, { mode: 0o640 });
   fs.symlinkSync('SOUL.md', path.join(root, 'workspace', 'soul-link'));
   fs.writeFileSync(path.join(root, 'openclaw.json'), JSON.stringify({ ui: { theme: 'dark' }, gateway: { auth: { token: `${marker}-token` } } }, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** A named pipe: a hook that reads it blocks until the test writes, so "did not wait for the hook" needs no clock. */
+export function makeFifo(file: string): string {
+  execFileSync('mkfifo', [file]);
+  return file;
+}
+
+/**
+ * Opens the FIFO for writing without blocking. If a process is still blocked reading it, sends it a
+ * line (which lets it finish) and returns true; returns false when no process has it open for reading.
+ */
+export function releaseFifoReader(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return false;
+    throw error;
+  }
+  try {
+    fs.writeSync(fd, 'go\n');
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }

@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
 import { diffSnapshots, type DiffSummary } from '../../src/engine/inspect/diff.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
-import { lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
+import { sandboxDir } from '../helpers/bundles.js';
+import { testDeps } from '../helpers/deps.js';
+import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
 let fx: LifecycleFixture;

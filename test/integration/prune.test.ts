@@ -5,7 +5,9 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { pruneSnapshots } from '../../src/engine/retention/prune.js';
 import { verifySnapshots } from '../../src/engine/verify/verify.js';
 import { bundleTimestamp } from '../../src/store/home.js';
-import { bundleIds, lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
+import { bundleIds, sandboxDir } from '../helpers/bundles.js';
+import { testDeps } from '../helpers/deps.js';
+import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
 let fx: LifecycleFixture;
@@ -28,7 +30,7 @@ function id(iso: string): string {
 beforeEach(() => {
   fx = lifecycleFixture();
   clock = { now: new Date() };
-  deps = testDeps(fx.home, clock);
+  deps = testDeps(fx.home, { clock });
   registerOpenClaw(deps, SB, fx.root);
 });
 

@@ -7,10 +7,11 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { restoreSnapshot } from '../../src/engine/restore/restore.js';
 import { addSandbox, setSandbox } from '../../src/engine/sandbox/sandbox.js';
 import { createSnapshot } from '../../src/engine/capture/create.js';
-import { homeLayout } from '../../src/store/home.js';
 import { journalPath, recoverJournals, writeJournal } from '../../src/store/journal.js';
 import { acquireLock } from '../../src/store/lock.js';
-import { restoreLeftovers, treeDigest } from '../helpers/restore.js';
+import { testDeps } from '../helpers/deps.js';
+import { restoreLeftovers } from '../helpers/restore.js';
+import { treeDigest } from '../helpers/tree.js';
 
 let dir: string;
 let root: string;
@@ -18,14 +19,7 @@ let deps: EngineDeps;
 let warnings: string[];
 
 function makeDeps(fault?: (point: string) => void): EngineDeps {
-  return {
-    layout: homeLayout(path.join(dir, 'home')),
-    now: () => new Date(),
-    events: { warning: (message) => warnings.push(message) },
-    toolVersion: 'test',
-    lockWaitMs: 0,
-    ...(fault ? { fault } : {}),
-  };
+  return testDeps(path.join(dir, 'home'), { warnings, ...(fault ? { fault } : {}) });
 }
 
 beforeEach(() => {

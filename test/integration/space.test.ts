@@ -7,7 +7,9 @@ import { cacheSpaceDigest, spaceCacheDir, spaceFromInodes, spaceFromManifests, t
 import { listSnapshotsWithSpace } from '../../src/engine/inspect/list.js';
 import { parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
 import { listBundles, readBundleManifest } from '../../src/store/bundles.js';
-import { lifecycleFixture, registerOpenClaw, sandboxDir, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
+import { sandboxDir } from '../helpers/bundles.js';
+import { testDeps } from '../helpers/deps.js';
+import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
 let fx: LifecycleFixture;

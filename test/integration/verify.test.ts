@@ -6,7 +6,9 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify/verify.js';
 import { contentSha256, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
 import { REPO } from '../helpers/cli.js';
-import { lifecycleFixture, payloadPath, registerOpenClaw, sandboxDir, sha256File, snapshot, testDeps, type LifecycleFixture } from '../helpers/lifecycle.js';
+import { payloadPath, sandboxDir, sha256File } from '../helpers/bundles.js';
+import { testDeps } from '../helpers/deps.js';
+import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
 let fx: LifecycleFixture;

@@ -1,10 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateHome, type FixtureKind, type GeneratedHome } from '../../fixtures/generate.js';
+import { readTree, type TreeItem } from '../helpers/tree.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'clawback-fixtures-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -12,36 +12,6 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 let counter = 0;
 function freshDir(): string {
   return path.join(scratch, `home-${counter++}`);
-}
-
-interface TreeEntry {
-  rel: string;
-  kind: 'file' | 'dir' | 'symlink';
-  mode: number;
-  size: number;
-  mtimeMs: number;
-  /** File: sha256 of the bytes; symlink: its target. */
-  content: string;
-}
-
-function walk(top: string): TreeEntry[] {
-  const out: TreeEntry[] = [];
-  const visit = (abs: string): void => {
-    const stat = fs.lstatSync(abs);
-    const rel = path.relative(top, abs) || '.';
-    const base = { rel, mode: stat.mode & 0o7777, mtimeMs: stat.mtimeMs };
-    if (stat.isSymbolicLink()) {
-      out.push({ ...base, kind: 'symlink', size: 0, content: fs.readlinkSync(abs) });
-    } else if (stat.isDirectory()) {
-      out.push({ ...base, kind: 'dir', size: 0, content: '' });
-      for (const name of fs.readdirSync(abs).sort()) visit(path.join(abs, name));
-    } else {
-      const content = crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
-      out.push({ ...base, kind: 'file', size: stat.size, content });
-    }
-  };
-  visit(top);
-  return out;
 }
 
 /** Every tree a home wrote: the root, and for qwenpaw the secrets dir and the outside workspace. */
@@ -53,14 +23,13 @@ function homeTrees(h: GeneratedHome): string[] {
   return tops;
 }
 
-function treeDigest(home: GeneratedHome): string {
-  const hash = crypto.createHash('sha256');
-  for (const top of homeTrees(home)) hash.update(JSON.stringify(walk(top)));
-  return hash.digest('hex');
+/** The home's trees with mtimes and each root itself: a generator must reproduce all of it. */
+function treesOf(h: GeneratedHome): Array<Map<string, TreeItem>> {
+  return homeTrees(h).map((top) => readTree(top, { times: true, withRoot: true }));
 }
 
-function symlinksOf(home: GeneratedHome): TreeEntry[] {
-  return walk(home.root).filter((e) => e.kind === 'symlink');
+function symlinksOf(home: GeneratedHome): Array<{ rel: string; target: string }> {
+  return [...readTree(home.root)].filter(([, item]) => item.type === 'symlink').map(([rel, item]) => ({ rel, target: item.target! }));
 }
 
 function readJson(file: string): unknown {
@@ -96,18 +65,16 @@ describe('generateHome determinism', () => {
     it(`${kind}: the same seed gives the same tree, another seed a different one`, () => {
       const dir = freshDir();
       const first = generateHome({ kind, scale: 'tiny', dir, seed: 7 });
-      const firstDigest = treeDigest(first);
-      const firstTrees = homeTrees(first).map(walk);
+      const firstTrees = treesOf(first);
       fs.rmSync(dir, { recursive: true, force: true });
 
       const second = generateHome({ kind, scale: 'tiny', dir, seed: 7 });
-      expect(homeTrees(second).map(walk)).toEqual(firstTrees);
-      expect(treeDigest(second)).toBe(firstDigest);
+      expect(treesOf(second)).toEqual(firstTrees);
       expect(second).toEqual(first);
       fs.rmSync(dir, { recursive: true, force: true });
 
       // The structure tests' home has the default seed: the digest must tell the two apart.
-      expect(treeDigest(home(kind))).not.toBe(firstDigest);
+      expect(treesOf(home(kind))).not.toEqual(firstTrees);
     });
   }
 });
@@ -116,9 +83,9 @@ describe('generateHome structure', () => {
   for (const kind of KINDS) {
     it(`${kind}: files and bytes match what is on disk, at the tiny size`, () => {
       const h = home(kind);
-      const files = homeTrees(h).flatMap(walk).filter((e) => e.kind === 'file');
+      const files = treesOf(h).flatMap((tree) => [...tree.values()]).filter((e) => e.type === 'file');
       expect(h.files).toBe(files.length);
-      expect(h.bytes).toBe(files.reduce((sum, e) => sum + e.size, 0));
+      expect(h.bytes).toBe(files.reduce((sum, e) => sum + e.size!, 0));
       expect(h.files).toBeGreaterThan(95);
       expect(h.files).toBeLessThan(145);
       expect(h.bytes).toBeLessThan(600_000);
@@ -127,8 +94,8 @@ describe('generateHome structure', () => {
     it(`${kind}: symlinks are relative and resolve inside the root`, () => {
       const h = home(kind);
       for (const link of symlinksOf(h)) {
-        expect(path.isAbsolute(link.content)).toBe(false);
-        const resolved = path.resolve(h.root, path.dirname(link.rel), link.content);
+        expect(path.isAbsolute(link.target)).toBe(false);
+        const resolved = path.resolve(h.root, path.dirname(link.rel), link.target);
         expect(path.relative(h.root, resolved).startsWith('..')).toBe(false);
         expect(fs.existsSync(resolved)).toBe(true);
       }

@@ -6,7 +6,7 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { preflightRebuild } from '../../src/engine/rebuild/preflight.js';
 import { ClawbackError } from '../../src/errors.js';
 import { writeJsonAtomic } from '../../src/store/atomic.js';
-import { homeLayout } from '../../src/store/home.js';
+import { testDeps } from '../helpers/deps.js';
 
 let base: string;
 let root: string;
@@ -38,7 +38,7 @@ beforeEach(() => {
   fs.writeFileSync(path.join(root, 'openclaw.json'), '{}\n');
   fs.mkdirSync(path.join(root, 'logs'));
   fs.writeFileSync(path.join(root, 'logs', 'big.log'), 'y'.repeat(50_000));
-  deps = { layout: homeLayout(path.join(base, 'home')), now: () => new Date(), events: {}, toolVersion: '0.0.0', lockWaitMs: 0 };
+  deps = testDeps(path.join(base, 'home'));
 });
 
 afterEach(() => {

@@ -51,7 +51,7 @@ const LISTED = 20;
  * temp file beside the output, fsync'ed and renamed (mode 0600).
  */
 export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): Promise<ExportSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const encrypted = request.passphrase !== undefined;
   if (encrypted && request.format === 'qwenpaw-zip') {
     throw new UsageError('--encrypt applies to the tar and tar.gz formats', { hint: 'QwenPaw cannot read an encrypted zip; export as tar.gz to encrypt' });
@@ -89,7 +89,7 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
     leftOutCount: writer.leftOut.length,
     qwenpawId: writer.qwenpawId,
     warnings: [...warnings, ...writer.warnings],
-    durationMs: Date.now() - started,
+    durationMs: deps.clock() - started,
   };
 }
 

@@ -90,7 +90,7 @@ function readMeta(file: string, archive: string): QwenPawMeta {
 
 /** '' at the working dir, one mount per agent found in the archive, and the secrets dir: where each would go on this host. */
 function bundleMounts(context: ImportContext, payload: string): BundleMount[] {
-  const current = new Map(resolveMounts(context.entry, context.agentManifest).map((m) => [m.prefix, m.dir]));
+  const current = new Map(resolveMounts(context.entry, context.agentManifest, context.deps.host.homeDir).map((m) => [m.prefix, m.dir]));
   const root = path.resolve(context.entry.root);
   const mounts: BundleMount[] = [{ prefix: '', dir: root }];
   const workspaces = path.join(payload, 'workspaces');

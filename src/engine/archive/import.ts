@@ -50,7 +50,7 @@ export interface ImportSummary {
  * (or hashed, for a zip), and the bundle is published like a snapshot.
  */
 export async function importArchive(request: ImportRequest, deps: EngineDeps): Promise<ImportSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const entry = getSandbox(deps.layout, request.sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
   if (request.label !== undefined) validateLabel(request.label);
@@ -69,7 +69,7 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
     try {
       const archive = passphrase !== undefined ? await decrypted(request.file, passphrase, scratch) : request.file;
       const staged = await stageAndPublish(archive, { request, deps, entry, agentManifest, scratch }, sandboxDir);
-      return summaryOf(staged, request, encrypted, sandboxDir, started);
+      return summaryOf(staged, request, encrypted, sandboxDir, deps.clock() - started);
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -96,7 +96,7 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
   }
 }
 
-function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, started: number): ImportSummary {
+function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, durationMs: number): ImportSummary {
   const { manifest, plan } = staged;
   return {
     sandbox: request.sandbox,
@@ -113,7 +113,7 @@ function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: bool
     origin: manifest.origin ?? {},
     skipped: staged.skipped,
     warnings: staged.warnings,
-    durationMs: Date.now() - started,
+    durationMs,
   };
 }
 

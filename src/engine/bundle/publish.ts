@@ -15,9 +15,12 @@ export function publishBundle(partialDir: string, manifest: BundleManifest, deps
   const dir = path.join(sandboxDir, manifest.timestamp);
   deps.fault?.(`${verb}:before-manifest`);
   writeFileAtomic(path.join(partialDir, MANIFEST_FILE), serializeBundleManifest(manifest), 0o600);
+  deps.fault?.(`${verb}:manifest-written`);
   syncTree(partialDir, syncfs);
   deps.fault?.(`${verb}:before-rename`);
   fs.renameSync(partialDir, dir);
+  deps.fault?.(`${verb}:renamed`);
   fsyncDir(sandboxDir);
+  deps.fault?.(`${verb}:synced`);
   return dir;
 }

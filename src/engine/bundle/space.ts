@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
+import { tempSibling } from '../../store/atomic.js';
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { capturedIdentity } from './source-identity.js';
 
@@ -234,7 +235,7 @@ function writeDigest(cacheDir: string, file: string, identity: number[], digest:
   words.set(digest.pathHash, HEADER_WORDS);
   words.set(digest.keyHash, HEADER_WORDS + digest.count);
   words.set(digest.size, HEADER_WORDS + 2 * digest.count);
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = tempSibling(file);
   try {
     fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(temp, new Uint8Array(words.buffer), { mode: 0o600 });

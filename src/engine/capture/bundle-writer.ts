@@ -63,6 +63,7 @@ export class BundleWriter {
       copies.map((c) => c.job),
       (files, bytes) => this.tick(files, bytes),
     );
+    this.deps.fault?.('create:mid-copy');
     for (let i = 0; i < outcomes.length; i++) await this.record(copies[i]!, outcomes[i]!);
     return entries;
   }

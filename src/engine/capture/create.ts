@@ -58,7 +58,7 @@ export async function createSnapshot(request: CreateSnapshotRequest, deps: Engin
 
 /** Same as createSnapshot, for callers (restore, rebuild) that already hold the sandbox lock. */
 export async function createSnapshotLocked(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const sandbox = scanSandbox(request, deps);
   const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
   ensureDir(sandboxDir);
@@ -87,7 +87,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       skipped: sandbox.scan.skipped.length,
       warnings: sandbox.scan.warnings,
       incomplete: bundle.failedBackupDirs.length > 0,
-      durationMs: Date.now() - started,
+      durationMs: deps.clock() - started,
     };
   } catch (error) {
     fs.rmSync(partialDir, { recursive: true, force: true });
@@ -108,7 +108,7 @@ interface ScannedSandbox {
 function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedSandbox {
   const entry = getSandbox(deps.layout, request.sandbox);
   const manifest = loadAgentManifest(entry.agent);
-  const mounts = resolveMounts(entry, manifest);
+  const mounts = resolveMounts(entry, manifest, deps.host.homeDir);
   if (!fs.statSync(entry.root, { throwIfNoEntry: false })?.isDirectory()) {
     throw new NotFoundError('root-not-found', `state root ${entry.root} of ${request.sandbox} does not exist`, {
       hint: `check the path, or fix it with \`clawback sandbox set ${request.sandbox} --root DIR\``,
@@ -125,6 +125,7 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
     });
   }
   for (const warning of scan.warnings) deps.events.warning?.(warning);
+  deps.fault?.('create:scanned');
   return { entry, manifest, mounts, selection, scan };
 }
 

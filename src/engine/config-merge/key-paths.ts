@@ -13,7 +13,3 @@ export function matchesAny(patterns: readonly KeyPattern[], path: readonly strin
     (pattern) => pattern.length === path.length && pattern.every((segment, i) => segment === '*' || segment === path[i]),
   );
 }
-
-export function joinKeyPath(path: readonly string[]): string {
-  return path.join('.');
-}

@@ -99,7 +99,7 @@ export async function diffSnapshots(request: DiffRequest, deps: EngineDeps): Pro
     after = live.nodes;
     to = { kind: 'live', id: null, version: null, name: null, root: live.root };
   }
-  const comparer = new ContentComparer(sandboxBundleDir(deps.layout, request.sandbox), (message) => deps.events.warning?.(message));
+  const comparer = new ContentComparer(sandboxBundleDir(deps.layout, request.sandbox), deps.host.pid, (message) => deps.events.warning?.(message));
   try {
     return { sandbox: request.sandbox, from: sideOf(fromRecord), to, ...(await compare(before, after, comparer)), hashedFiles: comparer.hashed };
   } finally {
@@ -148,7 +148,7 @@ function liveScope(scope: BundleScope, known: readonly string[]): ScopeOptions {
 function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root: string; nodes: Map<string, Node> } {
   const entry = getSandbox(deps.layout, sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
-  const mounts = resolveMounts(entry, agentManifest);
+  const mounts = resolveMounts(entry, agentManifest, deps.host.homeDir);
   if (!fs.statSync(entry.root, { throwIfNoEntry: false })?.isDirectory()) {
     deps.events.warning?.(`state root ${entry.root} does not exist: everything in the snapshot shows as removed`);
   }
@@ -221,6 +221,7 @@ class ContentComparer {
 
   constructor(
     private readonly sandboxDir: string,
+    private readonly pid: number,
     private readonly warn: (message: string) => void,
   ) {}
 
@@ -267,7 +268,7 @@ class ContentComparer {
   private makeScratch(): string {
     // Next to the bundles: private (0700) and on the clawback home's filesystem.
     fs.mkdirSync(this.sandboxDir, { recursive: true, mode: 0o700 });
-    const dir = path.join(this.sandboxDir, `.diff-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const dir = path.join(this.sandboxDir, `.diff-${this.pid}-${randomBytes(4).toString('hex')}`);
     fs.mkdirSync(dir, { mode: 0o700 });
     return dir;
   }

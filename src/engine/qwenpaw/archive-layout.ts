@@ -1,5 +1,5 @@
 import { DATA_PREFIX } from './meta.js';
-import { QWENPAW_AGENT_ID } from './profiles.js';
+import { isAgentId } from '../../manifest/agent-id.js';
 
 /** The four kinds of content a QwenPaw backup holds, in the order clawback writes them. */
 export const QWENPAW_SECTIONS = ['config', 'workspaces', 'skill_pool', 'secrets'] as const;
@@ -28,7 +28,7 @@ export function layoutPlace(payloadPath: string): LayoutPlace | undefined {
   const cut = rest.indexOf('/');
   if (cut <= 0) return undefined;
   const agent = rest.slice(0, cut);
-  return QWENPAW_AGENT_ID.test(agent) ? { section: 'workspaces', agent } : undefined;
+  return isAgentId(agent) ? { section: 'workspaces', agent } : undefined;
 }
 
 export function zipNameOf(payloadPath: string): string {

@@ -1,7 +1,7 @@
 import { IntegrityError } from '../../errors.js';
 import { isRecord } from '../../records.js';
 
-/** The `meta.json` at the root of a QwenPaw backup zip (SPEC 8; QwenPaw's `BackupMeta`). */
+/** The `meta.json` at the root of a QwenPaw backup zip (README "Export, import, encryption, QwenPaw"; QwenPaw's `BackupMeta`). */
 export interface QwenPawMeta {
   id: string;
   name: string;

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
+import { isRecord } from '../../records.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { MappedMount } from '../restore/mounts.js';
 import type { PlanUnit, RestorePlan } from '../restore/plan.js';
 import { readVerified } from '../bundle/checked-read.js';
 import type { Selection } from '../sandbox/selection.js';
-import { readQwenPawProfiles } from './profiles.js';
+import { readQwenPawProfiles } from '../sandbox/qwenpaw-profiles.js';
 
 export interface QwenPawRestoreInput {
   bundle: BundleManifest;
@@ -16,6 +17,8 @@ export interface QwenPawRestoreInput {
   plan: RestorePlan;
   /** No --only and no --agent: the agent registry becomes the snapshot's (QwenPaw's "full restore"). */
   full: boolean;
+  /** The user's home, for a live workspace_dir written with `~`. */
+  homeDir: string;
 }
 
 export interface QwenPawRestore {
@@ -29,10 +32,6 @@ type Json = Record<string, unknown>;
 
 const CONFIG = 'config.json';
 const AGENT_FILE = 'agent.json';
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseJson(text: string, what: string): Json {
   let value: unknown;
@@ -94,7 +93,7 @@ export function prepareQwenPawRestore(input: QwenPawRestoreInput): QwenPawRestor
     for (const id of [...locations.keys()].sort()) desired[id] = profile(id);
   }
   if (desired !== undefined) {
-    const liveDirs = new Map(readQwenPawProfiles(root.dir).map((p) => [p.id, p.workspaceDir]));
+    const liveDirs = new Map(readQwenPawProfiles(root.dir, input.homeDir).map((p) => [p.id, p.workspaceDir]));
     for (const id of Object.keys(liveProfiles)) {
       if (id in desired) continue;
       const dir = liveDirs.get(id) ?? path.join(root.dir, 'workspaces', id);

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BusyError, IntegrityError } from '../../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from '../../store/atomic.js';
 import type { HomeLayout } from '../../store/home.js';
 import { removeTree } from '../../store/journal.js';
 import { acquireLock } from '../../store/lock.js';
-import type { EngineDeps } from '../deps.js';
+import type { EngineDeps, HostFacts } from '../deps.js';
 import { pidAlive } from '../../store/lock.js';
 import { isRecord } from '../../records.js';
 
@@ -93,8 +92,8 @@ export function readRebuildRecord(file: string): RebuildRecord {
 }
 
 /** True while the process that wrote the record still runs on this host (then it is not ours to recover). */
-function inProgress(record: RebuildRecord): boolean {
-  if (record.host !== os.hostname() || record.pid === process.pid || record.pid <= 0) return false;
+function inProgress(record: RebuildRecord, host: HostFacts): boolean {
+  if (record.host !== host.hostname || record.pid === host.pid || record.pid <= 0) return false;
   return pidAlive(record.pid);
 }
 
@@ -127,7 +126,7 @@ export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecove
   const file = recordPath(deps.layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readRebuildRecord(file);
-  if (inProgress(record)) {
+  if (inProgress(record, deps.host)) {
     throw new BusyError(`a rebuild of ${sandbox} by pid ${record.pid} is in progress`, { hint: 'wait for it to finish' });
   }
   if (record.state === 'committed') finishCommitted(record);

@@ -56,7 +56,7 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
   }
 
   const manifest = loadAgentManifest(entry.agent);
-  const mounts = resolveMounts(entry, manifest);
+  const mounts = resolveMounts(entry, manifest, deps.host.homeDir);
   const scan = scanMounts(mounts, new Selection(manifest, mounts, {}), manifest.allowLinks);
   const refused = [...scan.unsafeLinks, ...scan.specialFiles];
   if (refused.length > 0) {

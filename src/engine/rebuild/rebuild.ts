@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ClawbackError, RefusedError } from '../../errors.js';
 import { fsyncDir } from '../../store/atomic.js';
@@ -70,7 +69,7 @@ interface Progress {
 }
 
 /**
- * SPEC 7: stop → a complete snapshot → move the root aside → recreate → restore with the config
+ * README "backup-all and rebuild": stop → a complete snapshot → move the root aside → recreate → restore with the config
  * merges → start → delete the old root. Nothing is deleted until the rebuilt state is live and
  * started; a failure after the move removes what the rebuild wrote, renames the old root back and
  * runs `start`. The move is recorded first (journal/rebuild/<sandbox>.json), so a kill at any
@@ -80,7 +79,7 @@ interface Progress {
  * otherwise be lost with the old root.
  */
 export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps): Promise<RebuildSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
     const recovered = recoverRebuild(deps, request.sandbox);
@@ -104,7 +103,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
         restore: { counts: restored.counts, merges: restored.merges, databases: restored.databases, keptReasons: restored.keptReasons },
         steps: progress.steps,
         warnings: [...progress.warnings, ...restored.warnings],
-        durationMs: Date.now() - started,
+        durationMs: deps.clock() - started,
       };
     } catch (error) {
       throw await recoverFromFailure(error, request, deps, progress);
@@ -119,9 +118,9 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
   const step = async <T>(name: RebuildStepName, work: () => Promise<T> | T, detail: (result: T) => string): Promise<T> => {
     progress.step = name;
     deps.events.phase?.(name);
-    const begun = Date.now();
+    const begun = deps.clock();
     const result = await work();
-    const record: RebuildStep = { step: name, detail: detail(result), durationMs: Date.now() - begun };
+    const record: RebuildStep = { step: name, detail: detail(result), durationMs: deps.clock() - begun };
     progress.steps.push(record);
     request.onStep?.(record);
     return result;
@@ -156,8 +155,8 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
     root,
     aside,
     snapshot: { dir: snapshot.dir, timestamp: snapshot.timestamp, label },
-    pid: process.pid,
-    host: os.hostname(),
+    pid: deps.host.pid,
+    host: deps.host.hostname,
     createdAt: deps.now().toISOString(),
   };
   await step(

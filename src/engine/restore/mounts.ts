@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
 import { UnsafeEntryPathError } from '../../manifest/bundle-manifest.js';
+import { isAgentId } from '../../manifest/agent-id.js';
 import { relativePathProblem, safeJoin } from '../../fs-safety/safe-path.js';
 
 /** A payload prefix and the host directory it is restored to. */
@@ -16,8 +17,6 @@ export interface MountMapOptions {
   /** Where agents without a current mount go: `<newAgentRoot>/<agent>`. Default `<root>/workspaces`. */
   newAgentRoot?: string;
 }
-
-const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * Maps each payload prefix of the bundle to a directory on this host: the
@@ -43,7 +42,7 @@ export function mapMounts(bundleMounts: readonly BundleMount[], currentMounts: r
     if (mount.prefix === '') dir = options.root;
     else if (current) dir = current.dir;
     else if (mount.agent !== undefined) {
-      if (!AGENT_ID.test(mount.agent)) throw new UnsafeEntryPathError(`bundle mount ${JSON.stringify(mount.prefix)} names an invalid agent id ${JSON.stringify(mount.agent)}`);
+      if (!isAgentId(mount.agent)) throw new UnsafeEntryPathError(`bundle mount ${JSON.stringify(mount.prefix)} names an invalid agent id ${JSON.stringify(mount.agent)}`);
       dir = safeJoin(options.newAgentRoot ?? path.join(options.root, 'workspaces'), mount.agent);
     } else dir = safeJoin(options.root, mount.prefix);
     const entry: MappedMount = { prefix: mount.prefix, dir: path.resolve(dir), inBundle: true, placedNew: mount.prefix !== '' && current === undefined };

@@ -118,7 +118,7 @@ function summarise(
   bundle: BundleManifest,
   plan: RestorePlan,
   extra: Pick<RestoreSummary, 'merges' | 'preRestore' | 'policy' | 'warnings'>,
-  started: number,
+  durationMs: number,
 ): RestoreSummary {
   const dryRun = request.dryRun === true;
   const list = (paths: string[]): string[] => (dryRun ? paths : paths.slice(0, LISTED_AFTER_RESTORE));
@@ -139,18 +139,18 @@ function summarise(
     policy: extra.policy,
     restart: !dryRun && changed && target.create === undefined ? restartHint(bundle.agentType) : null,
     warnings: [...plan.warnings, ...extra.warnings],
-    durationMs: Date.now() - started,
+    durationMs,
   };
 }
 
 /**
- * Restores a snapshot (SPEC 6): verify the bundle, plan, stage the restored
+ * Restores a snapshot (README "Restore"): verify the bundle, plan, stage the restored
  * trees beside the live ones (checking every file's sha256 as it is copied),
  * take a pre-restore snapshot, then swap under a journal so that a kill at
  * any instant leaves the old state or the new one.
  */
 export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps): Promise<RestoreSummary> {
-  const started = Date.now();
+  const started = deps.clock();
   let target = resolveTarget(request, deps);
   const confirmation = restoreConfirmation(request, deps);
   if (confirmation && !request.confirmed) {
@@ -179,7 +179,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
  */
 export async function restoreSnapshotLocked(request: RestoreRequest, deps: EngineDeps): Promise<RestoreSummary> {
   if (request.to !== undefined && request.to !== request.sandbox) throw new UsageError('restoreSnapshotLocked restores in place only');
-  const started = Date.now();
+  const started = deps.clock();
   const target = resolveTarget(request, deps);
   const confirmation = restoreConfirmation(request, deps);
   if (confirmation && !request.confirmed) {
@@ -207,14 +207,14 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
 
   deps.events.phase?.('plan');
   const root = path.resolve(target.entry.root);
-  const mounts = mapMounts(bundle.mounts, resolveMounts(target.entry, agentManifest), {
+  const mounts = mapMounts(bundle.mounts, resolveMounts(target.entry, agentManifest, deps.host.homeDir), {
     root,
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),
   });
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
   const plan = planRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
-  // QwenPaw (issue 6): agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
-  const qwenpaw = agentManifest.agent === 'qwenpaw' ? prepareQwenPawRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, plan, full: request.only === undefined && request.agents === undefined }) : undefined;
+  // QwenPaw: agent locations rewritten in the staged trees; the working dir (config.json) is swapped last.
+  const qwenpaw = agentManifest.agent === 'qwenpaw' ? prepareQwenPawRestore({ bundle, payloadDir: bundlePayloadDir(record.dir), mounts, selection, plan, full: request.only === undefined && request.agents === undefined, homeDir: deps.host.homeDir }) : undefined;
   const nextPolicy = { policyPresets: bundle.policyPresets, customPolicies: bundle.customPolicies };
   const policy = diffPolicies(target.entry, nextPolicy);
 
@@ -222,7 +222,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     deps.events.phase?.('verify', { files: plan.filesToWrite, bytes: plan.bytesToWrite });
     const run = new StageRun(deps, Number.POSITIVE_INFINITY);
     for (const unit of plan.units) verifyPlanned(unit, run);
-    return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore: null, policy, warnings: run.warnings }, started);
+    return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore: null, policy, warnings: run.warnings }, deps.clock() - started);
   }
 
   for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
@@ -293,7 +293,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
 
   deps.events.phase?.('swap');
   swapAndCommit(journal, deps);
-  return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore, policy, warnings: run.warnings }, started);
+  return summarise(request, target, record, bundle, plan, { merges: run.merges, preRestore, policy, warnings: run.warnings }, deps.clock() - started);
 }
 
 async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps): Promise<NonNullable<RestoreSummary['preRestore']>> {

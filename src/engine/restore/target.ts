@@ -42,7 +42,7 @@ export function dirHasEntries(dir: string): boolean {
 }
 
 /**
- * Who the restore writes to, and the refusals of SPEC 6.7: a registered
+ * Who the restore writes to, and the refusals README "Restore" lists: a registered
  * `--to` sandbox, or an unregistered one whose root is not empty, needs
  * `--force`. Reads only; nothing is registered here.
  */

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { ClawbackError, ExitCode } from '../../errors.js';
@@ -20,6 +19,10 @@ export interface HookSettings {
   /** Inherited by every hook; CLAWBACK_SANDBOX, CLAWBACK_ROOT, CLAWBACK_HOOK and CLAWBACK_HOME are added. */
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** Where the hook's output is kept while it runs (EngineDeps.host.tmpDir). */
+  tmpDir: string;
+  /** Monotonic milliseconds for the hook's duration (EngineDeps.clock). */
+  clock: () => number;
   /** Overrides the default timeout of every hook (tests, slow hosts). */
   timeoutMs?: number;
 }
@@ -72,11 +75,11 @@ export async function runHook(entry: SandboxEntry, hook: HookName, settings: Hoo
   for (const [key, value] of Object.entries(settings.env)) if (value !== undefined) env[key] = value;
   Object.assign(env, { CLAWBACK_SANDBOX: entry.name, CLAWBACK_ROOT: entry.root, CLAWBACK_HOOK: hook }, extraEnv);
 
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clawback-hook-'));
+  const logDir = fs.mkdtempSync(path.join(settings.tmpDir, 'clawback-hook-'));
   const logFile = path.join(logDir, 'output');
   const fd = fs.openSync(logFile, 'w+', 0o600);
   fs.rmSync(logDir, { recursive: true, force: true });
-  const started = Date.now();
+  const started = settings.clock();
   let timedOut = false;
   try {
     // execa's types only name fds 3–9; any open descriptor is handed to spawn as is.
@@ -123,7 +126,7 @@ export async function runHook(entry: SandboxEntry, hook: HookName, settings: Hoo
       timedOut,
       timeoutMs,
       outputTail: readTail(fd),
-      durationMs: Date.now() - started,
+      durationMs: settings.clock() - started,
     };
   } finally {
     fs.closeSync(fd);

@@ -5,7 +5,7 @@ import { parseAgentManifest, type AgentManifest } from '../../manifest/agent-man
 import { BUILTIN_MANIFESTS, BUILTIN_KINDS } from '../../manifest/builtin.js';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
 import type { SandboxEntry } from '../../store/registry.js';
-import { readQwenPawProfiles } from '../qwenpaw/profiles.js';
+import { readQwenPawProfiles } from './qwenpaw-profiles.js';
 
 /** Payload prefix of a separately registered secrets root, for kinds other than qwenpaw. */
 export const SECRETS_MOUNT_PREFIX = '.clawback-secrets';
@@ -39,12 +39,12 @@ export function qwenPawSecretsDir(entry: SandboxEntry): string {
 
 /**
  * Where each payload prefix lives on this host. The root is always mounted at ''.
- * QwenPaw adds one mount per agent workspace (they may live anywhere) and its secrets dir.
+ * QwenPaw adds one mount per agent workspace (they may live anywhere, `~` meaning homeDir) and its secrets dir.
  */
-export function resolveMounts(entry: SandboxEntry, manifest: AgentManifest): BundleMount[] {
+export function resolveMounts(entry: SandboxEntry, manifest: AgentManifest, homeDir: string): BundleMount[] {
   const mounts: BundleMount[] = [{ prefix: '', dir: entry.root }];
   if (isQwenPaw(manifest)) {
-    for (const profile of readQwenPawProfiles(entry.root)) {
+    for (const profile of readQwenPawProfiles(entry.root, homeDir)) {
       mounts.push({ prefix: `workspaces/${profile.id}`, dir: profile.workspaceDir, module: 'workspaces', agent: profile.id });
     }
     mounts.push({ prefix: 'secrets', dir: qwenPawSecretsDir(entry), module: 'secrets' });

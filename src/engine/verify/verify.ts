@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { resolveSelector } from '../../store/selector.js';
-import type { EngineDeps } from '../deps.js';
+import type { EngineDeps, HostFacts } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { HashOutcome } from './hash-worker.js';
 import { HasherPool } from './hasher-pool.js';
@@ -63,10 +62,10 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   if (request.all && request.selector !== undefined) {
     throw new UsageError('give a selector or --all, not both');
   }
-  const started = Date.now();
+  const started = deps.clock();
   const records = sandboxRecords(request.sandbox, deps);
   const targets = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
-  const threads = request.threads ?? defaultThreads();
+  const threads = request.threads ?? defaultThreads(deps.host);
   const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
   const bundles: BundleVerification[] = [];
   try {
@@ -81,7 +80,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     files: bundles.reduce((sum, b) => sum + b.files, 0),
     bytes: bundles.reduce((sum, b) => sum + b.bytes, 0),
     threads: pool.used ? threads : 0,
-    durationMs: Date.now() - started,
+    durationMs: deps.clock() - started,
   };
 }
 
@@ -90,9 +89,9 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
  * kept busy by other work (load 3–10): two threads hashed no faster than one, and workers
  * cost ~25 % more CPU and ~40 MB more memory, so a busy machine verifies on one thread.
  */
-function defaultThreads(): number {
-  const cores = os.availableParallelism();
-  const idle = Math.floor(cores - os.loadavg()[0]!);
+function defaultThreads(host: HostFacts): number {
+  const cores = host.parallelism;
+  const idle = Math.floor(cores - host.loadAverage());
   return idle < 1 || cores < 2 ? 0 : Math.min(idle, MAX_THREADS);
 }
 
@@ -102,8 +101,9 @@ function defaultThreads(): number {
  * and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
-  const started = Date.now();
+  const started = deps.clock();
   const result = unverified(record);
+  const finish = (): BundleVerification => finished(result, record, deps.clock() - started);
   const problems = result.problems;
   if (record.state !== 'complete') {
     problems.push(
@@ -111,7 +111,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
         ? { path: MANIFEST_FILE, problem: record.problem?.message ?? 'unreadable manifest' }
         : { path: '', problem: 'incomplete: the snapshot never finished (delete it, or let prune remove it)' },
     );
-    return finish(result, record, started);
+    return finish();
   }
   const payload = bundlePayloadDir(record.dir);
   const found = walkPayload(payload);
@@ -128,7 +128,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     if (!(error instanceof ClawbackError)) throw error;
     problems.push({ path: MANIFEST_FILE, problem: error.message });
     await hashing;
-    return finish(result, record, started);
+    return finish();
   }
   countFiles(result, manifest);
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
@@ -145,7 +145,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     if (!(error instanceof ClawbackError)) throw error;
     problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
   }
-  return finish(result, record, started);
+  return finish();
 }
 
 /** The record's own view, before anything is checked: its header's totals. */
@@ -174,11 +174,11 @@ function countFiles(result: BundleVerification, manifest: BundleManifest): void 
   }
 }
 
-function finish(result: BundleVerification, record: BundleRecord, started: number): BundleVerification {
+function finished(result: BundleVerification, record: BundleRecord, durationMs: number): BundleVerification {
   if (!fs.existsSync(record.dir)) result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
   result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   result.ok = result.problems.length === 0;
-  result.durationMs = Date.now() - started;
+  result.durationMs = durationMs;
   return result;
 }
 

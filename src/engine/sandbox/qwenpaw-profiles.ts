@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
+import { isAgentId } from '../../manifest/agent-id.js';
 import { isRecord } from '../../records.js';
-
-export const QWENPAW_AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}[A-Za-z0-9]$/;
+import { expandHome } from '../../store/home.js';
 
 export interface QwenPawProfile {
   id: string;
@@ -12,14 +11,8 @@ export interface QwenPawProfile {
   enabled: boolean;
 }
 
-
-/** QwenPaw reads a workspace_dir with `Path(...).expanduser()`: `~/x` is in the user's home. */
-function expandUser(dir: string, homedir: string): string {
-  return dir === '~' ? homedir : dir.startsWith('~/') ? path.join(homedir, dir.slice(2)) : dir;
-}
-
 /** Agents from `config.json` → `agents.profiles`. A missing config means no agents yet; an unreadable one is an error. */
-export function readQwenPawProfiles(workingDir: string, homedir = os.homedir()): QwenPawProfile[] {
+export function readQwenPawProfiles(workingDir: string, homedir: string): QwenPawProfile[] {
   const file = path.join(workingDir, 'config.json');
   let text: string;
   try {
@@ -41,8 +34,8 @@ export function readQwenPawProfiles(workingDir: string, homedir = os.homedir()):
   for (const [key, value] of Object.entries(profiles)) {
     if (!isRecord(value)) continue;
     const id = typeof value.id === 'string' ? value.id : key;
-    if (!QWENPAW_AGENT_ID.test(id)) continue;
-    const dir = typeof value.workspace_dir === 'string' && value.workspace_dir.length > 0 ? expandUser(value.workspace_dir, homedir) : path.join(workingDir, 'workspaces', id);
+    if (!isAgentId(id)) continue;
+    const dir = typeof value.workspace_dir === 'string' && value.workspace_dir.length > 0 ? expandHome(value.workspace_dir, homedir) : path.join(workingDir, 'workspaces', id);
     result.push({ id, workspaceDir: path.resolve(workingDir, dir), enabled: value.enabled !== false });
   }
   return result.sort((a, b) => (a.id < b.id ? -1 : 1));

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function sandboxDir(home: string, sandbox: string): string {
+  return path.join(home, 'rebuild-backups', sandbox);
+}
+
+/**
+ * Bundle directory names on disk (complete and .partial), sorted. Hidden entries are clawback's
+ * bookkeeping (the space cache) and are left out, except with `scratch`: then the import and delete
+ * scratch dirs a user would find (`.import-*`, `.deleting-*`) are listed too.
+ */
+export function bundleIds(home: string, sandbox: string, options: { scratch?: boolean } = {}): string[] {
+  const dir = sandboxDir(home, sandbox);
+  if (!fs.existsSync(dir)) return [];
+  const shown = (name: string): boolean => !name.startsWith('.') || (options.scratch === true && (name.startsWith('.import-') || name.startsWith('.deleting-')));
+  return fs.readdirSync(dir).filter(shown).sort();
+}
+
+export function payloadPath(home: string, sandbox: string, id: string, rel: string): string {
+  return path.join(sandboxDir(home, sandbox), id, 'payload', ...rel.split('/'));
+}
+
+/** Invert one byte of a file in place: the inode stays (other bundles may share it by hard link). */
+export function flipByte(file: string, offset = 0): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    fs.readSync(fd, byte, 0, 1, offset);
+    byte[0] = byte[0]! ^ 0xff;
+    fs.writeSync(fd, byte, 0, 1, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Regular files of a bundle's payload that no other path links to (nlink 1), with their sizes. */
+export function unlinkedPayloadFiles(bundleDir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (current: string, rel: string): void => {
+    for (const name of fs.readdirSync(current)) {
+      const full = path.join(current, name);
+      const childRel = rel ? `${rel}/${name}` : name;
+      const stat = fs.lstatSync(full);
+      if (stat.isDirectory()) walk(full, childRel);
+      else if (stat.isFile() && stat.nlink === 1) out.set(childRel, stat.size);
+    }
+  };
+  walk(path.join(bundleDir, 'payload'), '');
+  return out;
+}
