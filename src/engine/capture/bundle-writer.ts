@@ -6,7 +6,7 @@ import { bundleFileMode } from '../bundle/file-mode.js';
 import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
 import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
-import type { ScannedEntry } from './scan.js';
+import type { ScannedEntry } from '../sandbox/scan.js';
 
 /** A file to copy, with the entry its outcome completes. */
 interface PendingCopy {

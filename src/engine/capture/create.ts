@@ -17,7 +17,7 @@ import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
-import { scanMounts, type ScanResult } from './scan.js';
+import { scanMounts, type ScanResult } from '../sandbox/scan.js';
 
 export interface CreateSnapshotRequest {
   sandbox: string;

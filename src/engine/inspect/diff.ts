@@ -10,7 +10,7 @@ import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { resolveSelector } from '../../store/selector.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
-import { scanMounts, type ScannedEntry } from '../capture/scan.js';
+import { scanMounts, type ScannedEntry } from '../sandbox/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';

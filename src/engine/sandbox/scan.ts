@@ -4,7 +4,7 @@ import picomatch from 'picomatch';
 import type { BundleMount, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import { companionBase, isSqliteFile } from '../../sqlite/detect.js';
-import type { Selection } from '../sandbox/selection.js';
+import type { Selection } from './selection.js';
 
 /** The few lstat fields a snapshot keeps; a retained fs.Stats costs ~1 KB, this about a fifth. */
 export interface EntryMeta {
