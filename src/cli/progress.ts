@@ -4,10 +4,14 @@ import type cliProgressTypes from 'cli-progress';
 import type { Progress } from '../engine/deps.js';
 import { formatBytes } from './present/format.js';
 
+/** The engine reports every step; the bar is redrawn at most this often. */
+const REDRAW_MS = 100;
+
 /** Shows a bar on a TTY once a phase has run for about a second; silent otherwise. */
 export class ProgressReporter {
   private bar: cliProgressTypes.SingleBar | undefined;
   private phaseStarted = 0;
+  private lastDrawn = 0;
   private totals: Progress | undefined;
   private name = '';
 
@@ -25,8 +29,11 @@ export class ProgressReporter {
 
   update(done: Progress): void {
     if (!this.enabled || !this.totals || this.totals.bytes === 0) return;
+    const now = Date.now();
+    if (now - this.lastDrawn < REDRAW_MS) return;
+    this.lastDrawn = now;
     if (!this.bar) {
-      if (Date.now() - this.phaseStarted < 1000) return;
+      if (now - this.phaseStarted < 1000) return;
       // Loaded only when a bar is shown, so short commands and --help don't pay for it.
       const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
       this.bar = new cliProgress.SingleBar(

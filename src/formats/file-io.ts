@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { fsyncDir } from '../store/atomic.js';
+import { fsyncDir, tempSibling } from '../store/atomic.js';
 
 export function writeAll(fd: number, chunk: Uint8Array): void {
   let offset = 0;
@@ -13,14 +13,24 @@ export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   return typeof error === 'object' && error !== null && typeof (error as { syscall?: unknown }).syscall === 'string';
 }
 
-/** Creates `temp` exclusively (0600) and returns a write stream on it; the file exists once this returns. */
-export function createTempOutput(temp: string): fs.WriteStream {
+/**
+ * Publishes a file written by a stream: `write` fills a temp file beside `dest` (created
+ * exclusively, 0600), which is then fsync'ed and renamed into place; on failure it is removed.
+ */
+export async function writeThroughTemp(dest: string, write: (out: fs.WriteStream) => Promise<void>): Promise<void> {
+  const temp = tempSibling(dest);
   const fd = fs.openSync(temp, 'wx', 0o600);
-  return fs.createWriteStream(temp, { fd });
+  try {
+    await write(fs.createWriteStream(temp, { fd }));
+    publishFile(temp, dest);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
 }
 
 /** Makes a finished temp file durable and moves it to `dest` (same directory). */
-export function publishFile(temp: string, dest: string): void {
+function publishFile(temp: string, dest: string): void {
   const fd = fs.openSync(temp, 'r');
   try {
     fs.fsyncSync(fd);

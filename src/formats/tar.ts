@@ -1,42 +1,13 @@
 import fs from 'node:fs';
-import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { Header, Parser, Pax, type ReadEntry } from 'tar';
+import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError } from '../errors.js';
-import { assertRelativePath } from '../fs-safety/safe-path.js';
-import { tempSibling } from '../store/atomic.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
-import { ChunkedOutput, createTempOutput, isSystemError, publishFile, writeAll } from './file-io.js';
+import { isSystemError, writeAll } from './file-io.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
-export interface TarWriteEntry {
-  /** Relative POSIX path; a directory's trailing slash is optional. */
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  /** Content of a file entry: read from this path when the entry is written... */
-  file?: string;
-  /** ...or taken from this buffer. */
-  buffer?: Buffer;
-  mode: number;
-  /** A Date or milliseconds since the epoch. */
-  mtime: Date | number;
-  linkTarget?: string;
-}
-
-export interface WriteTarOptions {
-  gzip: boolean;
-  /** zlib level, default 6 (as gzip). */
-  level?: number;
-  /** A stream the finished (compressed) bytes pass through before they are written, e.g. encryption. */
-  through?: Transform;
-}
-
-export interface WriteTarSummary {
-  entries: number;
-  /** File content bytes, before compression. */
-  bytes: number;
-}
+export { writeTar, type TarWriteEntry, type WriteTarOptions, type WriteTarSummary } from './tar-write.js';
 
 export interface TarEntryInfo {
   name: string;
@@ -64,43 +35,6 @@ export interface ExtractTarOptions extends ReadTarOptions {
 const BLOCK = 512;
 const READ_CHUNK = 1024 * 1024;
 
-/**
- * Writes a ustar/pax archive (optionally gzip) to a temp file beside `dest`,
- * then fsyncs and renames it into place with mode 0600. File contents are
- * read with synchronous calls into large output buffers: one async fs call
- * per file would dominate on trees of many small files.
- */
-export async function writeTar(
-  dest: string,
-  entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>,
-  options: WriteTarOptions,
-): Promise<WriteTarSummary> {
-  const summary: WriteTarSummary = { entries: 0, bytes: 0 };
-  const encoder = new TarEncoder();
-  async function* blocks(): AsyncGenerator<Buffer> {
-    for await (const entry of entries) {
-      yield* encoder.entry(entry, summary);
-      summary.entries += 1;
-    }
-    yield* encoder.end();
-  }
-
-  const temp = tempSibling(dest);
-  const out = createTempOutput(temp);
-  try {
-    const source = Readable.from(blocks(), { objectMode: false });
-    const stages: NodeJS.ReadWriteStream[] = [];
-    if (options.gzip) stages.push(zlib.createGzip({ level: options.level ?? 6, chunkSize: 256 * 1024 }));
-    if (options.through) stages.push(options.through);
-    await pipeline([source, ...stages, out]);
-    publishFile(temp, dest);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  return summary;
-}
-
 /** Lists a tar archive's entries without extracting or judging them. */
 export async function readTarEntries(file: string, options: ReadTarOptions = {}): Promise<TarEntryInfo[]> {
   const list: TarEntryInfo[] = [];
@@ -124,6 +58,31 @@ export async function extractTar(
   options: ExtractTarOptions = {},
 ): Promise<ExtractSummary> {
   const gzip = options.gzip ?? sniffGzip(file);
+  const plan = await planExtraction(file, gzip, map, options);
+  fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
+  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options.preserveModes === true);
+  let index = 0;
+  try {
+    await scanTar(file, gzip, (info, entry, fail) => {
+      const planned = plan[index++];
+      if (!planned || !sameEntry(planned.info, info)) {
+        throw new IntegrityError('corrupt-archive', `${file} changed while it was being extracted`);
+      }
+      writer.write(planned.rel, info, entry, fail);
+    });
+  } finally {
+    writer.close();
+  }
+  return writer.summary;
+}
+
+interface PlannedEntry {
+  info: TarEntryInfo;
+  rel: string | null;
+}
+
+/** The first pass: every entry through the guard and the caller's map, before anything is written. */
+async function planExtraction(file: string, gzip: boolean, map: EntryPathMap, options: ExtractTarOptions): Promise<PlannedEntry[]> {
   const guardOptions = {
     ...(options.allowSymlinks ? { allowSymlink: options.allowSymlinks } : {}),
     ...(options.agentIdRoots ? { agentIdRoots: options.agentIdRoots } : {}),
@@ -133,67 +92,65 @@ export async function extractTar(
   const plan: PlannedEntry[] = [];
   await scanTar(file, gzip, (info) => {
     const name = guard.check(info);
-    const rel = mapped.resolve(name);
-    plan.push({ info, rel });
+    plan.push({ info, rel: mapped.resolve(name) });
   });
-
-  fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
-  const target = new ExtractTarget(destRoot);
-  const summary = emptySummary();
-  let index = 0;
-  let openFd: number | undefined;
-  try {
-    await scanTar(file, gzip, (info, entry, fail) => {
-      const planned = plan[index++];
-      if (!planned || !sameEntry(planned.info, info)) {
-        throw new IntegrityError('corrupt-archive', `${file} changed while it was being extracted`);
-      }
-      const { rel } = planned;
-      if (rel === null) {
-        summary.skipped += 1;
-        return;
-      }
-      if (info.type === 'directory') {
-        target.directory(rel);
-        summary.directories += 1;
-      } else if (info.type === 'symlink') {
-        target.symlink(rel, info.linkTarget ?? '');
-        summary.symlinks += 1;
-      } else {
-        const mode = options.preserveModes ? (info.mode ?? 0o600) & 0o755 : 0o600;
-        const fd = target.createFile(rel, mode);
-        summary.files += 1;
-        if (info.size === 0 || entry === null) {
-          fs.closeSync(fd);
-          return;
-        }
-        openFd = fd;
-        let written = 0;
-        entry.on('data', (chunk: Buffer) => {
-          try {
-            writeAll(fd, chunk);
-            written += chunk.length;
-          } catch (error) {
-            fail(error);
-          }
-        });
-        entry.on('end', () => {
-          fs.closeSync(fd);
-          openFd = undefined;
-          summary.bytes += written;
-          if (written !== info.size) fail(corruptTar(file, `entry ${JSON.stringify(info.name)} is truncated`));
-        });
-      }
-    });
-  } finally {
-    if (openFd !== undefined) fs.closeSync(openFd);
-  }
-  return summary;
+  return plan;
 }
 
-interface PlannedEntry {
-  info: TarEntryInfo;
-  rel: string | null;
+/** The second pass: writes each accepted entry, a file's data as the parser streams it. */
+class EntryWriter {
+  readonly summary = emptySummary();
+  private openFd: number | undefined;
+
+  constructor(
+    private readonly target: ExtractTarget,
+    private readonly file: string,
+    private readonly preserveModes: boolean,
+  ) {}
+
+  write(rel: string | null, info: TarEntryInfo, entry: ReadEntry | null, fail: (error: unknown) => void): void {
+    if (rel === null) {
+      this.summary.skipped += 1;
+    } else if (info.type === 'directory') {
+      this.target.directory(rel);
+      this.summary.directories += 1;
+    } else if (info.type === 'symlink') {
+      this.target.symlink(rel, info.linkTarget ?? '');
+      this.summary.symlinks += 1;
+    } else {
+      this.writeFile(rel, info, entry, fail);
+    }
+  }
+
+  close(): void {
+    if (this.openFd !== undefined) fs.closeSync(this.openFd);
+    this.openFd = undefined;
+  }
+
+  private writeFile(rel: string, info: TarEntryInfo, entry: ReadEntry | null, fail: (error: unknown) => void): void {
+    const mode = this.preserveModes ? (info.mode ?? 0o600) & 0o755 : 0o600;
+    const fd = this.target.createFile(rel, mode);
+    this.summary.files += 1;
+    if (info.size === 0 || entry === null) {
+      fs.closeSync(fd);
+      return;
+    }
+    this.openFd = fd;
+    let written = 0;
+    entry.on('data', (chunk: Buffer) => {
+      try {
+        writeAll(fd, chunk);
+        written += chunk.length;
+      } catch (error) {
+        fail(error);
+      }
+    });
+    entry.on('end', () => {
+      this.close();
+      this.summary.bytes += written;
+      if (written !== info.size) fail(corruptTar(this.file, `entry ${JSON.stringify(info.name)} is truncated`));
+    });
+  }
 }
 
 function sameEntry(a: TarEntryInfo, b: TarEntryInfo): boolean {
@@ -208,38 +165,17 @@ type TarVisitor = (info: TarEntryInfo, entry: ReadEntry | null, fail: (error: un
  * metadata) are reported as type 'other' so the guard can refuse them.
  */
 async function scanTar(file: string, gzip: boolean | undefined, visit: TarVisitor): Promise<void> {
-  const parser = new Parser({ strict: true });
   let failure: unknown;
   const fail = (error: unknown): void => {
     failure ??= error;
   };
-  parser.on('entry', (entry: ReadEntry) => {
-    if (failure === undefined) {
-      try {
-        visit(describe(entry), entry, fail);
-      } catch (error) {
-        fail(error);
-      }
-    }
-    entry.resume();
-  });
-  parser.on('ignoredEntry', (entry: ReadEntry) => {
-    if (failure !== undefined) return;
-    try {
-      visit({ ...describe(entry), type: 'other' }, null, fail);
-    } catch (error) {
-      fail(error);
-    }
-  });
-  parser.on('error', fail);
-
+  const parser = visitingParser(visit, fail, () => failure !== undefined);
   // node-tar calls an archive without entries unrecognised; GNU tar and writeTar produce them.
   let onlyZeros = true;
   let zeroBytes = 0;
   let entries = 0;
   parser.on('entry', () => (entries += 1));
   parser.on('ignoredEntry', () => (entries += 1));
-
   const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) {
       if (onlyZeros) {
@@ -259,17 +195,39 @@ async function scanTar(file: string, gzip: boolean | undefined, visit: TarVisito
   };
   try {
     const input = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
-    if (gzip ?? sniffGzip(file)) {
-      await pipeline(input, zlib.createGunzip({ chunkSize: 256 * 1024 }), sink);
-    } else {
-      await pipeline(input, sink);
-    }
+    if (gzip ?? sniffGzip(file)) await pipeline(input, zlib.createGunzip({ chunkSize: 256 * 1024 }), sink);
+    else await pipeline(input, sink);
   } catch (error) {
     fail(error);
   }
   if (failure === undefined) return;
   if (entries === 0 && onlyZeros && zeroBytes >= 2 * BLOCK && tarCode(failure) === 'TAR_BAD_ARCHIVE') return;
   throw asTarError(failure, file);
+}
+
+/** A strict parser that hands each entry to `visit` until something has failed; what `visit` throws is a failure. */
+function visitingParser(visit: TarVisitor, fail: (error: unknown) => void, failed: () => boolean): Parser {
+  const parser = new Parser({ strict: true });
+  parser.on('entry', (entry: ReadEntry) => {
+    if (!failed()) {
+      try {
+        visit(describe(entry), entry, fail);
+      } catch (error) {
+        fail(error);
+      }
+    }
+    entry.resume();
+  });
+  parser.on('ignoredEntry', (entry: ReadEntry) => {
+    if (failed()) return;
+    try {
+      visit({ ...describe(entry), type: 'other' }, null, fail);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  parser.on('error', fail);
+  return parser;
 }
 
 function isAllZero(chunk: Buffer): boolean {
@@ -347,71 +305,3 @@ function sniffGzip(file: string): boolean {
   }
 }
 
-/** Encodes entries as ustar blocks, with a pax header where ustar cannot hold a field. */
-class TarEncoder {
-  private readonly out = new ChunkedOutput();
-  private readonly block = Buffer.alloc(BLOCK);
-
-  *entry(entry: TarWriteEntry, summary: WriteTarSummary): Generator<Buffer> {
-    const name = entry.type === 'directory' ? entry.name.replace(/\/$/, '') : entry.name;
-    assertRelativePath(name, 'tar entry');
-    const mtime = entry.mtime instanceof Date ? entry.mtime : new Date(entry.mtime);
-    const mode = entry.mode & 0o7777;
-    if (entry.type === 'directory') {
-      yield* this.header({ path: name + '/', type: 'Directory', mode, mtime, size: 0 });
-      return;
-    }
-    if (entry.type === 'symlink') {
-      if (!entry.linkTarget) throw new TypeError(`tar entry ${name}: a symlink needs a linkTarget`);
-      yield* this.header({ path: name, type: 'SymbolicLink', mode, mtime, size: 0, linkpath: entry.linkTarget });
-      return;
-    }
-    if (entry.buffer !== undefined) {
-      yield* this.header({ path: name, type: 'File', mode, mtime, size: entry.buffer.length });
-      yield* this.out.bytes(entry.buffer);
-      yield* this.padding(entry.buffer.length);
-      summary.bytes += entry.buffer.length;
-      return;
-    }
-    if (entry.file === undefined) throw new TypeError(`tar entry ${name}: a file needs a file path or a buffer`);
-    const fd = fs.openSync(entry.file, 'r');
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new TypeError(`tar entry ${name}: ${entry.file} is not a regular file`);
-      yield* this.header({ path: name, type: 'File', mode, mtime, size: stat.size });
-      yield* this.out.fromFd(fd, stat.size, entry.file);
-      yield* this.padding(stat.size);
-      summary.bytes += stat.size;
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  *end(): Generator<Buffer> {
-    yield* this.out.zeros(2 * BLOCK);
-    yield* this.out.flush();
-  }
-
-  private *header(data: {
-    path: string;
-    type: 'File' | 'Directory' | 'SymbolicLink';
-    mode: number;
-    mtime: Date;
-    size: number;
-    linkpath?: string;
-  }): Generator<Buffer> {
-    // uid/gid 0 and no user names: an export should not carry this host's accounts.
-    const header = new Header({ ...data, uid: 0, gid: 0, uname: '', gname: '' });
-    this.block.fill(0);
-    if (header.encode(this.block, 0)) {
-      const pax = new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime });
-      yield* this.out.bytes(pax.encode());
-    }
-    yield* this.out.bytes(this.block);
-  }
-
-  private *padding(size: number): Generator<Buffer> {
-    const rest = size % BLOCK;
-    if (rest !== 0) yield* this.out.zeros(BLOCK - rest);
-  }
-}

@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { assertRelativePath } from '../fs-safety/safe-path.js';
-import { tempSibling } from '../store/atomic.js';
-import { ChunkedOutput, createTempOutput, publishFile } from './file-io.js';
+import { ChunkedOutput, writeThroughTemp } from './file-io.js';
 
 /*
  * A streaming zip writer (APPNOTE 6.3, deflate, Zip64 where needed).
@@ -67,15 +66,7 @@ export async function writeZip(
 ): Promise<WriteZipSummary> {
   const summary: WriteZipSummary = { entries: 0, bytes: 0 };
   const writer = new ZipEncoder(options.level ?? 6, options.forceZip64 === true, options.alwaysDeflate === true);
-  const temp = tempSibling(dest);
-  const out = createTempOutput(temp);
-  try {
-    await pipeline(Readable.from(writer.encode(entries, summary), { objectMode: false }), out);
-    publishFile(temp, dest);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
+  await writeThroughTemp(dest, (out) => pipeline(Readable.from(writer.encode(entries, summary), { objectMode: false }), out));
   return summary;
 }
 

@@ -1,3 +1,4 @@
+import type { EncryptOptions } from '../../formats/envelope.js';
 import type { ArchiveLimits } from '../../formats/archive-guard.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
@@ -5,7 +6,31 @@ import type { BundleRecord } from '../../store/bundles.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 
-export type ImportFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+/** The archive formats clawback writes and reads. */
+export type ArchiveFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
+export type ImportFormat = ArchiveFormat;
+export type ExportFormat = ArchiveFormat;
+
+export interface ExportRequest {
+  sandbox: string;
+  selector: string;
+  format: ExportFormat;
+  /** Absolute path of the archive. Optional for qwenpaw-zip: `<QwenPaw backup dir>/<id>.zip`. */
+  output?: string;
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** Keep secrets modules in an unencrypted export. */
+  includeSecrets?: boolean;
+  /** Encrypt (tar and tar.gz only); an encrypted export keeps secrets. */
+  passphrase?: string;
+  /** Test hook: cheaper key derivation. */
+  encryptOptions?: EncryptOptions;
+  /** QwenPaw's backup dir ($QWENPAW_BACKUP_DIR); default `<working dir>.backups`. */
+  qwenpawBackupDir?: string;
+  /** Written into meta.json's `system_info`. */
+  systemInfo?: Record<string, string>;
+}
+
 
 export interface ImportRequest {
   sandbox: string;

@@ -1,18 +1,16 @@
 import fs from 'node:fs';
-import { createHash } from 'node:crypto';
 import { IntegrityError } from '../../errors.js';
+import { writeAll } from '../../formats/file-io.js';
+import { FileReader, NO_FOLLOW, sha256Hex, threadReader, WHOLE_FILE_LIMIT } from '../../fs-safety/file-reader.js';
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
-
-const WHOLE_FILE_LIMIT = 8 * 1024 * 1024;
-const CHUNK = 1024 * 1024;
 
 function openBundleFile(source: string, entry: BundleEntry): { fd: number; size: number } {
   let fd: number;
   try {
-    fd = fs.openSync(source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(source, NO_FOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new IntegrityError('payload-missing', `${entry.path}: the bundle's copy is missing`, { hint: 'the bundle is damaged; choose another one (`snapshot list`)' });
+    if (code === 'ENOENT') throw new IntegrityError('payload-missing', `${entry.path}: the bundle's copy is missing`, { hint: 'the bundle is damaged; choose another one (`snapshot list`)', cause: error });
     if (code === 'ELOOP') throw new IntegrityError('payload-not-a-file', `${entry.path}: the bundle's copy is a symlink`, { hint: 'the bundle was tampered with; it will not be used' });
     throw error;
   }
@@ -30,55 +28,52 @@ export function mismatch(entry: BundleEntry): IntegrityError {
   });
 }
 
-/** One buffer for every small file of a restore: a fresh allocation per file is most of the GC work. */
-let shared = Buffer.allocUnsafe(0);
-let chunk = Buffer.allocUnsafe(0);
-
-/**
- * Reads a (small) bundle file whole and checks it against the manifest. The
- * result is a view of a shared buffer, valid until the next call.
- */
-export function readVerified(source: string, entry: BundleEntry): Buffer {
+/** Opens a bundle file, hands it to `use` when its size is the manifest's, and closes it. */
+function withBundleFile<T>(source: string, entry: BundleEntry, use: (fd: number) => T): T {
   const { fd, size } = openBundleFile(source, entry);
   try {
     if (size !== entry.size) throw mismatch(entry);
-    if (shared.length < size + 1) shared = Buffer.allocUnsafe(Math.max(size + 1, 64 * 1024));
-    let length = 0;
-    // One byte more than expected, so a file that grew is caught as a mismatch.
-    for (;;) {
-      const read = fs.readSync(fd, shared, length, size + 1 - length, null);
-      if (read === 0) break;
-      length += read;
-      if (length > size) throw mismatch(entry);
-    }
-    const bytes = shared.subarray(0, length);
-    if (length !== size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw mismatch(entry);
-    return bytes;
+    return use(fd);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** sha256 of an open file from its current position, in 1 MiB reads. */
-export function sha256Of(fd: number): string {
-  const hash = createHash('sha256');
-  if (chunk.length === 0) chunk = Buffer.allocUnsafe(CHUNK);
-  for (;;) {
-    const read = fs.readSync(fd, chunk, 0, CHUNK, null);
-    if (read === 0) break;
-    hash.update(chunk.subarray(0, read));
-  }
-  return hash.digest('hex');
+function readWholeChecked(fd: number, entry: BundleEntry, reader: FileReader): Buffer {
+  const bytes = reader.readExactly(fd, entry.size ?? 0);
+  if (bytes === undefined || sha256Hex(bytes) !== entry.sha256) throw mismatch(entry);
+  return bytes;
+}
+
+function hashChecked(fd: number, entry: BundleEntry, reader: FileReader): void {
+  const digest = reader.hash(fd);
+  if (digest.size !== entry.size || digest.sha256 !== entry.sha256) throw mismatch(entry);
+}
+
+/**
+ * Reads a bundle file whole and checks it against the manifest. The result
+ * is a view of the reader's buffer, valid until its next call.
+ */
+export function readVerified(source: string, entry: BundleEntry, reader = threadReader()): Buffer {
+  return withBundleFile(source, entry, (fd) => readWholeChecked(fd, entry, reader));
 }
 
 /** Streams a bundle file through sha256 without writing it (dry runs, databases). */
 export function checkVerified(source: string, entry: BundleEntry): void {
-  const { fd, size } = openBundleFile(source, entry);
-  try {
-    if (size !== entry.size || sha256Of(fd) !== entry.sha256) throw mismatch(entry);
-  } finally {
-    fs.closeSync(fd);
-  }
+  withBundleFile(source, entry, (fd) => hashChecked(fd, entry, threadReader()));
+}
+
+/**
+ * A bundle file for an archive writer, checked against the manifest: a small
+ * one whole (a view of the reader's buffer), a larger one hashed first and then
+ * named by path, for the writer to stream.
+ */
+export function readForArchive(source: string, entry: BundleEntry, reader: FileReader): { buffer: Buffer } | { file: string } {
+  return withBundleFile(source, entry, (fd) => {
+    if ((entry.size ?? 0) <= WHOLE_FILE_LIMIT) return { buffer: readWholeChecked(fd, entry, reader) };
+    hashChecked(fd, entry, reader);
+    return { file: source };
+  });
 }
 
 /**
@@ -91,28 +86,16 @@ export function copyVerified(source: string, dest: string, entry: BundleEntry, m
     writeStaged(dest, readVerified(source, entry), mode, entry.mtimeMs);
     return;
   }
-  const { fd, size } = openBundleFile(source, entry);
-  try {
-    if (size !== entry.size) throw mismatch(entry);
+  withBundleFile(source, entry, (fd) => {
     const out = fs.openSync(dest, 'wx', 0o600);
     try {
-      const hash = createHash('sha256');
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      for (;;) {
-        const read = fs.readSync(fd, buffer, 0, CHUNK, null);
-        if (read === 0) break;
-        const chunk = buffer.subarray(0, read);
-        hash.update(chunk);
-        fs.writeSync(out, chunk);
-      }
-      if (hash.digest('hex') !== entry.sha256) throw mismatch(entry);
+      const digest = threadReader().hash(fd, { each: (chunk) => writeAll(out, chunk) });
+      if (digest === undefined || digest.sha256 !== entry.sha256 || digest.size !== entry.size) throw mismatch(entry);
       finishFile(out, mode, entry.mtimeMs);
     } finally {
       fs.closeSync(out);
     }
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 export function writeStaged(dest: string, data: Uint8Array | string, mode: number, mtimeMs: number | undefined): void {

@@ -15,7 +15,7 @@ export interface DeletedBundle {
   bytes: number | null;
 }
 
-const DELETING_PREFIX = '.deleting-';
+export const DELETING_PREFIX = '.deleting-';
 
 export function describeBundle(record: BundleRecord): DeletedBundle {
   return {

@@ -4,6 +4,7 @@ import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { tempSibling } from '../../store/atomic.js';
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { capturedIdentity } from './source-identity.js';
 
 /**
  * How much disk the bundles of a sandbox take, counting a file hard-linked
@@ -45,8 +46,7 @@ export function forgetStaleDigests(sandboxDir: string): void {
 /**
  * Which files a snapshot hard-linked follows from the manifests alone: create links a
  * file when the newest complete bundle before it lists the same path with the same
- * source identity (dev, ino, size, mtime, mode; for a database also its -wal's size and
- * mtime). Walking the complete bundles in order and chaining each file to its
+ * source identity (`stillAsCaptured`). Walking the complete bundles in order and chaining each file to its
  * predecessor's therefore finds the shared files without one stat. It overcounts sharing
  * only where a link failed (the link limit), or where a bundle that lacked a file (a
  * partial --only snapshot) has since been deleted from between two that hold separate
@@ -150,7 +150,7 @@ interface Digest {
 }
 
 const DIGEST_MAGIC = 0x5350414345; // "SPACE"
-const DIGEST_VERSION = 2;
+const DIGEST_VERSION = 3;
 const HEADER_WORDS = 6;
 
 /**
@@ -195,16 +195,11 @@ function computeDigest(entries: readonly BundleEntry[]): Digest {
   };
 }
 
-/** Hash of the identity create compares before linking; 0 for files it never links. */
+/** Hash of the content and source identity create compares before linking (`stillAsCaptured`); 0 for files it never links. */
 function linkKeyHash(entry: BundleEntry): number {
-  if (entry.ino === undefined || entry.dev === undefined || entry.sha256 === undefined) return 0;
-  let key = `${entry.sha256}\0${entry.size}\0${entry.mtimeMs}\0${entry.dev}\0${entry.ino}\0${entry.mode}`;
-  if (entry.strategy === 'sqlite_backup') {
-    // Create re-uses a database copy only when the -wal is unchanged too; without a recorded -wal, never.
-    if (entry.walSize === undefined || entry.walMtimeMs === undefined) return 0;
-    key += `\0${entry.sourceSize}\0${entry.walSize}\0${entry.walMtimeMs}`;
-  }
-  return hash53(key) || 1;
+  const identity = capturedIdentity(entry);
+  if (identity === undefined) return 0;
+  return hash53(`${entry.sha256}\0${identity}`) || 1;
 }
 
 function readDigest(file: string, identity: number[]): Digest | undefined {

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { compiledWorker } from '../bundle/worker-script.js';
 import { copyFileHashed, type CopyOutcome } from './copy.js';
 
 export interface CopyJob {
@@ -37,7 +37,6 @@ export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: nu
 type WorkerMessage = { type: 'progress'; files: number; bytes: number } | { type: 'done'; outcomes: JobOutcome[] };
 
 const PARALLEL_MIN_JOBS = 400;
-const WORKER_FILE = new URL('./copy-worker.js', import.meta.url);
 
 /**
  * Copies and hashes files on two worker threads when there are enough of them
@@ -45,7 +44,8 @@ const WORKER_FILE = new URL('./copy-worker.js', import.meta.url);
  * Jobs are dealt round-robin by size so the two halves carry similar bytes.
  */
 export async function copyJobsParallel(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void, workers = 2): Promise<JobOutcome[]> {
-  if (jobs.length < PARALLEL_MIN_JOBS || workers < 2 || !fs.existsSync(WORKER_FILE)) return copyJobs(jobs, onProgress);
+  const script = jobs.length >= PARALLEL_MIN_JOBS && workers >= 2 ? compiledWorker('./copy-worker.js', import.meta.url) : undefined;
+  if (script === undefined) return copyJobs(jobs, onProgress);
   const order = jobs.map((job, index) => ({ job, index })).sort((a, b) => b.job.size - a.job.size);
   const shares: Array<Array<{ job: CopyJob; index: number }>> = Array.from({ length: workers }, () => []);
   const load = new Array<number>(workers).fill(0);
@@ -61,7 +61,7 @@ export async function copyJobsParallel(jobs: CopyJob[], onProgress: (files: numb
     shares.map(
       (share) =>
         new Promise<void>((resolve, reject) => {
-          const worker = new Worker(WORKER_FILE, { workerData: { jobs: share.map((s) => s.job) } });
+          const worker = new Worker(script, { workerData: { jobs: share.map((s) => s.job) } });
           worker.on('message', (message: WorkerMessage) => {
             if (message.type === 'progress') {
               onProgress(message.files, message.bytes);

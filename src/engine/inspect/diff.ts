@@ -9,13 +9,13 @@ import type { BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { resolveSelector } from '../../store/selector.js';
-import { hashFile } from '../capture/copy.js';
-import { scanMounts, type ScannedEntry } from '../capture/scan.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
+import { scanMounts, type ScannedEntry } from '../sandbox/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { sandboxRecords } from '../bundle/find.js';
-import { unchangedSince } from '../capture/unchanged.js';
+import { stillAsCaptured } from '../bundle/source-identity.js';
 
 export interface DiffRequest {
   sandbox: string;
@@ -232,14 +232,14 @@ class ContentComparer {
     const live = now.live;
     if (entry.strategy === 'sqlite_backup' && isSqliteFile(live.source)) {
       // The bundle holds a backup-API copy, not the live bytes: compare a fresh copy, unless nothing moved (create's rule for reusing a copy).
-      if (unchangedSince(entry, live.stat, live.source)) return true;
+      if (stillAsCaptured(entry, live.stat, live.source)) return true;
       return this.unlessUnreadable(rel, async () => (await this.databaseHash(rel, live)) === entry.sha256);
     }
     // A different size is different content, the same size and mtime the same (rsync's quick check); else read it.
     if (entry.size !== live.stat.size) return false;
     if (entry.mtimeMs === live.stat.mtimeMs) return true;
     this.hashed++;
-    return this.unlessUnreadable(rel, async () => hashFile(live.source).sha256 === entry.sha256);
+    return this.unlessUnreadable(rel, async () => threadReader().hashFile(live.source).sha256 === entry.sha256);
   }
 
   /** A live file that vanished or cannot be read since the scan counts as changed, with a warning. */
@@ -259,7 +259,7 @@ class ContentComparer {
     const copy = path.join(this.scratch, `${this.hashed}.sqlite`);
     try {
       await backupDatabase(live.source, copy, rel);
-      return hashFile(copy).sha256;
+      return threadReader().hashFile(copy).sha256;
     } finally {
       fs.rmSync(copy, { force: true });
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, RefusedError } from '../../errors.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
-import { scanMounts } from '../capture/scan.js';
+import { scanMounts } from '../sandbox/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { sha256Of } from '../bundle/checked-read.js';
-import { holdsRestoredFile } from './same-file.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
+import { compiledWorker } from '../bundle/worker-script.js';
 
 /**
  * A file whose bytes must hash to `sha256`: a live file the restore would
@@ -30,8 +29,8 @@ export function liveFileMatches(job: LiveHashJob): boolean {
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() || stat.size !== job.size) return false;
-    if (job.live && !holdsRestoredFile(stat, { size: job.size, ...job.live })) return false;
-    return sha256Of(fd) === job.sha256;
+    if (job.live && ((stat.mode & 0o777) !== job.live.mode || Math.trunc(stat.mtimeMs) !== Math.trunc(job.live.mtimeMs))) return false;
+    return threadReader().hash(fd).sha256 === job.sha256;
   } finally {
     fs.closeSync(fd);
   }
@@ -61,8 +60,8 @@ export interface LiveHashing {
  */
 export function startLiveHashing(jobs: LiveHashJob[]): LiveHashing {
   const bytes = jobs.reduce((sum, job) => sum + job.size, 0);
-  const script = new URL('./live-hash-worker.js', import.meta.url);
-  if (bytes < WORKER_MIN_BYTES || !fs.existsSync(fileURLToPath(script))) {
+  const script = bytes < WORKER_MIN_BYTES ? undefined : compiledWorker('./live-hash-worker.js', import.meta.url);
+  if (script === undefined) {
     return { mode: 'inline', results: () => Promise.resolve(hashJobsInline(jobs)), cancel: () => undefined };
   }
   const worker = new Worker(script, { workerData: jobs });

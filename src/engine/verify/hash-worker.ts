@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import crypto from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ClawbackError } from '../../errors.js';
+import { threadReader, type FileDigest } from '../../fs-safety/file-reader.js';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
@@ -34,19 +34,16 @@ export type DatabaseChecker = (file: string) => string | undefined;
 
 export const WORKER_ROLE = 'clawback-verify-hasher';
 
-const CHUNK = 1024 * 1024;
 // O_NONBLOCK: should a FIFO appear where a file was, open and read fail instead of hanging.
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /**
- * Hashes files with sync reads into one reused buffer: memory stays flat whatever
- * the file size, and a sync read costs a fraction of an async one. A file that fits
- * one read goes through the one-shot crypto.hash, which skips createHash's per-call
- * setup (a few µs each, which adds up over 40,000 files). Files with the SQLite
- * header are marked, for `checkDatabases`.
+ * Hashes payload files through this thread's FileReader (memory stays flat whatever the
+ * file size). A short read is taken as the end of a file; a mismatch is re-read with
+ * `careful` before it is reported. Files with the SQLite header are marked, for `checkDatabases`.
  */
 export class FileHasher {
-  private readonly buffer = Buffer.allocUnsafe(CHUNK);
+  private readonly reader = threadReader();
 
   hash(job: HashJob): HashOutcome {
     let fd: number;
@@ -58,25 +55,15 @@ export class FileHasher {
       if (code === 'ELOOP') return { index: job.index, kind: 'not-a-file' };
       return { index: job.index, kind: 'unreadable', code };
     }
-    let outcome: Hashed;
     let database = false;
+    let digest: FileDigest | undefined;
     try {
-      const first = fs.readSync(fd, this.buffer, 0, CHUNK, null);
-      database = hasSqliteHeader(this.buffer.subarray(0, first));
-      if (first < CHUNK && !job.careful) {
-        // A short read of a regular file is its end (a mismatch is re-read with `careful` before it is reported).
-        outcome = { index: job.index, kind: 'hashed', size: first, sha256: crypto.hash('sha256', this.buffer.subarray(0, first), 'hex') };
-      } else {
-        const hash = crypto.createHash('sha256').update(this.buffer.subarray(0, first));
-        let size = first;
-        for (;;) {
-          const read = fs.readSync(fd, this.buffer, 0, CHUNK, null);
-          if (read === 0) break;
-          hash.update(this.buffer.subarray(0, read));
-          size += read;
-        }
-        outcome = { index: job.index, kind: 'hashed', size, sha256: hash.digest('hex') };
-      }
+      digest = this.reader.hash(fd, {
+        trustShortRead: job.careful !== true,
+        each: (chunk, offset) => {
+          if (offset === 0) database = hasSqliteHeader(chunk);
+        },
+      });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'EISDIR') return { index: job.index, kind: 'not-a-file' };
@@ -84,6 +71,7 @@ export class FileHasher {
     } finally {
       fs.closeSync(fd);
     }
+    const outcome: Hashed = { index: job.index, kind: 'hashed', size: digest!.size, sha256: digest!.sha256 };
     if (database) outcome.database = true;
     return outcome;
   }

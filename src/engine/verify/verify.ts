@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { resolveSelector } from '../../store/selector.js';
-import type { EngineDeps, HostFacts, Progress } from '../deps.js';
+import type { EngineDeps, HostFacts } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
-import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './hash-worker.js';
+import type { HashOutcome } from './hash-worker.js';
+import { HasherPool } from './hasher-pool.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -57,8 +56,6 @@ export interface VerifySummary {
  * medium home (65 MB) they cost twice the time; only large bundles can win it back.
  */
 const WORKER_MIN_BYTES = 128 * 1024 * 1024;
-const BATCH_FILES = 256;
-const BATCH_BYTES = 8 * 1024 * 1024;
 const MAX_THREADS = 4;
 
 export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps): Promise<VerifySummary> {
@@ -105,25 +102,9 @@ function defaultThreads(host: HostFacts): number {
  */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
   const started = deps.clock();
-  const result: BundleVerification = {
-    id: record.id,
-    timestamp: record.timestamp,
-    version: record.version ?? null,
-    name: record.header?.name ?? null,
-    ok: false,
-    files: record.header?.totals.files ?? 0,
-    bytes: record.header?.totals.bytes ?? 0,
-    problems: [],
-    durationMs: 0,
-  };
+  const result = unverified(record);
+  const finish = (): BundleVerification => finished(result, record, deps.clock() - started);
   const problems = result.problems;
-  const finish = (): BundleVerification => {
-    if (!fs.existsSync(record.dir)) result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
-    result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    result.ok = result.problems.length === 0;
-    result.durationMs = deps.clock() - started;
-    return result;
-  };
   if (record.state !== 'complete') {
     problems.push(
       record.state === 'corrupt'
@@ -132,15 +113,13 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     );
     return finish();
   }
-
   const payload = bundlePayloadDir(record.dir);
-  let found = walkPayload(payload);
+  const found = walkPayload(payload);
   const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
   // Handled when awaited below; this keeps an early return from leaving it unobserved.
   hashing.catch(() => undefined);
-
   let manifest: BundleManifest;
   try {
     // Read here rather than through the record, which would keep every inventory of --all in memory.
@@ -151,27 +130,12 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     await hashing;
     return finish();
   }
-  result.files = 0;
-  result.bytes = 0;
-  for (const entry of manifest.entries) {
-    if (entry.type !== 'file') continue;
-    result.files++;
-    result.bytes += entry.size ?? 0;
-  }
-  if (found === undefined) {
-    problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-  } else {
+  countFiles(result, manifest);
+  if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
+  else {
     const toCheck = compareTree(manifest.entries, payload, found, problems);
-    found = undefined;
-    const outcomes = await hashing;
-    const outcomeOf = new Map(foundFiles.map((rel, i) => [rel, outcomes[i]!]));
-    for (const entry of toCheck) {
-      let outcome = outcomeOf.get(entry.path)!;
-      // Workers stop at a short read; before calling a file damaged, read it again to its very end.
-      if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
-      const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
-      if (problem) problems.push({ path: entry.path, problem });
-    }
+    found.clear();
+    checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing, payload, pool, problems);
   }
   await hashing;
   // Last, once the hashes are dropped: its transient memory then does not add to theirs.
@@ -182,6 +146,51 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
   }
   return finish();
+}
+
+/** The record's own view, before anything is checked: its header's totals. */
+function unverified(record: BundleRecord): BundleVerification {
+  return {
+    id: record.id,
+    timestamp: record.timestamp,
+    version: record.version ?? null,
+    name: record.header?.name ?? null,
+    ok: false,
+    files: record.header?.totals.files ?? 0,
+    bytes: record.header?.totals.bytes ?? 0,
+    problems: [],
+    durationMs: 0,
+  };
+}
+
+/** The files and bytes the manifest's entries list (not its totals, which could be edited). */
+function countFiles(result: BundleVerification, manifest: BundleManifest): void {
+  result.files = 0;
+  result.bytes = 0;
+  for (const entry of manifest.entries) {
+    if (entry.type !== 'file') continue;
+    result.files++;
+    result.bytes += entry.size ?? 0;
+  }
+}
+
+function finished(result: BundleVerification, record: BundleRecord, durationMs: number): BundleVerification {
+  if (!fs.existsSync(record.dir)) result.problems = [{ path: '', problem: 'the bundle was deleted while it was being verified' }];
+  result.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  result.ok = result.problems.length === 0;
+  result.durationMs = durationMs;
+  return result;
+}
+
+/** Each file's hash (and, for a database, its quick_check) against its entry; `indexOf` places a path among the outcomes. */
+function checkHashes(toCheck: FileEntry[], indexOf: Map<string, number>, outcomes: HashOutcome[], payload: string, pool: HasherPool, problems: VerifyProblem[]): void {
+  for (const entry of toCheck) {
+    let outcome = outcomes[indexOf.get(entry.path)!]!;
+    // Workers stop at a short read; before calling a file damaged, read it again to its very end.
+    if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
+    const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
+    if (problem) problems.push({ path: entry.path, problem });
+  }
 }
 
 type FileEntry = BundleEntry & { size: number; sha256: string };
@@ -276,125 +285,3 @@ function hashProblem(entry: FileEntry, outcome: HashOutcome): string | undefined
   }
 }
 
-function workerScript(): string | undefined {
-  // Running from the TypeScript sources (tests), there is no compiled worker; hash on this thread then.
-  const file = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
-  return fs.existsSync(file) ? file : undefined;
-}
-
-/**
- * Hashes files on worker threads (each one sync reads into its own buffer); the workers
- * claim batches from a shared counter, so one large file does not leave a core idle and
- * no worker waits for this thread. Database copies are quick_checked by whichever worker
- * hashed them. Small bundles are hashed on the calling thread: starting workers would
- * cost more than it saves.
- */
-class HasherPool {
-  used = false;
-  private workers: Worker[] | undefined;
-  private readonly local = new FileHasher();
-  private localChecker: Promise<DatabaseChecker> | undefined;
-
-  constructor(
-    private readonly threads: number,
-    private readonly parallelFromBytes: number,
-  ) {}
-
-  /** Hashes payload files (relative paths) in order; `bytes` (expected) decides whether workers are worth starting. */
-  async hash(files: string[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
-    const done: Progress = { files: 0, bytes: 0 };
-    const report = (outcomes: HashOutcome[]): void => {
-      for (const outcome of outcomes) {
-        done.files++;
-        if (outcome.kind === 'hashed') done.bytes += outcome.size;
-      }
-      deps.events.progress?.({ ...done });
-    };
-    const jobs = (start: number, end: number): HashJob[] => files.slice(start, end).map((rel, i) => ({ index: start + i, file: `${payload}/${rel}` }));
-    const workers = this.worthWorkers(bytes, files.length) ? this.start() : undefined;
-    if (workers !== undefined) {
-      this.used = true;
-      const run: HashRun = { payload, files, bounds: batchBounds(files.length, bytes), next: new Int32Array(new SharedArrayBuffer(4)) };
-      return runOnWorkers(workers, run, report);
-    }
-    const outcomes: HashOutcome[] = [];
-    for (let start = 0; start < files.length; start += BATCH_FILES) {
-      const batch = jobs(start, Math.min(files.length, start + BATCH_FILES));
-      const answers = this.local.hashAll(batch);
-      await checkDatabases(batch, answers, () => (this.localChecker ??= loadDatabaseChecker()));
-      outcomes.push(...answers);
-      report(answers);
-    }
-    return outcomes;
-  }
-
-  /** Hash one file again on this thread, reading to EOF; keeps the quick_check answer already found. */
-  recheck(file: string, previous: HashOutcome): HashOutcome {
-    const again = this.local.hash({ index: previous.index, file, careful: true });
-    if (again.kind === 'hashed' && previous.kind === 'hashed' && previous.databaseProblem !== undefined) again.databaseProblem = previous.databaseProblem;
-    return again;
-  }
-
-  private worthWorkers(bytes: number, files: number): boolean {
-    return this.threads > 0 && files > 1 && bytes >= this.parallelFromBytes;
-  }
-
-  private start(): Worker[] | undefined {
-    if (this.workers) return this.workers;
-    const script = workerScript();
-    if (script === undefined) return undefined;
-    this.workers = Array.from({ length: this.threads }, () => new Worker(script, { workerData: { role: WORKER_ROLE } }));
-    return this.workers;
-  }
-
-  async close(): Promise<void> {
-    const workers = this.workers ?? [];
-    this.workers = undefined;
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-}
-
-/**
- * Batch boundaries over the file list: BATCH_FILES files, fewer when the bundle's files
- * are large on average (sizes are not known before hashing), so batches stay near BATCH_BYTES.
- */
-function batchBounds(count: number, bytes: number): number[] {
-  const average = count > 0 ? bytes / count : 0;
-  const size = Math.max(1, Math.min(BATCH_FILES, Math.floor(BATCH_BYTES / Math.max(average, 1))));
-  const bounds: number[] = [];
-  for (let start = 0; start < count; start += size) bounds.push(start);
-  bounds.push(count);
-  return bounds;
-}
-
-/** Every worker joins the run; it is over when each has said it found no batch left. */
-function runOnWorkers(workers: Worker[], run: HashRun, report: (outcomes: HashOutcome[]) => void): Promise<HashOutcome[]> {
-  const outcomes = new Array<HashOutcome>(run.files.length);
-  return new Promise((resolve, reject) => {
-    let working = workers.length;
-    const cleanup = (): void => {
-      for (const worker of workers) {
-        worker.removeAllListeners('message');
-        worker.removeAllListeners('error');
-      }
-    };
-    for (const worker of workers) {
-      worker.on('message', (reply: WorkerReply) => {
-        if (reply.kind === 'batch') {
-          for (const outcome of reply.outcomes) outcomes[outcome.index] = outcome;
-          report(reply.outcomes);
-          return;
-        }
-        if (--working === 0) {
-          cleanup();
-          resolve(outcomes);
-        }
-      });
-      worker.on('error', (error) => {
-        cleanup();
-        reject(error);
-      });
-      worker.postMessage(run);
-    }
-  });
-}

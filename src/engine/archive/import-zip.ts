@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
 import { extractZipEntries, listZip, type ZipEntryInfo } from '../../formats/zip.js';
-import { contentSha256, PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleEntry, type BundleManifest, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { companionBase, hasSqliteHeader } from '../../sqlite/detect.js';
-import { hashFile } from '../capture/copy.js';
-import type { ImportContext, StagedImport } from '../archive/types.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
+import type { ImportContext, StagedImport } from './types.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
 import { qwenPawSecretsDir, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
-import { layoutPlace, payloadPathOf } from './archive-layout.js';
-import { META_FILE, parseQwenPawMeta, type QwenPawMeta } from './meta.js';
+import { layoutPlace, payloadPathOf } from '../qwenpaw/archive-layout.js';
+import { META_FILE, parseQwenPawMeta, type QwenPawMeta } from '../qwenpaw/meta.js';
 
 const MAX_META_BYTES = 1024 * 1024;
 const LISTED_SKIPS = 5;
@@ -157,7 +159,7 @@ async function buildEntries(payload: string, infos: Map<string, ZipEntryInfo>, s
     const mode = secret ? 0o600 : (info?.mode ?? 0o644) & 0o7777;
     const file = `${payload}/${rel}`;
     fs.chmodSync(file, bundleFileMode(mode));
-    const { sha256, size } = hashFile(file);
+    const { sha256, size } = threadReader().hashFile(file);
     const entry: BundleEntry = { ...base, mode, size, sha256 };
     if (info) entry.mtimeMs = info.mtime.getTime();
     const journalMode = journalModes.get(rel);
@@ -197,11 +199,6 @@ async function selfContained(payload: string, rel: string, archive: string): Pro
   }
 }
 
-/** Bundle files keep their mode bits minus group/other write (README "Bundle format"). */
-function bundleFileMode(mode: number): number {
-  return mode & ~0o022 & 0o777;
-}
-
 function bundleManifest(
   context: ImportContext,
   meta: QwenPawMeta,
@@ -232,9 +229,7 @@ function bundleManifest(
   if (meta.created_at !== '') origin.qwenpawCreatedAt = meta.created_at;
   if (meta.signature !== null) origin.qwenpawSignature = meta.signature;
   const version = meta.qwenpaw_version;
-  return {
-    version: 1,
-    format: 'clawback-bundle/1',
+  return completeManifest({
     tool: { name: 'clawback', version: deps.toolVersion },
     sandboxName: request.sandbox,
     timestamp,
@@ -246,7 +241,6 @@ function bundleManifest(
     backedUpDirs: entries.filter((e) => e.type === 'dir' && !e.path.includes('/')).map((e) => e.path),
     failedBackupDirs: [],
     stateFiles: files.filter((e) => e.strategy === 'sqlite_backup' || e.path === 'config.json').map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
-    modules: [...new Set(entries.map((e) => e.module))].sort(),
     includesSecrets: hasSecrets,
     policyPresets: sandbox.policyPresets,
     customPolicies: sandbox.customPolicies,
@@ -256,7 +250,5 @@ function bundleManifest(
     origin,
     entries,
     skipped,
-    totals: { files: files.length, bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0) },
-    contentSha256: contentSha256(entries),
-  };
+  });
 }

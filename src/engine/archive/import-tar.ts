@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
+import { extractTar } from '../../formats/tar.js';
+import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
+import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { parseBundleTimestamp } from '../../store/home.js';
+import { completeManifest } from '../bundle/complete-manifest.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
+import { portableEntry } from '../bundle/portable.js';
+import type { EngineDeps } from '../deps.js';
+import type { ImportContext, StagedImport } from './types.js';
+
+/** A manifest larger than this is not one clawback wrote (40,000 entries take about 10 MB). */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Stages clawback's own tar or tar.gz: the manifest (the first entry) read and checked
+ * first, then every entry extracted only if the manifest lists it, and every file checked.
+ */
+export async function stageClawbackTar(archive: string, gzip: boolean, context: ImportContext): Promise<StagedImport> {
+  const { request, agentManifest } = context;
+  const label = `${request.file}: ${MANIFEST_FILE}`;
+  const manifest = parseBundleManifest((await readFirstEntry(archive, gzip, request.file)).toString('utf8'), label);
+  assertContentChecksum(manifest, label);
+  if (manifest.agentType !== agentManifest.agent) {
+    throw new RefusedError('agent-mismatch', `${request.file} holds a snapshot of a ${manifest.agentType} home; ${request.sandbox} is registered as ${agentManifest.agent}`, {
+      hint: `import it into a sandbox registered with --agent ${manifest.agentType}`,
+    });
+  }
+  const id = manifest.origin?.clawbackId ?? `${manifest.sandboxName}@${manifest.timestamp}`;
+  const plan = context.plan('clawbackId', id, manifest.name, parseBundleTimestamp(manifest.timestamp) ?? context.deps.now());
+
+  const links = new Map(manifest.entries.filter((e) => e.type === 'symlink').map((e) => [`${PAYLOAD_DIR}/${e.path}`, e.target!]));
+  const listed = new Set(manifest.entries.map((e) => `${PAYLOAD_DIR}/${e.path}`));
+  context.deps.events.phase?.('import', { files: manifest.totals.files, bytes: manifest.totals.bytes });
+  await extractTar(
+    archive,
+    plan.partialDir,
+    (name) => {
+      if (name === MANIFEST_FILE) return null;
+      // Checked while listing, so an archive with entries its manifest does not name writes nothing.
+      if (name === PAYLOAD_DIR || listed.has(name)) return name;
+      throw new IntegrityError('archive-mismatch', `${request.file}: entry ${JSON.stringify(name)} is not listed in the manifest`, {
+        hint: 'the archive was altered or damaged; nothing was imported',
+      });
+    },
+    {
+      gzip,
+      agentIdRoots: manifest.agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
+      allowSymlinks: (name, target) => links.get(name) === target,
+      ...(request.limits ? { limits: request.limits } : {}),
+    },
+  );
+  verifyPayload(path.join(plan.partialDir, PAYLOAD_DIR), manifest, request.file, context.deps);
+  const final = completeManifest({
+    ...manifest,
+    sandboxName: request.sandbox,
+    timestamp: plan.timestamp,
+    name: plan.label,
+    origin: { ...manifest.origin, clawbackId: id, importedFrom: path.basename(request.file) },
+    entries: manifest.entries.map(portableEntry),
+  });
+  const databases = manifest.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path);
+  return { plan, manifest: final, format: gzip ? 'tar.gz' : 'tar', databases, skipped: 0, warnings: [] };
+}
+
+/**
+ * Every extracted path must be an entry of the manifest with the same type,
+ * and every file must hash to the manifest's sha256; nothing may be missing.
+ * Files get the bundle's mode (extraction wrote them 0600).
+ */
+function verifyPayload(payload: string, manifest: BundleManifest, file: string, deps: EngineDeps): void {
+  const expected = new Map(manifest.entries.map((e) => [e.path, e]));
+  const seen = new Set<string>();
+  let done = { files: 0, bytes: 0 };
+  const fail: (why: string) => never = (why) => {
+    throw new IntegrityError('archive-mismatch', `${file}: ${why}`, { hint: 'the archive was altered or damaged; nothing was imported' });
+  };
+  const walk = (dir: string, rel: string): void => {
+    if (!fs.existsSync(dir)) return;
+    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
+      const full = `${dir}/${dirent.name}`;
+      const entry = expected.get(childRel);
+      if (!entry) fail(`${childRel} is not listed in the manifest`);
+      seen.add(childRel);
+      if (entry.type === 'dir') {
+        if (!dirent.isDirectory()) fail(`${childRel} should be a directory`);
+        walk(full, childRel);
+      } else if (entry.type === 'symlink') {
+        if (!dirent.isSymbolicLink() || fs.readlinkSync(full) !== entry.target) fail(`${childRel} is not the symlink the manifest lists`);
+      } else {
+        if (!dirent.isFile()) fail(`${childRel} should be a regular file`);
+        const fd = fs.openSync(full, NO_FOLLOW);
+        try {
+          const { size, sha256 } = threadReader().hash(fd);
+          if (size !== entry.size || sha256 !== entry.sha256) fail(`${childRel} does not match its sha256 in the manifest`);
+          fs.fchmodSync(fd, bundleFileMode(entry.mode ?? 0o644));
+          done = { files: done.files + 1, bytes: done.bytes + size };
+        } finally {
+          fs.closeSync(fd);
+        }
+        deps.events.progress?.(done);
+      }
+    }
+  };
+  walk(payload, '');
+  const missing = manifest.entries.filter((e) => !seen.has(e.path));
+  if (missing.length > 0) fail(`${missing.length} entr${missing.length === 1 ? 'y is' : 'ies are'} missing, e.g. ${missing[0]!.path}`);
+}
+
+/**
+ * Reads the archive's first entry, which must be the manifest, without
+ * decompressing the rest: the manifest decides how the archive is checked.
+ */
+function readFirstEntry(file: string, gzip: boolean, label: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const input = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+    const gunzip = gzip ? zlib.createGunzip() : undefined;
+    const parser = new Parser({ strict: true });
+    let settled = false;
+    const settle = (error: unknown, data?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      input.destroy();
+      gunzip?.destroy();
+      if (error === undefined) resolve(data!);
+      else reject(error instanceof ClawbackError ? error : corruptTar(label, error instanceof Error ? error.message : String(error)));
+    };
+    parser.on('entry', (entry: ReadEntry) => {
+      if (settled) {
+        entry.resume();
+        return;
+      }
+      if (entry.path !== MANIFEST_FILE || entry.type !== 'File') {
+        entry.resume();
+        settle(corruptTar(label, `its first entry is ${JSON.stringify(entry.path)}, not ${MANIFEST_FILE}`));
+        return;
+      }
+      if (entry.size > MAX_MANIFEST_BYTES) {
+        entry.resume();
+        settle(corruptTar(label, `its manifest claims ${entry.size} bytes`));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      entry.on('end', () => settle(undefined, Buffer.concat(chunks)));
+    });
+    parser.on('error', (error: unknown) => settle(error));
+    parser.on('end', () => settle(corruptTar(label, 'it holds no entries')));
+    input.on('error', (error) => settle(error));
+    if (gunzip) {
+      gunzip.on('error', (error) => settle(error));
+      input.pipe(gunzip).pipe(parser);
+    } else {
+      input.pipe(parser);
+    }
+  });
+}
+
+function corruptTar(file: string, why: string): IntegrityError {
+  return new IntegrityError('corrupt-archive', `${file} is not a readable clawback export: ${why}`);
+}

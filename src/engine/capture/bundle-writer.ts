@@ -1,0 +1,169 @@
+import { isSpaceError } from '../../errors.js';
+import fs from 'node:fs';
+import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { backupDatabase } from '../../sqlite/backup.js';
+import { threadReader } from '../../fs-safety/file-reader.js';
+import { bundleFileMode } from '../bundle/file-mode.js';
+import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
+import type { EngineDeps } from '../deps.js';
+import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
+import type { ScannedEntry } from '../sandbox/scan.js';
+
+/** A file to copy, with the entry its outcome completes. */
+interface PendingCopy {
+  job: CopyJob;
+  entry: BundleEntry;
+  scanned: ScannedEntry;
+}
+
+/**
+ * Writes scanned entries into a payload dir in three passes: dirs and symlinks
+ * first (in order); then files, on two worker threads, hard-linked from the
+ * previous bundle when unchanged and copied otherwise; then databases through
+ * SQLite's backup API.
+ */
+export class BundleWriter {
+  linked = 0;
+  copied = 0;
+  copiedBytes = 0;
+  readonly databases: string[] = [];
+  readonly vanished = new Set<string>();
+  readonly unreadable: SkippedEntry[] = [];
+  private done = { files: 0, bytes: 0 };
+
+  constructor(
+    private readonly payload: string,
+    private readonly previousPayload: string | undefined,
+    private readonly previous: Map<string, BundleEntry>,
+    private readonly deps: EngineDeps,
+  ) {}
+
+  async writeAll(scannedEntries: ScannedEntry[]): Promise<BundleEntry[]> {
+    const entries: BundleEntry[] = [];
+    const copies: PendingCopy[] = [];
+    for (const scanned of scannedEntries) {
+      const { entry, linkFrom, database } = this.writeCheap(scanned);
+      entries.push(entry);
+      if (entry.type !== 'file') continue;
+      const job: CopyJob = { source: scanned.source, dest: this.destOf(scanned.path), mode: bundleFileMode(entry.mode ?? 0o600), size: scanned.stat.size };
+      if (linkFrom !== undefined) {
+        // Linking here is cheaper than shipping the job to a worker (measured: 1.8 s vs 2.3 s on 35,000 files).
+        if (hardLink(linkFrom, job.dest)) {
+          this.linked++;
+          if (database) this.databases.push(entry.path);
+          this.tick(1, scanned.stat.size);
+          continue;
+        }
+        // The link failed (previous file gone, link limit): copy it afresh, forgetting what the old copy was.
+        for (const key of ['sha256', 'strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize'] as const) delete entry[key];
+        entry.size = scanned.stat.size;
+      }
+      copies.push({ job, entry, scanned });
+    }
+    const outcomes = await copyJobsParallel(
+      copies.map((c) => c.job),
+      (files, bytes) => this.tick(files, bytes),
+    );
+    this.deps.fault?.('create:mid-copy');
+    for (let i = 0; i < outcomes.length; i++) await this.record(copies[i]!, outcomes[i]!);
+    return entries;
+  }
+
+  /** What a copy job's outcome means for its entry; a database is backed up here, through SQLite. */
+  private async record({ entry, scanned }: PendingCopy, outcome: JobOutcome): Promise<void> {
+    if (outcome.kind === 'copied') {
+      entry.sha256 = outcome.sha256;
+      entry.size = outcome.size;
+      this.copied++;
+      this.copiedBytes += outcome.size;
+    } else if (outcome.kind === 'vanished') {
+      this.vanished.add(entry.path);
+    } else if (outcome.kind === 'error') {
+      if (outcome.code !== 'EACCES' && outcome.code !== 'EPERM') {
+        const failed = isSpaceError(outcome) ? this.destOf(entry.path) : scanned.source;
+        throw Object.assign(new Error(`copying ${scanned.source}: ${outcome.message}`), { code: outcome.code, path: failed });
+      }
+      this.unreadable.push({ path: entry.path, reason: `unreadable (${outcome.code})` });
+      this.deps.events.warning?.(`${entry.path} is unreadable (${outcome.code}); skipped`);
+      this.vanished.add(entry.path);
+    } else {
+      await this.backUpDatabase(entry, scanned);
+    }
+  }
+
+  private async backUpDatabase(entry: BundleEntry, scanned: ScannedEntry): Promise<void> {
+    const dest = this.destOf(entry.path);
+    // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
+    const wal = walIdentity(scanned.source);
+    const copy = await backupDatabase(scanned.source, dest, entry.path);
+    fs.chmodSync(dest, bundleFileMode(entry.mode ?? 0o600));
+    const { sha256, size } = threadReader().hashFile(dest);
+    Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
+    this.databases.push(entry.path);
+    this.copied++;
+    this.copiedBytes += size;
+  }
+
+  /** Entry paths are normalised relative POSIX paths (the scan built them), so plain concatenation is a correct join. */
+  private destOf(rel: string): string {
+    return this.payload + '/' + rel;
+  }
+
+  /**
+   * Dirs and symlinks are made here, in path order (parents first). A file becomes a job: linked
+   * from the previous bundle when unchanged (its entry then carries the previous hash), else copied.
+   */
+  private writeCheap(scanned: ScannedEntry): { entry: BundleEntry; linkFrom?: string; database: boolean } {
+    const dest = this.destOf(scanned.path);
+    const base: BundleEntry = { path: scanned.path, type: scanned.type, module: scanned.module };
+    if (scanned.agent !== undefined) base.agent = scanned.agent;
+    if (scanned.type === 'dir') {
+      fs.mkdirSync(dest, { mode: 0o700 });
+      return { entry: { ...base, mode: scanned.stat.mode & 0o7777 }, database: false };
+    }
+    if (scanned.type === 'symlink') {
+      fs.symlinkSync(scanned.target!, dest);
+      return { entry: { ...base, target: scanned.target! }, database: false };
+    }
+    const stat = scanned.stat;
+    const mode = stat.mode & 0o7777;
+    const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
+    const prior = this.previous.get(scanned.path);
+    if (prior && this.previousPayload && stillAsCaptured(prior, stat, scanned.source)) {
+      return {
+        entry: { ...entry, ...contentFields(prior) },
+        linkFrom: this.previousPayload + '/' + scanned.path,
+        database: prior.strategy === 'sqlite_backup',
+      };
+    }
+    return { entry, database: false };
+  }
+
+  private tick(files: number, bytes: number): void {
+    this.done.files += files;
+    this.done.bytes += bytes;
+    this.deps.events.progress?.({ ...this.done });
+  }
+}
+
+/** What a hard-linked file shares with its previous entry: the bundle copy's content, not the scan's view of the source. */
+function contentFields(prior: BundleEntry): Partial<BundleEntry> {
+  const fields: Partial<BundleEntry> = { sha256: prior.sha256!, size: prior.size! };
+  if (prior.strategy !== undefined) fields.strategy = prior.strategy;
+  if (prior.journalMode !== undefined) fields.journalMode = prior.journalMode;
+  if (prior.walSize !== undefined) fields.walSize = prior.walSize;
+  if (prior.walMtimeMs !== undefined) fields.walMtimeMs = prior.walMtimeMs;
+  if (prior.sourceSize !== undefined) fields.sourceSize = prior.sourceSize;
+  return fields;
+}
+
+/** Hard-links an unchanged file from the previous bundle; false (then it is copied) when that file is gone or the link limit is reached. */
+function hardLink(from: string, to: string): boolean {
+  try {
+    fs.linkSync(from, to);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
