@@ -144,6 +144,8 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
     throw error;
   }
 
+  // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
+  for (const warning of [...warnings, ...writer.warnings]) deps.events.warning?.(warning);
   return {
     sandbox: request.sandbox,
     bundle: { timestamp: bundle.timestamp, name: bundle.name, version: record.version ?? null },

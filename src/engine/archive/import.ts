@@ -108,6 +108,8 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
         throw error;
       }
       const { manifest, plan } = staged;
+      // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
+      for (const warning of staged.warnings) deps.events.warning?.(warning);
       return {
         sandbox: request.sandbox,
         file: request.file,

@@ -114,6 +114,12 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   }
 }
 
+/** A rebuild's own warning: to the user through deps.events.warning, and kept for the summary (--json). */
+function warn(progress: Progress, deps: EngineDeps, message: string): void {
+  progress.warnings.push(message);
+  deps.events.warning?.(message);
+}
+
 async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: RebuildPreflight, progress: Progress): Promise<RestoreSummary> {
   const { entry, root } = preflight;
   const step = async <T>(name: RebuildStepName, work: () => Promise<T> | T, detail: (result: T) => string): Promise<T> => {
@@ -131,7 +137,7 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
     await step('stop', () => runRequiredHook(entry, 'stop', request.hooks), () => 'stopped (stop hook)');
     progress.stopped = true;
   } else {
-    progress.warnings.push(`${entry.name} has no stop hook: if the agent is running, it may write to ${root} while it is rebuilt`);
+    warn(progress, deps, `${entry.name} has no stop hook: if the agent is running, it may write to ${root} while it is rebuilt`);
   }
 
   const stamp = bundleTimestamp(deps.now());
@@ -214,7 +220,7 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
         removeRebuildRecord(deps.layout, entry.name);
         return true;
       } catch (error) {
-        progress.warnings.push(`could not remove the old root ${aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
+        warn(progress, deps, `could not remove the old root ${aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
         return false;
       }
     },
