@@ -68,6 +68,7 @@ beforeAll(async () => {
   await run('discover', home, ['discover', '--yes'], { env: { HOME: userHome } });
   await run('sandbox-remove', home, ['sandbox', 'remove', 'oc', '--yes']);
   await run('error', home, ['nosuch', 'snapshot', 'list'], { stream: 'stderr', exitCode: 4 });
+  await run('error-usage', home, ['oc', 'snapshot', 'list', '--bogus'], { stream: 'stderr', exitCode: 2 });
 }, 240_000);
 
 afterAll(() => {
