@@ -6,6 +6,8 @@ import { reportError } from './output.js';
 import { buildProgram, isCommanderError, type ProgramState } from './program.js';
 import { toolVersion } from './version.js';
 
+const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
+
 /** Runs one clawback invocation and returns its exit code. Only this layer knows about process. */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const state: ProgramState = { exitCode: ExitCode.ok, json: args.includes('--json') };
@@ -33,6 +35,8 @@ export async function run(): Promise<void> {
   process.on('SIGINT', () => {
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
+    // A progress bar hides the cursor and turns line wrap off; give the terminal back as it was.
+    if (io.stderrIsTTY) io.stderr.write(SHOW_CURSOR_AND_WRAP);
     io.stderr.write('\nclawback: interrupted\n');
     process.exit(ExitCode.interrupted);
   });

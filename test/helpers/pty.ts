@@ -11,12 +11,15 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Runs the built binary on a real pseudo-terminal (util-linux `script`), so stdin and stderr are TTYs.
- * Each time the output first contains a `when` text, its `send` keys are typed.
+ * Each time the output first contains a `when` text, its `send` keys are typed. NO_COLOR is set
+ * unless `color` (colour and progress bars need it unset).
  */
-export function clawbackOnTty(home: string, args: string[], steps: Array<{ when: string; send: string }>, env: Record<string, string> = {}): Promise<PtyResult> {
+export function clawbackOnTty(home: string, args: string[], steps: Array<{ when: string; send: string }>, options: { color?: boolean } = {}): Promise<PtyResult> {
   const command = ['node', BIN, ...args].map(quote).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLAWBACK_HOME: home };
+  if (options.color === true) delete env.NO_COLOR;
   const child = spawn('script', ['-qec', command, '/dev/null'], {
-    env: { ...process.env, NO_COLOR: '1', ...env, CLAWBACK_HOME: home },
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
