@@ -18,8 +18,8 @@ beforeEach(async () => {
   const root = path.join(base, 'root');
   fs.mkdirSync(path.join(root, 'workspace'), { recursive: true });
   // Enough files that the copy runs past the one second after which the bar appears.
-  const content = Buffer.alloc(64 * 1024, 7);
-  for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(root, 'workspace', `note-${i}.md`), content);
+  const content = Buffer.alloc(16 * 1024, 7);
+  for (let i = 0; i < 6000; i++) fs.writeFileSync(path.join(root, 'workspace', `note-${i}.md`), content);
   expect((await clawback(home, ['sandbox', 'add', 'big', '--agent', 'openclaw', '--root', root])).exitCode).toBe(0);
 });
 
