@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
@@ -22,6 +21,7 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   homedir: string;
+  /** One answered line; '' when the input ended (Ctrl-D); rejects with InterruptedError on Ctrl-C. */
   prompt: (question: string, options?: { silent?: boolean }) => Promise<string>;
 }
 
@@ -36,7 +36,14 @@ export interface CliContext {
   progress: ProgressReporter;
 }
 
-export const TOOL_VERSION = '0.1.0';
+/** What a command's action returns: an exit code, or nothing for success. */
+export type CommandResult = number | void;
+
+/** Wraps a command's action: builds the context, settles interrupted work, records the exit code. */
+export type Act = <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<CommandResult>) => (...args: A) => Promise<void>;
+
+/** Runs one whole clawback invocation (main), handed to the demo so it needs no import of main. */
+export type CliRunner = (args: string[], io: CliIo) => Promise<number>;
 
 export { expandHome };
 
@@ -47,7 +54,7 @@ export function resolveHome(options: GlobalOptions, io: CliIo): string {
   return path.resolve(io.cwd, expandHome(chosen, io.homedir));
 }
 
-export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
+export function buildContext(options: GlobalOptions, io: CliIo, version: string): CliContext {
   const json = options.json === true;
   const quiet = options.quiet === true;
   const colorOk = io.stderrIsTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== undefined) && !json;
@@ -63,11 +70,14 @@ export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
     events: {
       phase: (name, totals) => progress.phase(name, totals),
       progress: (done) => progress.update(done),
+      // The one way a warning reaches the user: the engine reports it here as it happens.
       warning: (message) => {
-        if (!quiet && !json) io.stderr.write(color.yellow(`warning: ${message}`) + '\n');
+        if (quiet || json) return;
+        progress.stop();
+        io.stderr.write(color.yellow(`warning: ${message}`) + '\n');
       },
     },
-    toolVersion: TOOL_VERSION,
+    toolVersion: version,
     lockWaitMs: Number.isFinite(waitSeconds) && waitSeconds > 0 ? waitSeconds * 1000 : 0,
   };
   if (fault) {
@@ -76,20 +86,4 @@ export function buildContext(options: GlobalOptions, io: CliIo): CliContext {
     };
   }
   return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress };
-}
-
-export function defaultIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdinIsTTY: process.stdin.isTTY === true,
-    stderrIsTTY: process.stderr.isTTY === true,
-    env: process.env,
-    cwd: process.cwd(),
-    homedir: os.homedir(),
-    prompt: async (question, options) => {
-      const { promptLine } = await import('./prompt.js');
-      return promptLine(question, options?.silent === true);
-    },
-  };
 }

@@ -1,21 +1,23 @@
 import { ExitCode } from '../errors.js';
 import { rewriteArgv } from './argv.js';
-import { defaultIo, type CliIo } from './context.js';
+import type { CliIo } from './context.js';
+import { defaultIo } from './io.js';
 import { reportError } from './output.js';
 import { buildProgram, isCommanderError, type ProgramState } from './program.js';
+import { toolVersion } from './version.js';
+
+const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 
 /** Runs one clawback invocation and returns its exit code. Only this layer knows about process. */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const state: ProgramState = { exitCode: ExitCode.ok, json: args.includes('--json') };
-  const program = buildProgram(io, state);
+  const program = buildProgram(io, state, toolVersion(), main);
   try {
     await program.parseAsync(rewriteArgv(args), { from: 'user' });
     return state.exitCode;
   } catch (error) {
-    if (isCommanderError(error)) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
-      return ExitCode.usage;
-    }
+    // Help and --version were printed; every parse error arrives here as a UsageError.
+    if (isCommanderError(error)) return ExitCode.ok;
     const colorOk = io.stderrIsTTY && io.env.NO_COLOR === undefined && !state.json;
     const red = (s: string): string => (colorOk ? `\u001b[31m${s}\u001b[39m` : s);
     return reportError(error, io, state.json, red);
@@ -33,6 +35,8 @@ export async function run(): Promise<void> {
   process.on('SIGINT', () => {
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
+    // A progress bar hides the cursor and turns line wrap off; give the terminal back as it was.
+    if (io.stderrIsTTY) io.stderr.write(SHOW_CURSOR_AND_WRAP);
     io.stderr.write('\nclawback: interrupted\n');
     process.exit(ExitCode.interrupted);
   });

@@ -1,11 +1,12 @@
 import { asUserError, ClawbackError, ExitCode, exitCodeFor } from '../errors.js';
 import type { CliContext } from './context.js';
+import type { JsonDocument } from './present/document.js';
 
-/** Prints a command's result: one JSON document with schemaVersion 1, or text lines. */
-export function emit(ctx: CliContext, value: Record<string, unknown>, lines: () => string[]): void {
+/** Prints a command's result: its JSON document (from the presenter), or its text lines. */
+export function emit(ctx: CliContext, document: JsonDocument, lines: () => string[]): void {
   ctx.progress.stop();
   if (ctx.json) {
-    ctx.io.stdout.write(JSON.stringify({ schemaVersion: 1, ...value }, null, 2) + '\n');
+    ctx.io.stdout.write(JSON.stringify(document, null, 2) + '\n');
     return;
   }
   if (ctx.quiet) return;

@@ -4,15 +4,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { generateHome } from '../../../fixtures/generate.js';
 import { ExitCode } from '../../errors.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CliRunner } from '../context.js';
 
 /**
  * The one-command first run: generate a sample OpenClaw home in a temp dir,
- * then drive the real CLI (the same main() a user runs) through a cycle,
- * echoing each command as it goes.
+ * then drive the real CLI (`runCli`: the same main() a user runs) through a
+ * cycle, echoing each command as it goes.
  */
-export async function runDemo(ctx: CliContext, keep: boolean): Promise<number> {
-  const { main } = await import('../main.js');
+export async function runDemo(ctx: CliContext, runCli: CliRunner, keep: boolean): Promise<number> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'clawback-demo-'));
   const home = path.join(base, 'clawback-home');
   const say = (line: string): void => {
@@ -21,7 +20,7 @@ export async function runDemo(ctx: CliContext, keep: boolean): Promise<number> {
   const io = { ...ctx.io, env: { ...ctx.io.env, CLAWBACK_HOME: home } };
   const clawback = async (...args: string[]): Promise<void> => {
     say(ctx.color.bold(`\n$ clawback ${args.join(' ')}`));
-    const code = await main(args, io);
+    const code = await runCli(args, io);
     if (code !== ExitCode.ok) throw new Error(`demo step failed with exit ${code}: clawback ${args.join(' ')}`);
   };
   try {
@@ -44,13 +43,10 @@ export async function runDemo(ctx: CliContext, keep: boolean): Promise<number> {
     await clawback('my-assistant', 'snapshot', 'create');
     await clawback('my-assistant', 'snapshot', 'list');
     await clawback('my-assistant', 'snapshot', 'show', 'before-upgrade');
-    const { registeredVerbs } = await import('./index.js');
-    if (registeredVerbs().includes('snapshot-diff')) await clawback('my-assistant', 'snapshot', 'diff', 'before-upgrade');
-    if (registeredVerbs().includes('snapshot-restore')) {
-      await clawback('my-assistant', 'snapshot', 'restore', 'before-upgrade', '--yes');
-      say(`\nSOUL.md is back: ${!fs.readFileSync(path.join(sample.root, 'workspace', 'SOUL.md'), 'utf8').includes('I changed after')}, USER.md is back: ${fs.existsSync(path.join(sample.root, 'workspace', 'USER.md'))}`);
-    }
-    if (registeredVerbs().includes('snapshot-verify')) await clawback('my-assistant', 'snapshot', 'verify', '--all');
+    await clawback('my-assistant', 'snapshot', 'diff', 'before-upgrade');
+    await clawback('my-assistant', 'snapshot', 'restore', 'before-upgrade', '--yes');
+    say(`\nSOUL.md is back: ${!fs.readFileSync(path.join(sample.root, 'workspace', 'SOUL.md'), 'utf8').includes('I changed after')}, USER.md is back: ${fs.existsSync(path.join(sample.root, 'workspace', 'USER.md'))}`);
+    await clawback('my-assistant', 'snapshot', 'verify', '--all');
     say(ctx.color.bold('\nNext, on your own agent:'));
     say('  clawback discover --yes                       # register ~/.openclaw, ~/.hermes, ~/.deepagents, QwenPaw');
     say('  clawback <name> snapshot create --name before-upgrade');

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { Act } from '../program.js';
+import type { Act, CliRunner } from '../context.js';
 
-export function registerDemo(program: Command, act: Act): void {
+/** The demo drives whole invocations through `runCli` (main, injected so this layer never imports it). */
+export function registerDemo(program: Command, act: Act, runCli: CliRunner): void {
   program
     .command('demo')
     .description('a create → change → list → show → restore cycle on generated sample state, in a temp home')
@@ -9,7 +10,7 @@ export function registerDemo(program: Command, act: Act): void {
     .action(
       act(async (ctx, flags: { keep?: boolean }) => {
         const { runDemo } = await import('./demo-run.js');
-        return runDemo(ctx, flags.keep === true);
+        return runDemo(ctx, runCli, flags.keep === true);
       }),
     );
 }

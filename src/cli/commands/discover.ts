@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import type { Act } from '../program.js';
+import * as present from '../present/discover.js';
 
 export function registerDiscover(program: Command, act: Act): void {
   program
@@ -20,14 +21,9 @@ export function registerDiscover(program: Command, act: Act): void {
           },
           ctx.deps,
         );
-        const added = flags.yes ? registerFound(found, ctx.deps) : [];
-        const final = found.map((f) => added.find((a) => a.root === f.root) ?? f);
-        emit(ctx, { found: final, registered: added }, () => {
-          if (final.length === 0) return ['no agent homes found'];
-          const lines = final.map((f) => `${f.registeredAs ? '✓' : '-'} ${f.agent.padEnd(10)} ${f.root}${f.registeredAs ? `  (registered as ${f.registeredAs})` : ''}`);
-          if (!flags.yes && final.some((f) => !f.registeredAs)) lines.push('', 'register them with: clawback discover --yes');
-          return lines;
-        });
+        const registered = flags.yes ? registerFound(found, ctx.deps) : [];
+        const result = { found: found.map((f) => registered.find((a) => a.root === f.root) ?? f), registered, registering: flags.yes === true };
+        emit(ctx, present.json(result), () => present.text(result));
       }),
     );
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Act } from '../program.js';
+import type { Act, CliRunner } from '../context.js';
 import { registerBackupAll } from './backup-all.js';
 import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
@@ -17,11 +17,19 @@ import { registerSnapshotRestore } from './snapshot-restore.js';
 import { registerSnapshotShow } from './snapshot-show.js';
 import { registerSnapshotVerify } from './snapshot-verify.js';
 
+/** The snapshot verbs users type, from the hidden `snapshot-<verb>` commands that implement them. */
+export function snapshotVerbs(program: Command): string[] {
+  return program.commands.flatMap((c) => {
+    const verb = /^snapshot-(.+)$/.exec(c.name())?.[1];
+    return verb !== undefined && verb !== 'help' ? [verb] : [];
+  });
+}
+
 /** Every command, one line each; each module declares its options and lazily loads its engine. */
-export function registerCommands(program: Command, act: Act): void {
+export function registerCommands(program: Command, act: Act, runCli: CliRunner): void {
   registerSandbox(program, act);
   registerDiscover(program, act);
-  registerSnapshotHelp(program, act);
+  registerSnapshotHelp(program, act, () => snapshotVerbs(program));
   registerSnapshotCreate(program, act);
   registerSnapshotList(program, act);
   registerSnapshotShow(program, act);
@@ -34,17 +42,5 @@ export function registerCommands(program: Command, act: Act): void {
   registerSnapshotImport(program, act);
   registerBackupAll(program, act);
   registerRebuild(program, act);
-  registerDemo(program, act);
-  rememberVerbs(program);
-}
-
-let verbs: string[] = [];
-
-/** Names of the commands registered in this build (the demo runs the steps that exist). */
-export function registeredVerbs(): string[] {
-  return verbs;
-}
-
-export function rememberVerbs(program: Command): void {
-  verbs = program.commands.map((c) => c.name());
+  registerDemo(program, act, runCli);
 }

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { RefusedError } from '../../errors.js';
-import type { SandboxEntry } from '../../store/registry.js';
-import type { CliContext } from '../context.js';
-import { expandHome } from '../context.js';
+import { confirm } from '../confirm.js';
+import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
-import type { Act } from '../program.js';
-import { renderTable } from '../present/table.js';
+import * as present from '../present/sandbox.js';
 
 interface SandboxFlags {
   agent?: string;
@@ -43,15 +40,6 @@ function toOptions(ctx: CliContext, flags: SandboxFlags) {
   };
 }
 
-function entryLines(entry: SandboxEntry): string[] {
-  const lines = [`name:     ${entry.name}`, `agent:    ${entry.agent}`, `root:     ${entry.root}`];
-  if (entry.secretsRoot) lines.push(`secrets:  ${entry.secretsRoot}`);
-  for (const [hook, cmd] of Object.entries(entry.hooks)) lines.push(`hook ${hook}: ${cmd}`);
-  if (entry.policyPresets.length) lines.push(`policy presets: ${entry.policyPresets.join(', ')}`);
-  if (entry.customPolicies.length) lines.push(`custom policies: ${entry.customPolicies.map((p) => p.name).join(', ')}`);
-  return lines;
-}
-
 export function registerSandbox(program: Command, act: Act): void {
   const sandbox = program.command('sandbox').description('register, inspect and forget agent sandboxes');
 
@@ -59,7 +47,7 @@ export function registerSandbox(program: Command, act: Act): void {
     act(async (ctx, name: string, flags: SandboxFlags) => {
       const { addSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = addSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
-      emit(ctx, { sandbox: entry }, () => [`registered ${entry.name} (${entry.agent}) at ${entry.root}`]);
+      emit(ctx, present.json(entry), () => present.addedText(entry));
     }),
   );
 
@@ -67,7 +55,7 @@ export function registerSandbox(program: Command, act: Act): void {
     act(async (ctx, name: string, flags: SandboxFlags) => {
       const { setSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = setSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
-      emit(ctx, { sandbox: entry }, () => entryLines(entry));
+      emit(ctx, present.json(entry), () => present.text(entry));
     }),
   );
 
@@ -77,12 +65,8 @@ export function registerSandbox(program: Command, act: Act): void {
     .action(
       act(async (ctx) => {
         const { listSandboxes, rootExists } = await import('../../engine/sandbox/sandbox.js');
-        const entries = listSandboxes(ctx.deps);
-        emit(ctx, { sandboxes: entries.map((e) => ({ ...e, rootExists: rootExists(e.root) })) }, () =>
-          entries.length === 0
-            ? ['no sandboxes registered (try `clawback discover`)']
-            : renderTable(['Name', 'Agent', 'Root', 'Root exists'], entries.map((e) => [e.name, e.agent, e.root, rootExists(e.root) ? 'yes' : 'no'])),
-        );
+        const listed = listSandboxes(ctx.deps).map((entry) => ({ entry, rootExists: rootExists(entry.root) }));
+        emit(ctx, present.listJson(listed), () => present.listText(listed));
       }),
     );
 
@@ -93,7 +77,7 @@ export function registerSandbox(program: Command, act: Act): void {
       act(async (ctx, name: string) => {
         const { getSandbox } = await import('../../store/registry.js');
         const entry = getSandbox(ctx.deps.layout, name);
-        emit(ctx, { sandbox: entry }, () => entryLines(entry));
+        emit(ctx, present.json(entry), () => present.text(entry));
       }),
     );
 
@@ -106,13 +90,9 @@ export function registerSandbox(program: Command, act: Act): void {
         const { removeSandbox } = await import('../../engine/sandbox/sandbox.js');
         const { getSandbox } = await import('../../store/registry.js');
         getSandbox(ctx.deps.layout, name);
-        if (!flags.yes) {
-          if (!ctx.interactive) throw new RefusedError('confirmation-missing', `not removing ${name} without confirmation`, { hint: 'pass --yes' });
-          const answer = await ctx.io.prompt(`forget sandbox ${name}? its bundles stay on disk [y/N] `);
-          if (!/^y(es)?$/i.test(answer.trim())) throw new RefusedError('confirmation-missing', 'not confirmed');
-        }
+        if (!flags.yes) await confirm(ctx, { question: present.removeQuestion(name), refusing: `removing ${name}` });
         const entry = removeSandbox(name, ctx.deps);
-        emit(ctx, { removed: entry }, () => [`forgot ${name}; its bundles stay in ${ctx.deps.layout.bundlesRoot}/${name}`]);
+        emit(ctx, present.removedJson(entry), () => present.removedText(entry, `${ctx.deps.layout.bundlesRoot}/${name}`));
       }),
     );
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
+import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import type { Act } from '../program.js';
-import { formatBytes, formatDurationMs } from '../present/format.js';
+import * as present from '../present/snapshot-create.js';
 import { csv, repeatable } from './options.js';
 
 interface CreateFlags {
@@ -25,24 +25,18 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, flags: CreateFlags) => {
         const { createSnapshot } = await import('../../engine/capture/create.js');
-        const summary = await createSnapshot(
-          {
-            sandbox,
-            ...(flags.name !== undefined ? { label: flags.name } : {}),
-            scope: {
-              ...(flags.only ? { only: flags.only } : {}),
-              ...(flags.agent ? { agents: flags.agent } : {}),
-              ...(flags.exclude ? { excludes: flags.exclude } : {}),
-              noSecrets: flags.secrets === false,
-            },
+        const request = {
+          sandbox,
+          ...(flags.name !== undefined ? { label: flags.name } : {}),
+          scope: {
+            ...(flags.only ? { only: flags.only } : {}),
+            ...(flags.agent ? { agents: flags.agent } : {}),
+            ...(flags.exclude ? { excludes: flags.exclude } : {}),
+            noSecrets: flags.secrets === false,
           },
-          ctx.deps,
-        );
-        emit(ctx, { snapshot: summary }, () => [
-          `✓ ${sandbox}: ${summary.files} files, ${formatBytes(summary.bytes)} → ${summary.dir}`,
-          `  ${summary.copiedFiles} copied (${formatBytes(summary.copiedBytes)}), ${summary.linkedFiles} unchanged (hard-linked), ${summary.databases.length} SQLite database(s), ${summary.skipped} skipped, in ${formatDurationMs(summary.durationMs)}`,
-          ...(summary.incomplete ? ['  some paths could not be read (see warnings); everything else is in the snapshot'] : []),
-        ]);
+        };
+        const summary = await createSnapshot(request, ctx.deps);
+        emit(ctx, present.json(summary), () => present.text(summary));
         return summary.incomplete ? ExitCode.partial : ExitCode.ok;
       }),
     );

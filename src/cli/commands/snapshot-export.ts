@@ -2,12 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { ExportFormat, ExportRequest, ExportSummary } from '../../engine/archive/export.js';
-import { expandHome, TOOL_VERSION, type CliContext } from '../context.js';
+import type { ExportFormat, ExportRequest } from '../../engine/archive/export.js';
+import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
-import type { Act } from '../program.js';
-import { formatBytes, formatDurationMs } from '../present/format.js';
+import * as present from '../present/snapshot-export.js';
 
 interface ExportFlags {
   output?: string;
@@ -33,33 +32,18 @@ export function chooseFormat(format: string | undefined, output: string | undefi
   return 'tar.gz';
 }
 
-function systemInfo(): Record<string, string> {
+function systemInfo(version: string): Record<string, string> {
   return {
     os: os.type(),
     os_release: os.release(),
     os_version: os.version(),
     machine: os.machine(),
     node_version: process.versions.node,
-    generator: `clawback ${TOOL_VERSION}`,
+    generator: `clawback ${version}`,
   };
 }
 
-function exportLines(summary: ExportSummary): string[] {
-  const source = `v${summary.bundle.version ?? '?'} (${summary.bundle.name ?? summary.bundle.timestamp})`;
-  const seconds = summary.durationMs / 1000;
-  const rate = seconds > 0 ? `, ${formatBytes(Math.round(summary.bytes / seconds))}/s` : '';
-  const lines = [
-    `✓ exported ${summary.sandbox} ${source} → ${summary.output}`,
-    `  ${summary.format}${summary.encrypted ? ', encrypted' : ''}: ${summary.files} files, ${formatBytes(summary.bytes)} → ${formatBytes(summary.archiveBytes)} in ${formatDurationMs(summary.durationMs)}${rate}`,
-  ];
-  if (summary.qwenpawId) lines.push(`  QwenPaw backup id: ${summary.qwenpawId}`);
-  if (summary.secrets === 'left-out') lines.push('  secrets left out (pass --include-secrets or --encrypt to keep them)');
-  const other = summary.leftOut.filter((s) => !s.reason.startsWith('secrets'));
-  if (other.length > 0) lines.push(`  not in the archive: ${other.map((s) => `${s.path} (${s.reason})`).join(', ')}${summary.leftOutCount > summary.leftOut.length ? ', ...' : ''}`);
-  return lines;
-}
-
-async function runExport(ctx: CliContext, sandbox: string, selector: string, flags: ExportFlags): Promise<void> {
+async function requestOf(ctx: CliContext, sandbox: string, selector: string, flags: ExportFlags): Promise<ExportRequest> {
   const format = chooseFormat(flags.format, flags.output);
   const resolve = (file: string): string => path.resolve(ctx.io.cwd, expandHome(file, ctx.io.homedir));
   const request: ExportRequest = {
@@ -68,7 +52,7 @@ async function runExport(ctx: CliContext, sandbox: string, selector: string, fla
     format,
     force: flags.force === true,
     includeSecrets: flags.includeSecrets === true,
-    systemInfo: systemInfo(),
+    systemInfo: systemInfo(ctx.deps.toolVersion),
     ...(flags.output !== undefined ? { output: resolve(flags.output) } : {}),
     ...(ctx.io.env.QWENPAW_BACKUP_DIR ? { qwenpawBackupDir: resolve(ctx.io.env.QWENPAW_BACKUP_DIR) } : {}),
   };
@@ -76,10 +60,7 @@ async function runExport(ctx: CliContext, sandbox: string, selector: string, fla
     if (format === 'qwenpaw-zip') throw new UsageError('--encrypt applies to the tar and tar.gz formats', { hint: 'QwenPaw cannot read an encrypted zip; export as tar.gz to encrypt' });
     request.passphrase = await readPassphrase(ctx, { confirm: true, ...(flags.passphraseFile !== undefined ? { file: flags.passphraseFile } : {}) });
   }
-  const { exportSnapshot } = await import('../../engine/archive/export.js');
-  const summary = await exportSnapshot(request, ctx.deps);
-  for (const warning of summary.warnings) ctx.deps.events.warning?.(warning);
-  emit(ctx, { export: summary }, () => exportLines(summary));
+  return request;
 }
 
 export function registerSnapshotExport(program: Command, act: Act): void {
@@ -94,7 +75,10 @@ export function registerSnapshotExport(program: Command, act: Act): void {
     .option('--force', 'replace an existing output file')
     .action(
       act(async (ctx, sandbox: string, selector: string, flags: ExportFlags) => {
-        await runExport(ctx, sandbox, selector, flags);
+        const request = await requestOf(ctx, sandbox, selector, flags);
+        const { exportSnapshot } = await import('../../engine/archive/export.js');
+        const summary = await exportSnapshot(request, ctx.deps);
+        emit(ctx, present.json(summary), () => present.text(summary));
       }),
     );
 }

@@ -2,12 +2,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { ArchiveLimits } from '../../formats/archive-guard.js';
-import type { ImportRequest, ImportSummary } from '../../engine/archive/import.js';
-import { expandHome, type CliContext } from '../context.js';
+import type { ImportRequest } from '../../engine/archive/import.js';
+import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
-import type { Act } from '../program.js';
-import { formatBytes, formatDurationMs } from '../present/format.js';
+import * as present from '../present/snapshot-import.js';
 
 interface ImportFlags {
   overwrite?: boolean;
@@ -34,22 +33,9 @@ export function testArchiveLimits(raw: string | undefined): Partial<ArchiveLimit
   return limits;
 }
 
-function importLines(summary: ImportSummary): string[] {
-  const seconds = summary.durationMs / 1000;
-  const rate = seconds > 0 ? `, ${formatBytes(Math.round(summary.bytes / seconds))}/s` : '';
-  const lines = [
-    `✓ imported ${path.basename(summary.file)} into ${summary.sandbox} as ${summary.timestamp}${summary.name ? ` "${summary.name}"` : ''}`,
-    `  ${summary.format}${summary.encrypted ? ', encrypted' : ''}: ${summary.files} files, ${formatBytes(summary.bytes)}, ${summary.databases.length} SQLite database(s), in ${formatDurationMs(summary.durationMs)}${rate}`,
-  ];
-  if (summary.origin.qwenpawId) lines.push(`  QwenPaw backup id: ${summary.origin.qwenpawId}`);
-  if (summary.replaced.length > 0) lines.push(`  replaced the earlier import ${summary.replaced.join(', ')}`);
-  lines.push(`  restore it with: clawback ${summary.sandbox} snapshot restore ${summary.name ?? summary.timestamp}`);
-  return lines;
-}
-
-async function runImport(ctx: CliContext, sandbox: string, file: string, flags: ImportFlags): Promise<void> {
+function requestOf(ctx: CliContext, sandbox: string, file: string, flags: ImportFlags): ImportRequest {
   const limits = testArchiveLimits(ctx.io.env.CLAWBACK_TEST_ARCHIVE_LIMITS);
-  const request: ImportRequest = {
+  return {
     sandbox,
     file: path.resolve(ctx.io.cwd, expandHome(file, ctx.io.homedir)),
     overwrite: flags.overwrite === true,
@@ -57,10 +43,6 @@ async function runImport(ctx: CliContext, sandbox: string, file: string, flags: 
     ...(flags.name !== undefined ? { label: flags.name } : {}),
     ...(limits ? { limits } : {}),
   };
-  const { importArchive } = await import('../../engine/archive/import.js');
-  const summary = await importArchive(request, ctx.deps);
-  for (const warning of summary.warnings) ctx.deps.events.warning?.(warning);
-  emit(ctx, { import: summary }, () => importLines(summary));
 }
 
 export function registerSnapshotImport(program: Command, act: Act): void {
@@ -72,7 +54,10 @@ export function registerSnapshotImport(program: Command, act: Act): void {
     .option('--passphrase-file <file>', 'passphrase of an encrypted export (else $CLAWBACK_PASSPHRASE, else a prompt)')
     .action(
       act(async (ctx, sandbox: string, file: string, flags: ImportFlags) => {
-        await runImport(ctx, sandbox, file, flags);
+        const request = requestOf(ctx, sandbox, file, flags);
+        const { importArchive } = await import('../../engine/archive/import.js');
+        const summary = await importArchive(request, ctx.deps);
+        emit(ctx, present.json(summary), () => present.text(summary));
       }),
     );
 }

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { PruneSummary } from '../../engine/retention/prune.js';
 import type { RetentionPolicy } from '../../engine/retention/rules.js';
+import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import type { Act } from '../program.js';
-import { formatBytes } from '../present/format.js';
-import { renderTable } from '../present/table.js';
+import * as present from '../present/snapshot-prune.js';
 import { positiveInt, repeatable } from './options.js';
 
 interface PruneFlags {
@@ -19,21 +17,18 @@ interface PruneFlags {
   dryRun?: boolean;
 }
 
-function pruneLines(summary: PruneSummary): string[] {
-  if (summary.decisions.length === 0) return [`${summary.sandbox} has no snapshots`];
-  const table = renderTable(
-    ['Action', 'Version', 'Name', 'Timestamp', 'Size', 'Why'],
-    summary.decisions.map((d) => [
-      d.keep ? 'keep' : summary.dryRun ? 'would remove' : 'remove',
-      d.version !== null ? `v${d.version}` : '-',
-      d.name ?? '',
-      d.timestamp,
-      d.bytes !== null ? formatBytes(d.bytes) : '-',
-      d.reasons.join(', '),
-    ]),
-  );
-  const verb = summary.dryRun ? 'would remove' : 'removed';
-  return [...table, `kept ${summary.kept}, ${verb} ${summary.removed} snapshot(s), ${summary.dryRun ? 'would free' : 'freed'} ${formatBytes(summary.freedBytes)}${summary.dryRun ? ' (dry run: nothing was deleted)' : ''}`];
+async function policyOf(flags: PruneFlags): Promise<RetentionPolicy> {
+  const { parseDuration } = await import('../../engine/retention/rules.js');
+  const policy: RetentionPolicy = {};
+  if (flags.keepLast !== undefined) policy.keepLast = flags.keepLast;
+  if (flags.keepHourly !== undefined) policy.keepHourly = flags.keepHourly;
+  if (flags.keepDaily !== undefined) policy.keepDaily = flags.keepDaily;
+  if (flags.keepWeekly !== undefined) policy.keepWeekly = flags.keepWeekly;
+  if (flags.keepMonthly !== undefined) policy.keepMonthly = flags.keepMonthly;
+  if (flags.keepYearly !== undefined) policy.keepYearly = flags.keepYearly;
+  if (flags.olderThan !== undefined) policy.olderThanMs = parseDuration(flags.olderThan);
+  if (flags.keepName !== undefined) policy.keepName = flags.keepName;
+  return policy;
 }
 
 export function registerSnapshotPrune(program: Command, act: Act): void {
@@ -52,18 +47,8 @@ export function registerSnapshotPrune(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, flags: PruneFlags) => {
         const { pruneSnapshots } = await import('../../engine/retention/prune.js');
-        const { parseDuration } = await import('../../engine/retention/rules.js');
-        const policy: RetentionPolicy = {};
-        if (flags.keepLast !== undefined) policy.keepLast = flags.keepLast;
-        if (flags.keepHourly !== undefined) policy.keepHourly = flags.keepHourly;
-        if (flags.keepDaily !== undefined) policy.keepDaily = flags.keepDaily;
-        if (flags.keepWeekly !== undefined) policy.keepWeekly = flags.keepWeekly;
-        if (flags.keepMonthly !== undefined) policy.keepMonthly = flags.keepMonthly;
-        if (flags.keepYearly !== undefined) policy.keepYearly = flags.keepYearly;
-        if (flags.olderThan !== undefined) policy.olderThanMs = parseDuration(flags.olderThan);
-        if (flags.keepName !== undefined) policy.keepName = flags.keepName;
-        const summary = pruneSnapshots({ sandbox, policy, dryRun: flags.dryRun === true }, ctx.deps);
-        emit(ctx, { ...summary }, () => pruneLines(summary));
+        const summary = pruneSnapshots({ sandbox, policy: await policyOf(flags), dryRun: flags.dryRun === true }, ctx.deps);
+        emit(ctx, present.json(summary), () => present.text(summary));
       }),
     );
 }

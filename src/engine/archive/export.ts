@@ -74,6 +74,8 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
   const bytes = writer.files.reduce((sum, e) => sum + (e.size ?? 0), 0);
   deps.events.phase?.('export', { files: writer.files.length, bytes });
   const entries = await writeArchive(writer, output, request, record, deps);
+  // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
+  for (const warning of [...warnings, ...writer.warnings]) deps.events.warning?.(warning);
   return {
     sandbox: request.sandbox,
     bundle: { timestamp: bundle.timestamp, name: bundle.name, version: record.version ?? null },

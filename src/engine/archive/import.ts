@@ -69,7 +69,7 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
     try {
       const archive = passphrase !== undefined ? await decrypted(request.file, passphrase, scratch) : request.file;
       const staged = await stageAndPublish(archive, { request, deps, entry, agentManifest, scratch }, sandboxDir);
-      return summaryOf(staged, request, encrypted, sandboxDir, deps.clock() - started);
+      return summaryOf(staged, request, encrypted, sandboxDir, deps.clock() - started, deps);
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -97,8 +97,10 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
   }
 }
 
-function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, durationMs: number): ImportSummary {
+function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, durationMs: number, deps: EngineDeps): ImportSummary {
   const { manifest, plan } = staged;
+  // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
+  for (const warning of staged.warnings) deps.events.warning?.(warning);
   return {
     sandbox: request.sandbox,
     file: request.file,

@@ -118,6 +118,12 @@ async function runStep<T>(run: RebuildRun, name: RebuildStepName, work: () => Pr
   return result;
 }
 
+/** A rebuild's own warning: to the user through deps.events.warning, and kept for the summary (--json). */
+function warn(progress: Progress, deps: EngineDeps, message: string): void {
+  progress.warnings.push(message);
+  deps.events.warning?.(message);
+}
+
 async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: RebuildPreflight, progress: Progress): Promise<RestoreSummary> {
   const run: RebuildRun = { request, deps, entry: preflight.entry, root: preflight.root, stamp: '', progress };
   await stopAgent(run);
@@ -134,7 +140,7 @@ async function runSteps(request: RebuildRequest, deps: EngineDeps, preflight: Re
 async function stopAgent(run: RebuildRun): Promise<void> {
   const { entry, progress } = run;
   if (entry.hooks.stop === undefined) {
-    progress.warnings.push(`${entry.name} has no stop hook: if the agent is running, it may write to ${run.root} while it is rebuilt`);
+    warn(progress, run.deps, `${entry.name} has no stop hook: if the agent is running, it may write to ${run.root} while it is rebuilt`);
     return;
   }
   await runStep(run, 'stop', () => runRequiredHook(entry, 'stop', run.request.hooks), () => 'stopped (stop hook)');
@@ -237,7 +243,7 @@ async function commitAndCleanUp(run: RebuildRun, record: RebuildRecord): Promise
         removeRebuildRecord(deps.layout, run.entry.name);
         return true;
       } catch (error) {
-        progress.warnings.push(`could not remove the old root ${record.aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
+        warn(progress, run.deps, `could not remove the old root ${record.aside} (${(error as Error).message}); the next clawback command retries, or remove it by hand`);
         return false;
       }
     },

@@ -89,7 +89,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
       // The registry may have changed while we waited for the lock.
       target = resolveTarget(request, deps);
     }
-    return await restoreLocked(request, target, deps, started);
+    return reportWarnings(await restoreLocked(request, target, deps, started), deps);
   } finally {
     lock?.release();
   }
@@ -108,7 +108,13 @@ export async function restoreSnapshotLocked(request: RestoreRequest, deps: Engin
   if (confirmation && !request.confirmed) {
     throw new RefusedError('confirmation-missing', `not restoring over ${confirmation.name} without confirmation`, { hint: 'pass --yes' });
   }
-  return restoreLocked(request, target, deps, started);
+  return reportWarnings(await restoreLocked(request, target, deps, started), deps);
+}
+
+/** Warnings reach the user through deps.events.warning; the summary keeps them for --json. */
+function reportWarnings(summary: RestoreSummary, deps: EngineDeps): RestoreSummary {
+  for (const warning of summary.warnings) deps.events.warning?.(warning);
+  return summary;
 }
 
 interface RestoreSource {

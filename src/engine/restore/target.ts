@@ -21,12 +21,14 @@ export interface RestoreTarget {
   create: SandboxEntry | undefined;
 }
 
-/** A question the CLI must have answered (or `--yes`) before the restore may run. */
+/** Why a restore needs confirmation (or `--yes`) before it may run: facts the CLI turns into a question. */
 export interface Confirmation {
-  /** type-name: the user types `name`; yes-no: a y/N question. */
-  kind: 'type-name' | 'yes-no';
+  /** replace-other: `--force` over another sandbox's state; no-pre-restore: nothing would undo the restore. */
+  kind: 'replace-other' | 'no-pre-restore';
+  /** The sandbox whose state would be replaced. */
   name: string;
-  question: string;
+  /** Its state root. */
+  root: string;
 }
 
 /** A directory with something in it (a path that exists and is not a directory counts as occupied). */
@@ -87,27 +89,18 @@ export function resolveTarget(request: TargetRequest, deps: EngineDeps): Restore
 }
 
 /**
- * The confirmation a restore needs, if any: `--force` over another sandbox
- * (or a non-empty root) asks to type its name; `--no-pre-restore` over
- * existing state, which leaves no way back, asks y/N.
+ * The confirmation a restore needs, if any: `--force` over another sandbox's
+ * existing state, or `--no-pre-restore` over existing state (no way back).
  */
 export function restoreConfirmation(request: TargetRequest, deps: EngineDeps): Confirmation | undefined {
   if (request.dryRun) return undefined;
   const target = resolveTarget(request, deps);
   const hasState = dirHasEntries(target.entry.root);
   if (target.name !== request.sandbox && request.force && hasState) {
-    return {
-      kind: 'type-name',
-      name: target.name,
-      question: `this replaces the state of ${target.name} in ${target.entry.root}. Type ${target.name} to confirm: `,
-    };
+    return { kind: 'replace-other', name: target.name, root: target.entry.root };
   }
   if (request.noPreRestore && hasState) {
-    return {
-      kind: 'yes-no',
-      name: target.name,
-      question: `restore over ${target.entry.root} without a pre-restore snapshot? The current state cannot be recovered afterwards [y/N] `,
-    };
+    return { kind: 'no-pre-restore', name: target.name, root: target.entry.root };
   }
   return undefined;
 }

@@ -1,0 +1,19 @@
+import os from 'node:os';
+import type { CliIo } from './context.js';
+
+/** The real process's streams, environment and terminal. */
+export function defaultIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: process.stdin.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+    homedir: os.homedir(),
+    prompt: async (question, options) => {
+      const { promptLine } = await import('./prompt.js');
+      return promptLine(question, options?.silent === true);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { SnapshotSummary } from '../../engine/capture/create.js';
+import type { JsonDocument } from './document.js';
+import { formatBytes, formatDurationMs } from './format.js';
+
+export interface SnapshotJson {
+  sandbox: string;
+  timestamp: string;
+  name: string | null;
+  dir: string;
+  files: number;
+  bytes: number;
+  linkedFiles: number;
+  copiedFiles: number;
+  copiedBytes: number;
+  databases: string[];
+  skipped: number;
+  warnings: string[];
+  incomplete: boolean;
+  durationMs: number;
+}
+
+export interface CreateDocument extends JsonDocument {
+  snapshot: SnapshotJson;
+}
+
+export function snapshotJson(s: SnapshotSummary): SnapshotJson {
+  return {
+    sandbox: s.sandbox,
+    timestamp: s.timestamp,
+    name: s.name,
+    dir: s.dir,
+    files: s.files,
+    bytes: s.bytes,
+    linkedFiles: s.linkedFiles,
+    copiedFiles: s.copiedFiles,
+    copiedBytes: s.copiedBytes,
+    databases: [...s.databases],
+    skipped: s.skipped,
+    warnings: [...s.warnings],
+    incomplete: s.incomplete,
+    durationMs: s.durationMs,
+  };
+}
+
+export function json(summary: SnapshotSummary): CreateDocument {
+  return { schemaVersion: 1, snapshot: snapshotJson(summary) };
+}
+
+export function text(s: SnapshotSummary): string[] {
+  return [
+    `✓ ${s.sandbox}: ${s.files} files, ${formatBytes(s.bytes)} → ${s.dir}`,
+    `  ${s.copiedFiles} copied (${formatBytes(s.copiedBytes)}), ${s.linkedFiles} unchanged (hard-linked), ${s.databases.length} SQLite database(s), ${s.skipped} skipped, in ${formatDurationMs(s.durationMs)}`,
+    ...(s.incomplete ? ['  some paths could not be read (see warnings); everything else is in the snapshot'] : []),
+  ];
+}

@@ -1,0 +1,80 @@
+import type { DiskUsage, SnapshotRow } from '../../engine/inspect/list.js';
+import type { JsonDocument } from './document.js';
+import { formatBytes } from './format.js';
+import { renderTable } from './table.js';
+
+export interface SnapshotRowJson {
+  version: number | null;
+  id: string;
+  name: string | null;
+  timestamp: string;
+  state: 'complete' | 'partial' | 'corrupt';
+  files: number | null;
+  bytes: number | null;
+  uniqueBytes: number | null;
+  path: string;
+  problem: string | null;
+}
+
+export interface DiskUsageJson {
+  bytes: number;
+  files: number;
+  totalBytes: number;
+  method: 'manifests' | 'inodes';
+  uncounted: string[];
+}
+
+export interface ListDocument extends JsonDocument {
+  sandbox: string;
+  snapshots: SnapshotRowJson[];
+  diskUsage: DiskUsageJson;
+}
+
+export interface ListResult {
+  sandbox: string;
+  snapshots: SnapshotRow[];
+  diskUsage: DiskUsage;
+}
+
+function rowJson(r: SnapshotRow): SnapshotRowJson {
+  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem };
+}
+
+export function json(result: ListResult): ListDocument {
+  const u = result.diskUsage;
+  return {
+    schemaVersion: 1,
+    sandbox: result.sandbox,
+    snapshots: result.snapshots.map(rowJson),
+    diskUsage: { bytes: u.bytes, files: u.files, totalBytes: u.totalBytes, method: u.method, uncounted: [...u.uncounted] },
+  };
+}
+
+function diskUsageLine(count: number, usage: DiskUsage): string {
+  const uncounted = usage.uncounted.length > 0 ? `; ${usage.uncounted.length} incomplete/corrupt not counted (--exact counts them)` : '';
+  const how = usage.method === 'inodes' ? 'counted by inode' : 'shared files counted once';
+  return `${count} snapshot(s): ${formatBytes(usage.bytes)} on disk in ${usage.files} files (${how}; ${formatBytes(usage.totalBytes)} without sharing)${uncounted}`;
+}
+
+function stateCell(r: SnapshotRow): string {
+  if (r.state === 'complete') return 'yes';
+  return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
+}
+
+export function text(result: ListResult): string[] {
+  const { sandbox, snapshots: rows } = result;
+  if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
+  const table = renderTable(
+    ['Version', 'Name', 'Timestamp', 'Files', 'Size', 'Unique', 'Complete'],
+    rows.map((r) => [
+      r.version !== null ? `v${r.version}` : '-',
+      r.name ?? '',
+      r.timestamp,
+      r.files ?? '-',
+      r.bytes !== null ? formatBytes(r.bytes) : '-',
+      r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',
+      stateCell(r),
+    ]),
+  );
+  return [...table, diskUsageLine(rows.length, result.diskUsage)];
+}

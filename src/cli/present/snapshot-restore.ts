@@ -1,0 +1,144 @@
+import type { MergeOutcome } from '../../engine/restore/stage.js';
+import type { Confirmation, PlanCounts, RestoreSummary } from '../../engine/restore/restore.js';
+import type { ConfirmRequest } from '../confirm.js';
+import type { JsonDocument } from './document.js';
+import { formatDurationMs } from './format.js';
+import { renderTable } from './table.js';
+
+export interface PlanCountsJson {
+  replaced: number;
+  unchanged: number;
+  added: number;
+  removed: number;
+  kept: number;
+}
+
+export interface MergeJson {
+  path: string;
+  report: { fromLive: string[]; fromSnapshot: string[]; skipped: string[] };
+}
+
+/** Paths kept as they are, counted by why (excluded, machine_local, …); reasons with none are absent. */
+export type KeptReasonsJson = Record<string, number>;
+
+export interface RestoreJson {
+  sandbox: string;
+  target: string;
+  dryRun: boolean;
+  bundle: { timestamp: string; name: string | null; version: number | null; dir: string };
+  dirs: string[];
+  counts: PlanCountsJson;
+  keptReasons: KeptReasonsJson;
+  paths: { replaced: string[]; unchanged: string[]; added: string[]; removed: string[]; kept: string[] };
+  databases: string[];
+  merges: MergeJson[];
+  preRestore: { selector: string; timestamp: string; dir: string; undo: string } | null;
+  registered: boolean;
+  policy: { presetsAdded: string[]; presetsRemoved: string[]; customAdded: string[]; customRemoved: string[]; customChanged: string[]; changed: boolean };
+  restart: string | null;
+  warnings: string[];
+  durationMs: number;
+}
+
+export interface RestoreDocument extends JsonDocument {
+  restore: RestoreJson;
+}
+
+export const countsJson = (c: PlanCounts): PlanCountsJson => ({ replaced: c.replaced, unchanged: c.unchanged, added: c.added, removed: c.removed, kept: c.kept });
+export const mergeJson = (m: MergeOutcome): MergeJson => ({ path: m.path, report: { fromLive: [...m.report.fromLive], fromSnapshot: [...m.report.fromSnapshot], skipped: [...m.report.skipped] } });
+
+export function keptReasonsJson(reasons: Partial<Record<string, number>>): KeptReasonsJson {
+  const out: KeptReasonsJson = {};
+  for (const [reason, n] of Object.entries(reasons)) if (n !== undefined) out[reason] = n;
+  return out;
+}
+
+export function json(s: RestoreSummary): RestoreDocument {
+  const { bundle: b, paths: p, policy: q, preRestore: pre } = s;
+  return {
+    schemaVersion: 1,
+    restore: {
+      sandbox: s.sandbox,
+      target: s.target,
+      dryRun: s.dryRun,
+      bundle: { timestamp: b.timestamp, name: b.name, version: b.version, dir: b.dir },
+      dirs: [...s.dirs],
+      counts: countsJson(s.counts),
+      keptReasons: keptReasonsJson(s.keptReasons),
+      paths: { replaced: [...p.replaced], unchanged: [...p.unchanged], added: [...p.added], removed: [...p.removed], kept: [...p.kept] },
+      databases: [...s.databases],
+      merges: s.merges.map(mergeJson),
+      preRestore: pre === null ? null : { selector: pre.selector, timestamp: pre.timestamp, dir: pre.dir, undo: pre.undo },
+      registered: s.registered,
+      policy: { presetsAdded: [...q.presetsAdded], presetsRemoved: [...q.presetsRemoved], customAdded: [...q.customAdded], customRemoved: [...q.customRemoved], customChanged: [...q.customChanged], changed: q.changed },
+      restart: s.restart,
+      warnings: [...s.warnings],
+      durationMs: s.durationMs,
+    },
+  };
+}
+
+const SHOWN_PATHS = 3;
+const CELL_WIDTH = 90;
+
+function pathsCell(paths: string[], count: number): string {
+  let shown = paths.slice(0, SHOWN_PATHS).join(', ');
+  if (shown.length > CELL_WIDTH) shown = `${shown.slice(0, CELL_WIDTH - 1)}…`;
+  return count > SHOWN_PATHS ? `${shown} (+${count - SHOWN_PATHS} more)` : shown;
+}
+
+function planTable(summary: RestoreSummary): string[] {
+  const rows: Array<keyof RestoreSummary['counts']> = ['replaced', 'added', 'removed', 'unchanged', 'kept'];
+  return renderTable(['Change', 'Count', 'Paths'], rows.map((key) => [key, summary.counts[key], pathsCell(summary.paths[key], summary.counts[key])]));
+}
+
+function keptLine(summary: RestoreSummary): string | undefined {
+  const parts = Object.entries(summary.keptReasons)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([reason, n]) => `${n} ${reason.replace(/_/g, '-')}`);
+  return parts.length > 0 ? `  kept as they are: ${parts.join(', ')}` : undefined;
+}
+
+function policyLine(summary: RestoreSummary): string | undefined {
+  const p = summary.policy;
+  if (!p.changed) return undefined;
+  const parts: string[] = [];
+  if (p.presetsAdded.length) parts.push(`presets +${p.presetsAdded.join(', +')}`);
+  if (p.presetsRemoved.length) parts.push(`presets -${p.presetsRemoved.join(', -')}`);
+  if (p.customAdded.length) parts.push(`custom +${p.customAdded.join(', +')}`);
+  if (p.customRemoved.length) parts.push(`custom -${p.customRemoved.join(', -')}`);
+  if (p.customChanged.length) parts.push(`custom changed ${p.customChanged.join(', ')}`);
+  return `  policy metadata ${summary.dryRun ? 'would change' : 'changed'}: ${parts.join('; ')}`;
+}
+
+function headLine(summary: RestoreSummary): string {
+  const source = `v${summary.bundle.version ?? '?'} (${summary.bundle.name ?? summary.bundle.timestamp})`;
+  const into = summary.target === summary.sandbox ? summary.sandbox : `${summary.target}${summary.registered ? ' (new sandbox)' : ''}`;
+  return summary.dryRun
+    ? `dry run: restoring ${summary.sandbox} ${source} into ${into} would change ${summary.dirs.join(', ')}; every file checked against the manifest`
+    : `✓ restored ${summary.sandbox} ${source} into ${into} (${summary.dirs.join(', ')}) in ${formatDurationMs(summary.durationMs)}`;
+}
+
+export function text(summary: RestoreSummary): string[] {
+  const lines: string[] = [headLine(summary), ...planTable(summary)];
+  const kept = keptLine(summary);
+  if (kept) lines.push(kept);
+  if (summary.databases.length) lines.push(`  SQLite through the backup API: ${summary.databases.join(', ')}`);
+  for (const merge of summary.merges) {
+    const live = merge.report.fromLive.length ? `; kept from live: ${merge.report.fromLive.join(', ')}` : '';
+    lines.push(`  config merged: ${merge.path}${live}`);
+  }
+  const policy = policyLine(summary);
+  if (policy) lines.push(policy);
+  if (summary.preRestore) lines.push(`  undo with: ${summary.preRestore.undo}`);
+  else if (!summary.dryRun && !summary.registered) lines.push('  no pre-restore snapshot was taken');
+  if (summary.restart) lines.push(`  next: ${summary.restart}`);
+  return lines;
+}
+
+/** The question a restore asks, from the engine's facts. */
+export function confirmation(facts: Confirmation): ConfirmRequest {
+  const refusing = `restoring over ${facts.name}`;
+  if (facts.kind === 'replace-other') return { question: `this replaces the state of ${facts.name} in ${facts.root}.`, typed: facts.name, refusing };
+  return { question: `restore over ${facts.root} without a pre-restore snapshot? The current state cannot be recovered afterwards`, refusing };
+}

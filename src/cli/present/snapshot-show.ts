@@ -1,0 +1,109 @@
+import type { BundleManifest } from '../../manifest/bundle-manifest.js';
+import type { BundleRecord } from '../../store/bundles.js';
+import type { JsonDocument } from './document.js';
+import { formatBytes } from './format.js';
+
+export interface ModuleCountJson {
+  module: string;
+  files: number;
+  bytes: number;
+}
+
+export interface SnapshotDetailJson {
+  version: number | null;
+  timestamp: string;
+  name: string | null;
+  path: string;
+  agentType: string;
+  capture: 'whole' | 'selective';
+  scope: { full: boolean; modules: string[]; agents: string[] | null; includesSecrets: boolean; excludes: string[] };
+  includesSecrets: boolean;
+  totals: { files: number; bytes: number };
+  modules: ModuleCountJson[];
+  databases: string[];
+  symlinks: number;
+  /** Skipped entries counted by reason. */
+  skipped: Record<string, number>;
+  policyPresets: string[];
+  customPolicies: string[];
+  contentSha256: string;
+}
+
+/** A partial or corrupt bundle: no manifest to show. */
+export interface UnreadableSnapshotJson {
+  id: string;
+  state: 'complete' | 'partial' | 'corrupt';
+  path: string;
+  problem: string | null;
+}
+
+export interface ShowDocument extends JsonDocument {
+  snapshot: SnapshotDetailJson | UnreadableSnapshotJson;
+}
+
+function moduleCounts(manifest: BundleManifest): ModuleCountJson[] {
+  const counts = new Map<string, { files: number; bytes: number }>();
+  for (const entry of manifest.entries) {
+    const c = counts.get(entry.module) ?? { files: 0, bytes: 0 };
+    if (entry.type === 'file') {
+      c.files++;
+      c.bytes += entry.size ?? 0;
+    }
+    counts.set(entry.module, c);
+  }
+  return [...counts.entries()].sort().map(([module, c]) => ({ module, files: c.files, bytes: c.bytes }));
+}
+
+function skippedCounts(manifest: BundleManifest): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of manifest.skipped) counts[s.reason] = (counts[s.reason] ?? 0) + 1;
+  return counts;
+}
+
+function detail(record: BundleRecord, m: BundleManifest): SnapshotDetailJson {
+  const s = m.scope;
+  return {
+    version: record.version ?? null,
+    timestamp: m.timestamp,
+    name: m.name,
+    path: record.dir,
+    agentType: m.agentType,
+    capture: m.capture,
+    scope: { full: s.full, modules: [...s.modules], agents: s.agents ? [...s.agents] : null, includesSecrets: s.includesSecrets, excludes: [...s.excludes] },
+    includesSecrets: m.includesSecrets,
+    totals: { files: m.totals.files, bytes: m.totals.bytes },
+    modules: moduleCounts(m),
+    databases: m.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path),
+    symlinks: m.entries.filter((e) => e.type === 'symlink').length,
+    skipped: skippedCounts(m),
+    policyPresets: [...m.policyPresets],
+    customPolicies: m.customPolicies.map((p) => p.name),
+    contentSha256: m.contentSha256,
+  };
+}
+
+export function json(record: BundleRecord): ShowDocument {
+  const m = record.manifest;
+  if (!m) return { schemaVersion: 1, snapshot: { id: record.id, state: record.state, path: record.dir, problem: record.problem?.message ?? null } };
+  return { schemaVersion: 1, snapshot: detail(record, m) };
+}
+
+export function text(record: BundleRecord): string[] {
+  const m = record.manifest;
+  if (!m) return [`${record.id}: ${record.state}${record.problem ? ` (${record.problem.message})` : ''}`];
+  const d = detail(record, m);
+  const skipped = Object.entries(d.skipped);
+  return [
+    `snapshot v${record.version} of ${m.sandboxName}${m.name ? ` "${m.name}"` : ''}`,
+    `  timestamp:  ${m.timestamp}`,
+    `  path:       ${record.dir}`,
+    `  agent:      ${m.agentType} (${m.capture} capture${m.scope.full ? ', full' : ', partial'})`,
+    `  files:      ${m.totals.files} (${formatBytes(m.totals.bytes)}), ${d.symlinks} symlinks`,
+    `  secrets:    ${m.includesSecrets ? 'included' : 'left out'}`,
+    `  databases:  ${d.databases.length ? d.databases.join(', ') : 'none'}`,
+    '  modules:',
+    ...d.modules.map((mod) => `    ${mod.module.padEnd(14)} ${String(mod.files).padStart(7)} files  ${formatBytes(mod.bytes)}`),
+    '  skipped:',
+    ...(skipped.length ? skipped.map(([reason, n]) => `    ${n} × ${reason}`) : ['    nothing']),
+  ];
+}
