@@ -74,13 +74,21 @@ export class BusyError extends ClawbackError {
 
 /**
  * A command that finished but skipped or failed part of its work (create with unreadable files,
- * verify with damage, backup-all with failures): exit 3, carrying the summary it would have printed.
+ * backup-all with failures: exit 3; verify with damage: exit 6), carrying the summary it printed.
  */
 export class PartialError<Summary = unknown> extends ClawbackError {
   readonly summary: Summary;
-  constructor(message: string, summary: Summary, options?: ClawbackErrorOptions) {
-    super('partial', ExitCode.partial, message, options);
+  /** The command's own output already said what went wrong: the text error line would repeat it. */
+  readonly reported: boolean;
+  constructor(
+    code: string,
+    message: string,
+    summary: Summary,
+    options: ClawbackErrorOptions & { exitCode?: typeof ExitCode.partial | typeof ExitCode.integrity; reported?: boolean } = {},
+  ) {
+    super(code, options.exitCode ?? ExitCode.partial, message, options);
     this.summary = summary;
+    this.reported = options.reported === true;
   }
 }
 

@@ -1,4 +1,4 @@
-import { asUserError, ClawbackError, ExitCode, exitCodeFor } from '../errors.js';
+import { asUserError, ClawbackError, ExitCode, exitCodeFor, PartialError } from '../errors.js';
 import type { CliContext } from './context.js';
 import type { JsonDocument } from './present/document.js';
 
@@ -32,6 +32,7 @@ export function reportError(thrown: unknown, io: { stderr: NodeJS.WritableStream
     io.stderr.write(JSON.stringify(body) + '\n');
     return exitCode;
   }
+  if (error instanceof PartialError && error.reported) return exitCode;
   if (error instanceof ClawbackError) {
     io.stderr.write(color(`clawback: ${error.message}`) + '\n');
     for (const detail of error.details) io.stderr.write(`  ${detail}\n`);

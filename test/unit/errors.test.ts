@@ -68,7 +68,8 @@ describe('asUserError', () => {
   });
 
   it('every catalogue class carries a stable code, its exit code and a hint where it has one', () => {
-    expect(new PartialError('2 files unreadable', { skipped: 2 })).toMatchObject({ code: 'partial', exitCode: 3, summary: { skipped: 2 } });
+    expect(new PartialError('partial', '2 files unreadable', { skipped: 2 })).toMatchObject({ code: 'partial', exitCode: 3, summary: { skipped: 2 } });
+    expect(new PartialError('verify-failed', 'damage', { ok: false }, { exitCode: 6 })).toMatchObject({ code: 'verify-failed', exitCode: 6, summary: { ok: false } });
     expect(exitCodeFor(new IntegrityError('checksum', 'bad'))).toBe(6);
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BackupAllSummary } from '../../engine/capture/backup-all.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
 import { emit } from '../output.js';
@@ -64,7 +64,12 @@ export function registerBackupAll(program: Command, act: Act): void {
         // Quiet is for cron: stay silent on success, but say what went wrong so the mail is useful.
         if (ctx.quiet && !ctx.json && code !== ExitCode.ok) ctx.io.stderr.write(present.problemLines(result).join('\n') + '\n');
         for (const row of summary.rows) for (const line of present.bugLines(row)) ctx.io.stderr.write(line + '\n');
-        return code;
+        if (code !== ExitCode.partial) return code;
+        const { failed, skipped } = summary.counts;
+        throw new PartialError('backup-incomplete', `backup-all: ${failed} sandbox(es) failed${result.strict && skipped > 0 ? `, ${skipped} skipped (--strict)` : ''}`, summary, {
+          hint: 'each failed row says why; the other sandboxes were backed up',
+          reported: true,
+        });
       }),
     );
 }

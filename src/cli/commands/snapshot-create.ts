@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../../errors.js';
+import { PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
 import * as present from '../present/snapshot-create.js';
@@ -37,7 +37,11 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
         };
         const summary = await createSnapshot(request, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
-        return summary.incomplete ? ExitCode.partial : ExitCode.ok;
+        if (summary.incomplete) {
+          throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${summary.skipped} path(s) skipped, everything else is in it`, summary, {
+            hint: `\`clawback ${sandbox} snapshot show ${summary.timestamp}\` lists what was skipped and why; fix it and snapshot again`,
+          });
+        }
       }),
     );
 }

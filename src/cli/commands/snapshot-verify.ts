@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { IntegrityError } from '../../errors.js';
+import { ExitCode, PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
 import * as present from '../present/snapshot-verify.js';
@@ -15,7 +15,10 @@ export function registerSnapshotVerify(program: Command, act: Act): void {
         const summary = await verifySnapshots({ sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) }, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
         if (!summary.ok) {
-          throw new IntegrityError('verify-failed', present.damageMessage(summary), { hint: 'restore from a snapshot that verifies, and delete the damaged one' });
+          throw new PartialError('verify-failed', present.damageMessage(summary), summary, {
+            exitCode: ExitCode.integrity,
+            hint: 'restore from a snapshot that verifies, and delete the damaged one',
+          });
         }
       }),
     );
