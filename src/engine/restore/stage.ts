@@ -193,7 +193,7 @@ export function verifyPlanned(unit: PlanUnit, run: StageRun): void {
  * Every rel is a normalised relative path: bundle ones were checked by
  * parseBundleManifest, live ones are readdir names joined with '/'. The
  * staged tree is new and built top-down by us, and the plan puts nothing
- * below a symlink, so no symlink ancestor can exist (SPEC 5) and a plain
+ * below a symlink, so no symlink ancestor can exist (README "Safety rules") and a plain
  * join is enough; safeJoin's path.relative per file cost 10% of a restore.
  */
 function stagedPath(stageDir: string, rel: string): string {
