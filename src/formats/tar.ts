@@ -5,6 +5,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError } from '../errors.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
 import { isSystemError, writeAll } from './file-io.js';
+import { relativePathProblem } from '../fs-safety/safe-path.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
 export { writeTar, type TarWriteEntry, type WriteTarOptions, type WriteTarSummary } from './tar-write.js';
@@ -83,7 +84,9 @@ interface PlannedEntry {
 
 /** The first pass: every entry through the guard and the caller's map, before anything is written. */
 async function planExtraction(file: string, gzip: boolean, map: EntryPathMap, options: ExtractTarOptions): Promise<PlannedEntry[]> {
+  // clawback's own tars carry any name POSIX allows
   const guardOptions = {
+    pathProblem: relativePathProblem,
     ...(options.allowSymlinks ? { allowSymlink: options.allowSymlinks } : {}),
     ...(options.agentIdRoots ? { agentIdRoots: options.agentIdRoots } : {}),
   };
