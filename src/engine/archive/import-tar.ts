@@ -13,7 +13,7 @@ import { bundleFileMode } from '../bundle/file-mode.js';
 import { portableEntry } from '../bundle/portable.js';
 import type { EngineDeps } from '../deps.js';
 import type { ImportContext, StagedImport } from './types.js';
-import { tarEntryName, TarNameMap } from './tar-names.js';
+import { tarEntryName, tarText, TarNameMap } from './tar-names.js';
 
 /** A manifest larger than this is not one clawback wrote (40,000 entries take about 10 MB). */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
@@ -35,7 +35,9 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
   const id = manifest.origin?.clawbackId ?? `${manifest.sandboxName}@${manifest.timestamp}`;
   const plan = context.plan('clawbackId', id, manifest.name, parseBundleTimestamp(manifest.timestamp) ?? context.deps.now());
 
-  const links = new Map(manifest.entries.filter((e) => e.type === 'symlink').map((e) => [tarEntryName(e.path), e.target!]));
+  const symlinks = manifest.entries.filter((e) => e.type === 'symlink');
+  const links = new Map(symlinks.map((e) => [tarEntryName(e.path), tarText(e.target!)]));
+  const targets = new Map(symlinks.map((e) => [`${PAYLOAD_DIR}/${e.path}`, e.target!]));
   const listed = new TarNameMap(manifest.entries.map((e) => e.path));
   context.deps.events.phase?.('import', { files: manifest.totals.files, bytes: manifest.totals.bytes });
   await extractTar(
@@ -55,6 +57,8 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
       gzip,
       agentIdRoots: manifest.agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
       allowSymlinks: (name, target) => links.get(name) === target,
+      // the manifest holds the exact bytes of a target the tar holds escaped
+      linkTargetOf: (rel, archived) => targets.get(rel) ?? archived,
       ...(request.limits ? { limits: request.limits } : {}),
     },
   );

@@ -8,7 +8,12 @@ import { PAYLOAD_DIR } from '../../manifest/bundle-manifest.js';
  * archive's first entry, keeps the exact bytes; import maps each name back through it.
  */
 export function tarEntryName(rel: string): string {
-  return `${PAYLOAD_DIR}/${displayName(rel).replace(/\n/g, '\\x0a')}`;
+  return `${PAYLOAD_DIR}/${tarText(rel)}`;
+}
+
+/** A name or link target as the tar holds it. */
+export function tarText(name: string): string {
+  return displayName(name).replace(/\n/g, '\\x0a');
 }
 
 /**
