@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps } from '../engine/deps.js';
+import { displayName } from '../fs-safety/fs-path.js';
 import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
 import { ProgressReporter } from './progress.js';
@@ -74,7 +75,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
       warning: (message) => {
         if (quiet || json) return;
         progress.stop();
-        io.stderr.write(color.yellow(`warning: ${message}`) + '\n');
+        io.stderr.write(color.yellow(`warning: ${displayName(message)}`) + '\n');
       },
     },
     toolVersion: version,

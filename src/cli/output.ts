@@ -1,4 +1,5 @@
 import { asUserError, ClawbackError, ExitCode, exitCodeFor, PartialError } from '../errors.js';
+import { displayName } from '../fs-safety/fs-path.js';
 import type { CliContext } from './context.js';
 import type { JsonDocument } from './present/document.js';
 
@@ -10,14 +11,15 @@ export function emit(ctx: CliContext, document: JsonDocument, lines: () => strin
     return;
   }
   if (ctx.quiet) return;
-  const text = lines();
+  // A name's bytes that are not UTF-8 are shown as \xff, never as a replacement character.
+  const text = lines().map(displayName);
   if (text.length > 0) ctx.io.stdout.write(text.join('\n') + '\n');
 }
 
 /** Info for humans on stderr (never in --json or --quiet mode). */
 export function note(ctx: CliContext, line: string): void {
   if (ctx.json || ctx.quiet) return;
-  ctx.io.stderr.write(line + '\n');
+  ctx.io.stderr.write(displayName(line) + '\n');
 }
 
 /** Reports a command's failure and returns its exit code. An OS error that no engine entry point mapped is still a user error. */
@@ -34,8 +36,8 @@ export function reportError(thrown: unknown, io: { stderr: NodeJS.WritableStream
   }
   if (error instanceof PartialError && error.reported) return exitCode;
   if (error instanceof ClawbackError) {
-    io.stderr.write(color(`clawback: ${error.message}`) + '\n');
-    for (const detail of error.details) io.stderr.write(`  ${detail}\n`);
+    io.stderr.write(color(`clawback: ${displayName(error.message)}`) + '\n');
+    for (const detail of error.details) io.stderr.write(`  ${displayName(detail)}\n`);
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
   } else {
     io.stderr.write(`clawback: internal error (a bug, please report it)\n${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

@@ -1,6 +1,6 @@
 import { RefusedError } from '../errors.js';
 import { isAgentId } from '../manifest/agent-id.js';
-import { linkStaysInside, relativePathProblem } from '../fs-safety/safe-path.js';
+import { foreignPathProblem, linkStaysInside } from '../fs-safety/safe-path.js';
 
 export type ArchiveEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'device' | 'other';
 
@@ -41,6 +41,8 @@ export interface ArchiveGuardOptions {
   allowSymlink?: (name: string, target: string) => boolean;
   /** Override which directories hold agent ids; [] turns the agent-id rule off. */
   agentIdRoots?: readonly string[];
+  /** Which names are refused: by default the rules for archives from other systems (no backslash, no drive letter). */
+  pathProblem?: (name: string) => string | undefined;
 }
 
 const IMPLICIT_DIR = 0;
@@ -57,6 +59,7 @@ export class ArchiveGuard {
   readonly limits: Readonly<ArchiveLimits>;
   private readonly allowSymlink: ((name: string, target: string) => boolean) | undefined;
   private readonly agentIdRoots: readonly string[];
+  private readonly pathProblem: (name: string) => string | undefined;
   private readonly seen = new Map<string, Seen>();
   private count = 0;
   private total = 0;
@@ -64,6 +67,7 @@ export class ArchiveGuard {
   constructor(limits: Partial<ArchiveLimits> = {}, options: ArchiveGuardOptions = {}) {
     this.limits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
     this.allowSymlink = options.allowSymlink;
+    this.pathProblem = options.pathProblem ?? foreignPathProblem;
     this.agentIdRoots = (options.agentIdRoots ?? DEFAULT_AGENT_ID_ROOTS).map((root) => root.replace(/\/+$/, ''));
   }
 
@@ -85,7 +89,7 @@ export class ArchiveGuard {
       refuse(raw, `makes the archive exceed ${this.limits.maxEntries} entries`);
     }
 
-    const problem = relativePathProblem(name);
+    const problem = this.pathProblem(name);
     if (problem) refuse(raw, problem);
 
     this.checkType(entry, name);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { RefusedError } from '../errors.js';
+import { fsPath } from '../fs-safety/fs-path.js';
 import { relativePathProblem, safeJoin } from '../fs-safety/safe-path.js';
 
 /** Maps an archive entry name (normalised, no trailing slash) to a relative POSIX path under the destination, or null to skip it. */
@@ -52,7 +53,7 @@ export class ExtractTarget {
   /** Opens a new file for writing and returns its descriptor. */
   createFile(rel: string, mode = 0o600): number {
     this.ensureDir(parentOf(rel));
-    const fd = fs.openSync(safeJoin(this.root, rel), 'wx', mode);
+    const fd = fs.openSync(fsPath(safeJoin(this.root, rel)), 'wx', mode);
     // An explicit chmod, because the umask may have stripped bits the caller asked for.
     if (mode !== 0o600) fs.fchmodSync(fd, mode);
     return fd;
@@ -60,16 +61,16 @@ export class ExtractTarget {
 
   symlink(rel: string, target: string): void {
     this.ensureDir(parentOf(rel));
-    fs.symlinkSync(target, safeJoin(this.root, rel));
+    fs.symlinkSync(fsPath(target), fsPath(safeJoin(this.root, rel)));
   }
 
   private ensureDir(rel: string): void {
     if (this.readyDirs.has(rel)) return;
     this.ensureDir(parentOf(rel));
     const full = safeJoin(this.root, rel);
-    const stat = fs.lstatSync(full, { throwIfNoEntry: false });
+    const stat = fs.lstatSync(fsPath(full), { throwIfNoEntry: false });
     if (stat === undefined) {
-      fs.mkdirSync(full, { mode: 0o700 });
+      fs.mkdirSync(fsPath(full), { mode: 0o700 });
     } else if (!stat.isDirectory()) {
       throw new RefusedError('unsafe-path', `refusing to extract below ${full}: it exists and is not a directory`);
     }

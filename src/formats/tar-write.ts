@@ -3,6 +3,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Header, Pax } from 'tar';
+import { fsPath } from '../fs-safety/fs-path.js';
 import { assertRelativePath } from '../fs-safety/safe-path.js';
 import { ChunkedOutput, writeThroughTemp } from './file-io.js';
 
@@ -93,7 +94,7 @@ class TarEncoder {
       return;
     }
     if (entry.file === undefined) throw new TypeError(`tar entry ${name}: a file needs a file path or a buffer`);
-    const fd = fs.openSync(entry.file, 'r');
+    const fd = fs.openSync(fsPath(entry.file), 'r');
     try {
       const stat = fs.fstatSync(fd);
       if (!stat.isFile()) throw new TypeError(`tar entry ${name}: ${entry.file} is not a regular file`);

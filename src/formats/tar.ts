@@ -5,6 +5,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError } from '../errors.js';
 import { ArchiveGuard, type ArchiveEntryType, type ArchiveLimits } from './archive-guard.js';
 import { isSystemError, writeAll } from './file-io.js';
+import { relativePathProblem } from '../fs-safety/safe-path.js';
 import { emptySummary, ExtractTarget, MappedPaths, type EntryPathMap, type ExtractSummary } from './extract-target.js';
 
 export { writeTar, type TarWriteEntry, type WriteTarOptions, type WriteTarSummary } from './tar-write.js';
@@ -30,6 +31,8 @@ export interface ExtractTarOptions extends ReadTarOptions {
   agentIdRoots?: readonly string[];
   /** Give files their archived mode minus group/other write and special bits, instead of 0600. */
   preserveModes?: boolean;
+  /** The target a symlink entry is written with, given its destination path and its target as archived (default: as archived). */
+  linkTargetOf?: (rel: string, archived: string) => string;
 }
 
 const BLOCK = 512;
@@ -60,7 +63,7 @@ export async function extractTar(
   const gzip = options.gzip ?? sniffGzip(file);
   const plan = await planExtraction(file, gzip, map, options);
   fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
-  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options.preserveModes === true);
+  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options.preserveModes === true, options.linkTargetOf);
   let index = 0;
   try {
     await scanTar(file, gzip, (info, entry, fail) => {
@@ -83,7 +86,9 @@ interface PlannedEntry {
 
 /** The first pass: every entry through the guard and the caller's map, before anything is written. */
 async function planExtraction(file: string, gzip: boolean, map: EntryPathMap, options: ExtractTarOptions): Promise<PlannedEntry[]> {
+  // clawback's own tars carry any name POSIX allows
   const guardOptions = {
+    pathProblem: relativePathProblem,
     ...(options.allowSymlinks ? { allowSymlink: options.allowSymlinks } : {}),
     ...(options.agentIdRoots ? { agentIdRoots: options.agentIdRoots } : {}),
   };
@@ -106,6 +111,7 @@ class EntryWriter {
     private readonly target: ExtractTarget,
     private readonly file: string,
     private readonly preserveModes: boolean,
+    private readonly linkTargetOf: (rel: string, archived: string) => string = (_rel, archived) => archived,
   ) {}
 
   write(rel: string | null, info: TarEntryInfo, entry: ReadEntry | null, fail: (error: unknown) => void): void {
@@ -115,7 +121,7 @@ class EntryWriter {
       this.target.directory(rel);
       this.summary.directories += 1;
     } else if (info.type === 'symlink') {
-      this.target.symlink(rel, info.linkTarget ?? '');
+      this.target.symlink(rel, this.linkTargetOf(rel, info.linkTarget ?? ''));
       this.summary.symlinks += 1;
     } else {
       this.writeFile(rel, info, entry, fail);

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { IntegrityError } from '../errors.js';
-import { assertRelativePath } from '../fs-safety/safe-path.js';
+import { assertRelativePath, foreignPathProblem } from '../fs-safety/safe-path.js';
 import { ChunkedOutput, writeThroughTemp } from './file-io.js';
 
 /*
@@ -116,7 +116,7 @@ class ZipEncoder {
   async *encode(entries: AsyncIterable<ZipWriteEntry> | Iterable<ZipWriteEntry>, summary: WriteZipSummary): AsyncGenerator<Buffer> {
     for await (const entry of entries) {
       const isDirectory = entry.name.endsWith('/');
-      assertRelativePath(isDirectory ? entry.name.slice(0, -1) : entry.name, 'zip entry');
+      assertRelativePath(isDirectory ? entry.name.slice(0, -1) : entry.name, 'zip entry', foreignPathProblem);
       const mtime = entry.mtime ?? new Date();
       summary.entries += 1;
       if (isDirectory) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import { fsPath } from './fs-path.js';
 
 /** Bytes per read: large enough that the syscalls vanish against the hashing, small enough to keep memory flat. */
 export const READ_CHUNK = 1024 * 1024;
@@ -64,7 +65,7 @@ export class FileReader {
 
   /** Opens `file` without following a link and hashes it to EOF. */
   hashFile(file: string): FileDigest {
-    const fd = fs.openSync(file, NO_FOLLOW);
+    const fd = fs.openSync(fsPath(file), NO_FOLLOW);
     try {
       return this.hash(fd);
     } finally {

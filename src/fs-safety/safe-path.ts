@@ -1,26 +1,37 @@
 import path from 'node:path';
 import { RefusedError } from '../errors.js';
+import { nameEncodingProblem } from './fs-path.js';
 
 /**
- * Why a relative path is not acceptable as a bundle or archive entry, or
- * undefined when it is a normalised relative POSIX path.
+ * Why a relative path is not acceptable as an entry of a bundle or of clawback's own
+ * archive, or undefined when it is a normalised relative POSIX path. Every name POSIX
+ * allows is accepted (backslashes, `c:` and bytes that are not UTF-8 included): a
+ * bundle must hold whatever the scan found.
  */
 export function relativePathProblem(rel: string): string | undefined {
   if (rel.length === 0) return 'empty path';
   if (rel.includes('\0')) return 'contains NUL';
-  if (rel.includes('\\')) return 'contains a backslash';
   if (rel.startsWith('/')) return 'is absolute';
-  if (/^[A-Za-z]:/.test(rel)) return 'has a drive letter';
   const parts = rel.split('/');
   for (const part of parts) {
     if (part === '..') return "contains '..'";
     if (part === '.' || part === '') return 'is not normalised';
   }
-  return undefined;
+  return nameEncodingProblem(rel);
 }
 
-export function assertRelativePath(rel: string, what = 'path'): void {
-  const problem = relativePathProblem(rel);
+/**
+ * The stricter rule for archives from other systems (QwenPaw zips, which Windows may
+ * have written): no backslash, no drive letter, on top of relativePathProblem.
+ */
+export function foreignPathProblem(rel: string): string | undefined {
+  if (rel.includes('\\')) return 'contains a backslash';
+  if (/^[A-Za-z]:/.test(rel)) return 'has a drive letter';
+  return relativePathProblem(rel);
+}
+
+export function assertRelativePath(rel: string, what = 'path', problemOf = relativePathProblem): void {
+  const problem = problemOf(rel);
   if (problem) throw new RefusedError('unsafe-path', `${what} ${JSON.stringify(rel)} ${problem}`);
 }
 

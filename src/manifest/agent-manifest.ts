@@ -1,6 +1,6 @@
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import { ManifestError } from '../errors.js';
-import { relativePathProblem } from '../fs-safety/safe-path.js';
+import { foreignPathProblem } from '../fs-safety/safe-path.js';
 
 export type MergeKind = 'openclaw-config' | 'key-allowlist' | 'json-merge';
 export type FileStrategy = 'copy' | 'sqlite_backup';
@@ -79,7 +79,7 @@ class Reader {
 
   relPath(node: unknown, what: string): string {
     const value = this.string(node, what);
-    const problem = relativePathProblem(value.replace(/\/+$/, ''));
+    const problem = foreignPathProblem(value.replace(/\/+$/, ''));
     if (problem) this.fail(node, `${what} ${JSON.stringify(value)} ${problem}`);
     return value.replace(/\/+$/, '');
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../fs-safety/fs-path.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 export const SQLITE_COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
@@ -11,7 +12,7 @@ export function hasSqliteHeader(buffer: Uint8Array): boolean {
 export function isSqliteFile(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(fsPath(file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     const buffer = Buffer.alloc(HEADER.length);
     const read = fs.readSync(fd, buffer, 0, HEADER.length, 0);
     return read === HEADER.length && hasSqliteHeader(buffer);
@@ -26,7 +27,7 @@ export function isSqliteFile(file: string): boolean {
 export function walModeHeader(file: string): boolean {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(fsPath(file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     const buffer = Buffer.alloc(20);
     return fs.readSync(fd, buffer, 0, 20, 0) === 20 && hasSqliteHeader(buffer) && buffer[18] === 2 && buffer[19] === 2;
   } catch {

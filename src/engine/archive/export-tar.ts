@@ -2,6 +2,7 @@ import { MANIFEST_FILE, PAYLOAD_DIR, serializeBundleManifest, type BundleManifes
 import { completeManifest } from '../bundle/complete-manifest.js';
 import { portableEntry } from '../bundle/portable.js';
 import type { ArchivePlan, Selected } from './export-plan.js';
+import { tarEntryName, tarText } from './tar-names.js';
 
 /**
  * The manifest that travels in a tar: the snapshot's own, minus what was left
@@ -43,9 +44,9 @@ export function planTar(bundle: BundleManifest, selected: Selected, keepSecrets:
       yield { name: MANIFEST_FILE, type: 'file', buffer: manifestBytes, mode: 0o600, mtime: time };
       yield { name: PAYLOAD_DIR, type: 'directory', mode: 0o700, mtime: time };
       for (const e of manifest.entries) {
-        const name = `${PAYLOAD_DIR}/${e.path}`;
+        const name = tarEntryName(e.path);
         if (e.type === 'dir') yield { name, type: 'directory', mode: e.mode ?? 0o755, mtime: time };
-        else if (e.type === 'symlink') yield { name, type: 'symlink', linkTarget: e.target!, mode: 0o777, mtime: time };
+        else if (e.type === 'symlink') yield { name, type: 'symlink', linkTarget: tarText(e.target!), mode: 0o777, mtime: time };
         else yield { name, type: 'file', ...reader.content(e, true), mode: e.mode ?? 0o644, mtime: e.mtimeMs ?? time };
       }
     },

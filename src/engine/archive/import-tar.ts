@@ -5,6 +5,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
 import { extractTar } from '../../formats/tar.js';
 import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
+import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
 import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
@@ -12,6 +13,7 @@ import { bundleFileMode } from '../bundle/file-mode.js';
 import { portableEntry } from '../bundle/portable.js';
 import type { EngineDeps } from '../deps.js';
 import type { ImportContext, StagedImport } from './types.js';
+import { tarEntryName, tarText, TarNameMap } from './tar-names.js';
 
 /** A manifest larger than this is not one clawback wrote (40,000 entries take about 10 MB). */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
@@ -33,8 +35,10 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
   const id = manifest.origin?.clawbackId ?? `${manifest.sandboxName}@${manifest.timestamp}`;
   const plan = context.plan('clawbackId', id, manifest.name, parseBundleTimestamp(manifest.timestamp) ?? context.deps.now());
 
-  const links = new Map(manifest.entries.filter((e) => e.type === 'symlink').map((e) => [`${PAYLOAD_DIR}/${e.path}`, e.target!]));
-  const listed = new Set(manifest.entries.map((e) => `${PAYLOAD_DIR}/${e.path}`));
+  const symlinks = manifest.entries.filter((e) => e.type === 'symlink');
+  const links = new Map(symlinks.map((e) => [tarEntryName(e.path), tarText(e.target!)]));
+  const targets = new Map(symlinks.map((e) => [`${PAYLOAD_DIR}/${e.path}`, e.target!]));
+  const listed = new TarNameMap(manifest.entries.map((e) => e.path));
   context.deps.events.phase?.('import', { files: manifest.totals.files, bytes: manifest.totals.bytes });
   await extractTar(
     archive,
@@ -42,7 +46,9 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
     (name) => {
       if (name === MANIFEST_FILE) return null;
       // Checked while listing, so an archive with entries its manifest does not name writes nothing.
-      if (name === PAYLOAD_DIR || listed.has(name)) return name;
+      if (name === PAYLOAD_DIR) return name;
+      const rel = listed.take(name);
+      if (rel !== undefined) return `${PAYLOAD_DIR}/${rel}`;
       throw new IntegrityError('archive-mismatch', `${request.file}: entry ${JSON.stringify(name)} is not listed in the manifest`, {
         hint: 'the archive was altered or damaged; nothing was imported',
       });
@@ -51,6 +57,8 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
       gzip,
       agentIdRoots: manifest.agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
       allowSymlinks: (name, target) => links.get(name) === target,
+      // the manifest holds the exact bytes of a target the tar holds escaped
+      linkTargetOf: (rel, archived) => targets.get(rel) ?? archived,
       ...(request.limits ? { limits: request.limits } : {}),
     },
   );
@@ -80,10 +88,10 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
     throw new IntegrityError('archive-mismatch', `${file}: ${why}`, { hint: 'the archive was altered or damaged; nothing was imported' });
   };
   const walk = (dir: string, rel: string): void => {
-    if (!fs.existsSync(dir)) return;
-    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
-      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      const full = `${dir}/${dirent.name}`;
+    if (!fs.existsSync(fsPath(dir))) return;
+    for (const { name, dirent } of readDirents(dir)) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const full = `${dir}/${name}`;
       const entry = expected.get(childRel);
       if (!entry) fail(`${childRel} is not listed in the manifest`);
       seen.add(childRel);
@@ -91,10 +99,10 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
         if (!dirent.isDirectory()) fail(`${childRel} should be a directory`);
         walk(full, childRel);
       } else if (entry.type === 'symlink') {
-        if (!dirent.isSymbolicLink() || fs.readlinkSync(full) !== entry.target) fail(`${childRel} is not the symlink the manifest lists`);
+        if (!dirent.isSymbolicLink() || readLinkTarget(full) !== entry.target) fail(`${childRel} is not the symlink the manifest lists`);
       } else {
         if (!dirent.isFile()) fail(`${childRel} should be a regular file`);
-        const fd = fs.openSync(full, NO_FOLLOW);
+        const fd = fs.openSync(fsPath(full), NO_FOLLOW);
         try {
           const { size, sha256 } = threadReader().hash(fd);
           if (size !== entry.size || sha256 !== entry.sha256) fail(`${childRel} does not match its sha256 in the manifest`);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import { IntegrityError } from '../../errors.js';
 import { writeAll } from '../../formats/file-io.js';
 import { FileReader, NO_FOLLOW, sha256Hex, threadReader, WHOLE_FILE_LIMIT } from '../../fs-safety/file-reader.js';
@@ -7,7 +8,7 @@ import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 function openBundleFile(source: string, entry: BundleEntry): { fd: number; size: number } {
   let fd: number;
   try {
-    fd = fs.openSync(source, NO_FOLLOW);
+    fd = fs.openSync(fsPath(source), NO_FOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new IntegrityError('payload-missing', `${entry.path}: the bundle's copy is missing`, { hint: 'the bundle is damaged; choose another one (`snapshot list`)', cause: error });
@@ -87,7 +88,7 @@ export function copyVerified(source: string, dest: string, entry: BundleEntry, m
     return;
   }
   withBundleFile(source, entry, (fd) => {
-    const out = fs.openSync(dest, 'wx', 0o600);
+    const out = fs.openSync(fsPath(dest), 'wx', 0o600);
     try {
       const digest = threadReader().hash(fd, { each: (chunk) => writeAll(out, chunk) });
       if (digest === undefined || digest.sha256 !== entry.sha256 || digest.size !== entry.size) throw mismatch(entry);
@@ -99,7 +100,7 @@ export function copyVerified(source: string, dest: string, entry: BundleEntry, m
 }
 
 export function writeStaged(dest: string, data: Uint8Array | string, mode: number, mtimeMs: number | undefined): void {
-  const out = fs.openSync(dest, 'wx', 0o600);
+  const out = fs.openSync(fsPath(dest), 'wx', 0o600);
   try {
     fs.writeSync(out, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     finishFile(out, mode, mtimeMs);

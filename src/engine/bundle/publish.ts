@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MANIFEST_FILE, serializeBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { ClawbackError, IntegrityError } from '../../errors.js';
+import { MANIFEST_FILE, parseBundleManifest, serializeBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { fsyncDir, syncTree, writeFileAtomic } from '../../store/atomic.js';
 import { syncfs } from '../../store/syncfs.js';
 import type { EngineDeps } from '../deps.js';
@@ -14,7 +15,7 @@ export function publishBundle(partialDir: string, manifest: BundleManifest, deps
   const sandboxDir = path.dirname(partialDir);
   const dir = path.join(sandboxDir, manifest.timestamp);
   deps.fault?.(`${verb}:before-manifest`);
-  writeFileAtomic(path.join(partialDir, MANIFEST_FILE), serializeBundleManifest(manifest), 0o600);
+  writeFileAtomic(path.join(partialDir, MANIFEST_FILE), readableManifest(manifest, dir), 0o600);
   deps.fault?.(`${verb}:manifest-written`);
   syncTree(partialDir, syncfs);
   deps.fault?.(`${verb}:before-rename`);
@@ -23,4 +24,18 @@ export function publishBundle(partialDir: string, manifest: BundleManifest, deps
   fsyncDir(sandboxDir);
   deps.fault?.(`${verb}:synced`);
   return dir;
+}
+
+/** The manifest's text, once its own reader has accepted it: a bundle that verify and restore would refuse is never published. */
+function readableManifest(manifest: BundleManifest, dir: string): string {
+  const text = serializeBundleManifest(manifest);
+  try {
+    parseBundleManifest(text, path.join(dir, MANIFEST_FILE));
+  } catch (error) {
+    if (!(error instanceof ClawbackError)) throw error;
+    throw new IntegrityError('unreadable-manifest', `${error.message}; the bundle was not published`, {
+      hint: 'nothing was written to the snapshot store; report this name as a clawback bug',
+    });
+  }
+  return text;
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath, readDirents } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { fsyncDir } from '../../store/atomic.js';
 import type { BundleRecord, BundleState } from '../../store/bundles.js';
@@ -83,8 +84,8 @@ function removeTree(dir: string): void {
 }
 
 function makeWritable(dir: string): void {
-  fs.chmodSync(dir, 0o700);
-  for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (dirent.isDirectory()) makeWritable(path.join(dir, dirent.name));
+  fs.chmodSync(fsPath(dir), 0o700);
+  for (const { name, dirent } of readDirents(dir)) {
+    if (dirent.isDirectory()) makeWritable(path.join(dir, name));
   }
 }

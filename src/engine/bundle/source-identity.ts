@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 
 /** The lstat fields that identify a source file as captured. */
@@ -6,7 +7,7 @@ export type SourceIdentity = Pick<fs.Stats, 'size' | 'mtimeMs' | 'ino' | 'dev' |
 
 /** The live -wal's size and mtime, or -1/-1 when there is none. */
 export function walIdentity(database: string): { walSize: number; walMtimeMs: number } {
-  const wal = fs.lstatSync(database + '-wal', { throwIfNoEntry: false });
+  const wal = fs.lstatSync(fsPath(database + '-wal'), { throwIfNoEntry: false });
   return wal ? { walSize: wal.size, walMtimeMs: wal.mtimeMs } : { walSize: -1, walMtimeMs: -1 };
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath, readDirents, type NamedDirent } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
@@ -108,21 +109,21 @@ export function spaceFromInodes(records: readonly BundleRecord[]): SpaceUsage {
   const byInode = new Map<string, { size: number; owner: string; shared: boolean }>();
   for (const record of records) {
     const walk = (dir: string): void => {
-      let dirents: fs.Dirent[];
+      let dirents: NamedDirent[];
       try {
-        dirents = fs.readdirSync(dir, { withFileTypes: true });
+        dirents = readDirents(dir);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw error;
       }
-      for (const dirent of dirents) {
-        const full = path.join(dir, dirent.name);
+      for (const { name, dirent } of dirents) {
+        const full = path.join(dir, name);
         if (dirent.isDirectory()) {
           walk(full);
           continue;
         }
         if (dirent.isSymbolicLink()) continue;
-        const stat = fs.lstatSync(full, { bigint: true, throwIfNoEntry: false });
+        const stat = fs.lstatSync(fsPath(full), { bigint: true, throwIfNoEntry: false });
         if (!stat?.isFile()) continue;
         const inode = `${stat.dev}:${stat.ino}`;
         const holding = byInode.get(inode);

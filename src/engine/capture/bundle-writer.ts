@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { threadReader } from '../../fs-safety/file-reader.js';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
@@ -96,7 +97,7 @@ export class BundleWriter {
     // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
     const wal = walIdentity(scanned.source);
     const copy = await backupDatabase(scanned.source, dest, entry.path);
-    fs.chmodSync(dest, bundleFileMode(entry.mode ?? 0o600));
+    fs.chmodSync(fsPath(dest), bundleFileMode(entry.mode ?? 0o600));
     const { sha256, size } = threadReader().hashFile(dest);
     Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
     this.databases.push(entry.path);
@@ -118,11 +119,11 @@ export class BundleWriter {
     const base: BundleEntry = { path: scanned.path, type: scanned.type, module: scanned.module };
     if (scanned.agent !== undefined) base.agent = scanned.agent;
     if (scanned.type === 'dir') {
-      fs.mkdirSync(dest, { mode: 0o700 });
+      fs.mkdirSync(fsPath(dest), { mode: 0o700 });
       return { entry: { ...base, mode: scanned.stat.mode & 0o7777 }, database: false };
     }
     if (scanned.type === 'symlink') {
-      fs.symlinkSync(scanned.target!, dest);
+      fs.symlinkSync(fsPath(scanned.target!), fsPath(dest));
       return { entry: { ...base, target: scanned.target! }, database: false };
     }
     const stat = scanned.stat;
@@ -160,7 +161,7 @@ function contentFields(prior: BundleEntry): Partial<BundleEntry> {
 /** Hard-links an unchanged file from the previous bundle; false (then it is copied) when that file is gone or the link limit is reached. */
 function hardLink(from: string, to: string): boolean {
   try {
-    fs.linkSync(from, to);
+    fs.linkSync(fsPath(from), fsPath(to));
     return true;
   } catch {
     return false;

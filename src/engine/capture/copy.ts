@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { writeAll } from '../../formats/file-io.js';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
 
@@ -12,19 +13,19 @@ export type CopyOutcome = { kind: 'copied'; sha256: string; size: number } | { k
  * header is not copied: the caller backs it up through SQLite.
  */
 export function copyFileHashed(source: string, dest: string, mode: number): CopyOutcome {
-  const input = fs.openSync(source, NO_FOLLOW);
+  const input = fs.openSync(fsPath(source), NO_FOLLOW);
   let output: number | undefined;
   try {
     const digest = threadReader().hash(input, {
       each: (chunk, offset) => {
         if (offset === 0 && hasSqliteHeader(chunk)) return false;
-        output ??= fs.openSync(dest, 'wx', mode);
+        output ??= fs.openSync(fsPath(dest), 'wx', mode);
         writeAll(output, chunk);
         return true;
       },
     });
     if (digest === undefined) return { kind: 'sqlite' };
-    output ??= fs.openSync(dest, 'wx', mode);
+    output ??= fs.openSync(fsPath(dest), 'wx', mode);
     return { kind: 'copied', ...digest };
   } finally {
     if (output !== undefined) fs.closeSync(output);

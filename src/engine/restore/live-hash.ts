@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import { Worker } from 'node:worker_threads';
 import { threadReader } from '../../fs-safety/file-reader.js';
 import { compiledWorker } from '../bundle/worker-script.js';
@@ -22,7 +23,7 @@ const WORKER_MIN_BYTES = 32 * 1024 * 1024;
 export function liveFileMatches(job: LiveHashJob): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(job.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(fsPath(job.path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch {
     return false;
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath, readDirents, readLinkTarget, type NamedDirent } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import type { Selection } from '../sandbox/selection.js';
 import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan-types.js';
@@ -24,13 +25,13 @@ export interface WalkedUnit extends UnitDraft {
 
 type LiveType = LiveInfo['type'];
 
-function typeOf(dirent: fs.Dirent): LiveType {
+function typeOf({ dirent }: NamedDirent): LiveType {
   return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
 }
 
-function readChildren(dir: string): fs.Dirent[] {
+function readChildren(dir: string): NamedDirent[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true });
+    return readDirents(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -41,14 +42,14 @@ function readChildren(dir: string): fs.Dirent[] {
 function liveInfo(abs: string, type: LiveType, withStat: boolean): LiveInfo {
   const info: LiveInfo = { path: abs, type, mode: 0, size: 0, mtimeMs: 0 };
   if (withStat) {
-    const stat = fs.lstatSync(abs, { throwIfNoEntry: false });
+    const stat = fs.lstatSync(fsPath(abs), { throwIfNoEntry: false });
     if (stat) {
       info.mode = stat.mode & 0o7777;
       info.size = stat.size;
       info.mtimeMs = stat.mtimeMs;
     }
   }
-  if (type === 'symlink') info.target = fs.readlinkSync(abs);
+  if (type === 'symlink') info.target = readLinkTarget(abs);
   return info;
 }
 

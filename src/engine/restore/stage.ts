@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { errnoCode, SpecialFileError } from '../../errors.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
@@ -41,7 +42,7 @@ function mergedText(item: Extract<PlanItem, { kind: 'restore' }>, run: StageRun)
   if (!item.merge || !item.mergeLive) return { text: snapshot, exact: true };
   let liveText: string | undefined;
   try {
-    liveText = fs.readFileSync(item.mergeLive, 'utf8');
+    liveText = fs.readFileSync(fsPath(item.mergeLive), 'utf8');
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
@@ -54,7 +55,7 @@ function mergedText(item: Extract<PlanItem, { kind: 'restore' }>, run: StageRun)
 async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest: string, run: StageRun): Promise<void> {
   const entry = item.entry;
   if (entry.type === 'symlink') {
-    fs.symlinkSync(entry.target!, dest);
+    fs.symlinkSync(fsPath(entry.target!), fsPath(dest));
     return;
   }
   if (entry.strategy === 'sqlite_backup') {
@@ -66,8 +67,8 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
       checkVerified(item.source, entry);
       throw error;
     }
-    fs.chmodSync(dest, item.mode);
-    if (entry.mtimeMs !== undefined) fs.utimesSync(dest, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+    fs.chmodSync(fsPath(dest), item.mode);
+    if (entry.mtimeMs !== undefined) fs.utimesSync(fsPath(dest), entry.mtimeMs / 1000, entry.mtimeMs / 1000);
   } else if (item.merge && item.mergeLive) {
     const { text, exact } = mergedText(item, run);
     writeStaged(dest, text, item.mode, exact ? entry.mtimeMs : undefined);
@@ -89,7 +90,7 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
   for (const item of unit.items) {
     if (item.kind === 'carry' || (item.kind === 'restore' && item.linkCandidate)) continue;
     const dest = stagedPath(stageDir, item.rel);
-    if (item.kind === 'dir') fs.mkdirSync(dest, { mode: 0o700 });
+    if (item.kind === 'dir') fs.mkdirSync(fsPath(dest), { mode: 0o700 });
     else await writeRestored(item, dest, run);
   }
 }
@@ -124,7 +125,7 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
     const dest = stagedPath(stageDir, item.rel);
     const live = item.live;
     try {
-      if (live.type === 'symlink') fs.symlinkSync(live.target!, dest);
+      if (live.type === 'symlink') fs.symlinkSync(fsPath(live.target!), fsPath(dest));
       else linkOrCopy(live.path, dest, live.type === 'file');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
@@ -142,17 +143,17 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
 
 function linkOrCopy(source: string, dest: string, regular: boolean): void {
   try {
-    fs.linkSync(source, dest);
+    fs.linkSync(fsPath(source), fsPath(dest));
     return;
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
     if (!regular) throw new SpecialFileError(source);
   }
-  const input = fs.openSync(source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const input = fs.openSync(fsPath(source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const stat = fs.fstatSync(input);
-    const out = fs.openSync(dest, 'wx', 0o600);
+    const out = fs.openSync(fsPath(dest), 'wx', 0o600);
     try {
       const buffer = Buffer.allocUnsafe(1024 * 1024);
       for (;;) {
@@ -174,7 +175,7 @@ function linkOrCopy(source: string, dest: string, regular: boolean): void {
 export function finishStage(unit: PlanUnit, stageDir: string): void {
   for (let i = unit.items.length - 1; i >= 0; i--) {
     const item = unit.items[i]!;
-    if (item.kind === 'dir') fs.chmodSync(stagedPath(stageDir, item.rel), item.mode);
+    if (item.kind === 'dir') fs.chmodSync(fsPath(stagedPath(stageDir, item.rel)), item.mode);
   }
   fs.chmodSync(stageDir, unit.rootMode);
 }
@@ -202,7 +203,7 @@ function stagedPath(stageDir: string, rel: string): string {
 
 /** Still the file that was hashed: a change since then would show in size, mode or mtime. */
 function unchangedSinceHashed(file: string, item: RestoreItem): boolean {
-  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  const stat = fs.lstatSync(fsPath(file), { throwIfNoEntry: false });
   return stat !== undefined && stat.isFile() && holdsRestoredFile(stat, restoredFile(item.entry, item.mode));
 }
 

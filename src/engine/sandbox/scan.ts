@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { BundleMount, SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { fsPath, readLinkTarget, readNames } from '../../fs-safety/fs-path.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import { companionBase, isSqliteFile } from '../../sqlite/detect.js';
 import type { Selection } from './selection.js';
@@ -119,7 +120,7 @@ class MountScanner {
   private descend(mount: BundleMount, absolute: string, rel: string): void {
     let names: string[];
     try {
-      names = fs.readdirSync(absolute);
+      names = readNames(absolute);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
@@ -138,7 +139,7 @@ class MountScanner {
       }
       let stat: fs.Stats;
       try {
-        stat = fs.lstatSync(childAbs);
+        stat = fs.lstatSync(fsPath(childAbs));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw error;
@@ -188,7 +189,7 @@ class MountScanner {
   }
 
   private visitLink(rel: string, base: ScannedEntry): void {
-    const target = fs.readlinkSync(base.source);
+    const target = readLinkTarget(base.source);
     if (!linkStaysInside(rel, target) && !this.allowLink(base.path)) {
       this.result.unsafeLinks.push(`${base.path} -> ${target}`);
       return;

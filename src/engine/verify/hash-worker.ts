@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ClawbackError } from '../../errors.js';
 import { threadReader, type FileDigest } from '../../fs-safety/file-reader.js';
@@ -48,7 +49,7 @@ export class FileHasher {
   hash(job: HashJob): HashOutcome {
     let fd: number;
     try {
-      fd = fs.openSync(job.file, OPEN_FLAGS);
+      fd = fs.openSync(fsPath(job.file), OPEN_FLAGS);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'ENOENT') return { index: job.index, kind: 'missing' };

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
@@ -203,23 +204,23 @@ function walkPayload(payload: string): Map<string, FoundType> | undefined {
   if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   const found = new Map<string, FoundType>();
   const walk = (dir: string, rel: string): void => {
-    for (const dirent of fs.readdirSync(dir, { withFileTypes: true })) {
-      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      const type = direntType(dir, dirent);
+    for (const { name, dirent } of readDirents(dir)) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const type = direntType(`${dir}/${name}`, dirent);
       found.set(childRel, type);
-      if (type === 'dir') walk(`${dir}/${dirent.name}`, childRel);
+      if (type === 'dir') walk(`${dir}/${name}`, childRel);
     }
   };
   walk(payload, '');
   return found;
 }
 
-function direntType(dir: string, dirent: fs.Dirent): FoundType {
+function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
   if (dirent.isFile()) return 'file';
   if (dirent.isDirectory()) return 'dir';
   if (dirent.isSymbolicLink()) return 'symlink';
   // Some filesystems give no d_type; ask lstat then.
-  const stat = fs.lstatSync(path.join(dir, dirent.name));
+  const stat = fs.lstatSync(fsPath(full));
   return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
 }
 
@@ -242,7 +243,7 @@ function compareTree(entries: readonly BundleEntry[], payload: string, found: Ma
     if (type === entry.type) {
       if (type === 'file') files.push(entry as FileEntry);
       else if (type === 'symlink') {
-        const target = fs.readlinkSync(`${payload}/${entry.path}`);
+        const target = readLinkTarget(`${payload}/${entry.path}`);
         if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
       }
       continue;
