@@ -3,14 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipBytes, type RawZipEntry } from '../../fixtures/qwenpaw-zip.js';
-import { freshQwenPaw, qwenPawSource, tarWithExtra, type QwenPawSource } from '../helpers/archives.js';
+import { freshQwenPaw, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
 import { exportSnapshot } from '../../src/engine/archive/export.js';
-import { bundleIds } from '../helpers/bundles.js';
+import { completeManifest } from '../../src/engine/bundle/complete-manifest.js';
+import { MANIFEST_FILE, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { bundleIds, sandboxDir } from '../helpers/bundles.js';
 import { clawback } from '../helpers/cli.js';
 import { testDeps } from '../helpers/deps.js';
 
 let source: QwenPawSource;
-let exportedTar: Buffer;
 let caseDir: string;
 
 const META = Buffer.from(JSON.stringify({ id: 'qwenpaw-1.1.2-20260421T141125Z-0badf00d', name: 'liar', version: '1', scope: {} }));
@@ -18,9 +19,6 @@ const CONFIG = Buffer.from('{"agents":{"profiles":{}}}\n');
 
 beforeAll(async () => {
   source = await qwenPawSource('clawback-entry-checks-');
-  const tar = path.join(source.base, 'export.tar');
-  await exportSnapshot({ sandbox: 'qp', selector: 'latest', format: 'tar', output: tar }, testDeps(source.home));
-  exportedTar = fs.readFileSync(tar);
   caseDir = path.join(source.base, 'cases');
   fs.mkdirSync(caseDir);
 });
@@ -71,5 +69,52 @@ describe('a zip entry that inflates past its declared size', () => {
     expect(String(result.stderr)).toContain(JSON.stringify(entry));
     expect(String(result.stderr)).not.toContain('internal error');
     expectNothingImported(target, sandbox);
+  });
+});
+
+/**
+ * A bundle of the source whose manifest lists `link -> target` (its checksum recomputed, so the
+ * manifest itself is sound), exported as clawback's own tar: what a hand-crafted archive would hold.
+ */
+async function exportWithLink(link: string, target: string): Promise<string> {
+  const bundle = path.join(sandboxDir(source.home, 'qp'), source.timestamp);
+  const manifestFile = path.join(bundle, MANIFEST_FILE);
+  const original = fs.readFileSync(manifestFile, 'utf8');
+  const manifest = parseBundleManifest(original, manifestFile);
+  const parent = manifest.entries.find((e) => e.path === path.posix.dirname(link));
+  expect(parent?.type).toBe('dir');
+  const entries = [...manifest.entries, { path: link, type: 'symlink' as const, target, module: parent!.module }].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const linkFile = path.join(bundle, 'payload', ...link.split('/'));
+  fs.writeFileSync(manifestFile, serializeBundleManifest(completeManifest({ ...manifest, entries })));
+  fs.symlinkSync(target, linkFile);
+  const out = path.join(caseDir, `link-${target.replace(/[^a-z0-9]+/gi, '_')}.tar`);
+  try {
+    await exportSnapshot({ sandbox: 'qp', selector: 'latest', format: 'tar', output: out }, testDeps(source.home));
+  } finally {
+    fs.writeFileSync(manifestFile, original);
+    fs.rmSync(linkFile);
+  }
+  return out;
+}
+
+describe('import checks link targets against the payload root', () => {
+  it('refuses a manifest-listed link that climbs out of the payload (exit 5), naming the entry', async () => {
+    // workspaces/default/x -> ../../.. stays inside the archive (payload/..) but leaves the payload root.
+    const archive = await exportWithLink('workspaces/default/x', '../../..');
+    const target = fresh('links');
+    const result = await clawback(target.home, ['links', 'snapshot', 'import', archive]);
+    expect(result.exitCode, String(result.stderr)).toBe(5);
+    expect(String(result.stderr)).toContain('workspaces/default/x -> ../../..');
+    expect(String(result.stderr)).not.toContain('internal error');
+    expectNothingImported(target, 'links');
+  });
+
+  it('still imports a link that stays inside the payload', async () => {
+    const archive = await exportWithLink('workspaces/default/y', '../../config.json');
+    const target = fresh('inside');
+    const result = await clawback(target.home, ['inside', 'snapshot', 'import', archive]);
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const [id] = bundleIds(target.home, 'inside');
+    expect(fs.readlinkSync(path.join(sandboxDir(target.home, 'inside'), id!, 'payload', 'workspaces', 'default', 'y'))).toBe('../../config.json');
   });
 });
