@@ -19,6 +19,10 @@ export interface HostFacts {
   hostname: string;
   /** Whether a process with this pid exists on this host (one owned by another user counts). */
   isAlive(pid: number): boolean;
+  /** Whether process group `pgid` still has a running member (zombies left unreaped do not count). */
+  groupAlive(pgid: number): boolean;
+  /** Sends `signal` to every process of group `pgid`; a group that is gone is no error. */
+  signalGroup(pgid: number, signal: 'SIGTERM' | 'SIGKILL'): void;
   /** The user's home: where `~` in an agent's own config points. */
   homeDir: string;
   tmpDir: string;

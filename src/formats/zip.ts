@@ -212,12 +212,18 @@ class SyncFileReader extends yauzl.RandomAccessReader {
 async function copyEntryData(zip: yauzl.ZipFile, entry: yauzl.Entry, info: ZipEntryInfo, fd: number, file: string): Promise<number> {
   if (info.size > SMALL_ENTRY || info.compressedSize > SMALL_ENTRY) {
     let crc = 0;
-    await pipeline(await openReadStream(zip, entry), async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        writeAll(fd, chunk);
-        crc = zlib.crc32(chunk, crc);
-      }
-    });
+    try {
+      await pipeline(await openReadStream(zip, entry), async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          writeAll(fd, chunk);
+          crc = zlib.crc32(chunk, crc);
+        }
+      });
+    } catch (error) {
+      // yauzl's own checks (more bytes than the header records, bad deflate data) do not name the entry.
+      if (error instanceof ClawbackError || isSystemError(error)) throw error;
+      throw corruptZip(file, `entry ${JSON.stringify(info.name)} (recorded as ${info.size} bytes) is damaged: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return crc;
   }
   const raw = await readAll(await openReadStream(zip, entry, RAW));

@@ -178,6 +178,17 @@ function takeOverStale(file: string, stale: LockRecord, pid: number): void {
   }
 }
 
+/**
+ * Whether a live process holds the lock now, without taking it: a holder on another host counts
+ * as live, a dead pid on this host does not, and a file not yet readable counts as held.
+ */
+export function lockIsHeld(lockDir: string, name: string, host: Pick<LockHost, 'hostname' | 'isAlive'>): boolean {
+  const file = path.join(lockDir, `${name}.lock`);
+  if (!fs.existsSync(file)) return false;
+  const holder = readHolder(file);
+  return holder === undefined || holder.host !== host.hostname || host.isAlive(holder.pid);
+}
+
 /** Take several locks in sorted order so two commands needing the same pair never deadlock. */
 export function acquireLocks(lockDir: string, names: string[], options: LockOptions): Lock {
   const sorted = [...new Set(names)].sort();

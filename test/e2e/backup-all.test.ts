@@ -200,10 +200,17 @@ describe('backup-all edge cases', () => {
     expect(bundleIds(home, 'bravo')).toHaveLength(1);
   });
 
-  it('an empty registry is a success with a note', async () => {
-    const run = await clawback(home, ['backup-all']);
-    expect(run.exitCode).toBe(0);
-    expect(String(run.stdout)).toBe('no sandboxes registered (see `clawback sandbox add` or `clawback discover`)\n0 backed up, 0 failed, 0 skipped');
+  it('an empty registry is a failure (exit 4) whose hint names the home, with and without --strict', async () => {
+    for (const args of [['backup-all'], ['backup-all', '--strict'], ['--quiet', 'backup-all', '--strict']]) {
+      const run = await clawback(home, args);
+      expect(run.exitCode, args.join(' ')).toBe(4);
+      expect(String(run.stdout)).toBe('');
+      expect(String(run.stderr)).toContain(`no sandbox is registered in ${home}`);
+      expect(String(run.stderr)).toMatch(new RegExp(`hint: .*${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is the wrong home`));
+    }
+    const doc = await clawback(home, ['backup-all', '--strict', '--json']);
+    expect(doc.exitCode).toBe(4);
+    expect(JSON.parse(String(doc.stderr))).toMatchObject({ code: 'no-sandboxes', exitCode: 4, hint: expect.stringContaining(home) });
   });
 
   it('registry hooks can be set, shown and removed', async () => {

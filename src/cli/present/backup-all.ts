@@ -58,7 +58,6 @@ function summaryLine(summary: BackupAllSummary): string {
 
 export function text(result: BackupAllResult): string[] {
   const { summary } = result;
-  if (summary.rows.length === 0) return ['no sandboxes registered (see `clawback sandbox add` or `clawback discover`)', summaryLine(summary)];
   return [summaryLine(summary)];
 }
 

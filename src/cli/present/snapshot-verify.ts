@@ -18,6 +18,8 @@ export interface VerifyDocument extends JsonDocument {
   sandbox: string;
   ok: boolean;
   bundles: BundleVerificationJson[];
+  /** `.partial` bundles being written right now (their sandbox is locked by a live clawback): not checked, not damage. */
+  inProgress: string[];
   files: number;
   bytes: number;
   threads: number;
@@ -41,7 +43,7 @@ function bundleJson(b: BundleVerification): BundleVerificationJson {
 }
 
 export function json(s: VerifySummary): VerifyDocument {
-  return { schemaVersion: 1, sandbox: s.sandbox, ok: s.ok, bundles: s.bundles.map(bundleJson), files: s.files, bytes: s.bytes, threads: s.threads, durationMs: s.durationMs };
+  return { schemaVersion: 1, sandbox: s.sandbox, ok: s.ok, bundles: s.bundles.map(bundleJson), inProgress: s.inProgress, files: s.files, bytes: s.bytes, threads: s.threads, durationMs: s.durationMs };
 }
 
 export function text(summary: VerifySummary): string[] {
@@ -56,6 +58,7 @@ export function text(summary: VerifySummary): string[] {
     for (const p of bundle.problems.slice(0, MAX_LISTED)) lines.push(`    ${p.path === '' ? '(bundle)' : p.path}: ${p.problem}`);
     if (bundle.problems.length > MAX_LISTED) lines.push(`    ... and ${bundle.problems.length - MAX_LISTED} more (--json lists every one)`);
   }
+  for (const id of summary.inProgress) lines.push(`… ${id}: in progress (another clawback is writing it), not checked`);
   const seconds = summary.durationMs / 1000;
   const rate = seconds > 0 ? `, ${formatBytes(Math.round(summary.bytes / seconds))}/s` : '';
   lines.push(`${summary.bundles.length} snapshot(s), ${summary.files} files, ${formatBytes(summary.bytes)} checked in ${formatDurationMs(summary.durationMs)}${rate}`);

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import picomatch from 'picomatch';
 import { Parser, type ReadEntry } from 'tar';
 import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
 import { extractTar } from '../../formats/tar.js';
 import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
+import { linkStaysInside } from '../../fs-safety/safe-path.js';
+import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
@@ -32,6 +35,7 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
       hint: `import it into a sandbox registered with --agent ${manifest.agentType}`,
     });
   }
+  assertLinksStayInside(manifest, agentManifest, request.file);
   const id = manifest.origin?.clawbackId ?? `${manifest.sandboxName}@${manifest.timestamp}`;
   const plan = context.plan('clawbackId', id, manifest.name, parseBundleTimestamp(manifest.timestamp) ?? context.deps.now());
 
@@ -73,6 +77,23 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
   });
   const databases = manifest.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path);
   return { plan, manifest: final, format: gzip ? 'tar.gz' : 'tar', databases, skipped: 0, warnings: [] };
+}
+
+/**
+ * A link the manifest lists must resolve inside the payload root, as restore requires (the
+ * extraction guard only keeps it inside the archive, which also holds the manifest), unless the
+ * agent manifest allowlists it. Refused here, naming the links, before anything is written.
+ */
+function assertLinksStayInside(manifest: BundleManifest, agentManifest: AgentManifest, file: string): void {
+  const allowLink = agentManifest.allowLinks.length > 0 ? picomatch(agentManifest.allowLinks, { dot: true }) : () => false;
+  const unsafe = manifest.entries
+    .filter((e) => e.type === 'symlink' && !linkStaysInside(e.path, e.target ?? '') && !allowLink(e.path))
+    .map((e) => `${e.path} -> ${e.target ?? ''}`);
+  if (unsafe.length === 0) return;
+  throw new RefusedError('unsafe-links', `${file} holds ${unsafe.length} symlink(s) that are absolute or leave the snapshot's root: ${unsafe.slice(0, 3).join(', ')}${unsafe.length > 3 ? ', …' : ''}`, {
+    hint: 'nothing was imported; allowlist them with allow_links in the agent manifest if they are intended',
+    details: unsafe.slice(0, 20),
+  });
 }
 
 /**

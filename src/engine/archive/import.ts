@@ -64,7 +64,6 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
     ensureDir(sandboxDir);
-    removeStaleScratch(sandboxDir);
     const scratch = fs.mkdtempSync(path.join(sandboxDir, IMPORT_SCRATCH_PREFIX));
     try {
       const archive = passphrase !== undefined ? await decrypted(request.file, passphrase, scratch) : request.file;
@@ -154,11 +153,4 @@ function sniffArchive(file: string): 'zip' | 'gzip' | 'tar' {
   if (read >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (read === 512 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
   throw new IntegrityError('unsupported-archive', `${file} is not a clawback export (tar, tar.gz, encrypted) or a QwenPaw backup zip`);
-}
-
-function removeStaleScratch(sandboxDir: string): void {
-  // Under the sandbox lock: a scratch dir found here belongs to an import that was killed.
-  for (const name of fs.readdirSync(sandboxDir)) {
-    if (name.startsWith(IMPORT_SCRATCH_PREFIX)) fs.rmSync(path.join(sandboxDir, name), { recursive: true, force: true });
-  }
 }

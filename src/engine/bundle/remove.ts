@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { fsPath, readDirents } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { fsyncDir } from '../../store/atomic.js';
-import type { BundleRecord, BundleState } from '../../store/bundles.js';
+import { PARTIAL_SUFFIX, type BundleRecord, type BundleState } from '../../store/bundles.js';
 import type { EngineDeps } from '../deps.js';
 import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
 
@@ -17,6 +17,8 @@ export interface DeletedBundle {
 }
 
 export const DELETING_PREFIX = '.deleting-';
+/** An import's scratch dir in the sandbox dir (`.import-XXXXXX`). */
+export const IMPORT_SCRATCH_PREFIX = '.import-';
 
 export function describeBundle(record: BundleRecord): DeletedBundle {
   return {
@@ -43,6 +45,8 @@ export function freedBy(records: BundleRecord[], targets: BundleRecord[], sandbo
 export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps: EngineDeps): void {
   for (const record of targets) {
     const doomed = path.join(sandboxDir, `${DELETING_PREFIX}${record.id}`);
+    // A killed delete's leftover of the same name would make the rename fail (ENOTEMPTY) after an import published.
+    removeTree(doomed);
     fs.renameSync(record.dir, doomed);
     fsyncDir(sandboxDir);
     deps.fault?.('delete:after-rename');
@@ -53,22 +57,41 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
 }
 
 /**
- * A delete killed between rename and rm leaves a hidden `.deleting-*` dir, and a killed
- * diff its `.diff-<pid>-*` scratch dir; remove them (the latter once that pid is gone).
- * The caller holds the sandbox lock.
+ * Removes what interrupted commands left in a sandbox's bundle dir: a delete's `.deleting-*`, an
+ * import's `.import-*` scratch, a create's or import's `<timestamp>.partial` (nobody writes one
+ * without the lock the caller holds; `spare` keeps the names a command handles itself), and a
+ * diff's `.diff-<pid>-*` once that pid is gone. Says what went in one warning line; what cannot be
+ * removed is named and left for the next command. Returns the names removed.
  */
-export function sweepLeftovers(sandboxDir: string, isAlive: (pid: number) => boolean): void {
+export function sweepLeftovers(sandboxDir: string, deps: EngineDeps, spare: (name: string) => boolean = () => false): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(sandboxDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  for (const name of names) {
-    const scratch = /^\.diff-(\d+)-[0-9a-f]+$/.exec(name);
-    if (name.startsWith(DELETING_PREFIX) || (scratch && !isAlive(Number(scratch[1])))) removeTree(path.join(sandboxDir, name));
+  const removed: string[] = [];
+  for (const name of names.sort()) {
+    if (!isLeftover(name, deps.host.isAlive) || spare(name)) continue;
+    try {
+      removeTree(path.join(sandboxDir, name));
+      removed.push(name);
+    } catch (error) {
+      deps.events.warning?.(`could not remove ${path.join(sandboxDir, name)}, left by an interrupted command (${(error as Error).message}); remove it by hand`);
+    }
   }
+  if (removed.length === 0) return removed;
+  fsyncDir(sandboxDir);
+  deps.events.warning?.(`removed what interrupted commands left in ${sandboxDir}: ${removed.join(', ')}`);
+  return removed;
+}
+
+function isLeftover(name: string, isAlive: (pid: number) => boolean): boolean {
+  if (name.startsWith(DELETING_PREFIX) || name.startsWith(IMPORT_SCRATCH_PREFIX)) return true;
+  if (name.endsWith(PARTIAL_SUFFIX) && !name.startsWith('.')) return true;
+  const scratch = /^\.diff-(\d+)-[0-9a-f]+$/.exec(name);
+  return scratch !== null && !isAlive(Number(scratch[1]));
 }
 
 /** rm -rf; a directory someone made read-only is given back its write bit first. */

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import { PARTIAL_SUFFIX } from '../../store/bundles.js';
 import { bundleTimestamp } from '../../store/home.js';
-import { DELETING_PREFIX } from './remove.js';
+import { DELETING_PREFIX, IMPORT_SCRATCH_PREFIX } from './remove.js';
 
-/** An import's scratch dir in the sandbox dir (`.import-XXXXXX`), removed under the lock when found stale. */
-export const IMPORT_SCRATCH_PREFIX = '.import-';
+export { IMPORT_SCRATCH_PREFIX } from './remove.js';
 
 /** The prefixes and suffixes a bundle's timestamp can wear in the sandbox dir, besides its own name. */
 const PREFIXES = [DELETING_PREFIX, IMPORT_SCRATCH_PREFIX];

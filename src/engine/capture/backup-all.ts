@@ -1,4 +1,4 @@
-import { asUserError, ClawbackError } from '../../errors.js';
+import { asUserError, ClawbackError, NotFoundError } from '../../errors.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { hookFailure, runHook, type HookSettings } from '../sandbox/hooks.js';
@@ -39,11 +39,18 @@ const SHELL_CANNOT_RUN = new Set([126, 127]);
 /**
  * Snapshots every registered sandbox in name order, one at a time, each under its own lock
  * (createSnapshot takes it, waiting up to deps.lockWaitMs). One sandbox's failure, including a busy
- * lock, becomes its row and never stops the others.
+ * lock, becomes its row and never stops the others. An empty registry is a NotFoundError: a
+ * scheduled run pointed at the wrong home must not succeed silently forever.
  */
 export async function backupAll(request: BackupAllRequest, deps: EngineDeps): Promise<BackupAllSummary> {
+  const entries = listSandboxes(deps);
+  if (entries.length === 0) {
+    throw new NotFoundError('no-sandboxes', `no sandbox is registered in ${deps.layout.home}, so there is nothing to back up`, {
+      hint: `if ${deps.layout.home} is the wrong home, point CLAWBACK_HOME (or --home) at the right one; otherwise register a sandbox with \`clawback sandbox add\` or \`clawback discover\``,
+    });
+  }
   const rows: BackupAllRow[] = [];
-  for (const entry of listSandboxes(deps)) {
+  for (const entry of entries) {
     const row = await backupOne(entry, request, deps);
     rows.push(row);
     request.onRow?.(row);

@@ -26,6 +26,11 @@ export interface RebuildRecord {
   snapshot: { dir: string; timestamp: string; label: string };
   /** The rebuilding process: a record whose process is still alive on this host is a rebuild in progress. */
   pid: number;
+  /**
+   * The recreate hook's process group while it may still run (cleared once the group is empty). A
+   * SIGKILL of rebuild orphans it, so recovery stops the group before it puts the old root back.
+   */
+  hookGroup?: number;
   host: string;
   createdAt: string;
 }
@@ -69,7 +74,7 @@ export function readRebuildRecord(file: string): RebuildRecord {
   }
   if (!isRecord(raw)) throw fail('not a JSON object');
   if (raw.version !== REBUILD_RECORD_VERSION) throw fail(`record version ${JSON.stringify(raw.version)} is not supported (this clawback reads version ${REBUILD_RECORD_VERSION})`);
-  const { sandbox, state, root, aside, snapshot, pid, host, createdAt } = raw;
+  const { sandbox, state, root, aside, snapshot, pid, host, createdAt, hookGroup } = raw;
   if (typeof sandbox !== 'string' || (state !== 'moved' && state !== 'committed') || typeof root !== 'string' || typeof aside !== 'string' || !isRecord(snapshot)) {
     throw fail('sandbox, state, root, aside or snapshot missing');
   }
@@ -87,6 +92,7 @@ export function readRebuildRecord(file: string): RebuildRecord {
     pid: typeof pid === 'number' ? pid : 0,
     host: str(host),
     createdAt: str(createdAt),
+    ...(typeof hookGroup === 'number' && Number.isSafeInteger(hookGroup) && hookGroup > 1 ? { hookGroup } : {}),
   };
 }
 
@@ -129,9 +135,51 @@ export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecove
     throw new BusyError(`a rebuild of ${sandbox} by pid ${record.pid} is in progress`, { hint: 'wait for it to finish' });
   }
   if (record.state === 'committed') finishCommitted(record);
-  else putOldRootBack(record);
+  else {
+    stopRecreateHook(record, deps);
+    putOldRootBack(record);
+  }
   removeRebuildRecord(deps.layout, sandbox);
   return { sandbox, action: record.state === 'committed' ? 'completed' : 'rolled-back', record };
+}
+
+const HOOK_TERM_GRACE_MS = 3_000;
+const HOOK_KILL_WAIT_MS = 2_000;
+
+/**
+ * Stops the recreate hook an interrupted rebuild left running (its own process group): SIGTERM,
+ * then SIGKILL, through the host. Putting the old root back while the hook still writes at the root
+ * would let it write into the user's state, so a group that will not stop is a BusyError and the
+ * old root stays aside until the next command.
+ */
+export function stopRecreateHook(record: RebuildRecord, deps: EngineDeps): void {
+  const group = record.hookGroup;
+  if (group === undefined || !deps.host.groupAlive(group)) return;
+  const { warning } = deps.events;
+  for (const [signal, waitMs] of [['SIGTERM', HOOK_TERM_GRACE_MS], ['SIGKILL', HOOK_KILL_WAIT_MS]] as const) {
+    try {
+      deps.host.signalGroup(group, signal);
+    } catch (error) {
+      warning?.(`could not signal process group ${group} (${(error as Error).message})`);
+      break;
+    }
+    if (waitForGroupExit(group, waitMs, deps)) {
+      warning?.(`stopped the recreate hook of ${record.sandbox} (process group ${group}) that an interrupted rebuild left running`);
+      return;
+    }
+  }
+  const message = `the recreate hook of ${record.sandbox} (process group ${group}) that an interrupted rebuild left running could not be stopped, so its rebuild is not rolled back yet`;
+  warning?.(message);
+  throw new BusyError(message, { hint: `stop it (kill -KILL -- -${group}) and run clawback again; the original state waits at ${record.aside}` });
+}
+
+function waitForGroupExit(group: number, waitMs: number, deps: EngineDeps): boolean {
+  const deadline = deps.clock() + waitMs;
+  while (deps.host.groupAlive(group)) {
+    if (deps.clock() >= deadline) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+  return true;
 }
 
 export function recoveryMessage(outcome: RebuildRecovery): string {

@@ -7,7 +7,7 @@ import type { Lock } from '../../store/lock.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { runRequiredHook, type HookSettings } from '../sandbox/hooks.js';
-import { finishCommitted, putOldRootBack, removeRebuildRecord, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { finishCommitted, putOldRootBack, removeRebuildRecord, stopRecreateHook, writeRebuildRecord, type RebuildRecord } from './journal.js';
 import { recoverSandbox } from '../recovery.js';
 import { preflightRebuild, type RebuildPreflight } from './preflight.js';
 import { restoreSnapshotLocked, type RestoreSummary } from '../restore/restore.js';
@@ -202,7 +202,7 @@ async function recreateRoot(run: RebuildRun, record: RebuildRecord): Promise<voi
     run,
     'recreate',
     async () => {
-      await runRequiredHook(entry, 'recreate', run.request.hooks, { CLAWBACK_PREVIOUS_ROOT: record.aside, CLAWBACK_SNAPSHOT: record.snapshot.dir });
+      await runRecreateHook(run, record);
       if (!fs.lstatSync(root, { throwIfNoEntry: false })?.isDirectory()) {
         throw new RefusedError('recreate-left-no-root', `the recreate hook of ${entry.name} exited 0 but left no directory at ${root}`, {
           hint: 'the hook must create a fresh agent home at $CLAWBACK_ROOT',
@@ -212,6 +212,22 @@ async function recreateRoot(run: RebuildRun, record: RebuildRecord): Promise<voi
     () => 'fresh home laid down (recreate hook)',
   );
   run.deps.fault?.('rebuild:recreated');
+}
+
+/** The hook's process group is in the record while the hook runs, so a recovery after a SIGKILL can stop it. */
+async function runRecreateHook(run: RebuildRun, record: RebuildRecord): Promise<void> {
+  const { deps } = run;
+  const recordGroup = (group: number | undefined): void => {
+    if (group === undefined) delete record.hookGroup;
+    else record.hookGroup = group;
+    writeRebuildRecord(deps.layout, record);
+  };
+  try {
+    await runRequiredHook(run.entry, 'recreate', run.request.hooks, { CLAWBACK_PREVIOUS_ROOT: record.aside, CLAWBACK_SNAPSHOT: record.snapshot.dir }, recordGroup);
+  } finally {
+    // A group with nothing left in it is forgotten: its number may be given to another group.
+    if (record.hookGroup !== undefined && !deps.host.groupAlive(record.hookGroup)) recordGroup(undefined);
+  }
 }
 
 // The rebuild holds the sandbox lock throughout, so nothing can snapshot or restore the half-built root.
@@ -262,6 +278,7 @@ async function recoverFromFailure(error: unknown, request: RebuildRequest, deps:
   let rolledBack = false;
   if (record) {
     try {
+      stopRecreateHook(record, deps);
       putOldRootBack(record);
       removeRebuildRecord(deps.layout, entry.name);
       rolledBack = true;

@@ -6,6 +6,8 @@ import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../..
 import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
 import { findSnapshot } from '../bundle/find.js';
+import { sweepLeftovers } from '../bundle/remove.js';
+import { sandboxBundleDir } from '../../store/home.js';
 import type { EngineDeps } from '../deps.js';
 import { planQwenPawRestore } from './qwenpaw-registry.js';
 import { recoverSandbox } from '../recovery.js';
@@ -86,6 +88,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   try {
     if (lock) {
       recoverSandbox(deps, target.name);
+      for (const name of new Set([request.sandbox, target.name])) sweepLeftovers(sandboxBundleDir(deps.layout, name), deps);
       // The registry may have changed while we waited for the lock.
       target = resolveTarget(request, deps);
     }

@@ -36,12 +36,13 @@ export function planDelete(request: DeleteRequest, deps: EngineDeps): DeletedBun
  */
 export function deleteSnapshots(request: DeleteRequest, deps: EngineDeps): DeleteSummary {
   getSandbox(deps.layout, request.sandbox);
-  const lock = sandboxLock(deps, request.sandbox, 'snapshot delete');
+  const lock = sandboxLock(deps, request.sandbox, 'snapshot delete', 'no-sweep');
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    sweepLeftovers(sandboxDir, deps.host.isAlive);
     const records = listBundles(sandboxDir);
     const targets = resolveAll(records, request);
+    // After resolving, so a `.partial` named on the command line is deleted (and reported) as asked.
+    sweepLeftovers(sandboxDir, deps, (name) => targets.some((t) => t.id === name));
     const freedBytes = freedBy(records, targets, sandboxDir);
     removeBundles(sandboxDir, targets, deps);
     return { sandbox: request.sandbox, deleted: targets.map(describeBundle), freedBytes };

@@ -1,4 +1,4 @@
-import { listBundles, type BundleRecord } from '../../store/bundles.js';
+import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { parseBundleTimestamp, sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { describeBundle, sweepLeftovers, freedBy, removeBundles, type DeletedBundle } from '../bundle/remove.js';
@@ -43,10 +43,11 @@ export function pruneSnapshots(request: PruneRequest, deps: EngineDeps): PruneSu
   // Refuse a bad policy before waiting for the lock.
   planRetention([], request.policy, retentionOptions(request, deps));
   getSandbox(deps.layout, request.sandbox);
-  const lock = sandboxLock(deps, request.sandbox, request.dryRun ? 'snapshot prune --dry-run' : 'snapshot prune');
+  const lock = sandboxLock(deps, request.sandbox, request.dryRun ? 'snapshot prune --dry-run' : 'snapshot prune', 'no-sweep');
   try {
     const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-    if (!request.dryRun) sweepLeftovers(sandboxDir, deps.host.isAlive);
+    // Every `.partial` is the policy's to remove and report ('incomplete'); a dry run removes nothing.
+    if (!request.dryRun) sweepLeftovers(sandboxDir, deps, (name) => name.endsWith(PARTIAL_SUFFIX));
     const records = listBundles(sandboxDir);
     const byId = new Map(records.map((r) => [r.id, r]));
     const candidates = records.filter((r) => r.state !== 'corrupt').map(candidateOf);

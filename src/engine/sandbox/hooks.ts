@@ -54,7 +54,13 @@ export function hookTimeoutMs(hook: HookName, settings: HookSettings): number {
  * The hook runs in its own process group; on timeout the whole group gets SIGTERM, then SIGKILL.
  * Returns the outcome whatever the exit status; throws HookError only when it could not be started.
  */
-export async function runHook(entry: SandboxEntry, hook: HookName, settings: HookSettings, extraEnv: Record<string, string> = {}): Promise<HookOutcome> {
+export async function runHook(
+  entry: SandboxEntry,
+  hook: HookName,
+  settings: HookSettings,
+  extraEnv: Record<string, string> = {},
+  onStarted?: (processGroup: number) => void,
+): Promise<HookOutcome> {
   const command = entry.hooks[hook];
   if (command === undefined) throw new Error(`runHook called for a missing ${hook} hook`);
   const timeoutMs = hookTimeoutMs(hook, settings);
@@ -83,6 +89,8 @@ export async function runHook(entry: SandboxEntry, hook: HookName, settings: Hoo
       reject: false,
     };
     const child = execa(command, options);
+    // Detached, the shell leads a new process group whose id is its pid.
+    if (child.pid !== undefined) onStarted?.(child.pid);
     const killGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {
@@ -121,8 +129,14 @@ export async function runHook(entry: SandboxEntry, hook: HookName, settings: Hoo
 }
 
 /** Runs a hook that must succeed; throws HookError with the output's tail otherwise. */
-export async function runRequiredHook(entry: SandboxEntry, hook: HookName, settings: HookSettings, extraEnv: Record<string, string> = {}): Promise<HookOutcome> {
-  const outcome = await runHook(entry, hook, settings, extraEnv);
+export async function runRequiredHook(
+  entry: SandboxEntry,
+  hook: HookName,
+  settings: HookSettings,
+  extraEnv: Record<string, string> = {},
+  onStarted?: (processGroup: number) => void,
+): Promise<HookOutcome> {
+  const outcome = await runHook(entry, hook, settings, extraEnv, onStarted);
   if (outcome.exitCode !== 0 || outcome.timedOut) throw hookFailure(entry.name, outcome);
   return outcome;
 }

@@ -3,7 +3,8 @@ import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js'
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { bundlePayloadDir, PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
@@ -14,7 +15,7 @@ export interface VerifyRequest {
   sandbox: string;
   /** Default: latest. */
   selector?: string;
-  /** Every bundle of the sandbox; partial and corrupt ones count as damage. */
+  /** Every bundle of the sandbox; partial and corrupt ones count as damage (not a `.partial` being written now). */
   all?: boolean;
   /** Hashing worker threads; default one per idle core (at most 4, none on one core or a busy machine); 0 hashes on the calling thread. */
   threads?: number;
@@ -44,6 +45,8 @@ export interface VerifySummary {
   sandbox: string;
   ok: boolean;
   bundles: BundleVerification[];
+  /** `.partial` bundles a live clawback is writing under the sandbox lock: in progress, not checked and not damage. */
+  inProgress: string[];
   files: number;
   bytes: number;
   /** Worker threads that hashed; 0 when every file was hashed on the calling thread. */
@@ -65,7 +68,11 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   }
   const started = deps.clock();
   const records = sandboxRecords(request.sandbox, deps);
-  const targets = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
+  const chosen = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
+  // A `.partial` is a leftover only when no live process holds the lock it is written under.
+  const held = chosen.some((r) => r.id.endsWith(PARTIAL_SUFFIX)) && lockIsHeld(deps.layout.locks, request.sandbox, deps.host);
+  const inProgress = held ? chosen.filter((r) => r.id.endsWith(PARTIAL_SUFFIX)).map((r) => r.id) : [];
+  const targets = chosen.filter((r) => !inProgress.includes(r.id));
   const threads = request.threads ?? defaultThreads(deps.host);
   const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
   const bundles: BundleVerification[] = [];
@@ -78,6 +85,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     sandbox: request.sandbox,
     ok: bundles.every((b) => b.ok),
     bundles,
+    inProgress,
     files: bundles.reduce((sum, b) => sum + b.files, 0),
     bytes: bundles.reduce((sum, b) => sum + b.bytes, 0),
     threads: pool.used ? threads : 0,
