@@ -135,6 +135,14 @@ function sqliteFailure(error: unknown, source: string, dest: string, label: stri
  * through the backup API, put back the journal mode the live database used, and check it.
  */
 export async function restoreDatabase(bundleCopy: string, dest: string, journalMode: string | undefined, label: string): Promise<void> {
+  try {
+    await restoreThroughBackup(bundleCopy, dest, journalMode, label);
+  } catch (error) {
+    throw sqliteFailure(error, bundleCopy, dest, label);
+  }
+}
+
+async function restoreThroughBackup(bundleCopy: string, dest: string, journalMode: string | undefined, label: string): Promise<void> {
   const db = new Database(bundleCopy, { fileMustExist: true, readonly: true });
   try {
     await db.backup(dest, { progress: () => ALL_PAGES });

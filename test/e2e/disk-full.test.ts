@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateHome } from '../../fixtures/generate.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
+import { treeDigest } from '../helpers/tree.js';
 import { expectUserError, mountTmpfs, tmpfsUnavailable, unmount } from '../helpers/os-user.js';
 
 /**
@@ -153,5 +154,40 @@ describe.skipIf(noTmpfs !== undefined)(`disk full${noTmpfs ? ` (skipped: ${noTmp
     const line = expectUserError(result, 5, output);
     expect(line).toContain(`no space left on the filesystem at ${small}`);
     expect(fs.readdirSync(small)).toEqual(['filler']);
+  });
+  it('import into a full home: exit 5 naming the filesystem, no bundle and no scratch left', async () => {
+    const source = path.join(base, 'export-home');
+    expect((await clawback(source, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root])).exitCode).toBe(0);
+    expect((await clawback(source, ['oc', 'snapshot', 'create'])).exitCode).toBe(0);
+    const archive = path.join(base, 'oc.tar.gz');
+    expect((await clawback(source, ['oc', 'snapshot', 'export', 'latest', '-o', archive, '--format', 'tar.gz', '--include-secrets'])).exitCode).toBe(0);
+    mountTmpfs(small, 'size=2m');
+    const home = await registeredHome();
+    fill(small, 64 * 1024);
+    const result = await clawback(home, ['oc', 'snapshot', 'import', archive]);
+    const line = expectUserError(result, 5, path.join(home, 'rebuild-backups', 'oc'));
+    expect(line).toContain(`no space left on the filesystem at ${small}`);
+    await expectNoSnapshots(home);
+  });
+
+  it('restore whose state root sits on a full filesystem: exit 5 naming it, the live state as it was, nothing staged left', async () => {
+    const home = path.join(base, 'restore-home');
+    mountTmpfs(small, 'size=24m');
+    const live = path.join(small, 'openclaw');
+    fs.cpSync(root, live, { recursive: true, verbatimSymlinks: true });
+    expect((await clawback(home, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', live])).exitCode).toBe(0);
+    expect((await clawback(home, ['oc', 'snapshot', 'create'])).exitCode).toBe(0);
+    // Every file changed: the restore has to write them all beside the live tree.
+    for (const [rel, item] of Object.entries(treeDigest(live))) {
+      if (item.startsWith('file') && !rel.endsWith('.sqlite') && !rel.includes('.sqlite-')) fs.appendFileSync(path.join(live, rel), 'changed');
+    }
+    const before = treeDigest(live);
+    fill(small, 32 * 1024);
+    const result = await clawback(home, ['oc', 'snapshot', 'restore', 'latest', '--yes', '--no-pre-restore']);
+    const line = expectUserError(result, 5, small);
+    expect(line).toContain(`no space left on the filesystem at ${small}`);
+    expect(treeDigest(live)).toEqual(before);
+    expect(fs.readdirSync(small).sort()).toEqual(['filler', 'openclaw']);
+    expect(fs.readdirSync(path.join(home, 'journal'))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
-import { ClawbackError } from '../../errors.js';
+import { asUserError, ClawbackError } from '../../errors.js';
 import { ensureDir, syncTree } from '../../store/atomic.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange } from '../../store/journal.js';
@@ -114,7 +114,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   } catch (error) {
     checks.hashing.cancel();
     rollBack(deps.layout, lockHost(deps), journal, stamp);
-    throw error;
+    // Rolled back: the live state is as it was, so a full disk here changed nothing (exit 5).
+    throw asUserError(error, path.dirname(journal.pairs[0]?.live ?? deps.layout.home), { nothingWritten: true });
   }
 
   deps.events.phase?.('swap');
