@@ -25,6 +25,8 @@ export interface BundleEntry {
   walMtimeMs?: number;
   /** The live database file's size at capture (the copy's `size` differs). */
   sourceSize?: number;
+  /** The bundle's copy has holes where the source had them (all-zero blocks); a restore leaves them as holes too. */
+  sparse?: true;
   target?: string;
   module: string;
   agent?: string;
@@ -136,6 +138,7 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
     if (raw.strategy !== undefined && raw.strategy !== 'sqlite_backup' && raw.strategy !== 'copy') delete raw.strategy;
     if (raw.journalMode !== undefined && typeof raw.journalMode !== 'string') delete raw.journalMode;
     for (const key of ['walSize', 'walMtimeMs', 'sourceSize'] as const) if (raw[key] !== undefined && typeof raw[key] !== 'number') delete raw[key];
+    if (raw.sparse !== undefined && raw.sparse !== true) delete raw.sparse;
   }
   if (type === 'symlink' && (typeof raw.target !== 'string' || raw.target.length === 0)) fail(file, `symlink entry ${path} has no target`);
   for (const key of ['target', 'module', 'agent'] as const) {

@@ -55,7 +55,7 @@ export class BundleWriter {
           continue;
         }
         // The link failed (previous file gone, link limit): copy it afresh, forgetting what the old copy was.
-        for (const key of ['sha256', 'strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize'] as const) delete entry[key];
+        for (const key of ['sha256', 'strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize', 'sparse'] as const) delete entry[key];
         entry.size = scanned.stat.size;
       }
       copies.push({ job, entry, scanned });
@@ -74,6 +74,7 @@ export class BundleWriter {
     if (outcome.kind === 'copied') {
       entry.sha256 = outcome.sha256;
       entry.size = outcome.size;
+      if (outcome.sparse) entry.sparse = true;
       this.copied++;
       this.copiedBytes += outcome.size;
     } else if (outcome.kind === 'vanished') {
@@ -154,6 +155,7 @@ function contentFields(prior: BundleEntry): Partial<BundleEntry> {
   if (prior.walSize !== undefined) fields.walSize = prior.walSize;
   if (prior.walMtimeMs !== undefined) fields.walMtimeMs = prior.walMtimeMs;
   if (prior.sourceSize !== undefined) fields.sourceSize = prior.sourceSize;
+  if (prior.sparse === true) fields.sparse = true;
   return fields;
 }
 
