@@ -75,6 +75,11 @@ export interface BundleManifest {
   stateDirs: string[];
   backedUpDirs: string[];
   failedBackupDirs: string[];
+  /**
+   * Files captured, but not the way their kind asks: e.g. a file with the SQLite header that SQLite
+   * could not read, captured as its raw bytes. Written only when there are any (the bundle is then partial).
+   */
+  degraded?: SkippedEntry[];
   stateFiles: Array<{ path: string; strategy: string }>;
   modules: string[];
   includesSecrets: boolean;
@@ -149,6 +154,10 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
   return raw as unknown as BundleEntry;
 }
 
+function pathReasons(raw: unknown[]): SkippedEntry[] {
+  return raw.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }));
+}
+
 function stringArray(raw: unknown): string[] {
   return Array.isArray(raw) ? raw.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -169,7 +178,7 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
     ...header,
     entries,
     skipped: Array.isArray(raw.skipped)
-      ? raw.skipped.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }))
+      ? pathReasons(raw.skipped)
       : [],
     contentSha256: typeof raw.contentSha256 === 'string' ? raw.contentSha256 : '',
   };
@@ -245,6 +254,7 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
     mounts,
     totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },
   };
+  if (Array.isArray(raw.degraded) && raw.degraded.length > 0) header.degraded = pathReasons(raw.degraded);
   if (isRecord(raw.origin)) {
     header.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   }

@@ -37,7 +37,7 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
         };
         const summary = await createSnapshot(request, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
-        return summary.incomplete ? ExitCode.partial : ExitCode.ok;
+        return summary.incomplete || summary.degraded.length > 0 ? ExitCode.partial : ExitCode.ok;
       }),
     );
 }

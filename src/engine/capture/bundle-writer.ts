@@ -1,4 +1,4 @@
-import { isSpaceError } from '../../errors.js';
+import { isSpaceError, IntegrityError } from '../../errors.js';
 import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
@@ -6,6 +6,7 @@ import { threadReader } from '../../fs-safety/file-reader.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
+import { copyFileHashed } from './copy.js';
 import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
 import type { ScannedEntry } from '../sandbox/scan.js';
 
@@ -29,6 +30,8 @@ export class BundleWriter {
   readonly databases: string[] = [];
   readonly vanished = new Set<string>();
   readonly unreadable: SkippedEntry[] = [];
+  /** Captured as raw bytes although they start with the SQLite header: SQLite could not read them. */
+  readonly degraded: SkippedEntry[] = [];
   private done = { files: 0, bytes: 0 };
 
   constructor(
@@ -96,13 +99,37 @@ export class BundleWriter {
     const dest = this.destOf(entry.path);
     // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
     const wal = walIdentity(scanned.source);
-    const copy = await backupDatabase(scanned.source, dest, entry.path);
+    let copy: Awaited<ReturnType<typeof backupDatabase>>;
+    try {
+      copy = await backupDatabase(scanned.source, dest, entry.path);
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      this.copyRaw(entry, scanned, error);
+      return;
+    }
     fs.chmodSync(dest, bundleFileMode(entry.mode ?? 0o600));
     const { sha256, size } = threadReader().hashFile(dest);
     Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
     this.databases.push(entry.path);
     this.copied++;
     this.copiedBytes += size;
+  }
+
+  /**
+   * A file with the SQLite header that SQLite cannot read (corrupt, or not a database at all) is
+   * still the user's file: its bytes are kept as they are, and the snapshot says so.
+   */
+  private copyRaw(entry: BundleEntry, scanned: ScannedEntry, why: IntegrityError): void {
+    const dest = this.destOf(entry.path);
+    fs.rmSync(dest, { force: true });
+    const outcome = copyFileHashed(scanned.source, dest, bundleFileMode(entry.mode ?? 0o600), { raw: true, size: scanned.stat.size });
+    if (outcome.kind !== 'copied') throw why;
+    const reason = `SQLite cannot read it (${sqliteReason(why)}); captured as raw bytes`;
+    Object.assign(entry, { strategy: 'copy', sha256: outcome.sha256, size: outcome.size }, outcome.sparse ? { sparse: true } : {});
+    this.degraded.push({ path: entry.path, reason });
+    this.deps.events.warning?.(`${entry.path}: ${reason}`);
+    this.copied++;
+    this.copiedBytes += outcome.size;
   }
 
   /** Entry paths are normalised relative POSIX paths (the scan built them), so plain concatenation is a correct join. */
@@ -157,6 +184,12 @@ function contentFields(prior: BundleEntry): Partial<BundleEntry> {
   if (prior.sourceSize !== undefined) fields.sourceSize = prior.sourceSize;
   if (prior.sparse === true) fields.sparse = true;
   return fields;
+}
+
+/** SQLite's own words, without the path the error message repeats. */
+function sqliteReason(error: IntegrityError): string {
+  const said = error.message.match(/: SQLite cannot read .*?: (.*)$/)?.[1] ?? error.message.match(/quick_check says (.*)$/)?.[1];
+  return said ?? error.message;
 }
 
 /** Hard-links an unchanged file from the previous bundle; false (then it is copied) when that file is gone or the link limit is reached. */

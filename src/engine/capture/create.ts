@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asUserError, ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { PAYLOAD_DIR, type BundleEntry, type BundleMount } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
@@ -41,6 +41,8 @@ export interface SnapshotSummary {
   warnings: string[];
   /** Some paths could not be read: the bundle is complete for everything else (exit 3). */
   incomplete: boolean;
+  /** Files captured as raw bytes because SQLite could not read them (exit 3 too). */
+  degraded: SkippedEntry[];
   durationMs: number;
 }
 
@@ -71,7 +73,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
-    const bundle = completeManifest(draftManifest(request, sandbox, timestamp, entries, deps));
+    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded });
     const dir = publishBundle(partialDir, bundle, deps, 'create');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {
@@ -86,8 +88,9 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       copiedBytes: writer.copiedBytes,
       databases: writer.databases,
       skipped: sandbox.scan.skipped.length,
-      warnings: sandbox.scan.warnings,
+      warnings: [...sandbox.scan.warnings, ...writer.degraded.map((d) => `${d.path}: ${d.reason}`)],
       incomplete: bundle.failedBackupDirs.length > 0,
+      degraded: writer.degraded,
       durationMs: deps.clock() - started,
     };
   } catch (error) {
@@ -136,6 +139,8 @@ async function writePayload(partialDir: string, scan: ScanResult, previous: Bund
   fs.mkdirSync(payload, { mode: 0o700 });
   const previousFiles = new Map<string, BundleEntry>();
   for (const e of previousEntries(previous, deps)) if (e.type === 'file') previousFiles.set(e.path, e);
+  // A file captured raw last time is tried through SQLite again (and named again), not linked silently.
+  for (const d of previous?.header?.degraded ?? []) previousFiles.delete(d.path);
   const files = scan.entries.filter((e) => e.type === 'file');
   deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
   const writer = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
