@@ -17,6 +17,7 @@ import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
+import { OVERLONG_REASON, skipOverlongPaths } from './overlong.js';
 import { scanMounts, type ScanResult } from '../sandbox/scan.js';
 
 export interface CreateSnapshotRequest {
@@ -39,7 +40,7 @@ export interface SnapshotSummary {
   databases: string[];
   skipped: number;
   warnings: string[];
-  /** Some paths could not be read: the bundle is complete for everything else (exit 3). */
+  /** Some paths could not be read (or were too long): the bundle is complete for everything else (exit 3). */
   incomplete: boolean;
   /** Files captured as raw bytes because SQLite could not read them (exit 3 too). */
   degraded: SkippedEntry[];
@@ -72,6 +73,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
+    for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
     const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded });
     const dir = publishBundle(partialDir, bundle, deps, 'create');
@@ -165,7 +167,7 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
     capture: manifest.capture,
     stateDirs: manifest.stateDirs.map((d) => (d.prefix ? `${d.path}*` : d.path)),
     backedUpDirs: scan.topDirs,
-    failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable')).map((s) => s.path),
+    failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable') || s.reason.startsWith(OVERLONG_REASON)).map((s) => s.path),
     stateFiles: entries
       .filter((e) => e.type === 'file' && (e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)))
       .map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
