@@ -25,6 +25,8 @@ export interface BundleEntry {
   walMtimeMs?: number;
   /** The live database file's size at capture (the copy's `size` differs). */
   sourceSize?: number;
+  /** The bundle's copy has holes where the source had them (all-zero blocks); a restore leaves them as holes too. */
+  sparse?: true;
   target?: string;
   module: string;
   agent?: string;
@@ -73,6 +75,11 @@ export interface BundleManifest {
   stateDirs: string[];
   backedUpDirs: string[];
   failedBackupDirs: string[];
+  /**
+   * Files captured, but not the way their kind asks: e.g. a file with the SQLite header that SQLite
+   * could not read, captured as its raw bytes. Written only when there are any (the bundle is then partial).
+   */
+  degraded?: SkippedEntry[];
   stateFiles: Array<{ path: string; strategy: string }>;
   modules: string[];
   includesSecrets: boolean;
@@ -136,6 +143,7 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
     if (raw.strategy !== undefined && raw.strategy !== 'sqlite_backup' && raw.strategy !== 'copy') delete raw.strategy;
     if (raw.journalMode !== undefined && typeof raw.journalMode !== 'string') delete raw.journalMode;
     for (const key of ['walSize', 'walMtimeMs', 'sourceSize'] as const) if (raw[key] !== undefined && typeof raw[key] !== 'number') delete raw[key];
+    if (raw.sparse !== undefined && raw.sparse !== true) delete raw.sparse;
   }
   if (type === 'symlink' && (typeof raw.target !== 'string' || raw.target.length === 0)) fail(file, `symlink entry ${path} has no target`);
   for (const key of ['target', 'module', 'agent'] as const) {
@@ -144,6 +152,10 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
   }
   if (raw.agent !== undefined && typeof raw.agent !== 'string') delete raw.agent;
   return raw as unknown as BundleEntry;
+}
+
+function pathReasons(raw: unknown[]): SkippedEntry[] {
+  return raw.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }));
 }
 
 function stringArray(raw: unknown): string[] {
@@ -166,7 +178,7 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
     ...header,
     entries,
     skipped: Array.isArray(raw.skipped)
-      ? raw.skipped.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }))
+      ? pathReasons(raw.skipped)
       : [],
     contentSha256: typeof raw.contentSha256 === 'string' ? raw.contentSha256 : '',
   };
@@ -242,6 +254,7 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
     mounts,
     totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },
   };
+  if (Array.isArray(raw.degraded) && raw.degraded.length > 0) header.degraded = pathReasons(raw.degraded);
   if (isRecord(raw.origin)) {
     header.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   }

@@ -26,8 +26,15 @@ function fsyncFile(file: string): void {
 export function quickCheck(file: string, label: string, options: { readonly?: boolean } = {}): void {
   const db = new Database(file, { fileMustExist: true, readonly: options.readonly === true });
   try {
-    const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-    const answer = rows.map((r) => r.quick_check).join('; ');
+    let answer: string;
+    try {
+      answer = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
+    } catch (error) {
+      // Damage bad enough that the check itself cannot run is what the check is for.
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB') throw error;
+      answer = (error as Error).message;
+    }
     if (answer !== 'ok') throw new IntegrityError('sqlite-check-failed', `${label}: quick_check says ${answer}`);
   } finally {
     db.close();

@@ -37,8 +37,8 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
         };
         const summary = await createSnapshot(request, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
-        if (summary.incomplete) {
-          throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${summary.skipped} path(s) skipped, everything else is in it`, summary, {
+        if (summary.incomplete || summary.degraded.length > 0) {
+          throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${summary.skipped} path(s) skipped, ${summary.degraded.length} captured as raw bytes; everything else is in it`, summary, {
             hint: `\`clawback ${sandbox} snapshot show ${summary.timestamp}\` lists what was skipped and why; fix it and snapshot again`,
           });
         }

@@ -14,6 +14,8 @@ export interface SnapshotRowJson {
   uniqueBytes: number | null;
   path: string;
   problem: string | null;
+  /** Files captured as raw bytes (SQLite could not read them); null when the bundle's header is unreadable. */
+  degraded: string[] | null;
 }
 
 export interface DiskUsageJson {
@@ -37,7 +39,7 @@ export interface ListResult {
 }
 
 function rowJson(r: SnapshotRow): SnapshotRowJson {
-  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem };
+  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null };
 }
 
 export function json(result: ListResult): ListDocument {
@@ -57,7 +59,7 @@ function diskUsageLine(count: number, usage: DiskUsage): string {
 }
 
 function stateCell(r: SnapshotRow): string {
-  if (r.state === 'complete') return 'yes';
+  if (r.state === 'complete') return r.degraded?.length ? `yes (${r.degraded.length} raw)` : 'yes';
   return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
 }
 

@@ -24,6 +24,8 @@ export interface SnapshotDetailJson {
   symlinks: number;
   /** Skipped entries counted by reason. */
   skipped: Record<string, number>;
+  /** Files captured as raw bytes because SQLite could not read them, with the reason. */
+  degraded: Array<{ path: string; reason: string }>;
   policyPresets: string[];
   customPolicies: string[];
   contentSha256: string;
@@ -76,6 +78,7 @@ function detail(record: BundleRecord, m: BundleManifest): SnapshotDetailJson {
     databases: m.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path),
     symlinks: m.entries.filter((e) => e.type === 'symlink').length,
     skipped: skippedCounts(m),
+    degraded: (m.degraded ?? []).map((d) => ({ path: d.path, reason: d.reason })),
     policyPresets: [...m.policyPresets],
     customPolicies: m.customPolicies.map((p) => p.name),
     contentSha256: m.contentSha256,
@@ -105,5 +108,6 @@ export function text(record: BundleRecord): string[] {
     ...d.modules.map((mod) => `    ${mod.module.padEnd(14)} ${String(mod.files).padStart(7)} files  ${formatBytes(mod.bytes)}`),
     '  skipped:',
     ...(skipped.length ? skipped.map(([reason, n]) => `    ${n} × ${reason}`) : ['    nothing']),
+    ...(d.degraded.length ? ['  captured as raw bytes:', ...d.degraded.map((g) => `    ${g.path}: ${g.reason}`)] : []),
   ];
 }

@@ -3,6 +3,7 @@ import { fsPath } from '../../fs-safety/fs-path.js';
 import { IntegrityError } from '../../errors.js';
 import { writeAll } from '../../formats/file-io.js';
 import { FileReader, NO_FOLLOW, sha256Hex, threadReader, WHOLE_FILE_LIMIT } from '../../fs-safety/file-reader.js';
+import { SparseWriter } from '../../fs-safety/sparse-writer.js';
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 
 function openBundleFile(source: string, entry: BundleEntry): { fd: number; size: number } {
@@ -90,7 +91,10 @@ export function copyVerified(source: string, dest: string, entry: BundleEntry, m
   withBundleFile(source, entry, (fd) => {
     const out = fs.openSync(fsPath(dest), 'wx', 0o600);
     try {
-      const digest = threadReader().hash(fd, { each: (chunk) => writeAll(out, chunk) });
+      // A copy recorded as sparse is written back with its zero blocks as holes.
+      const sparse = entry.sparse === true ? new SparseWriter(out) : undefined;
+      const digest = threadReader().hash(fd, { each: (chunk) => (sparse ? sparse.write(chunk) : writeAll(out, chunk)) });
+      sparse?.finish();
       if (digest === undefined || digest.sha256 !== entry.sha256 || digest.size !== entry.size) throw mismatch(entry);
       finishFile(out, mode, entry.mtimeMs);
     } finally {

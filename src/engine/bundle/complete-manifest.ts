@@ -30,6 +30,7 @@ export function completeManifest(draft: ManifestDraft): BundleManifest {
     stateDirs: draft.stateDirs,
     backedUpDirs: draft.backedUpDirs,
     failedBackupDirs: draft.failedBackupDirs,
+    ...(draft.degraded !== undefined && draft.degraded.length > 0 ? { degraded: draft.degraded } : {}),
     stateFiles: draft.stateFiles,
     modules: [...new Set(entries.map((e) => e.module))].sort(),
     includesSecrets: draft.includesSecrets,

@@ -72,11 +72,12 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     }
     const events = { ...deps.events, warning: (message: string) => deps.events.warning?.(`${entry.name}: ${message}`) };
     const snapshot = await createSnapshot({ sandbox: entry.name, scope: {} }, { ...deps, events });
-    if (snapshot.incomplete) {
+    if (snapshot.incomplete || snapshot.degraded.length > 0) {
+      const raw = snapshot.degraded.length > 0 ? `${snapshot.degraded.length} unreadable database(s) captured as raw bytes: ${snapshot.degraded.map((d) => d.path).join(', ')}` : '';
       return {
         name: entry.name,
         status: 'failed',
-        reason: `snapshot incomplete: ${snapshot.skipped} path(s) skipped, some unreadable (kept at ${snapshot.dir})`,
+        reason: `snapshot ${snapshot.incomplete ? `incomplete: ${snapshot.skipped} path(s) skipped, some unreadable${raw ? '; ' : ''}` : 'partial: '}${raw} (kept at ${snapshot.dir})`,
         code: 'incomplete',
         exitCode: 3,
         snapshot,

@@ -1,4 +1,4 @@
-import { isSpaceError } from '../../errors.js';
+import { isSpaceError, IntegrityError } from '../../errors.js';
 import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
@@ -7,6 +7,7 @@ import { fsPath } from '../../fs-safety/fs-path.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
+import { copyFileHashed } from './copy.js';
 import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
 import type { ScannedEntry } from '../sandbox/scan.js';
 
@@ -30,6 +31,8 @@ export class BundleWriter {
   readonly databases: string[] = [];
   readonly vanished = new Set<string>();
   readonly unreadable: SkippedEntry[] = [];
+  /** Captured as raw bytes although they start with the SQLite header: SQLite could not read them. */
+  readonly degraded: SkippedEntry[] = [];
   private done = { files: 0, bytes: 0 };
 
   constructor(
@@ -56,7 +59,7 @@ export class BundleWriter {
           continue;
         }
         // The link failed (previous file gone, link limit): copy it afresh, forgetting what the old copy was.
-        for (const key of ['sha256', 'strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize'] as const) delete entry[key];
+        for (const key of ['sha256', 'strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize', 'sparse'] as const) delete entry[key];
         entry.size = scanned.stat.size;
       }
       copies.push({ job, entry, scanned });
@@ -75,6 +78,7 @@ export class BundleWriter {
     if (outcome.kind === 'copied') {
       entry.sha256 = outcome.sha256;
       entry.size = outcome.size;
+      if (outcome.sparse) entry.sparse = true;
       this.copied++;
       this.copiedBytes += outcome.size;
     } else if (outcome.kind === 'vanished') {
@@ -96,13 +100,37 @@ export class BundleWriter {
     const dest = this.destOf(entry.path);
     // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
     const wal = walIdentity(scanned.source);
-    const copy = await backupDatabase(scanned.source, dest, entry.path);
+    let copy: Awaited<ReturnType<typeof backupDatabase>>;
+    try {
+      copy = await backupDatabase(scanned.source, dest, entry.path);
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      this.copyRaw(entry, scanned, error);
+      return;
+    }
     fs.chmodSync(fsPath(dest), bundleFileMode(entry.mode ?? 0o600));
     const { sha256, size } = threadReader().hashFile(dest);
     Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
     this.databases.push(entry.path);
     this.copied++;
     this.copiedBytes += size;
+  }
+
+  /**
+   * A file with the SQLite header that SQLite cannot read (corrupt, or not a database at all) is
+   * still the user's file: its bytes are kept as they are, and the snapshot says so.
+   */
+  private copyRaw(entry: BundleEntry, scanned: ScannedEntry, why: IntegrityError): void {
+    const dest = this.destOf(entry.path);
+    fs.rmSync(fsPath(dest), { force: true });
+    const outcome = copyFileHashed(scanned.source, dest, bundleFileMode(entry.mode ?? 0o600), { raw: true, size: scanned.stat.size });
+    if (outcome.kind !== 'copied') throw why;
+    const reason = `SQLite cannot read it (${sqliteReason(why)}); captured as raw bytes`;
+    Object.assign(entry, { strategy: 'copy', sha256: outcome.sha256, size: outcome.size }, outcome.sparse ? { sparse: true } : {});
+    this.degraded.push({ path: entry.path, reason });
+    this.deps.events.warning?.(`${entry.path}: ${reason}`);
+    this.copied++;
+    this.copiedBytes += outcome.size;
   }
 
   /** Entry paths are normalised relative POSIX paths (the scan built them), so plain concatenation is a correct join. */
@@ -155,7 +183,14 @@ function contentFields(prior: BundleEntry): Partial<BundleEntry> {
   if (prior.walSize !== undefined) fields.walSize = prior.walSize;
   if (prior.walMtimeMs !== undefined) fields.walMtimeMs = prior.walMtimeMs;
   if (prior.sourceSize !== undefined) fields.sourceSize = prior.sourceSize;
+  if (prior.sparse === true) fields.sparse = true;
   return fields;
+}
+
+/** SQLite's own words, without the path the error message repeats. */
+function sqliteReason(error: IntegrityError): string {
+  const said = error.message.match(/: SQLite cannot read .*?: (.*)$/)?.[1] ?? error.message.match(/quick_check says (.*)$/)?.[1];
+  return said ?? error.message;
 }
 
 /** Hard-links an unchanged file from the previous bundle; false (then it is copied) when that file is gone or the link limit is reached. */

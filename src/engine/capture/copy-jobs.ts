@@ -18,7 +18,7 @@ export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: nu
   return jobs.map((job) => {
     let outcome: JobOutcome;
     try {
-      outcome = copyFileHashed(job.source, job.dest, job.mode);
+      outcome = copyFileHashed(job.source, job.dest, job.mode, { size: job.size });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
       outcome = code === 'ENOENT' ? { kind: 'vanished' } : { kind: 'error', code, message: (error as Error).message };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asUserError, ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { PAYLOAD_DIR, type BundleEntry, type BundleMount } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
@@ -17,6 +17,7 @@ import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
+import { OVERLONG_REASON, skipOverlongPaths } from './overlong.js';
 import { scanMounts, type ScanResult } from '../sandbox/scan.js';
 
 export interface CreateSnapshotRequest {
@@ -39,8 +40,10 @@ export interface SnapshotSummary {
   databases: string[];
   skipped: number;
   warnings: string[];
-  /** Some paths could not be read: the bundle is complete for everything else (exit 3). */
+  /** Some paths could not be read (or were too long): the bundle is complete for everything else (exit 3). */
   incomplete: boolean;
+  /** Files captured as raw bytes because SQLite could not read them (exit 3 too). */
+  degraded: SkippedEntry[];
   durationMs: number;
 }
 
@@ -70,8 +73,9 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
+    for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
-    const bundle = completeManifest(draftManifest(request, sandbox, timestamp, entries, deps));
+    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded });
     const dir = publishBundle(partialDir, bundle, deps, 'create');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {
@@ -86,8 +90,9 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       copiedBytes: writer.copiedBytes,
       databases: writer.databases,
       skipped: sandbox.scan.skipped.length,
-      warnings: sandbox.scan.warnings,
+      warnings: [...sandbox.scan.warnings, ...writer.degraded.map((d) => `${d.path}: ${d.reason}`)],
       incomplete: bundle.failedBackupDirs.length > 0,
+      degraded: writer.degraded,
       durationMs: deps.clock() - started,
     };
   } catch (error) {
@@ -136,6 +141,8 @@ async function writePayload(partialDir: string, scan: ScanResult, previous: Bund
   fs.mkdirSync(payload, { mode: 0o700 });
   const previousFiles = new Map<string, BundleEntry>();
   for (const e of previousEntries(previous, deps)) if (e.type === 'file') previousFiles.set(e.path, e);
+  // A file captured raw last time is tried through SQLite again (and named again), not linked silently.
+  for (const d of previous?.header?.degraded ?? []) previousFiles.delete(d.path);
   const files = scan.entries.filter((e) => e.type === 'file');
   deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
   const writer = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
@@ -160,7 +167,7 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
     capture: manifest.capture,
     stateDirs: manifest.stateDirs.map((d) => (d.prefix ? `${d.path}*` : d.path)),
     backedUpDirs: scan.topDirs,
-    failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable')).map((s) => s.path),
+    failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable') || s.reason.startsWith(OVERLONG_REASON)).map((s) => s.path),
     stateFiles: entries
       .filter((e) => e.type === 'file' && (e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)))
       .map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),

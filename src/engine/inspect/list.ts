@@ -16,6 +16,8 @@ export interface SnapshotRow {
   uniqueBytes: number | null;
   path: string;
   problem: string | null;
+  /** Files captured as raw bytes (SQLite could not read them); null when the header is unreadable. */
+  degraded: string[] | null;
 }
 
 function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
@@ -30,6 +32,7 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
     uniqueBytes: space?.uniqueBytes.get(record.id) ?? null,
     path: record.dir,
     problem: record.problem?.message ?? null,
+    degraded: record.header ? (record.header.degraded ?? []).map((d) => d.path) : null,
   };
 }
 

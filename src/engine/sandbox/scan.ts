@@ -141,8 +141,13 @@ class MountScanner {
       try {
         stat = fs.lstatSync(fsPath(childAbs));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        if (code !== 'ENAMETOOLONG') throw error;
+        // Longer than PATH_MAX: skipped by name, never a crash (capture also skips paths too long for its bundle).
+        this.result.skipped.push({ path: joinRel(mount.prefix, childRel), reason: 'path too long (ENAMETOOLONG)' });
+        this.result.warnings.push(`${joinRel(mount.prefix, childRel).slice(0, 60)}… is longer than the system allows; skipped`);
+        continue;
       }
       this.visit(mount, childAbs, childRel, stat);
     }
