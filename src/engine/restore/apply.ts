@@ -2,6 +2,7 @@ import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { ensureDir, syncTree } from '../../store/atomic.js';
+import { readBundleManifest } from '../../store/bundles.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange } from '../../store/journal.js';
 import { updateRegistry } from '../../store/registry.js';
@@ -100,7 +101,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
 
     if (input.preRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
-      preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps);
+      preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps, rewriteWarnings);
       deps.events.phase?.('restore', writeTotals(plan));
     }
 
@@ -128,10 +129,15 @@ function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: Engin
   });
 }
 
-async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps): Promise<PreRestoreSnapshot> {
+/** The safety snapshot; what it could not read (it says so in `warnings`) the plan keeps as it is, never deletes. */
+async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
   const label = `pre-restore-${stamp}`;
   try {
     const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
+    if (summary.incomplete) {
+      const unsaved = readBundleManifest(summary.dir).failedBackupDirs;
+      warnings.push(`the pre-restore snapshot could not save ${unsaved.length} unreadable path(s): ${unsaved.join(', ')}; the restore keeps them as they are`);
+    }
     return { selector: label, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, SpecialFileError } from '../../errors.js';
+import { errnoCode, RefusedError, SpecialFileError } from '../../errors.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
@@ -110,6 +110,7 @@ export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun,
  * linked too; a candidate that did not match is copied from the bundle.
  */
 export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+  const denied: string[] = [];
   for (const item of unit.items) {
     if (item.kind === 'restore' && item.linkCandidate) {
       if (!verifiedLive.has(item.linkCandidate)) continue;
@@ -135,9 +136,21 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
         run.warnings.push(`${item.display} is a special file that cannot be linked here; not carried over (it is in the pre-restore snapshot)`);
         continue;
       }
-      throw error;
+      const code = errnoCode(error);
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      denied.push(live.path);
     }
   }
+  refuseUncarried(denied);
+}
+
+/** A live file the restore may neither link nor read (another user's, say) cannot be kept in the restored tree: refused, so it is not lost. */
+function refuseUncarried(paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  throw new RefusedError('cannot-carry', `cannot restore: ${paths.length} live file(s) the restore must keep cannot be carried over (${paths[0]}); nothing was changed`, {
+    hint: 'they belong to another user or are unreadable: restore as their owner, or move them out of the state root first',
+    details: paths.slice(0, 20),
+  });
 }
 
 function linkOrCopy(source: string, dest: string, regular: boolean): void {
