@@ -24,8 +24,15 @@ export interface ApplyInput {
   /** The bundle's directory, recorded in the journal. */
   bundleDir: string;
   policy: Pick<JournalRegistryChange, 'policyPresets' | 'customPolicies'>;
-  /** Take a pre-restore snapshot first (when there is live state to keep). */
+  /** Take a pre-restore snapshot first (when there is live state to keep and the restore changes it). */
   preRestore: boolean;
+  /** The registry's policy metadata changes too. */
+  policyChanges: boolean;
+}
+
+/** Whether the settled plan changes any live path; a restore that changes none needs no safety snapshot. */
+function changesLiveState(plan: RestorePlan, input: ApplyInput): boolean {
+  return input.policyChanges || input.target.create !== undefined || plan.changes.some((c) => c.action !== 'unchanged' && c.action !== 'kept');
 }
 
 /** Live files that may already hold the snapshot's bytes, and the databases SQLite reads from the bundle: hashed beside staging. */
@@ -99,7 +106,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
     // Every bundle file the restore needs has now been read and checked against the manifest.
     deps.fault?.('restore:staged');
 
-    if (input.preRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
+    if (input.preRestore && changesLiveState(plan, input) && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
       preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps, rewriteWarnings);
       deps.events.phase?.('restore', writeTotals(plan));
