@@ -11,6 +11,7 @@ import { mismatch } from '../bundle/checked-read.js';
 import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
+import { InterruptCheck } from './interrupt.js';
 import { startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
@@ -90,7 +91,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   const journal = openJournal(input, stamp, deps);
   const staged = (i: number): string => journal.pairs[i]!.staged;
   const copies = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !i.linkCandidate).length;
-  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)));
+  const interrupt = new InterruptCheck(deps, input.target.name);
+  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)), interrupt);
   const rewriteWarnings: string[] = [];
   let preRestore: PreRestoreSnapshot | null = null;
   try {
@@ -100,25 +102,28 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
       ensureDir(path.dirname(unit.dir));
       await stageFromBundle(unit, staged(i), run);
     }
-    const verifiedLive = await verifiedLiveFiles(checks);
-    for (const [i, unit] of plan.units.entries()) stageMismatched(unit, staged(i), run, verifiedLive);
+    const verifiedLive = await interrupt.unlessInterrupted(verifiedLiveFiles(checks));
+    for (const [i, unit] of plan.units.entries()) await stageMismatched(unit, staged(i), run, verifiedLive);
     plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
     // Every bundle file the restore needs has now been read and checked against the manifest.
     deps.fault?.('restore:staged');
 
     if (input.preRestore && changesLiveState(plan, input) && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
+      interrupt.check();
       preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps, rewriteWarnings);
       deps.events.phase?.('restore', writeTotals(plan));
     }
 
     for (const [i, unit] of plan.units.entries()) {
-      stageCarried(unit, staged(i), run, verifiedLive);
+      await stageCarried(unit, staged(i), run, verifiedLive);
       if (plan.agentRegistry) rewriteStagedRegistry(plan.agentRegistry, unit, staged(i), rewriteWarnings);
       finishStage(unit, staged(i));
       syncTree(staged(i), syncfs);
     }
     deps.fault?.('restore:carried');
+    // The last moment a Ctrl-C can still undo everything; from the swap's commit point on, the restore finishes.
+    await interrupt.breathe(true);
   } catch (error) {
     checks.hashing.cancel();
     rollBack(deps.layout, lockHost(deps), journal, stamp);
@@ -127,6 +132,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
 
   deps.events.phase?.('swap');
   swapAndCommit(journal, deps);
+  if (interrupt.aborted) rewriteWarnings.push('interrupted after the restore was committed: it was finished, not undone');
   return { plan, outcome: { merges: run.merges, preRestore, warnings: [...rewriteWarnings, ...run.warnings] } };
 }
 

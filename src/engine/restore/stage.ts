@@ -4,6 +4,7 @@ import { errnoCode, RefusedError, SpecialFileError } from '../../errors.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
+import type { InterruptCheck } from './interrupt.js';
 import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
 import { holdsRestoredFile, restoredFile } from './same-file.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
@@ -23,7 +24,13 @@ export class StageRun {
   constructor(
     private readonly deps: EngineDeps,
     private readonly faultAt: number,
+    private readonly interrupt?: InterruptCheck,
   ) {}
+
+  /** Between files: lets a Ctrl-C in, and stops staging once it came. */
+  async breathe(): Promise<void> {
+    await this.interrupt?.breathe();
+  }
 
   tick(bytes: number): void {
     this.done.files++;
@@ -87,6 +94,7 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
 export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: StageRun): Promise<void> {
   fs.mkdirSync(stageDir, { mode: 0o700 });
   for (const item of unit.items) {
+    await run.breathe();
     if (item.kind === 'carry' || (item.kind === 'restore' && item.linkCandidate)) continue;
     const dest = stagedPath(stageDir, item.rel);
     if (item.kind === 'dir') fs.mkdirSync(dest, { mode: 0o700 });
@@ -95,9 +103,10 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
 }
 
 /** Phase 1b: live files that turned out not to hold the snapshot's bytes get the bundle's copy, verified like the rest of phase 1. */
-export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+export async function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): Promise<void> {
   for (const item of unit.items) {
     if (item.kind !== 'restore' || !item.linkCandidate || verifiedLive.has(item.linkCandidate)) continue;
+    await run.breathe();
     copyVerified(item.source, stagedPath(stageDir, item.rel), item.entry, item.mode);
     run.tick(item.entry.size ?? 0);
   }
@@ -109,9 +118,10 @@ export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun,
  * the snapshot's bytes (`verifiedLive`: their sha256 matched the manifest),
  * linked too; a candidate that did not match is copied from the bundle.
  */
-export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): Promise<void> {
   const denied: string[] = [];
   for (const item of unit.items) {
+    await run.breathe();
     if (item.kind === 'restore' && item.linkCandidate) {
       if (!verifiedLive.has(item.linkCandidate)) continue;
       const dest = stagedPath(stageDir, item.rel);
