@@ -123,3 +123,58 @@ describe.skipIf(noSwitch !== undefined)('files the snapshot could not read (run 
     expect(restoreLeftovers(root)).toEqual([]);
   });
 });
+
+describe.skipIf(noSwitch !== undefined)('live paths the restore cannot carry over (item 10, run as nobody)', () => {
+  let base: string;
+  let home: string;
+  let root: string;
+  const asNobody = (...args: string[]): ReturnType<typeof clawbackAsNobody> => clawbackAsNobody(home, args, base);
+  const everything = (): Record<string, string> => treeDigest(root, { times: true });
+
+  beforeAll(async () => {
+    base = tempDir('clawback-keeps-foreign-');
+    fs.chmodSync(base, 0o755);
+    home = path.join(base, 'home');
+    root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'openclaw') }).root;
+    expect((await clawback(home, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root])).exitCode).toBe(0);
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, base]);
+    const created = await asNobody('oc', 'snapshot', 'create');
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    fs.writeFileSync(path.join(root, 'workspace/SOUL.md'), 'changed after the snapshot\n');
+  });
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  it('an unreadable live directory is reported and kept; nothing changes', async () => {
+    const locked = path.join(root, 'workspace/locked');
+    fs.mkdirSync(locked);
+    fs.writeFileSync(path.join(locked, 'inside.md'), 'cannot be listed by nobody\n');
+    fs.chmodSync(locked, 0o700);
+    const before = everything();
+    try {
+      const result = await asNobody('oc', 'snapshot', 'restore', 'v1', '--yes');
+      expect(String(result.stderr)).not.toContain('internal error');
+      expect(result.exitCode, String(result.stderr)).toBe(5);
+      expect(String(result.stderr)).toContain(`cannot be read (${locked}); nothing was changed`);
+      expect(everything()).toEqual(before);
+      expect(restoreLeftovers(root)).toEqual([]);
+    } finally {
+      fs.rmSync(locked, { recursive: true });
+    }
+  });
+
+  it('a root-owned 0600 file that --only would carry over is reported and kept; nothing changes', async () => {
+    const foreign = path.join(root, 'workspace/root-only.md');
+    fs.writeFileSync(foreign, 'belongs to root\n', { mode: 0o600 });
+    const before = everything();
+    try {
+      const result = await asNobody('oc', 'snapshot', 'restore', 'v1', '--only', 'skills', '--yes');
+      expect(String(result.stderr)).not.toContain('internal error');
+      expect(result.exitCode, String(result.stderr)).toBe(5);
+      expect(String(result.stderr)).toContain(`cannot be carried over (${foreign}); nothing was changed`);
+      expect(everything()).toEqual(before);
+      expect(restoreLeftovers(root)).toEqual([]);
+    } finally {
+      fs.rmSync(foreign);
+    }
+  });
+});
