@@ -5,6 +5,7 @@ import type { EngineDeps } from '../engine/deps.js';
 import { displayName } from '../fs-safety/fs-path.js';
 import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
+import type { InterruptGate } from './interrupts.js';
 import { ProgressReporter } from './progress.js';
 
 export interface GlobalOptions {
@@ -22,6 +23,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   homedir: string;
+  /** Ctrl-C for commands that roll back by themselves; absent when the caller is not a process (tests of main). */
+  interrupts?: InterruptGate;
   /** One answered line; '' when the input ended (Ctrl-D); rejects with InterruptedError on Ctrl-C. */
   prompt: (question: string, options?: { silent?: boolean }) => Promise<string>;
 }
@@ -80,10 +83,13 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     },
     toolVersion: version,
     lockWaitMs: Number.isFinite(waitSeconds) && waitSeconds > 0 ? waitSeconds * 1000 : 0,
+    ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
   };
   if (fault) {
-    deps.fault = (point) => {
-      if (point === fault) process.kill(process.pid, 'SIGKILL');
+    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130).
+    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', fault] as const);
+    deps.fault = (reached) => {
+      if (reached === point) process.kill(process.pid, signal);
     };
   }
   return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress };

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { CliIo } from './context.js';
+import { InterruptGate } from './interrupts.js';
 
 /** The real process's streams, environment and terminal. */
 export function defaultIo(): CliIo {
@@ -11,6 +12,7 @@ export function defaultIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     homedir: os.homedir(),
+    interrupts: new InterruptGate(),
     prompt: async (question, options) => {
       const { promptLine } = await import('./prompt.js');
       return promptLine(question, options?.silent === true);

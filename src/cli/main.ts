@@ -33,6 +33,8 @@ export async function run(): Promise<void> {
   });
   let interrupted = false;
   process.on('SIGINT', () => {
+    // A restore rolls back (or, past its commit point, finishes) and exits with its own result.
+    if (io.interrupts?.interrupt()) return;
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
     // A progress bar hides the cursor and turns line wrap off; give the terminal back as it was.

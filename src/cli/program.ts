@@ -54,8 +54,8 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
       const { recoverInterruptedWork } = await import('../engine/recovery.js');
       recoverInterruptedWork(ctx.deps);
     }
-    const code = await fn(ctx, ...args);
-    ctx.progress.stop();
+    // Stopped on every path, so an error (a rolled-back restore's exit 130) leaves the terminal as it was.
+    const code = await fn(ctx, ...args).finally(() => ctx.progress.stop());
     if (typeof code === 'number') state.exitCode = code;
   };
   registerCommands(program, act, runCli);

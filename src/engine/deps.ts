@@ -47,6 +47,11 @@ export interface EngineDeps {
   toolVersion: string;
   /** How long to wait for a held sandbox lock, in ms. */
   lockWaitMs: number;
+  /**
+   * Aborted on Ctrl-C when the command takes interrupts itself (restore): the engine stops at its
+   * next check before a commit point and rolls back; past the commit point it finishes.
+   */
+  signal?: AbortSignal;
   /** Test-only crash points; the CLI wires this to CLAWBACK_TEST_FAULT. */
   fault?: (point: string) => void;
 }

@@ -159,9 +159,8 @@ describe('paths longer than PATH_MAX (item 9)', () => {
   });
 
   // A live path that fits PATH_MAX but not the bundle: skipped at capture, so only the restore's rule
-  // "keep what the bundle lists as skipped" saves it. That rule lives on the restore branch: flip this
-  // to it(...) once both are merged (it.fails then fails, as it should, to say so).
-  it.fails('a path that fits live but not in the bundle is kept by a restore', async () => {
+  // "keep what the bundle lists as skipped" saves it.
+  it('a path that fits live but not in the bundle is kept by a restore', async () => {
     const prefix = Buffer.byteLength(path.join(root, 'workspace')) + 1;
     const nameBytes = 4080 - prefix - 20 * (LONG_NAME.length + 1);
     expect(nameBytes).toBeGreaterThan(0);

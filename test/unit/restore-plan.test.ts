@@ -26,6 +26,7 @@ function walked(items: PlanItem[], liveDirModes: Array<[string, number]> = []): 
     liveDirModes: new Map(liveDirModes),
     changes: items.flatMap((i) => (i.kind === 'carry' ? [{ path: i.display, action: 'kept' as const, reason: i.reason }] : [])),
     warnings: [],
+    unlistable: [],
   };
 }
 

@@ -55,7 +55,9 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
         const needed = restoreConfirmation(request, ctx.deps);
         if (needed !== undefined && flags.yes !== true) await confirm(ctx, present.confirmation(needed));
         request.confirmed = true;
-        const summary = await restoreSnapshot(request, ctx.deps);
+        // Ctrl-C from here on rolls the restore back (exit 130) or, once it is committed, lets it finish.
+        const release = request.dryRun ? undefined : ctx.io.interrupts?.takeOver();
+        const summary = await restoreSnapshot(request, ctx.deps).finally(() => release?.());
         emit(ctx, present.json(summary), () => present.text(summary));
       }),
     );

@@ -111,9 +111,16 @@ function policyLine(summary: RestoreSummary): string | undefined {
   return `  policy metadata ${summary.dryRun ? 'would change' : 'changed'}: ${parts.join('; ')}`;
 }
 
+/** A restore that found every path as the snapshot has it (it took no pre-restore snapshot). */
+function identical(summary: RestoreSummary): boolean {
+  const { replaced, added, removed } = summary.counts;
+  return !summary.dryRun && !summary.registered && !summary.policy.changed && replaced + added + removed === 0;
+}
+
 function headLine(summary: RestoreSummary): string {
   const source = `v${summary.bundle.version ?? '?'} (${summary.bundle.name ?? summary.bundle.timestamp})`;
   const into = summary.target === summary.sandbox ? summary.sandbox : `${summary.target}${summary.registered ? ' (new sandbox)' : ''}`;
+  if (identical(summary)) return `✓ ${into} is already identical to ${summary.sandbox} ${source}: nothing changed, no pre-restore snapshot needed`;
   return summary.dryRun
     ? `dry run: restoring ${summary.sandbox} ${source} into ${into} would change ${summary.dirs.join(', ')}; every file checked against the manifest`
     : `✓ restored ${summary.sandbox} ${source} into ${into} (${summary.dirs.join(', ')}) in ${formatDurationMs(summary.durationMs)}`;
@@ -131,7 +138,7 @@ export function text(summary: RestoreSummary): string[] {
   const policy = policyLine(summary);
   if (policy) lines.push(policy);
   if (summary.preRestore) lines.push(`  undo with: ${summary.preRestore.undo}`);
-  else if (!summary.dryRun && !summary.registered) lines.push('  no pre-restore snapshot was taken');
+  else if (!summary.dryRun && !summary.registered && !identical(summary)) lines.push('  no pre-restore snapshot was taken');
   if (summary.restart) lines.push(`  next: ${summary.restart}`);
   return lines;
 }

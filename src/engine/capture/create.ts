@@ -19,6 +19,7 @@ import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
 import { OVERLONG_REASON, skipOverlongPaths } from './overlong.js';
 import { scanMounts, type ScanResult } from '../sandbox/scan.js';
+import { assertAgentsFound } from './agents-found.js';
 
 export interface CreateSnapshotRequest {
   sandbox: string;
@@ -130,6 +131,7 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
       details: refused.slice(0, MAX_LISTED).concat(refused.length > MAX_LISTED ? [`... and ${refused.length - MAX_LISTED} more`] : []),
     });
   }
+  assertAgentsFound(request.scope, scan, manifest, mounts, [deps.layout.home]);
   for (const warning of scan.warnings) deps.events.warning?.(warning);
   deps.fault?.('create:scanned');
   return { entry, manifest, mounts, selection, scan };

@@ -15,6 +15,7 @@ import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { sandboxRecords } from '../bundle/find.js';
+import { restoredMode } from '../bundle/restored-mode.js';
 import { stillAsCaptured } from '../bundle/source-identity.js';
 
 export interface DiffRequest {
@@ -96,6 +97,7 @@ export async function diffSnapshots(request: DiffRequest, deps: EngineDeps): Pro
     to = sideOf(toRecord);
   } else {
     const live = scanLive(request.sandbox, fromManifest.scope, deps);
+    tightenSecrets(before, live.selection);
     after = live.nodes;
     to = { kind: 'live', id: null, version: null, name: null, root: live.root };
   }
@@ -145,7 +147,16 @@ function liveScope(scope: BundleScope, known: readonly string[]): ScopeOptions {
   return options;
 }
 
-function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root: string; nodes: Map<string, Node> } {
+/** Against the live state, a secret is compared with the mode a restore gives it, so a restore followed by diff shows nothing. */
+function tightenSecrets(nodes: Map<string, Node>, selection: Selection): void {
+  for (const node of nodes.values()) {
+    const entry = node.entry;
+    if (entry === undefined || entry.type === 'symlink' || !selection.isSecretModule(entry.module)) continue;
+    node.state = { ...node.state, mode: restoredMode(entry, true) };
+  }
+}
+
+function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root: string; nodes: Map<string, Node>; selection: Selection } {
   const entry = getSandbox(deps.layout, sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
   const mounts = resolveMounts(entry, agentManifest, deps.host.homeDir);
@@ -171,7 +182,7 @@ function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root
       live: scanned,
     });
   }
-  return { root: entry.root, nodes };
+  return { root: entry.root, nodes, selection };
 }
 
 async function compare(before: Map<string, Node>, after: Map<string, Node>, comparer: ContentComparer): Promise<Omit<DiffSummary, 'sandbox' | 'from' | 'to' | 'hashedFiles'>> {

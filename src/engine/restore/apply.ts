@@ -2,6 +2,7 @@ import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
 import { asUserError, ClawbackError } from '../../errors.js';
 import { ensureDir, syncTree } from '../../store/atomic.js';
+import { readBundleManifest } from '../../store/bundles.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange } from '../../store/journal.js';
 import { updateRegistry } from '../../store/registry.js';
@@ -10,6 +11,7 @@ import { mismatch } from '../bundle/checked-read.js';
 import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
+import { InterruptCheck } from './interrupt.js';
 import { startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
@@ -23,8 +25,15 @@ export interface ApplyInput {
   /** The bundle's directory, recorded in the journal. */
   bundleDir: string;
   policy: Pick<JournalRegistryChange, 'policyPresets' | 'customPolicies'>;
-  /** Take a pre-restore snapshot first (when there is live state to keep). */
+  /** Take a pre-restore snapshot first (when there is live state to keep and the restore changes it). */
   preRestore: boolean;
+  /** The registry's policy metadata changes too. */
+  policyChanges: boolean;
+}
+
+/** Whether the settled plan changes any live path; a restore that changes none needs no safety snapshot. */
+function changesLiveState(plan: RestorePlan, input: ApplyInput): boolean {
+  return input.policyChanges || input.target.create !== undefined || plan.changes.some((c) => c.action !== 'unchanged' && c.action !== 'kept');
 }
 
 /** Live files that may already hold the snapshot's bytes, and the databases SQLite reads from the bundle: hashed beside staging. */
@@ -82,7 +91,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   const journal = openJournal(input, stamp, deps);
   const staged = (i: number): string => journal.pairs[i]!.staged;
   const copies = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !i.linkCandidate).length;
-  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)));
+  const interrupt = new InterruptCheck(deps, input.target.name);
+  const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)), interrupt);
   const rewriteWarnings: string[] = [];
   let preRestore: PreRestoreSnapshot | null = null;
   try {
@@ -92,25 +102,28 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
       ensureDir(path.dirname(unit.dir));
       await stageFromBundle(unit, staged(i), run);
     }
-    const verifiedLive = await verifiedLiveFiles(checks);
-    for (const [i, unit] of plan.units.entries()) stageMismatched(unit, staged(i), run, verifiedLive);
+    const verifiedLive = await interrupt.unlessInterrupted(verifiedLiveFiles(checks));
+    for (const [i, unit] of plan.units.entries()) await stageMismatched(unit, staged(i), run, verifiedLive);
     plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
     // Every bundle file the restore needs has now been read and checked against the manifest.
     deps.fault?.('restore:staged');
 
-    if (input.preRestore && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
+    if (input.preRestore && changesLiveState(plan, input) && plan.units.some((u) => u.exists && dirHasEntries(u.dir))) {
       deps.events.phase?.('pre-restore snapshot');
-      preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps);
+      interrupt.check();
+      preRestore = await takePreRestoreSnapshot(input.target.name, stamp, deps, rewriteWarnings);
       deps.events.phase?.('restore', writeTotals(plan));
     }
 
     for (const [i, unit] of plan.units.entries()) {
-      stageCarried(unit, staged(i), run, verifiedLive);
+      await stageCarried(unit, staged(i), run, verifiedLive);
       if (plan.agentRegistry) rewriteStagedRegistry(plan.agentRegistry, unit, staged(i), rewriteWarnings);
       finishStage(unit, staged(i));
       syncTree(staged(i), syncfs);
     }
     deps.fault?.('restore:carried');
+    // The last moment a Ctrl-C can still undo everything; from the swap's commit point on, the restore finishes.
+    await interrupt.breathe(true);
   } catch (error) {
     checks.hashing.cancel();
     rollBack(deps.layout, lockHost(deps), journal, stamp);
@@ -120,6 +133,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
 
   deps.events.phase?.('swap');
   swapAndCommit(journal, deps);
+  if (interrupt.aborted) rewriteWarnings.push('interrupted after the restore was committed: it was finished, not undone');
   return { plan, outcome: { merges: run.merges, preRestore, warnings: [...rewriteWarnings, ...run.warnings] } };
 }
 
@@ -129,10 +143,15 @@ function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: Engin
   });
 }
 
-async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps): Promise<PreRestoreSnapshot> {
+/** The safety snapshot; what it could not read (it says so in `warnings`) the plan keeps as it is, never deletes. */
+async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
   const label = `pre-restore-${stamp}`;
   try {
     const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
+    if (summary.incomplete) {
+      const unsaved = readBundleManifest(summary.dir).failedBackupDirs;
+      warnings.push(`the pre-restore snapshot could not save ${unsaved.length} unreadable path(s): ${unsaved.join(', ')}; the restore keeps them as they are`);
+    }
     return { selector: label, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;

@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import { RefusedError } from '../../errors.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
-import type { BundleEntry } from '../../manifest/bundle-manifest.js';
+import { restoredMode } from '../bundle/restored-mode.js';
 import type { PathClass } from '../sandbox/selection.js';
 import type { PlanInput, PlanItem } from './plan-types.js';
 import { joinRel, stripPrefix, under } from './plan-paths.js';
@@ -17,12 +17,6 @@ export interface UnitDraft extends OpenUnit {
 export type ClassCache = ReadonlyMap<string, { cls: PathClass; isDir: boolean }>;
 
 const MAX_LISTED = 20;
-
-function restoreMode(entry: BundleEntry, secret: boolean): number {
-  if (secret) return entry.type === 'dir' ? 0o700 : 0o600;
-  const fallback = entry.type === 'dir' ? 0o755 : 0o644;
-  return (entry.mode ?? fallback) & 0o777;
-}
 
 /** Step 1: the bundle's entries in scope, placed in the unit whose part holds their prefix. Refuses links that leave their root. */
 export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]): { units: UnitDraft[]; classes: ClassCache } {
@@ -44,7 +38,7 @@ export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]
     const cls = selection.classify(entry.path, entry.type === 'dir');
     classes.set(entry.path, { cls, isDir: entry.type === 'dir' });
     if (cls.kind !== 'in_scope') continue;
-    const mode = restoreMode(entry, selection.isSecretModule(cls.module));
+    const mode = restoredMode(entry, selection.isSecretModule(cls.module));
     if (rel === '') {
       if (entry.type === 'dir') place.unit.rootMode = mode;
       continue;

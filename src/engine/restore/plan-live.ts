@@ -13,6 +13,8 @@ export interface WalkContext {
   /** Every mount prefix but the root's. */
   allPrefixes: readonly string[];
   classes: ClassCache;
+  /** Payload paths the bundle could not hold (its skipped list); a live path at or below one is kept, never removed. */
+  notCaptured: (payload: string) => boolean;
 }
 
 /** A unit once its live tree is walked: every live entry replaced, removed or carried over. */
@@ -21,6 +23,8 @@ export interface WalkedUnit extends UnitDraft {
   liveDirModes: Map<string, number>;
   changes: PlanChange[];
   warnings: string[];
+  /** Live directories that cannot be listed: the restored tree could not carry what they hold. */
+  unlistable: string[];
 }
 
 type LiveType = LiveInfo['type'];
@@ -29,12 +33,25 @@ function typeOf({ dirent }: NamedDirent): LiveType {
   return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
 }
 
-function readChildren(dir: string): NamedDirent[] {
+function readChildren(dir: string, unlistable: string[]): NamedDirent[] {
   try {
     return readDirents(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    unlistable.push(dir);
+    return [];
+  }
+}
+
+/** Whether this process can read the file: one it cannot is something no pre-restore snapshot can save. */
+function readable(abs: string): boolean {
+  try {
+    fs.accessSync(fsPath(abs), fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -58,11 +75,11 @@ function liveInfo(abs: string, type: LiveType, withStat: boolean): LiveInfo {
  * carried-over file is hard-linked, so its metadata travels with it.
  */
 export function walkLiveTree(draft: UnitDraft, context: WalkContext): WalkedUnit {
-  const unit: WalkedUnit = { ...draft, items: new Map(draft.items), liveDirModes: new Map(), changes: [], warnings: [] };
+  const unit: WalkedUnit = { ...draft, items: new Map(draft.items), liveDirModes: new Map(), changes: [], warnings: [], unlistable: [] };
   if (!unit.stat) return unit;
   unit.rootMode ??= unit.stat.mode & 0o7777;
   const walk = new LiveWalk(unit, context);
-  for (const child of readChildren(unit.group.dir)) walk.visit(path.join(unit.group.dir, child.name), child.name, typeOf(child));
+  for (const child of readChildren(unit.group.dir, unit.unlistable)) walk.visit(path.join(unit.group.dir, child.name), child.name, typeOf(child));
   return unit;
 }
 
@@ -86,8 +103,10 @@ class LiveWalk {
     if (cls.kind === 'excluded' || cls.kind === 'machine_local') return this.carryTree(abs, rel, type, cls.kind, payload);
     if (cls.kind !== 'in_scope') this.carry(rel, liveInfo(abs, type, type === 'dir'), cls.kind, payload);
     else if (type !== 'dir' && selection.isUserManaged(payload)) this.carry(rel, liveInfo(abs, type, false), 'user_managed', payload);
+    else if (type === 'special' || this.context.notCaptured(payload)) return this.carryTree(abs, rel, type, 'not_captured', payload);
+    else if (type === 'file' && !readable(abs)) this.keepUnreadable(rel, abs, payload);
     else this.inScope(abs, rel, type, payload);
-    if (type === 'dir') for (const child of readChildren(abs)) this.visit(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child));
+    if (type === 'dir') for (const child of readChildren(abs, this.unit.unlistable)) this.visit(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child));
   }
 
   private inScope(abs: string, rel: string, type: LiveType, payload: string): void {
@@ -111,6 +130,12 @@ class LiveWalk {
     if (item.merge && type === 'file') this.unit.items.set(item.rel, { ...item, mergeLive: abs });
   }
 
+  /** A live file the restore would remove or overwrite, which nothing can save first: kept as it is. */
+  private keepUnreadable(rel: string, abs: string, payload: string): void {
+    this.carry(rel, liveInfo(abs, 'file', false), 'unreadable', payload);
+    this.unit.warnings.push(`${payload} cannot be read, so no snapshot can save it; the restore keeps it as it is`);
+  }
+
   private carry(rel: string, info: LiveInfo, reason: KeepReason, display: string): void {
     const { items, warnings } = this.unit;
     const existing = items.get(rel);
@@ -119,7 +144,7 @@ class LiveWalk {
       else if (existing.kind !== 'dir') warnings.push(`${display} is a directory here but not in the snapshot; the snapshot's entry wins`);
       return;
     }
-    if (existing && !(existing.kind === 'restore' && reason === 'user_managed')) {
+    if (existing && !(existing.kind === 'restore' && (reason === 'user_managed' || reason === 'unreadable'))) {
       warnings.push(`${display} (${reason}) is in the way of the snapshot's entry at the same path; the snapshot's entry wins`);
       return;
     }
@@ -130,7 +155,7 @@ class LiveWalk {
   private carryTree(abs: string, rel: string, type: LiveType, reason: KeepReason, display: string): void {
     this.carry(rel, liveInfo(abs, type, type === 'dir'), reason, display);
     if (type !== 'dir') return;
-    for (const child of readChildren(abs)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child), reason, joinRel(display, child.name));
+    for (const child of readChildren(abs, this.unit.unlistable)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child), reason, joinRel(display, child.name));
   }
 }
 

@@ -3,8 +3,23 @@ import type { BundleEntry, BundleManifest } from '../../manifest/bundle-manifest
 import type { Selection } from '../sandbox/selection.js';
 import type { MappedMount } from './mounts.js';
 
-/** Why a live path is carried over into the restored tree instead of being replaced. */
-export type KeepReason = 'excluded' | 'machine_local' | 'unselected' | 'out_of_scope' | 'secret_left_out' | 'user_managed' | 'other_mount' | 'shadowed';
+/**
+ * Why a live path is carried over into the restored tree instead of being replaced.
+ * `not_captured`: the bundle could not hold it (in its skipped list: unreadable, a socket, vanished…,
+ * or a type no snapshot captures), so its absence from the bundle says nothing. `unreadable`: the
+ * restore would remove or overwrite it, but it cannot be read now, so no snapshot can save it first.
+ */
+export type KeepReason =
+  | 'excluded'
+  | 'machine_local'
+  | 'unselected'
+  | 'out_of_scope'
+  | 'secret_left_out'
+  | 'user_managed'
+  | 'other_mount'
+  | 'shadowed'
+  | 'not_captured'
+  | 'unreadable';
 
 export interface LiveInfo {
   path: string;

@@ -1,6 +1,9 @@
+import { RefusedError } from '../../errors.js';
+import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import { placeBundleEntries } from './plan-bundle.js';
 import { walkLiveTree } from './plan-live.js';
 import { completeTree, dropStaleCompanions } from './plan-tree.js';
+import { parentOf } from './plan-paths.js';
 import { groupUnits, openUnits } from './plan-units.js';
 import type { KeepReason, PlanAction, PlanChange, PlanInput, PlanUnit, RestoreItem, RestorePlan } from './plan-types.js';
 
@@ -18,8 +21,10 @@ export function planRestore(input: PlanInput): RestorePlan {
     selection: input.selection,
     statLive: input.statLive,
     allPrefixes: mounts.map((m) => m.prefix).filter((p) => p !== ''),
+    notCaptured: notCapturedBy(input.bundle),
   };
   const walked = drafts.units.map((unit) => walkLiveTree(unit, { ...walkContext, classes: drafts.classes }));
+  refuseUnlistable(walked.flatMap((w) => w.unlistable));
   const cleaned = walked.map((unit) => dropStaleCompanions(unit));
   const completed = cleaned.map((unit) => completeTree(unit));
   const units = completed.map((c) => c.unit);
@@ -29,6 +34,29 @@ export function planRestore(input: PlanInput): RestorePlan {
     changes: [...changes, ...addedChanges(units, changes)],
     warnings: [...walked.flatMap((w) => w.warnings), ...completed.flatMap((c) => c.warnings)],
   };
+}
+
+/**
+ * The bundle's skipped paths (unreadable, sockets, vanished…): the snapshot never saw what is
+ * there, so a live path at or below one is not "added since" and is kept. A database's companions
+ * are the exception: the database carries their content, and a restored one makes them stale.
+ */
+function notCapturedBy(bundle: BundleManifest): (payload: string) => boolean {
+  const skipped = new Set(bundle.skipped.filter((s) => !s.reason.startsWith('sqlite companion')).map((s) => s.path));
+  if (skipped.size === 0) return () => false;
+  return (payload) => {
+    for (let p = payload; p !== ''; p = parentOf(p)) if (skipped.has(p)) return true;
+    return skipped.has('');
+  };
+}
+
+/** A directory the restore cannot list holds things it could neither carry over nor save: refused before anything changes. */
+function refuseUnlistable(dirs: readonly string[]): void {
+  if (dirs.length === 0) return;
+  throw new RefusedError('unreadable-live', `cannot restore: ${dirs.length} live director${dirs.length === 1 ? 'y' : 'ies'} cannot be read (${dirs[0]}); nothing was changed`, {
+    hint: 'a restore keeps what it cannot see only if it can carry it over: make them readable (chmod u+rx), or restore as their owner',
+    details: dirs.slice(0, 20),
+  });
 }
 
 /** The restored files no live path corresponds to. */

@@ -57,10 +57,12 @@ function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOpt
   } else if (!bundle.scope.full) scope.only = bundle.scope.modules;
   const bundleAgents = bundle.scope.agents;
   if (request.agents) {
-    const missing = bundleAgents ? request.agents.filter((a) => !bundleAgents.includes(a)) : [];
+    // A full bundle names no agents in its scope: the ones it holds are those its entries belong to.
+    const held = bundleAgents ?? [...new Set(bundle.entries.flatMap((e) => (e.agent === undefined ? [] : [e.agent])))].sort();
+    const missing = request.agents.filter((a) => !held.includes(a));
     if (missing.length > 0) {
       throw new UsageError(`snapshot ${bundle.timestamp} does not hold agent ${missing.map((a) => JSON.stringify(a)).join(', ')}`, {
-        hint: `it holds ${bundleAgents!.join(', ')}`,
+        hint: held.length > 0 ? `it holds ${held.join(', ')}` : 'it holds no per-agent state; leave out --agent',
       });
     }
     scope.agents = request.agents;
@@ -176,7 +178,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
   const policy = diffPolicies(target.entry, nextPolicy);
   const { plan, outcome } = request.dryRun
     ? { plan: planned, outcome: checkPlan(planned, deps) }
-    : await applyPlan({ plan: planned, target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore }, deps);
+    : await applyPlan({ plan: planned, target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore, policyChanges: policy.changed }, deps);
   return summariseRestore({
     sandbox: request.sandbox,
     dryRun: request.dryRun === true,

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
-import { errnoCode, SpecialFileError } from '../../errors.js';
+import { errnoCode, RefusedError, SpecialFileError } from '../../errors.js';
 import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
+import type { InterruptCheck } from './interrupt.js';
 import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
 import { holdsRestoredFile, restoredFile } from './same-file.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
@@ -24,7 +25,13 @@ export class StageRun {
   constructor(
     private readonly deps: EngineDeps,
     private readonly faultAt: number,
+    private readonly interrupt?: InterruptCheck,
   ) {}
+
+  /** Between files: lets a Ctrl-C in, and stops staging once it came. */
+  async breathe(): Promise<void> {
+    await this.interrupt?.breathe();
+  }
 
   tick(bytes: number): void {
     this.done.files++;
@@ -88,6 +95,7 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
 export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: StageRun): Promise<void> {
   fs.mkdirSync(stageDir, { mode: 0o700 });
   for (const item of unit.items) {
+    await run.breathe();
     if (item.kind === 'carry' || (item.kind === 'restore' && item.linkCandidate)) continue;
     const dest = stagedPath(stageDir, item.rel);
     if (item.kind === 'dir') fs.mkdirSync(fsPath(dest), { mode: 0o700 });
@@ -96,9 +104,10 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
 }
 
 /** Phase 1b: live files that turned out not to hold the snapshot's bytes get the bundle's copy, verified like the rest of phase 1. */
-export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+export async function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): Promise<void> {
   for (const item of unit.items) {
     if (item.kind !== 'restore' || !item.linkCandidate || verifiedLive.has(item.linkCandidate)) continue;
+    await run.breathe();
     copyVerified(item.source, stagedPath(stageDir, item.rel), item.entry, item.mode);
     run.tick(item.entry.size ?? 0);
   }
@@ -110,8 +119,10 @@ export function stageMismatched(unit: PlanUnit, stageDir: string, run: StageRun,
  * the snapshot's bytes (`verifiedLive`: their sha256 matched the manifest),
  * linked too; a candidate that did not match is copied from the bundle.
  */
-export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): void {
+export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, verifiedLive: ReadonlySet<string>): Promise<void> {
+  const denied: string[] = [];
   for (const item of unit.items) {
+    await run.breathe();
     if (item.kind === 'restore' && item.linkCandidate) {
       if (!verifiedLive.has(item.linkCandidate)) continue;
       const dest = stagedPath(stageDir, item.rel);
@@ -136,9 +147,21 @@ export function stageCarried(unit: PlanUnit, stageDir: string, run: StageRun, ve
         run.warnings.push(`${item.display} is a special file that cannot be linked here; not carried over (it is in the pre-restore snapshot)`);
         continue;
       }
-      throw error;
+      const code = errnoCode(error);
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      denied.push(live.path);
     }
   }
+  refuseUncarried(denied);
+}
+
+/** A live file the restore may neither link nor read (another user's, say) cannot be kept in the restored tree: refused, so it is not lost. */
+function refuseUncarried(paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  throw new RefusedError('cannot-carry', `cannot restore: ${paths.length} live file(s) the restore must keep cannot be carried over (${paths[0]}); nothing was changed`, {
+    hint: 'they belong to another user or are unreadable: restore as their owner, or move them out of the state root first',
+    details: paths.slice(0, 20),
+  });
 }
 
 function linkOrCopy(source: string, dest: string, regular: boolean): void {
