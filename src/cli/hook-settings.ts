@@ -7,7 +7,7 @@ import type { CliContext } from './context.js';
  * CLAWBACK_HOOK_TIMEOUT (seconds) overrides every hook's default timeout (30 s; recreate 10 min).
  */
 export function hookSettings(ctx: CliContext): HookSettings {
-  const settings: HookSettings = { env: ctx.io.env, cwd: ctx.io.cwd, tmpDir: ctx.deps.host.tmpDir, clock: ctx.deps.clock };
+  const settings: HookSettings = { env: ctx.io.env, cwd: ctx.io.cwd, tmpDir: ctx.deps.host.tmpDir, clock: ctx.deps.clock, signalGroup: ctx.deps.host.signalGroup };
   const raw = ctx.io.env.CLAWBACK_HOOK_TIMEOUT;
   if (raw !== undefined && raw !== '') {
     const seconds = Number(raw);

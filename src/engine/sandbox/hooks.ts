@@ -14,7 +14,7 @@ export const DEFAULT_HOOK_TIMEOUT_MS: Readonly<Record<HookName, number>> = {
   recreate: 600_000,
 };
 
-/** How hooks run. The CLI passes its environment and cwd; the engine never reads process.env. */
+/** How hooks run. The CLI passes its environment, cwd and host functions; the engine reads none of them itself. */
 export interface HookSettings {
   /** Inherited by every hook; CLAWBACK_SANDBOX, CLAWBACK_ROOT, CLAWBACK_HOOK and CLAWBACK_HOME are added. */
   env: Readonly<Record<string, string | undefined>>;
@@ -23,6 +23,8 @@ export interface HookSettings {
   tmpDir: string;
   /** Monotonic milliseconds for the hook's duration (EngineDeps.clock). */
   clock: () => number;
+  /** Signals a hook's process group on timeout (EngineDeps.host.signalGroup). */
+  signalGroup: (pgid: number, signal: 'SIGTERM' | 'SIGKILL') => void;
   /** Overrides the default timeout of every hook (tests, slow hosts). */
   timeoutMs?: number;
 }
@@ -91,12 +93,12 @@ export async function runHook(
     const child = execa(command, options);
     // Detached, the shell leads a new process group whose id is its pid.
     if (child.pid !== undefined) onStarted?.(child.pid);
-    const killGroup = (signal: NodeJS.Signals): void => {
+    const killGroup = (signal: 'SIGTERM' | 'SIGKILL'): void => {
       if (child.pid === undefined) return;
       try {
-        process.kill(-child.pid, signal);
+        settings.signalGroup(child.pid, signal);
       } catch {
-        // The group is already gone.
+        // The group is already gone, or no longer ours to signal: the wait below ends either way.
       }
     };
     let hardKill: NodeJS.Timeout | undefined;
