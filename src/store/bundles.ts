@@ -9,6 +9,7 @@ import {
   type BundleHeader,
   type BundleManifest,
 } from '../manifest/bundle-manifest.js';
+import { namesIn } from './dirs.js';
 import { parseBundleTimestamp } from './home.js';
 
 export const PARTIAL_SUFFIX = '.partial';
@@ -72,15 +73,8 @@ function makeRecord(fields: Omit<BundleRecord, 'manifest'>): BundleRecord {
 }
 
 export function listBundles(sandboxDir: string): BundleRecord[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(sandboxDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
   const records: BundleRecord[] = [];
-  for (const name of names) {
+  for (const name of namesIn(sandboxDir)) {
     if (name.startsWith('.')) continue;
     const dir = path.join(sandboxDir, name);
     const stat = fs.lstatSync(dir, { throwIfNoEntry: false });

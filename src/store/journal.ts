@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JournalError } from '../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from './atomic.js';
+import { namesIn, removeTree } from './dirs.js';
 import type { HomeLayout } from './home.js';
 import type { LockHost } from './lock.js';
 import { updateRegistry, type CustomPolicy, type SandboxEntry } from './registry.js';
@@ -157,26 +157,6 @@ function rollForwardPair(pair: SwapPair): void {
   removeTree(pair.staged);
 }
 
-/** rm -rf that also gets through directories without write permission (a restored or carried 0555 dir). */
-export function removeTree(target: string): void {
-  if (!fs.existsSync(target)) return;
-  // coreutils rm walks with unlinkat and is 2-3x faster than fs.rmSync on a tree of 40,000 files.
-  if (spawnSync('rm', ['-rf', '--', target], { stdio: 'ignore' }).status === 0 && !fs.existsSync(target)) return;
-  try {
-    fs.rmSync(target, { recursive: true, force: true });
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') throw error;
-  }
-  const unlock = (dir: string): void => {
-    fs.chmodSync(dir, 0o700);
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) unlock(path.join(dir, entry.name));
-  };
-  unlock(target);
-  fs.rmSync(target, { recursive: true, force: true });
-}
-
 /** Writes the bundle's policy metadata (and a registration made by this restore) into the registry. Idempotent. */
 export function applyRegistryChange(layout: HomeLayout, host: LockHost, sandbox: string, change: JournalRegistryChange): void {
   updateRegistry(layout, host, (registry) => {
@@ -230,12 +210,5 @@ export function recoverJournal(layout: HomeLayout, host: LockHost, sandbox: stri
 
 /** The sandboxes that have a record (`<sandbox>.json`) in `dir`: each an interrupted restore or rebuild, or one still running. */
 export function recordSandboxes(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return names.filter((n) => !n.startsWith('.') && n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
+  return namesIn(dir).filter((n) => !n.startsWith('.') && n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
 }

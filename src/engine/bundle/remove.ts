@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { fsPath, readDirents } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { fsyncDir } from '../../store/atomic.js';
+import { namesIn, removeTree } from '../../store/dirs.js';
 import { PARTIAL_SUFFIX, type BundleRecord, type BundleState } from '../../store/bundles.js';
 import type { EngineDeps } from '../deps.js';
 import { forgetStaleDigests, spaceCacheDir, spaceFromManifests } from './space.js';
@@ -64,15 +64,8 @@ export function removeBundles(sandboxDir: string, targets: BundleRecord[], deps:
  * removed is named and left for the next command. Returns the names removed.
  */
 export function sweepLeftovers(sandboxDir: string, deps: EngineDeps, spare: (name: string) => boolean = () => false): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(sandboxDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
   const removed: string[] = [];
-  for (const name of names.sort()) {
+  for (const name of namesIn(sandboxDir).sort()) {
     if (!isLeftover(name, deps.host.isAlive) || spare(name)) continue;
     try {
       removeTree(path.join(sandboxDir, name));
@@ -92,23 +85,4 @@ function isLeftover(name: string, isAlive: (pid: number) => boolean): boolean {
   if (name.endsWith(PARTIAL_SUFFIX) && !name.startsWith('.')) return true;
   const scratch = /^\.diff-(\d+)-[0-9a-f]+$/.exec(name);
   return scratch !== null && !isAlive(Number(scratch[1]));
-}
-
-/** rm -rf; a directory someone made read-only is given back its write bit first. */
-function removeTree(dir: string): void {
-  try {
-    fs.rmSync(dir, { recursive: true, force: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') throw error;
-    makeWritable(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function makeWritable(dir: string): void {
-  fs.chmodSync(fsPath(dir), 0o700);
-  for (const { name, dirent } of readDirents(dir)) {
-    if (dirent.isDirectory()) makeWritable(path.join(dir, name));
-  }
 }

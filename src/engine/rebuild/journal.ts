@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BusyError, IntegrityError } from '../../errors.js';
 import { ensureDir, fsyncDir, writeJsonAtomic } from '../../store/atomic.js';
 import type { HomeLayout } from '../../store/home.js';
-import { removeTree } from '../../store/journal.js';
+import { removeTree } from '../../store/dirs.js';
 import { acquireLock } from '../../store/lock.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
 import { isRecord } from '../../records.js';

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { RefusedError } from '../../errors.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { fsyncDir } from '../../store/atomic.js';
-import { applyRegistryChange, removeJournal, removeTree, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
+import { removeTree } from '../../store/dirs.js';
+import { applyRegistryChange, removeJournal, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
 import type { EngineDeps } from '../deps.js';
 
 /**
