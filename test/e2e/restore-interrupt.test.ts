@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clawback } from '../helpers/cli.js';
-import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpers/restore.js';
-import { writeDatabaseRow } from '../helpers/sqlite.js';
-import { copyTree, treeDigest } from '../helpers/tree.js';
+import { restoreLeftovers, restoreScenario, type RestoreFixture } from '../helpers/restore.js';
+import { copyTree } from '../helpers/tree.js';
 
 /**
  * Exit 130 means nothing changed (issue 10, item 16). A Ctrl-C (SIGINT, sent by the binary to itself at
@@ -19,24 +18,11 @@ let f: RestoreFixture;
 let template: string;
 let oldState: Record<string, string>;
 let newState: Record<string, string>;
-/** Databases by content: the pre-restore snapshot checkpoints the live WAL, which changes bytes but no rows. */
-const digest = (): Record<string, string> => treeDigest(f.root, { databasesByContent: true });
+let digest: () => Record<string, string>;
 const interruptedAt = (point: string): ReturnType<typeof clawback> => clawback(f.home, ['oc', 'snapshot', 'restore', 'v1'], { env: { CLAWBACK_TEST_FAULT: `SIGINT@${point}` } });
 
 beforeAll(async () => {
-  f = await openClawFixture('clawback-restore-sigint-');
-  expect((await f.cli('oc', 'snapshot', 'create')).exitCode).toBe(0);
-  fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed after the snapshot\n');
-  fs.rmSync(path.join(f.root, 'workspace/USER.md'));
-  fs.writeFileSync(path.join(f.root, 'workspace/NEW.md'), 'added after the snapshot\n');
-  writeDatabaseRow(f.databases[0]!);
-  template = path.join(f.dir, 'template');
-  await copyTree(f.root, template);
-  oldState = digest();
-  const clean = await f.cli('oc', 'snapshot', 'restore', 'v1');
-  expect(clean.exitCode, String(clean.stderr)).toBe(0);
-  newState = digest();
-  expect(newState).not.toEqual(oldState);
+  ({ f, template, oldState, newState, digest } = await restoreScenario('clawback-restore-sigint-'));
 });
 
 afterAll(() => f?.cleanup());
