@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import type { BackupAllSummary } from '../../engine/capture/backup-all.js';
-import { ExitCode, PartialError } from '../../errors.js';
+import { ExitCode, exitCodeFor, PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
 import { emit } from '../output.js';
 import * as present from '../present/backup-all.js';
+import { RunNotifier } from '../run-notifier.js';
 
 interface BackupAllFlags {
   strict?: boolean;
   includeStopped?: boolean;
+  ping?: string;
+  onFailure?: string;
 }
 
 const HELP = `
@@ -20,8 +23,15 @@ Environment:
   CLAWBACK_REQUIRE_ALL=1        same as --strict
   CLAWBACK_HOOK_TIMEOUT=SECONDS timeout of every hook (default 30 s; recreate 10 min)
 
-Example (crontab, hourly):
-  0 * * * * clawback --quiet --wait 600 backup-all --strict`;
+Monitoring:
+  --ping URL sends healthchecks.io-style pings: POST URL/start when the run begins, then URL on
+  success or URL/fail on failure, the body being the run's JSON summary (10 s timeout each). A
+  ping that fails is a warning and never changes the exit code.
+  --on-failure CMD runs \`sh -c CMD\` when the run exits non-zero, with CLAWBACK_RESULT=failed,
+  CLAWBACK_EXIT_CODE, CLAWBACK_FAILED (names), CLAWBACK_MESSAGE and CLAWBACK_SUMMARY_JSON set.
+
+Example (crontab, hourly; \`clawback schedule install\` writes this for you):
+  0 * * * * clawback --quiet --wait 600 backup-all --strict --ping https://hc-ping.com/<uuid>`;
 
 function requireAll(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes'].includes(value.trim().toLowerCase());
@@ -41,11 +51,15 @@ export function registerBackupAll(program: Command, act: Act): void {
     .description('snapshot every registered sandbox that is running, one at a time (for cron and CI; never prompts)')
     .option('--strict', 'exit 3 when any sandbox was skipped, too (also: CLAWBACK_REQUIRE_ALL=1)')
     .option('--include-stopped', 'snapshot stopped sandboxes as well')
+    .option('--ping <url>', 'healthchecks.io-style pings: URL/start, then URL or URL/fail')
+    .option('--on-failure <cmd>', 'run this shell command when the run fails (result in its environment)')
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, flags: BackupAllFlags) => {
         const { backupAll } = await import('../../engine/capture/backup-all.js');
+        const notifier = RunNotifier.from(ctx, flags);
         const live = !ctx.json && !ctx.quiet;
+        await notifier.started();
         const summary = await backupAll(
           {
             includeStopped: flags.includeStopped === true,
@@ -57,10 +71,16 @@ export function registerBackupAll(program: Command, act: Act): void {
             },
           },
           ctx.deps,
-        );
+        ).catch(async (error: unknown) => {
+          await notifier.crashed(error, exitCodeFor(error));
+          throw error;
+        });
         const result = { summary, strict: flags.strict === true || requireAll(ctx.io.env.CLAWBACK_REQUIRE_ALL) };
         const code = exitCode(summary, result.strict);
-        emit(ctx, present.json(result), () => present.text(result));
+        const document = present.json(result);
+        const failedNames = summary.rows.filter((row) => row.status === 'failed').map((row) => row.name);
+        await notifier.finished({ exitCode: code, failed: failedNames, message: present.problemLines(result).at(-1) ?? 'backup-all failed', summary: document });
+        emit(ctx, document, () => present.text(result));
         // Quiet is for cron: stay silent on success, but say what went wrong so the mail is useful.
         if (ctx.quiet && !ctx.json && code !== ExitCode.ok) ctx.io.stderr.write(present.problemLines(result).join('\n') + '\n');
         for (const row of summary.rows) for (const line of present.bugLines(row)) ctx.io.stderr.write(line + '\n');

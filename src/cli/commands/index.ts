@@ -5,6 +5,7 @@ import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
 import { registerSandbox } from './sandbox.js';
+import { registerSchedule } from './schedule.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
 import { registerSnapshotDelete } from './snapshot-delete.js';
 import { registerSnapshotDiff } from './snapshot-diff.js';
@@ -42,5 +43,6 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner):
   registerSnapshotImport(program, act);
   registerBackupAll(program, act);
   registerRebuild(program, act);
+  registerSchedule(program, act);
   registerDemo(program, act, runCli);
 }
