@@ -226,6 +226,7 @@ export interface UserErrorOptions {
  * whatever reaches it, so no OS error is reported as a bug.
  */
 export function asUserError(error: unknown, path?: string, options: UserErrorOptions = {}): unknown {
+  if (isSqliteModuleFailure(error)) return sqliteModuleError(error);
   if (!isOsError(error)) return error;
   const errno = error.code!;
   const exact = typeof error.path === 'string' ? error.path : undefined;
@@ -292,4 +293,21 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
   if (error instanceof ClawbackError) return error.exitCode;
   const mapped = asUserError(error);
   return mapped instanceof ClawbackError ? mapped.exitCode : ExitCode.internal;
+}
+
+/**
+ * better-sqlite3 loads its native part at the first database it opens: a package installed with
+ * install scripts blocked, or built for another node, fails there. That is the user's to fix.
+ */
+function isSqliteModuleFailure(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof ClawbackError) return false;
+  return /better_sqlite3\.node|Could not locate the bindings file/.test(error.message);
+}
+
+function sqliteModuleError(error: Error): ClawbackError {
+  const reason = (error.message.split('\n')[0] ?? '').trim().replace(/\s*Tried:$/, '');
+  return new ClawbackError('sqlite-module-unavailable', ExitCode.refused, `the SQLite module (better-sqlite3) cannot be loaded: ${reason}`, {
+    hint: 'rebuild it for this node with `npm rebuild better-sqlite3` in clawback\'s install dir (needs python3, make and a C++ compiler), or reinstall with install scripts allowed: `npm install -g clawback --foreground-scripts`',
+    cause: error,
+  });
 }
