@@ -1,5 +1,7 @@
+import { COMMAND_WORDS } from '../store/registry.js';
+
 /** Top-level words that are commands, not sandbox names. */
-export const TOP_COMMANDS = new Set(['sandbox', 'discover', 'backup-all', 'demo', 'help']);
+export const TOP_COMMANDS = new Set(COMMAND_WORDS);
 /** Global options that take a value, so the token after them is not the sandbox name. */
 const VALUE_OPTIONS = new Set(['--home', '--wait']);
 

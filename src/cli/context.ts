@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps } from '../engine/deps.js';
+import { UsageError } from '../errors.js';
 import { displayName } from '../fs-safety/fs-path.js';
 import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
@@ -51,10 +52,10 @@ export type CliRunner = (args: string[], io: CliIo) => Promise<number>;
 
 export { expandHome };
 
-/** Home resolution: $CLAWBACK_HOME, else --home, else ~/.nemoclaw (README "Concepts"). */
+/** Home resolution: --home, else $CLAWBACK_HOME, else ~/.nemoclaw (README "Concepts"); a flag beats its variable, as in restic. */
 export function resolveHome(options: GlobalOptions, io: CliIo): string {
   const fromEnv = io.env.CLAWBACK_HOME;
-  const chosen = fromEnv && fromEnv.length > 0 ? fromEnv : options.home ?? path.join(io.homedir, '.nemoclaw');
+  const chosen = options.home ?? (fromEnv && fromEnv.length > 0 ? fromEnv : path.join(io.homedir, '.nemoclaw'));
   return path.resolve(io.cwd, expandHome(chosen, io.homedir));
 }
 
@@ -64,7 +65,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
   const colorOk = io.stderrIsTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== undefined) && !json;
   const color = new Chalk({ level: colorOk ? 1 : 0 });
   const progress = new ProgressReporter(io.stderr, colorOk && !quiet);
-  const waitSeconds = options.wait !== undefined ? Number(options.wait) : 0;
+  const waitSeconds = options.wait !== undefined ? parseWait(options.wait) : 0;
   const fault = io.env.CLAWBACK_TEST_FAULT;
   const deps: EngineDeps = {
     layout: homeLayout(resolveHome(options, io)),
@@ -82,7 +83,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
       },
     },
     toolVersion: version,
-    lockWaitMs: Number.isFinite(waitSeconds) && waitSeconds > 0 ? waitSeconds * 1000 : 0,
+    lockWaitMs: waitSeconds * 1000,
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
   };
   if (fault) {
@@ -93,4 +94,13 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     };
   }
   return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress };
+}
+
+/** `--wait SECONDS`: a whole or decimal number of seconds, 0 or more. */
+function parseWait(raw: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(seconds)) {
+    throw new UsageError(`--wait ${JSON.stringify(raw)} is not a number of seconds`, { hint: 'e.g. --wait 600 waits up to ten minutes for a busy sandbox' });
+  }
+  return seconds;
 }

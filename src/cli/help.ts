@@ -77,6 +77,6 @@ export function grammarHelp(program: Command): string {
     ...lines,
     '',
     'Selectors: vN, latest, an exact label, an exact timestamp, or a unique timestamp prefix.',
-    'Home: $CLAWBACK_HOME, else --home DIR, else ~/.nemoclaw.',
+    'Home: --home DIR, else $CLAWBACK_HOME, else ~/.nemoclaw.',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { argumentWord, commandLine, ownArguments, userWords } from './help.js';
 
 /** Commander's codes that are not errors: help and version were printed. */
@@ -21,13 +22,14 @@ function helpHint(command: Command): string {
 function unknownCommand(message: string, command: Command, verbs: string[]): UsageError {
   const name = quoted(message);
   const verb = /^snapshot-(.*)$/.exec(name)?.[1];
-  if (verb !== undefined) return new UsageError(`unknown snapshot verb "${verb}"`, { hint: `one of ${verbs.join(', ')} (see clawback --help)` });
+  if (verb !== undefined) return new UsageError(`unknown snapshot verb "${verb}"`, { hint: `${didYouMean(verb, verbs)}one of ${verbs.join(', ')} (see clawback --help)` });
   if (command.parent !== null) {
-    const subcommands = command.commands.map((c) => c.name()).join(', ');
-    return new UsageError(`unknown command "${userWords(command).words} ${name}"`, { hint: `one of ${subcommands} (see ${commandLine(command)} --help)` });
+    const subcommands = command.commands.map((c) => c.name());
+    return new UsageError(`unknown command "${userWords(command).words} ${name}"`, { hint: `${didYouMean(name, subcommands)}one of ${subcommands.join(', ')} (see ${commandLine(command)} --help)` });
   }
+  const top = command.commands.map((c) => c.name()).filter((n) => !/^(snapshot-|__)/.test(n));
   return new UsageError(`unknown command "${name}"`, {
-    hint: 'the commands are sandbox, discover, backup-all, demo, `<name> snapshot <verb>` and `<name> rebuild` (see clawback --help)',
+    hint: `${didYouMean(name, top)}the commands are ${top.join(', ')}, \`<name> snapshot <verb>\` and \`<name> rebuild\` (see clawback --help)`,
   });
 }
 

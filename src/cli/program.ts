@@ -21,6 +21,7 @@ function configureCommand(command: Command, program: Command, io: CliIo): void {
     if (HELP_CODES.has(error.code)) throw error;
     throw parseError(error, command, snapshotVerbs(program));
   });
+  command.configureHelp({ showGlobalOptions: true });
   command.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
@@ -29,7 +30,7 @@ function configureCommand(command: Command, program: Command, io: CliIo): void {
   if (command === program) return;
   if (userWords(command).perSandbox) {
     // Help shows the grammar users type, not the hidden command it is rewritten to.
-    command.configureHelp({ commandUsage: (c) => `${commandLine(c)} ${c.usage().replace(/<sandbox>\s*/, '')}`.trim() });
+    command.configureHelp({ showGlobalOptions: true, commandUsage: (c) => `${commandLine(c)} ${c.usage().replace(/<sandbox>\s*/, '')}`.trim() });
   }
   command.addHelpText('after', EXIT_CODES_HELP);
 }
@@ -39,7 +40,8 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
   const program = new Command('clawback');
   program
     .description('Snapshots and lossless restores of AI-agent state')
-    .version(version, '-V, --version')
+    .version(version, '-v, --version')
+    .helpCommand(false)
     .option('--home <dir>', 'clawback home (default: $CLAWBACK_HOME or ~/.nemoclaw)')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but errors')
@@ -58,7 +60,7 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
     const code = await fn(ctx, ...args).finally(() => ctx.progress.stop());
     if (typeof code === 'number') state.exitCode = code;
   };
-  registerCommands(program, act, runCli);
+  registerCommands(program, act, runCli, version);
   program.addHelpText('after', grammarHelp(program) + '\n' + EXIT_CODES_HELP);
   for (const command of allCommands(program)) configureCommand(command, program, io);
   return program;

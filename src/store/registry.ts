@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { NotFoundError, RegistryError, UsageError } from '../errors.js';
 import type { CustomPolicy } from '../manifest/bundle-manifest.js';
+import { didYouMean } from '../suggest.js';
 import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { acquireLock, type LockHost } from './lock.js';
@@ -34,10 +35,24 @@ export interface Registry {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/**
+ * The words clawback's grammar gives a meaning in a sandbox name's place (`clawback NAME snapshot …`):
+ * a sandbox with one of these names could never be addressed, so `sandbox add` refuses them.
+ */
+export const COMMAND_WORDS: readonly string[] = [
+  'sandbox', 'discover', 'backup-all', 'demo', 'help', 'status', 'schedule', 'manifest', 'version', 'completion', 'repo',
+  'snapshot', 'rebuild',
+];
+
 export function validateSandboxName(name: string): void {
   if (!NAME_RE.test(name)) {
     throw new UsageError(`invalid sandbox name ${JSON.stringify(name)}`, {
       hint: 'use 1–63 characters of [A-Za-z0-9._-], starting with a letter or digit',
+    });
+  }
+  if (COMMAND_WORDS.includes(name)) {
+    throw new UsageError(`${JSON.stringify(name)} cannot be a sandbox name: it is a clawback command`, {
+      hint: `choose another name, e.g. ${name}-1 (reserved: ${COMMAND_WORDS.join(', ')})`,
     });
   }
 }
@@ -95,8 +110,9 @@ export function readRegistry(layout: HomeLayout): Registry {
 export function getSandbox(layout: HomeLayout, name: string): SandboxEntry {
   const entry = readRegistry(layout).sandboxes[name];
   if (!entry) {
+    const guess = didYouMean(name, Object.keys(readRegistry(layout).sandboxes));
     throw new NotFoundError('sandbox-not-found', `no sandbox named ${JSON.stringify(name)}`, {
-      hint: 'see `clawback sandbox list`, or register it with `clawback sandbox add`',
+      hint: `${guess}see \`clawback sandbox list\`, or register it with \`clawback sandbox add\``,
     });
   }
   return entry;

@@ -1,4 +1,5 @@
 import { NotFoundError, UsageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import type { BundleRecord } from './bundles.js';
 
 export const PRE_RESTORE_PREFIX = 'pre-restore-';
@@ -12,7 +13,7 @@ export function resolveSelector(records: BundleRecord[], selector: string, sandb
   const complete = records.filter((r) => r.state === 'complete');
   const notFound = (): never => {
     throw new NotFoundError('bundle-not-found', `no snapshot of ${sandbox} matches ${JSON.stringify(selector)}`, {
-      hint: `see \`clawback ${sandbox} snapshot list\``,
+      hint: `${didYouMean(selector, complete.flatMap((r) => (r.header?.name ? [r.header.name] : [])))}see \`clawback ${sandbox} snapshot list\``,
     });
   };
   if (selector === 'latest') {

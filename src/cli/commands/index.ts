@@ -4,6 +4,7 @@ import { registerBackupAll } from './backup-all.js';
 import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
+import { registerHelpAndVersion } from './help-version.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSchedule } from './schedule.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
@@ -27,7 +28,7 @@ export function snapshotVerbs(program: Command): string[] {
 }
 
 /** Every command, one line each; each module declares its options and lazily loads its engine. */
-export function registerCommands(program: Command, act: Act, runCli: CliRunner): void {
+export function registerCommands(program: Command, act: Act, runCli: CliRunner, version: string): void {
   registerSandbox(program, act);
   registerDiscover(program, act);
   registerSnapshotHelp(program, act, () => snapshotVerbs(program));
@@ -45,4 +46,5 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner):
   registerRebuild(program, act);
   registerSchedule(program, act);
   registerDemo(program, act, runCli);
+  registerHelpAndVersion(program, act, version);
 }
