@@ -127,7 +127,7 @@ function secretsOf(bundle: BundleManifest, agent: string, keep: boolean): { modu
 
 /** Streams the plan's entries into the output; returns how many were written. */
 async function writeArchive(writer: ArchivePlan, output: string, request: ExportRequest, record: BundleRecord, deps: EngineDeps): Promise<number> {
-  const reader = new CheckedReader(bundlePayloadDir(record.dir), deps);
+  const reader = new CheckedReader(record.payloadDir, deps);
   try {
     if (writer.kind === 'zip') return (await writeZip(output, writer.entries(reader), { alwaysDeflate: true })).entries;
     const through = request.passphrase !== undefined ? await createEncryptStream(request.passphrase, request.encryptOptions) : undefined;
