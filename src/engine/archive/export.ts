@@ -6,7 +6,7 @@ import { writeTar } from '../../formats/tar.js';
 import { writeZip } from '../../formats/zip.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { findSnapshot } from '../bundle/find.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { tempSibling } from '../../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { walkNemoClawBundle } from './nemoclaw.js';
 import { capturedIdentity } from './source-identity.js';
 

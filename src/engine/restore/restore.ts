@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
 import { findSnapshot } from '../bundle/find.js';
 import { sweepLeftovers } from '../bundle/remove.js';
