@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IntegrityError, MalformedManifestError, UnsafeEntryPathError, UnsupportedBundleError } from '../errors.js';
-import { checkEntryList } from '../fs-safety/safe-path.js';
+import { checkEntryList, relativePathProblem } from '../fs-safety/safe-path.js';
 import { isRecord } from '../records.js';
 
 export const BUNDLE_FORMAT = 'clawback-bundle/1';
@@ -60,6 +60,16 @@ export interface BundleScope {
   agents: string[] | null;
   includesSecrets: boolean;
   excludes: string[];
+  /** The bundle holds only these paths and what lies below them (a NemoClaw bundle): restore and diff leave everything else alone. */
+  paths?: string[];
+}
+
+/** What a NemoClaw bundle (format nemoclaw-v1) says that clawback's own bundles do not. */
+export interface NemoClawFields {
+  dir: string | null;
+  backupPath: string | null;
+  blueprintDigest: string | null;
+  expectedVersion: string | null;
 }
 
 export interface BundleManifest {
@@ -90,6 +100,8 @@ export interface BundleManifest {
   mounts: BundleMount[];
   /** Free-form origin data, e.g. the QwenPaw archive id an import came from. */
   origin?: Record<string, string>;
+  /** Set on a NemoClaw bundle read in place (format nemoclaw-v1); never written. */
+  nemoclaw?: NemoClawFields;
   entries: BundleEntry[];
   skipped: SkippedEntry[];
   totals: { files: number; bytes: number };
@@ -195,6 +207,15 @@ export function parseBundleHeader(text: string, file: string): BundleHeader {
   return headerFields(parseJsonObject(text, file), file);
 }
 
+/** A bundle's covered paths are entry paths too: normalised and relative, or the bundle is refused. */
+function coveredPaths(raw: unknown[], file: string): string[] {
+  return raw.map((p) => {
+    const problem = typeof p === 'string' ? relativePathProblem(p) : 'is not a string';
+    if (problem) throw new UnsafeEntryPathError(`${file}: scope path ${JSON.stringify(p)} ${problem}`);
+    return p as string;
+  });
+}
+
 function parseJsonObject(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
   try {
@@ -250,6 +271,7 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
       agents: Array.isArray(scopeRaw.agents) ? stringArray(scopeRaw.agents) : null,
       includesSecrets: scopeRaw.includesSecrets !== false,
       excludes: stringArray(scopeRaw.excludes),
+      ...(Array.isArray(scopeRaw.paths) ? { paths: coveredPaths(scopeRaw.paths, file) } : {}),
     },
     mounts,
     totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },

@@ -149,12 +149,50 @@ export async function restoreDatabase(bundleCopy: string, dest: string, journalM
   }
 }
 
-async function restoreThroughBackup(bundleCopy: string, dest: string, journalMode: string | undefined, label: string): Promise<void> {
-  const db = new Database(bundleCopy, { fileMustExist: true, readonly: true });
+/**
+ * Whether SQLite, even read-only, would write beside this copy: a WAL-mode file needs a -shm (and
+ * a -wal), and a -wal or hot -journal beside it must be read or rolled back. A bundle is never
+ * changed, so such a copy is only ever opened as a private copy (NemoClaw's bundles hold such files).
+ */
+export function needsPrivateCopy(file: string): boolean {
+  return walModeHeader(file) || SQLITE_COMPANION_SUFFIXES.some((suffix) => fs.existsSync(file + suffix));
+}
+
+/** Copies `file` and its companions to `dest` (which must not exist); the caller removes it with removeCopy. */
+export function privateCopy(file: string, dest: string): string {
+  fs.copyFileSync(file, dest, fs.constants.COPYFILE_EXCL);
+  fs.chmodSync(dest, 0o600);
+  for (const suffix of SQLITE_COMPANION_SUFFIXES) if (fs.existsSync(file + suffix)) fs.copyFileSync(file + suffix, dest + suffix, fs.constants.COPYFILE_EXCL);
+  return dest;
+}
+
+export function removeCopy(copy: string): void {
+  for (const name of [copy, ...SQLITE_COMPANION_SUFFIXES.map((suffix) => copy + suffix)]) fs.rmSync(name, { force: true });
+}
+
+/** quick_check of a database inside a bundle, which is never opened in place when SQLite would write beside it. */
+export function quickCheckInBundle(file: string, scratch: string, label: string): void {
+  if (!needsPrivateCopy(file)) return quickCheck(file, label, { readonly: true });
+  const copy = privateCopy(file, scratch);
   try {
-    await db.backup(dest, { progress: () => ALL_PAGES });
+    quickCheck(copy, label);
   } finally {
-    db.close();
+    removeCopy(copy);
+  }
+}
+
+async function restoreThroughBackup(bundleCopy: string, dest: string, journalMode: string | undefined, label: string): Promise<void> {
+  // Read-write on a private copy, so that a -wal it came with is read and a hot journal rolled back there.
+  const source = needsPrivateCopy(bundleCopy) ? privateCopy(bundleCopy, `${dest}.source`) : undefined;
+  try {
+    const db = new Database(source ?? bundleCopy, { fileMustExist: true, readonly: source === undefined });
+    try {
+      await db.backup(dest, { progress: () => ALL_PAGES });
+    } finally {
+      db.close();
+    }
+  } finally {
+    if (source !== undefined) removeCopy(source);
   }
   const restored = new Database(dest, { fileMustExist: true });
   try {

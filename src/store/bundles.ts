@@ -9,6 +9,8 @@ import {
   type BundleHeader,
   type BundleManifest,
 } from '../manifest/bundle-manifest.js';
+import { isNemoClawManifest, nemoclawHeader, parseNemoClawManifest, type NemoClawManifest } from '../manifest/nemoclaw-manifest.js';
+import { isRecord } from '../records.js';
 import { namesIn } from './dirs.js';
 import { parseBundleTimestamp } from './home.js';
 
@@ -27,6 +29,10 @@ export interface BundleRecord {
   version: number | undefined;
   /** The manifest without its inventory, read when listing. */
   header: BundleHeader | undefined;
+  /** Where the captured files are: `<dir>/payload`, or the bundle dir itself for a NemoClaw bundle. */
+  payloadDir: string;
+  /** Set on a bundle NemoClaw wrote (format nemoclaw-v1): its own manifest. */
+  legacy: NemoClawManifest | undefined;
   /**
    * The whole manifest, parsed on first use (listing does not need it). Throws
    * the manifest's own integrity error if the inventory is damaged.
@@ -44,7 +50,16 @@ export function readBundleManifest(dir: string): BundleManifest {
   return parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
 }
 
-function readBundleHeader(dir: string): BundleHeader {
+/**
+ * How the engine reads NemoClaw bundles (engine/bundle/nemoclaw.ts): their totals for listing and
+ * their inventory, synthesised from the files beside the manifest. Without it they list with no totals.
+ */
+export interface LegacyReader {
+  totals(dir: string, manifest: NemoClawManifest): { files: number; bytes: number };
+  inventory(dir: string, header: BundleHeader, manifest: NemoClawManifest): BundleManifest;
+}
+
+function readBundleHeader(dir: string, legacy: LegacyReader | undefined): { header: BundleHeader; legacy?: NemoClawManifest } {
   const file = path.join(dir, MANIFEST_FILE);
   const fd = fs.openSync(file, 'r');
   let text: string;
@@ -57,22 +72,41 @@ function readBundleHeader(dir: string): BundleHeader {
   } finally {
     fs.closeSync(fd);
   }
-  return parseBundleHeader(text, file);
+  // clawback always writes an inventory; a manifest without one may be NemoClaw's own.
+  if (!text.includes('"entries"')) {
+    const nemoclaw = nemoclawManifestIn(text, file);
+    if (nemoclaw) return { header: nemoclawHeader(nemoclaw, legacy?.totals(dir, nemoclaw) ?? { files: 0, bytes: 0 }), legacy: nemoclaw };
+  }
+  return { header: parseBundleHeader(text, file) };
 }
 
-function makeRecord(fields: Omit<BundleRecord, 'manifest'>): BundleRecord {
+function nemoclawManifestIn(text: string, file: string): NemoClawManifest | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return isRecord(raw) && isNemoClawManifest(raw) ? parseNemoClawManifest(raw, file) : undefined;
+}
+
+function makeRecord(fields: Omit<BundleRecord, 'manifest'>, legacy: LegacyReader | undefined): BundleRecord {
   let cached: BundleManifest | undefined;
   return Object.defineProperty(fields, 'manifest', {
     enumerable: true,
     get(): BundleManifest | undefined {
       if (fields.header === undefined) return undefined;
+      if (fields.legacy !== undefined) {
+        if (legacy === undefined) throw new Error('a NemoClaw bundle is read through the engine (sandboxRecords)');
+        cached ??= legacy.inventory(fields.dir, fields.header, fields.legacy);
+      }
       cached ??= readBundleManifest(fields.dir);
       return cached;
     },
   }) as BundleRecord;
 }
 
-export function listBundles(sandboxDir: string): BundleRecord[] {
+export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRecord[] {
   const records: BundleRecord[] = [];
   for (const name of namesIn(sandboxDir)) {
     if (name.startsWith('.')) continue;
@@ -89,11 +123,18 @@ export function listBundles(sandboxDir: string): BundleRecord[] {
       state: partial ? 'partial' : 'complete',
       version: undefined,
       header: undefined,
+      payloadDir: bundlePayloadDir(dir),
+      legacy: undefined,
       problem: undefined,
     };
     if (!partial) {
       try {
-        fields.header = readBundleHeader(dir);
+        const read = readBundleHeader(dir, legacy);
+        fields.header = read.header;
+        if (read.legacy !== undefined) {
+          fields.legacy = read.legacy;
+          fields.payloadDir = dir;
+        }
         if (!fields.header.backupComplete) fields.state = 'partial';
       } catch (error) {
         if (error instanceof ClawbackError) {
@@ -107,7 +148,7 @@ export function listBundles(sandboxDir: string): BundleRecord[] {
         }
       }
     }
-    records.push(makeRecord(fields));
+    records.push(makeRecord(fields, legacy));
   }
   records.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : 1));
   let version = 0;

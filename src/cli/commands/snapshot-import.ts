@@ -48,7 +48,7 @@ function requestOf(ctx: CliContext, sandbox: string, file: string, flags: Import
 export function registerSnapshotImport(program: Command, act: Act): void {
   program
     .command('snapshot-import <sandbox> <file>', { hidden: true })
-    .description('import a clawback export (tar, tar.gz, encrypted or not) or a QwenPaw backup zip as a new snapshot')
+    .description('import a clawback export (tar, tar.gz, encrypted or not), a QwenPaw backup zip, or a directory NemoClaw left (one of its bundles, or ~/.nemoclaw/backups/<timestamp>/) as a new snapshot')
     .option('--overwrite', 'replace the snapshot imported earlier from the same archive')
     .option('--name <label>', 'label for the imported snapshot (default: the archive\'s own name)')
     .option('--passphrase-file <file>', 'passphrase of an encrypted export (else $CLAWBACK_PASSPHRASE, else a prompt)')

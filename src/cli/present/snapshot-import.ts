@@ -6,7 +6,7 @@ import { formatBytes, formatDurationMs } from './format.js';
 export interface ImportJson {
   sandbox: string;
   file: string;
-  format: 'tar' | 'tar.gz' | 'qwenpaw-zip';
+  format: 'tar' | 'tar.gz' | 'qwenpaw-zip' | 'nemoclaw-v1' | 'nemoclaw-backup-dir';
   encrypted: boolean;
   timestamp: string;
   name: string | null;

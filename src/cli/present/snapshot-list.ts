@@ -16,6 +16,8 @@ export interface SnapshotRowJson {
   problem: string | null;
   /** Files captured as raw bytes (SQLite could not read them); null when the bundle's header is unreadable. */
   degraded: string[] | null;
+  /** A bundle NemoClaw itself wrote (format nemoclaw-v1): read in place, never changed, no hashes. */
+  legacy: boolean;
 }
 
 export interface DiskUsageJson {
@@ -39,7 +41,7 @@ export interface ListResult {
 }
 
 function rowJson(r: SnapshotRow): SnapshotRowJson {
-  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null };
+  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, legacy: r.legacy };
 }
 
 export function json(result: ListResult): ListDocument {
@@ -69,7 +71,7 @@ export function text(result: ListResult): string[] {
   const table = renderTable(
     ['Version', 'Name', 'Timestamp', 'Files', 'Size', 'Unique', 'Complete'],
     rows.map((r) => [
-      r.version !== null ? `v${r.version}` : '-',
+      (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
       r.name ?? '',
       r.timestamp,
       r.files ?? '-',

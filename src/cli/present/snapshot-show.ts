@@ -29,6 +29,21 @@ export interface SnapshotDetailJson {
   policyPresets: string[];
   customPolicies: string[];
   contentSha256: string;
+  /** clawback-bundle/1, or nemoclaw-v1 for a bundle NemoClaw wrote (read in place, no hashes). */
+  format: string;
+  /** What a NemoClaw bundle's manifest says; null for clawback's own. */
+  nemoclaw: NemoClawDetailJson | null;
+}
+
+export interface NemoClawDetailJson {
+  dir: string | null;
+  backupPath: string | null;
+  blueprintDigest: string | null;
+  expectedVersion: string | null;
+  agentVersion: string | null;
+  stateDirs: string[];
+  backedUpDirs: string[];
+  stateFiles: Array<{ path: string; strategy: string }>;
 }
 
 /** A partial or corrupt bundle: no manifest to show. */
@@ -82,7 +97,28 @@ function detail(record: BundleRecord, m: BundleManifest): SnapshotDetailJson {
     policyPresets: [...m.policyPresets],
     customPolicies: m.customPolicies.map((p) => p.name),
     contentSha256: m.contentSha256,
+    format: m.format,
+    nemoclaw: m.nemoclaw
+      ? {
+          ...m.nemoclaw,
+          agentVersion: m.agentVersion,
+          stateDirs: [...m.stateDirs],
+          backedUpDirs: [...m.backedUpDirs],
+          stateFiles: m.stateFiles.map((f) => ({ path: f.path, strategy: f.strategy })),
+        }
+      : null,
   };
+}
+
+function nemoclawLines(n: NemoClawDetailJson | null): string[] {
+  if (n === null) return [];
+  return [
+    '  format:     nemoclaw-v1 (written by NemoClaw; read in place, never changed; no hashes)',
+    `  sandbox dir: ${n.dir ?? '-'}  (NemoClaw wrote it to ${n.backupPath ?? '-'})`,
+    `  state dirs: ${n.backedUpDirs.join(', ') || 'none'}${n.stateDirs.length > n.backedUpDirs.length ? ` (of ${n.stateDirs.join(', ')})` : ''}`,
+    `  state files: ${n.stateFiles.map((f) => `${f.path} (${f.strategy})`).join(', ') || 'none'}`,
+    `  blueprint:  ${n.blueprintDigest ?? '-'}`,
+  ];
 }
 
 export function json(record: BundleRecord): ShowDocument {
@@ -99,6 +135,7 @@ export function text(record: BundleRecord): string[] {
   return [
     `snapshot v${record.version} of ${m.sandboxName}${m.name ? ` "${m.name}"` : ''}`,
     `  timestamp:  ${m.timestamp}`,
+    ...nemoclawLines(d.nemoclaw),
     `  path:       ${record.dir}`,
     `  agent:      ${m.agentType} (${m.capture} capture${m.scope.full ? ', full' : ', partial'})`,
     `  files:      ${m.totals.files} (${formatBytes(m.totals.bytes)}), ${d.symlinks} symlinks`,

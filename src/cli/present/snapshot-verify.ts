@@ -7,6 +7,10 @@ export interface BundleVerificationJson {
   timestamp: string;
   version: number | null;
   name: string | null;
+  /** clawback-bundle/1, or nemoclaw-v1 for a bundle NemoClaw wrote; null when its manifest is unreadable. */
+  format: string | null;
+  /** false for a NemoClaw bundle: it records no hashes, so only readability, SQLite quick_check and links were checked. */
+  hashes: boolean;
   ok: boolean;
   files: number;
   bytes: number;
@@ -34,6 +38,8 @@ function bundleJson(b: BundleVerification): BundleVerificationJson {
     timestamp: b.timestamp,
     version: b.version,
     name: b.name,
+    format: b.format,
+    hashes: b.hashes,
     ok: b.ok,
     files: b.files,
     bytes: b.bytes,
@@ -50,10 +56,12 @@ export function text(summary: VerifySummary): string[] {
   const lines: string[] = [];
   for (const bundle of summary.bundles) {
     const label = bundleName(bundle);
+    const legacy = bundle.hashes ? '' : ` (NemoClaw bundle, ${bundle.format}: it has no hashes, so files were checked for readability, SQLite quick_check and safe links only)`;
     if (bundle.ok) {
-      lines.push(`✓ ${label}: ${bundle.files} files, ${formatBytes(bundle.bytes)} ok`);
+      lines.push(`✓ ${label}: ${bundle.files} files, ${formatBytes(bundle.bytes)} ok${legacy}`);
       continue;
     }
+    if (legacy !== '') lines.push(`  ${label}${legacy}`);
     lines.push(`✗ ${label}: ${bundle.problems.length} problem${bundle.problems.length === 1 ? '' : 's'}`);
     for (const p of bundle.problems.slice(0, MAX_LISTED)) lines.push(`    ${p.path === '' ? '(bundle)' : p.path}: ${p.problem}`);
     if (bundle.problems.length > MAX_LISTED) lines.push(`    ... and ${bundle.problems.length - MAX_LISTED} more (--json lists every one)`);

@@ -6,7 +6,7 @@ import { writeTar } from '../../formats/tar.js';
 import { writeZip } from '../../formats/zip.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { findSnapshot } from '../bundle/find.js';
@@ -127,7 +127,7 @@ function secretsOf(bundle: BundleManifest, agent: string, keep: boolean): { modu
 
 /** Streams the plan's entries into the output; returns how many were written. */
 async function writeArchive(writer: ArchivePlan, output: string, request: ExportRequest, record: BundleRecord, deps: EngineDeps): Promise<number> {
-  const reader = new CheckedReader(bundlePayloadDir(record.dir), deps);
+  const reader = new CheckedReader(record.payloadDir, deps);
   try {
     if (writer.kind === 'zip') return (await writeZip(output, writer.entries(reader), { alwaysDeflate: true })).entries;
     const through = request.passphrase !== undefined ? await createEncryptStream(request.passphrase, request.encryptOptions) : undefined;

@@ -16,6 +16,7 @@ import { sandboxLock } from '../sandbox/lock.js';
 import { planImport } from './import-plan.js';
 import { stageQwenPawZip } from './import-zip.js';
 import { stageClawbackTar } from './import-tar.js';
+import { stageNemoClawDir } from './import-dir.js';
 import type { ImportContext, ImportFormat, ImportPlan, ImportRequest, StagedImport } from './types.js';
 
 export type { ImportFormat, ImportRequest } from './types.js';
@@ -54,11 +55,12 @@ export async function importArchive(request: ImportRequest, deps: EngineDeps): P
   const entry = getSandbox(deps.layout, request.sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
   if (request.label !== undefined) validateLabel(request.label);
-  if (!fs.statSync(request.file, { throwIfNoEntry: false })?.isFile()) {
-    throw new NotFoundError('archive-not-found', `${request.file} does not exist or is not a file`);
+  const stat = fs.statSync(request.file, { throwIfNoEntry: false });
+  if (!stat?.isFile() && !stat?.isDirectory()) {
+    throw new NotFoundError('archive-not-found', `${request.file} does not exist or is not a file or a NemoClaw backup directory`);
   }
   // Asked before the lock is taken: a person typing must not hold up a scheduled snapshot.
-  const encrypted = isEncrypted(request.file);
+  const encrypted = stat.isFile() && isEncrypted(request.file);
   const passphrase = encrypted ? await askPassphrase(request) : undefined;
   const lock = sandboxLock(deps, request.sandbox, 'snapshot import');
   try {
@@ -83,9 +85,8 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
   const records = listBundles(sandboxDir);
   let planned: ImportPlan | undefined;
   const context: ImportContext = { ...target, plan: (key, id, suggested, time) => (planned = planImport(request, records, sandboxDir, key, id, suggested, time)) };
-  const kind = sniffArchive(archive);
   try {
-    const staged = kind === 'zip' ? await stageQwenPawZip(archive, context) : await stageClawbackTar(archive, kind === 'gzip', context);
+    const staged = await stageByKind(archive, context);
     publishBundle(staged.plan.partialDir, staged.manifest, deps, 'import');
     if (staged.plan.replaces.length > 0) removeBundles(sandboxDir, staged.plan.replaces, deps);
     return staged;
@@ -94,6 +95,12 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
     if (planned !== undefined) fs.rmSync(planned.partialDir, { recursive: true, force: true });
     throw asUserError(error, sandboxDir, { nothingWritten: true });
   }
+}
+
+function stageByKind(archive: string, context: ImportContext): Promise<StagedImport> {
+  if (fs.statSync(archive).isDirectory()) return stageNemoClawDir(archive, context);
+  const kind = sniffArchive(archive);
+  return kind === 'zip' ? stageQwenPawZip(archive, context) : stageClawbackTar(archive, kind === 'gzip', context);
 }
 
 function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, durationMs: number, deps: EngineDeps): ImportSummary {

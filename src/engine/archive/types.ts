@@ -8,7 +8,8 @@ import type { EngineDeps } from '../deps.js';
 
 /** The archive formats clawback writes and reads. */
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'qwenpaw-zip';
-export type ImportFormat = ArchiveFormat;
+/** What `snapshot import` reads: an archive, or a directory NemoClaw left (one of its bundles, or an old backups/<timestamp>/). */
+export type ImportFormat = ArchiveFormat | 'nemoclaw-v1' | 'nemoclaw-backup-dir';
 export type ExportFormat = ArchiveFormat;
 
 export interface ExportRequest {
@@ -34,7 +35,7 @@ export interface ExportRequest {
 
 export interface ImportRequest {
   sandbox: string;
-  /** Absolute path of the archive. */
+  /** Absolute path of the archive, or of a directory NemoClaw left. */
   file: string;
   /** Replace a bundle imported earlier from the same archive id. */
   overwrite?: boolean;

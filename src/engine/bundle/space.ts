@@ -4,7 +4,8 @@ import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { tempSibling } from '../../store/atomic.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { walkNemoClawBundle } from './nemoclaw.js';
 import { capturedIdentity } from './source-identity.js';
 
 /**
@@ -131,7 +132,7 @@ export function spaceFromInodes(records: readonly BundleRecord[]): SpaceUsage {
         else if (holding.owner !== record.id) holding.shared = true;
       }
     };
-    walk(bundlePayloadDir(record.dir));
+    walk(record.payloadDir);
   }
   const uniqueBytes = new Map<string, number>(records.map((r) => [r.id, 0]));
   let bytes = 0;
@@ -164,6 +165,8 @@ export function cacheSpaceDigest(sandboxDir: string, id: string, entries: readon
 }
 
 function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined {
+  // A NemoClaw bundle has no inventory to cache and shares no file: its own files, by lstat.
+  if (record.legacy !== undefined) return computeDigest(walkNemoClawBundle(record.dir, record.legacy, { hash: false }).entries);
   const stat = fs.statSync(path.join(record.dir, MANIFEST_FILE), { throwIfNoEntry: false });
   if (!stat) return undefined;
   const identity = [stat.size, stat.mtimeMs, stat.ino];

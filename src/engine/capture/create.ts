@@ -68,7 +68,8 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   ensureDir(sandboxDir);
   const records = listBundles(sandboxDir);
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
-  const previous = completeBundles(records).at(-1);
+  // A NemoClaw bundle is never a source of hard links: nothing may ever change it, not even its link counts.
+  const previous = completeBundles(records).filter((r) => r.legacy === undefined).at(-1);
   const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
   const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);

@@ -142,6 +142,7 @@ function stateOfEntry(entry: BundleEntry): DiffState {
 /** The snapshot's scope, in the terms the live scan understands; modules the agent no longer has are dropped. */
 function liveScope(scope: BundleScope, known: readonly string[]): ScopeOptions {
   const options: ScopeOptions = { excludes: scope.excludes, noSecrets: !scope.includesSecrets };
+  if (scope.paths) options.within = scope.paths;
   if (!scope.full) options.only = scope.modules.filter((m) => known.includes(m));
   if (scope.agents) options.agents = scope.agents;
   return options;

@@ -18,6 +18,8 @@ export interface SnapshotRow {
   problem: string | null;
   /** Files captured as raw bytes (SQLite could not read them); null when the header is unreadable. */
   degraded: string[] | null;
+  /** A bundle NemoClaw itself wrote (format nemoclaw-v1), read in place. */
+  legacy: boolean;
 }
 
 function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
@@ -33,6 +35,7 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
     path: record.dir,
     problem: record.problem?.message ?? null,
     degraded: record.header ? (record.header.degraded ?? []).map((d) => d.path) : null,
+    legacy: record.legacy !== undefined,
   };
 }
 

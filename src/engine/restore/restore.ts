@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { bundlePayloadDir, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
 import { findSnapshot } from '../bundle/find.js';
 import { sweepLeftovers } from '../bundle/remove.js';
@@ -46,6 +46,7 @@ export type { PlanCounts, RestoreSummary } from './summary.js';
 /** Bundle scope ∩ request scope: a partial bundle restores only what it holds; everything else stays. */
 function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOptions {
   const scope: ScopeOptions = { noSecrets: !bundle.scope.includesSecrets, excludes: bundle.scope.excludes };
+  if (bundle.scope.paths) scope.within = bundle.scope.paths;
   if (request.only) {
     const missing = bundle.scope.full ? [] : request.only.filter((m) => !bundle.scope.modules.includes(m));
     if (missing.length > 0) {
@@ -151,7 +152,7 @@ function loadSource(request: RestoreRequest, target: RestoreTarget, deps: Engine
 /** The plan for this target: mounts mapped, scope applied, and (QwenPaw) the agent registry rewrite. */
 function planFor(request: RestoreRequest, target: RestoreTarget, source: RestoreSource, deps: EngineDeps): RestorePlan {
   const { record, bundle, agentManifest } = source;
-  const payloadDir = bundlePayloadDir(record.dir);
+  const payloadDir = record.payloadDir;
   const mounts = mapMounts(bundle.mounts, resolveMounts(target.entry, agentManifest, deps.host.homeDir), {
     root: path.resolve(target.entry.root),
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),

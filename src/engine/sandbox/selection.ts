@@ -13,6 +13,8 @@ export interface ScopeOptions {
   /** Extra exclude globs from the command line. */
   excludes?: string[];
   noSecrets?: boolean;
+  /** Only these paths and what lies below them (a bundle that holds just those, e.g. NemoClaw's): everything else is unselected. */
+  within?: string[];
 }
 
 export type PathClass =
@@ -72,6 +74,7 @@ export class Selection {
   private readonly stateFiles: Set<string>;
   private readonly stateDirs: string[];
   private readonly statePrefixes: string[];
+  private readonly within: string[] | undefined;
 
   constructor(manifest: AgentManifest, mounts: BundleMount[], scope: ScopeOptions) {
     this.manifest = manifest;
@@ -99,6 +102,7 @@ export class Selection {
     this.stateFiles = new Set(manifest.stateFiles.map((f) => f.path));
     this.stateDirs = manifest.stateDirs.filter((d) => !d.prefix && d.backup).map((d) => d.path);
     this.statePrefixes = manifest.stateDirs.filter((d) => d.prefix && d.backup).map((d) => d.path);
+    this.within = scope.within;
   }
 
   isSecretModule(module: string): boolean {
@@ -145,8 +149,9 @@ export class Selection {
 
   /** A directory to descend into even though it is not selected itself, because something selected lies below it. */
   leadsToSelected(dir: string): boolean {
-    if (this.manifest.capture === 'whole') return true;
     const prefix = dir + '/';
+    if (this.within && !this.within.some((w) => w.startsWith(prefix) || under(dir, w))) return false;
+    if (this.manifest.capture === 'whole') return true;
     return (
       [...this.stateFiles].some((f) => f.startsWith(prefix)) ||
       this.stateDirs.some((d) => d.startsWith(prefix)) ||
@@ -157,6 +162,7 @@ export class Selection {
   classify(path: string, isDir: boolean): PathClass {
     if (this.excluded(path)) return { kind: 'excluded' };
     if (this.machineLocal(path)) return { kind: 'machine_local' };
+    if (this.within && !this.within.some((w) => under(path, w))) return { kind: 'unselected' };
     if (!this.selected(path, isDir)) return { kind: 'unselected' };
     const { module, agent } = this.moduleOf(path);
     if (this.only && !this.only.has(module)) return { kind: 'out_of_scope', module, agent };

@@ -3,13 +3,14 @@ import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js'
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { bundlePayloadDir, PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { HashOutcome } from './hash-worker.js';
 import { HasherPool } from './hasher-pool.js';
+import { checkNemoClawBundle } from './nemoclaw.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -34,6 +35,10 @@ export interface BundleVerification {
   timestamp: string;
   version: number | null;
   name: string | null;
+  /** clawback-bundle/1, or nemoclaw-v1 for a bundle NemoClaw wrote (null when the manifest is unreadable). */
+  format: string | null;
+  /** Whether file contents were checked against recorded sha256s; a NemoClaw bundle records none. */
+  hashes: boolean;
   ok: boolean;
   files: number;
   bytes: number;
@@ -122,7 +127,13 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     );
     return finish();
   }
-  const payload = bundlePayloadDir(record.dir);
+  if (record.legacy !== undefined) {
+    const checked = checkNemoClawBundle(record.dir, record.legacy, path.dirname(record.dir), deps.host.pid);
+    Object.assign(result, { files: checked.files, bytes: checked.bytes, hashes: false });
+    problems.push(...checked.problems);
+    return finish();
+  }
+  const payload = record.payloadDir;
   const found = walkPayload(payload);
   const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
@@ -164,6 +175,8 @@ function unverified(record: BundleRecord): BundleVerification {
     timestamp: record.timestamp,
     version: record.version ?? null,
     name: record.header?.name ?? null,
+    format: record.header?.format ?? null,
+    hashes: record.legacy === undefined,
     ok: false,
     files: record.header?.totals.files ?? 0,
     bytes: record.header?.totals.bytes ?? 0,
