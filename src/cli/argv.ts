@@ -1,5 +1,5 @@
 /** Top-level words that are commands, not sandbox names. */
-export const TOP_COMMANDS = new Set(['sandbox', 'discover', 'backup-all', 'demo', 'help']);
+export const TOP_COMMANDS = new Set(['sandbox', 'discover', 'backup-all', 'status', 'demo', 'help']);
 /** Global options that take a value, so the token after them is not the sandbox name. */
 const VALUE_OPTIONS = new Set(['--home', '--wait']);
 

@@ -27,11 +27,11 @@ function refuseKind(entry: BundleEntry, request: CatRequest, file: string): void
   }
   if (entry.type === 'symlink') {
     throw new RefusedError('not-a-file', `${entry.path} is a symlink to ${entry.target ?? '?'} in the snapshot`, {
-      hint: `cat what it points to: ${path.posix.join(path.posix.dirname(entry.path), entry.target ?? '')}`,
+      hint: `cat the path it points to: ${path.posix.join(path.posix.dirname(entry.path), entry.target ?? '')}`,
     });
   }
   if (entry.strategy === 'sqlite_backup' || isSqliteFile(file)) {
-    throw new RefusedError('sqlite-file', `${entry.path} is a SQLite database; its bytes on a terminal or pipe are of no use`, {
+    throw new RefusedError('sqlite-file', `${entry.path} is a SQLite database: cat does not write databases`, {
       hint: `restore it with \`clawback ${request.sandbox} snapshot restore ${request.selector} --path ${entry.path}\` (add --to-dir DIR for a copy elsewhere), or \`snapshot export\` the snapshot`,
     });
   }
@@ -49,7 +49,7 @@ export function catSnapshotFile(request: CatRequest, write: (chunk: Uint8Array) 
   assertContentChecksum(manifest, path.join(record.dir, MANIFEST_FILE));
   const entry = manifest.entries.find((e) => e.path === inside);
   if (entry === undefined) {
-    throw new NotFoundError('path-not-in-snapshot', `snapshot ${record.timestamp} of ${request.sandbox} holds no ${inside === '' ? 'file there' : inside}`, {
+    throw new NotFoundError('path-not-in-snapshot', `snapshot ${record.timestamp} of ${request.sandbox} holds nothing at ${inside === '' ? '/' : inside}`, {
       hint: `\`clawback ${request.sandbox} snapshot ls ${request.selector}\` lists what it holds`,
     });
   }
