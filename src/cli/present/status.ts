@@ -64,20 +64,15 @@ export function json(result: StatusResult): StatusDocument {
   };
 }
 
-/** "3d 4h", "2h 5m", "45m", "30s": an age at a glance, two units at most. */
+/** "3d 4h", "2h 0m", "45m 3s", "30s": an age at a glance, the largest unit and the one below it. */
 export function formatAge(ms: number): string {
   if (ms < 0) return 'in the future';
   const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [unit, size] of units) {
-    if (rest >= size || (parts.length === 0 && unit === 's')) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
+  const first = units.findIndex(([, size]) => ms >= size);
+  if (first < 0 || first === units.length - 1) return `${Math.floor(ms / 1000)}s`;
+  const [unit, size] = units[first]!;
+  const [nextUnit, nextSize] = units[first + 1]!;
+  return `${Math.floor(ms / size)}${unit} ${Math.floor((ms % size) / nextSize)}${nextUnit}`;
 }
 
 function when(at: string, now: Date): string {
