@@ -59,6 +59,14 @@ export function resolveHome(options: GlobalOptions, io: CliIo): string {
   return path.resolve(io.cwd, expandHome(chosen, io.homedir));
 }
 
+/** Test-only: CLAWBACK_TEST_NOW=<ISO time> fixes the wall clock (bundle timestamps, ages), e.g. to make a stale snapshot. */
+function wallClock(fixed: string | undefined): () => Date {
+  if (fixed === undefined || fixed === '') return () => new Date();
+  const time = new Date(fixed);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`CLAWBACK_TEST_NOW=${fixed} is not an ISO time`);
+  return () => new Date(time);
+}
+
 export function buildContext(options: GlobalOptions, io: CliIo, version: string): CliContext {
   const json = options.json === true;
   const quiet = options.quiet === true;
@@ -69,7 +77,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
   const fault = io.env.CLAWBACK_TEST_FAULT;
   const deps: EngineDeps = {
     layout: homeLayout(resolveHome(options, io)),
-    now: () => new Date(),
+    now: wallClock(io.env.CLAWBACK_TEST_NOW),
     clock: monotonicClock,
     host: hostFacts(io.homedir),
     events: {

@@ -48,6 +48,10 @@ beforeAll(async () => {
   await run('snapshot-list', home, ['oc', 'snapshot', 'list']);
   await run('snapshot-show', home, ['oc', 'snapshot', 'show', 'first']);
   await run('snapshot-diff', home, ['oc', 'snapshot', 'diff', 'first', 'latest']);
+  await run('snapshot-ls', home, ['oc', 'snapshot', 'ls', 'first', 'workspace']);
+  await run('snapshot-find', home, ['oc', 'snapshot', 'find', 'SOUL.md']);
+  await run('snapshot-stats', home, ['oc', 'snapshot', 'stats', 'first']);
+  await run('snapshot-stats-all', home, ['oc', 'snapshot', 'stats']);
   await run('snapshot-verify', home, ['oc', 'snapshot', 'verify', '--all']);
   await run('snapshot-restore-dry-run', home, ['oc', 'snapshot', 'restore', 'first', '--dry-run']);
   await run('snapshot-restore', home, ['oc', 'snapshot', 'restore', 'first', '--yes']);
@@ -58,6 +62,9 @@ beforeAll(async () => {
   await run('snapshot-prune', home, ['oc', 'snapshot', 'prune', '--keep-last', '2', '--dry-run']);
   await run('rebuild', home, ['oc', 'rebuild', '--yes']);
   await run('backup-all', home, ['backup-all']);
+  // A failed run too, so the status document shows both a last success and a last failure.
+  expect((await clawback(home, ['oc', 'snapshot', 'create', '--name', 'first'])).exitCode).not.toBe(0);
+  await run('status', home, ['status', '--max-age', '7d']);
   const corrupt = '2020-01-01T00-00-00-000Z';
   fs.mkdirSync(path.join(home, 'rebuild-backups', 'oc', corrupt));
   await run('snapshot-show-unreadable', home, ['oc', 'snapshot', 'show', corrupt]);

@@ -18,6 +18,8 @@ import { registerSnapshotPrune } from './snapshot-prune.js';
 import { registerSnapshotRestore } from './snapshot-restore.js';
 import { registerSnapshotShow } from './snapshot-show.js';
 import { registerSnapshotVerify } from './snapshot-verify.js';
+import { registerSnapshotCat, registerSnapshotFind, registerSnapshotLs, registerSnapshotStats } from './snapshot-browse.js';
+import { registerStatus } from './status.js';
 
 /** The snapshot verbs users type, from the hidden `snapshot-<verb>` commands that implement them. */
 export function snapshotVerbs(program: Command): string[] {
@@ -42,7 +44,12 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner, 
   registerSnapshotPrune(program, act);
   registerSnapshotExport(program, act);
   registerSnapshotImport(program, act);
+  registerSnapshotLs(program, act);
+  registerSnapshotCat(program, act);
+  registerSnapshotFind(program, act);
+  registerSnapshotStats(program, act);
   registerBackupAll(program, act);
+  registerStatus(program, act);
   registerRebuild(program, act);
   registerSchedule(program, act);
   registerDemo(program, act, runCli);

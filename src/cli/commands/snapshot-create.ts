@@ -25,6 +25,7 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, flags: CreateFlags) => {
         const { createSnapshot } = await import('../../engine/capture/create.js');
+        const { recordRun } = await import('../../engine/capture/run-record.js');
         const request = {
           sandbox,
           ...(flags.name !== undefined ? { label: flags.name } : {}),
@@ -35,7 +36,12 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
             noSecrets: flags.secrets === false,
           },
         };
-        const summary = await createSnapshot(request, ctx.deps);
+        // Every run, success or failure, is noted for `clawback status`.
+        const summary = await createSnapshot(request, ctx.deps).catch((error: unknown) => {
+          recordRun(sandbox, 'snapshot create', { error }, ctx.deps);
+          throw error;
+        });
+        recordRun(sandbox, 'snapshot create', { snapshot: summary }, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
         if (summary.incomplete || summary.degraded.length > 0) {
           throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${summary.skipped} path(s) skipped, ${summary.degraded.length} captured as raw bytes; everything else is in it`, summary, {

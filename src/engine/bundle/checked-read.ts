@@ -120,3 +120,31 @@ function finishFile(fd: number, mode: number, mtimeMs: number | undefined): void
     fs.futimesSync(fd, seconds, seconds);
   }
 }
+
+/**
+ * Hands a bundle file's bytes to `write` in order, checked against the manifest: a small file is
+ * checked whole before its first byte is written; a larger one is hashed as it streams, and a
+ * mismatch then says how many bytes were already written. Returns the bytes written.
+ */
+export function streamVerified(source: string, entry: BundleEntry, write: (chunk: Uint8Array) => void): number {
+  if ((entry.size ?? 0) <= WHOLE_FILE_LIMIT) {
+    const bytes = readVerified(source, entry);
+    write(bytes);
+    return bytes.length;
+  }
+  return withBundleFile(source, entry, (fd) => {
+    let written = 0;
+    const digest = threadReader().hash(fd, {
+      each: (chunk) => {
+        write(chunk);
+        written += chunk.length;
+      },
+    });
+    if (digest === undefined || digest.sha256 !== entry.sha256 || digest.size !== entry.size) {
+      throw new IntegrityError('checksum-mismatch', `${entry.path}: the bundle's copy does not match its sha256 in the manifest; ${written} byte(s) were already written`, {
+        hint: 'discard the output; the bundle is damaged. Choose another snapshot (`snapshot list`) or run `snapshot verify`',
+      });
+    }
+    return written;
+  });
+}

@@ -4,6 +4,7 @@ import type { EngineDeps } from '../deps.js';
 import { hookFailure, runHook, type HookSettings } from '../sandbox/hooks.js';
 import { listSandboxes, rootExists } from '../sandbox/sandbox.js';
 import { createSnapshot, type SnapshotSummary } from './create.js';
+import { recordRun } from './run-record.js';
 
 export interface BackupAllRequest {
   includeStopped: boolean;
@@ -72,6 +73,7 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     }
     const events = { ...deps.events, warning: (message: string) => deps.events.warning?.(`${entry.name}: ${message}`) };
     const snapshot = await createSnapshot({ sandbox: entry.name, scope: {} }, { ...deps, events });
+    recordRun(entry.name, 'backup-all', { snapshot }, deps);
     if (snapshot.incomplete || snapshot.degraded.length > 0) {
       const raw = snapshot.degraded.length > 0 ? `${snapshot.degraded.length} unreadable database(s) captured as raw bytes: ${snapshot.degraded.map((d) => d.path).join(', ')}` : '';
       return {
@@ -85,6 +87,7 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     }
     return { name: entry.name, status: 'ok', snapshot };
   } catch (thrown) {
+    recordRun(entry.name, 'backup-all', { error: thrown }, deps);
     const error = asUserError(thrown);
     if (error instanceof ClawbackError) {
       const row: BackupAllRow = { name: entry.name, status: 'failed', reason: error.message, code: error.code, exitCode: error.exitCode };
