@@ -123,11 +123,11 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
   }
   const selection = new Selection(manifest, mounts, request.scope);
   deps.events.phase?.('scan');
-  const scan = scanMounts(mounts, selection, manifest.allowLinks, [deps.layout.home]);
+  const scan = scanMounts(mounts, selection, manifest.managedLinks, [deps.layout.home]);
   const refused = [...scan.unsafeLinks, ...scan.specialFiles];
   if (refused.length > 0) {
     throw new RefusedError('unsafe-links', `refusing to snapshot ${request.sandbox}: ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
-      hint: 'make the links relative and inside the root, or allowlist them with allow_links in a custom manifest',
+      hint: 'make the links relative and inside the root, or, if the agent manages them itself, declare them under managed_links in a custom manifest (`clawback manifest show <kind>` prints one to start from)',
       details: refused.slice(0, MAX_LISTED).concat(refused.length > MAX_LISTED ? [`... and ${refused.length - MAX_LISTED} more`] : []),
     });
   }
