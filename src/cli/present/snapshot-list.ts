@@ -16,6 +16,8 @@ export interface SnapshotRowJson {
   problem: string | null;
   /** Files captured as raw bytes (SQLite could not read them); null when the bundle's header is unreadable. */
   degraded: string[] | null;
+  /** Databases the snapshot found but could not capture; null when the bundle's header is unreadable. */
+  missingDatabases: string[] | null;
 }
 
 export interface DiskUsageJson {
@@ -39,7 +41,7 @@ export interface ListResult {
 }
 
 function rowJson(r: SnapshotRow): SnapshotRowJson {
-  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null };
+  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, missingDatabases: r.missingDatabases ? [...r.missingDatabases] : null };
 }
 
 export function json(result: ListResult): ListDocument {
@@ -59,7 +61,10 @@ function diskUsageLine(count: number, usage: DiskUsage): string {
 }
 
 function stateCell(r: SnapshotRow): string {
-  if (r.state === 'complete') return r.degraded?.length ? `yes (${r.degraded.length} raw)` : 'yes';
+  if (r.state === 'complete') {
+    const notes = [...(r.missingDatabases?.length ? [`${r.missingDatabases.length} db missing`] : []), ...(r.degraded?.length ? [`${r.degraded.length} raw`] : [])];
+    return notes.length > 0 ? `yes (${notes.join(', ')})` : 'yes';
+  }
   return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
 }
 

@@ -18,6 +18,8 @@ export interface SnapshotRow {
   problem: string | null;
   /** Files captured as raw bytes (SQLite could not read them); null when the header is unreadable. */
   degraded: string[] | null;
+  /** Databases found but not captured; null when the header is unreadable. */
+  missingDatabases: string[] | null;
 }
 
 function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
@@ -33,6 +35,7 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
     path: record.dir,
     problem: record.problem?.message ?? null,
     degraded: record.header ? (record.header.degraded ?? []).map((d) => d.path) : null,
+    missingDatabases: record.header ? (record.header.databases?.missing ?? []).map((d) => d.path) : null,
   };
 }
 
