@@ -4,6 +4,7 @@ import { registerBackupAll } from './backup-all.js';
 import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
+import { registerManifest } from './manifest.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
 import { registerSnapshotDelete } from './snapshot-delete.js';
@@ -42,5 +43,6 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner):
   registerSnapshotImport(program, act);
   registerBackupAll(program, act);
   registerRebuild(program, act);
+  registerManifest(program, act);
   registerDemo(program, act, runCli);
 }
