@@ -58,6 +58,10 @@ beforeAll(async () => {
   await run('snapshot-prune', home, ['oc', 'snapshot', 'prune', '--keep-last', '2', '--dry-run']);
   await run('rebuild', home, ['oc', 'rebuild', '--yes']);
   await run('backup-all', home, ['backup-all']);
+  await run('manifest-show', home, ['manifest', 'show', 'hermes']);
+  const custom = path.join(base, 'custom.yaml');
+  fs.writeFileSync(custom, 'agent: custom\nversion: 1\nmodules:\n  docs: [docs/**]\n  secrets: { paths: [.env], secret: true }\nexclude: [cache/**]\n');
+  await run('manifest-check', home, ['manifest', 'check', custom]);
   const corrupt = '2020-01-01T00-00-00-000Z';
   fs.mkdirSync(path.join(home, 'rebuild-backups', 'oc', corrupt));
   await run('snapshot-show-unreadable', home, ['oc', 'snapshot', 'show', corrupt]);
