@@ -75,6 +75,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
   const progress = new ProgressReporter(io.stderr, colorOk && !quiet);
   const waitSeconds = options.wait !== undefined ? parseWait(options.wait) : 0;
   const fault = io.env.CLAWBACK_TEST_FAULT;
+  const sqliteWait = Number(io.env.CLAWBACK_SQLITE_WAIT);
   const deps: EngineDeps = {
     layout: homeLayout(resolveHome(options, io)),
     now: wallClock(io.env.CLAWBACK_TEST_NOW),
@@ -92,6 +93,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     },
     toolVersion: version,
     lockWaitMs: waitSeconds * 1000,
+    ...(io.env.CLAWBACK_SQLITE_WAIT && Number.isFinite(sqliteWait) && sqliteWait >= 0 ? { sqliteWaitMs: sqliteWait * 1000 } : {}),
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
   };
   if (fault) {

@@ -47,6 +47,8 @@ export interface EngineDeps {
   toolVersion: string;
   /** How long to wait for a held sandbox lock, in ms. */
   lockWaitMs: number;
+  /** How long a snapshot waits for a database locked by another process before reporting it not captured, in ms (default 10 s). */
+  sqliteWaitMs?: number;
   /**
    * Aborted on Ctrl-C when the command takes interrupts itself (restore): the engine stops at its
    * next check before a commit point and rolls back; past the commit point it finishes.

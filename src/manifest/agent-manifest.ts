@@ -43,11 +43,16 @@ export interface AgentManifest {
   stateFiles: StateFileRule[];
   modules: ModuleDef[];
   exclude: string[];
+  /** Exceptions to `exclude`: paths kept although an exclude glob matches them (machine_local still wins). */
+  excludeExcept: string[];
   machineLocal: string[];
   userManagedFiles: string[];
-  /** Globs of symlinks allowed to point outside the root (kept as links). */
-  allowLinks: string[];
-  /** Directory patterns whose `*` segment is an agent id, for --agent. */
+  /**
+   * `managed_links` (synonym `allow_links`): globs of symlinks the agent manages itself. They may be
+   * absolute or leave the root; they are recorded as links, never followed, and restored as the same link.
+   */
+  managedLinks: string[];
+  /** Directory patterns whose `*` segment is an agent id, for --agent; `!glob` items name dirs that are not agents. */
   agentDirs: string[];
 }
 
@@ -57,7 +62,7 @@ function isMergeKind(value: string): value is MergeKind {
 
 const TOP_KEYS = new Set([
   'agent', 'version', 'root_default', 'capture', 'state_dirs', 'state_files', 'modules', 'exclude',
-  'machine_local', 'user_managed_files', 'allow_links', 'agent_dirs',
+  'exclude_except', 'machine_local', 'user_managed_files', 'managed_links', 'allow_links', 'agent_dirs',
 ]);
 
 class Reader {
@@ -150,9 +155,11 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
     stateFiles: listOf(r, mapGet(root, 'state_files'), 'state_files', parseStateFile),
     modules: parseModules(r, mapGet(root, 'modules')),
     exclude: r.globList(mapGet(root, 'exclude'), 'exclude'),
+    excludeExcept: r.globList(mapGet(root, 'exclude_except'), 'exclude_except'),
     machineLocal: r.globList(mapGet(root, 'machine_local'), 'machine_local'),
     userManagedFiles: r.globList(mapGet(root, 'user_managed_files'), 'user_managed_files'),
-    allowLinks: r.globList(mapGet(root, 'allow_links'), 'allow_links'),
+    // allow_links is the older name of managed_links; both are read, as one list.
+    managedLinks: [...r.globList(mapGet(root, 'managed_links'), 'managed_links'), ...r.globList(mapGet(root, 'allow_links'), 'allow_links')],
     agentDirs: r.globList(mapGet(root, 'agent_dirs'), 'agent_dirs'),
   };
 }

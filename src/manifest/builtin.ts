@@ -1,5 +1,6 @@
 /** The built-in agent manifests, kept as YAML text so they go through the same loader as user manifests. */
 export const BUILTIN_MANIFESTS: Record<string, string> = {
+  // OpenClaw ~/.openclaw (SPEC §12). Module order matters: the first module whose globs match wins.
   openclaw: `agent: openclaw
 version: 1
 root_default: ~/.openclaw
@@ -8,35 +9,49 @@ state_dirs:
   - workspace
   - prefix: workspace-
   - agents
-  - skills
+  - state
   - memory
+  - skills
+  - extensions
   - credentials
+  - cron
+  - media
   - { path: browser, backup: false }
 state_files:
   - { path: openclaw.json, strategy: copy, restore: { merge: openclaw-config } }
-  - { path: memory/main.sqlite, strategy: sqlite_backup }
+  - { path: state/openclaw.sqlite, strategy: sqlite_backup }
 modules:
+  secrets: { paths: [.env, secrets.json, credentials/**, "agents/*/agent/auth*.json"], secret: true }
+  config: [openclaw.json, openclaw.json.last-good, .config-hash]
   workspaces: [workspace/**, workspace-*/**]
-  sessions: [agents/*/sessions/**]
+  sessions: [state/**, "agents/*/agent/*.sqlite", agents/*/sessions/**]
   agents: [agents/**]
-  config: [openclaw.json]
-  skills: [skills/**]
   memory: [memory/**]
+  skills: [skills/**, plugin-skills/**]
   extensions: [extensions/**]
-  secrets: { paths: [credentials/**, .env], secret: true }
+  cron: [cron/**]
+  media: [media/**]
 exclude:
+  - logs/**
+  - browser/**
+  - tmp/**
+  - dev/**
+  - git/**
+  - npm/**
+  - tools/**
+  - extensions/**/node_modules/**
+  - "**/*.clobbered.*"
   - "**/Cache/**"
   - "**/GPUCache/**"
   - "**/Code Cache/**"
-  - "browser/**"
   - "**/*.pid"
   - "**/*.lock"
-  - "logs/**"
-  - "tmp/**"
 machine_local: [identity/**, devices/**]
 user_managed_files: [.mcp.json]
+managed_links: [plugin-skills/**]
 agent_dirs: ["workspace-*", "agents/*"]
 `,
+  // Hermes ~/.hermes (SPEC §12). profiles/<name>/ are nested homes: every rule is repeated under profiles/*/.
   hermes: `agent: hermes
 version: 1
 root_default: ~/.hermes
@@ -47,41 +62,97 @@ state_dirs:
   - sessions
   - runtime
   - cron
+  - platforms
+  - pairing
+  - profiles
 state_files:
   - SOUL.md
+  - { path: config.yaml, strategy: copy }
   - { path: runtime/state.db, strategy: sqlite_backup }
   - { path: kanban.db, strategy: sqlite_backup }
-  - { path: config.yaml, strategy: copy }
+  - { path: response_store.db, strategy: sqlite_backup }
 modules:
-  persona: [SOUL.md, memories/**]
-  sessions: [sessions/**, runtime/**]
-  kanban: [kanban.db]
+  secrets:
+    paths: [.env, auth.json, vault.key, vault.json.enc, browser-profile/**,
+      profiles/*/.env, profiles/*/auth.json, profiles/*/vault.key, profiles/*/vault.json.enc, profiles/*/browser-profile/**]
+    secret: true
+  profiles: [profiles/**]
+  config: [config.yaml]
+  memory: [SOUL.md, memories/**]
+  sessions: [state.db, runtime/**, sessions/**, response_store.db]
+  kanban: [kanban.db, kanban/**]
   skills: [skills/**]
-  config: [config.yaml, cron/**]
-  secrets: { paths: [.env, auth.json], secret: true }
-exclude: ["**/Cache/**", "**/*.pid", "**/*.lock", "logs/**", "cache/**", "tmp/**"]
-machine_local: [machine/**]
+  cron: [cron/**]
+  platforms: [platforms/**, pairing/**, gateway/**]
+  media: [cache/**]
+exclude:
+  - hermes-agent/**
+  - models/**
+  - runtimes/**
+  - node/**
+  - cache/**
+  - checkpoints/**
+  - backups/**
+  - state-snapshots/**
+  - browser-profiles/**
+  - logs/**
+  - profiles/*/hermes-agent/**
+  - profiles/*/models/**
+  - profiles/*/runtimes/**
+  - profiles/*/node/**
+  - profiles/*/cache/**
+  - profiles/*/checkpoints/**
+  - profiles/*/backups/**
+  - profiles/*/state-snapshots/**
+  - profiles/*/browser-profiles/**
+  - profiles/*/logs/**
+  - "**/*.pid"
+  - "**/*.lock"
+  - "**/*.sock"
+  - "**/Cache/**"
+  - "**/GPUCache/**"
+exclude_except:
+  - "cache/{images,audio,videos,documents,screenshots,citations}/**"
+  - "profiles/*/cache/{images,audio,videos,documents,screenshots,citations}/**"
+machine_local:
+  - gateway_state.json
+  - processes.json
+  - hooks/**
+  - profiles/*/gateway_state.json
+  - profiles/*/processes.json
+  - profiles/*/hooks/**
 user_managed_files: []
+managed_links: [state.db, profiles/*/state.db]
 agent_dirs: ["profiles/*"]
 `,
+  // Deep Agents ~/.deepagents (docs.langchain.com "Data locations"): .state/ is per-machine app state;
+  // every other top-level directory but skills/ is one agent's (default "agent").
   deepagents: `agent: deepagents
 version: 1
 root_default: ~/.deepagents
 capture: whole
-state_dirs:
-  - agents
-  - skills
 state_files:
   - { path: config.toml, strategy: copy, restore: { merge: key-allowlist, keys: [model, temperature, max_tokens, auto_approve, shell_allow_list, ui] } }
+  - { path: .state/sessions.db, strategy: sqlite_backup }
 modules:
-  agents: [agents/**]
-  skills: [skills/**]
-  config: [config.toml]
-  secrets: { paths: [.env, credentials/**], secret: true }
-exclude: ["**/__pycache__/**", "**/*.pyc", "**/*.pid", "**/*.lock", "logs/**", "cache/**"]
+  secrets: { paths: [.env, .state/mcp-tokens/**, ".state/*oauth*", ".state/*oauth*/**", .state/auth.json, credentials/**], secret: true }
+  config: [config.toml, hooks.json, .mcp.json]
+  sessions: [.state/**, sessions.db, history.jsonl]
+  memory: ["*/AGENTS.md", "*/memories/**"]
+  skills: [skills/**, "*/skills/**"]
+  agents: ["*/agents/**", "*/**"]
+exclude:
+  - ".state/*version*"
+  - ".state/*update*"
+  - "**/__pycache__/**"
+  - "**/*.pyc"
+  - "**/*.pid"
+  - "**/*.lock"
+  - logs/**
+  - cache/**
 machine_local: []
-user_managed_files: [.env]
-agent_dirs: ["agents/*"]
+user_managed_files: [.env, .mcp.json]
+agent_dirs: ["*", "!skills", "!logs", "!cache", "!credentials"]
 `,
   qwenpaw: `agent: qwenpaw
 version: 1

@@ -54,6 +54,17 @@ export interface CustomPolicy {
   content: string;
 }
 
+/**
+ * The SQLite databases a snapshot found (by header) in its captured set, and what became of them:
+ * `captured` through the backup API, `degraded` ones are in the bundle's `degraded` list (raw bytes),
+ * `missing` ones are not in the bundle at all (e.g. locked by another process). Absent in older bundles.
+ */
+export interface DatabaseRecord {
+  expected: string[];
+  captured: string[];
+  missing: SkippedEntry[];
+}
+
 export interface BundleScope {
   full: boolean;
   modules: string[];
@@ -91,7 +102,11 @@ export interface BundleManifest {
    */
   degraded?: SkippedEntry[];
   stateFiles: Array<{ path: string; strategy: string }>;
+  /** Modules that hold at least one captured path. */
   modules: string[];
+  /** Modules the snapshot's scope asked for (absent in older bundles): those not in `modules` had nothing to capture. */
+  modulesExpected?: string[];
+  databases?: DatabaseRecord;
   includesSecrets: boolean;
   policyPresets: string[];
   customPolicies: CustomPolicy[];
@@ -277,6 +292,11 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
     totals: { files: Number(totals.files ?? 0), bytes: Number(totals.bytes ?? 0) },
   };
   if (Array.isArray(raw.degraded) && raw.degraded.length > 0) header.degraded = pathReasons(raw.degraded);
+  if (Array.isArray(raw.modulesExpected)) header.modulesExpected = stringArray(raw.modulesExpected);
+  if (isRecord(raw.databases)) {
+    const db = raw.databases;
+    header.databases = { expected: stringArray(db.expected), captured: stringArray(db.captured), missing: Array.isArray(db.missing) ? pathReasons(db.missing) : [] };
+  }
   if (isRecord(raw.origin)) {
     header.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   }

@@ -6,6 +6,9 @@ import { SQLITE_COMPANION_SUFFIXES, walModeHeader } from './detect.js';
 /** Larger than any database's page count: the rest of the copy happens in one step, so a busy writer cannot restart it forever. */
 const ALL_PAGES = 2 ** 30;
 
+/** How long a snapshot waits for a database another process holds locked. */
+export const DEFAULT_BUSY_WAIT_MS = 10_000;
+
 export interface SqliteCopy {
   journalMode: string;
 }
@@ -47,10 +50,10 @@ export function quickCheck(file: string, label: string, options: { readonly?: bo
  * the state root, which may be read-only or on a full filesystem: the live database is only ever
  * opened read-only, and its -wal/-shm are read through SQLite, never copied.
  */
-export async function backupDatabase(source: string, dest: string, label: string): Promise<SqliteCopy> {
+export async function backupDatabase(source: string, dest: string, label: string, options: { busyWaitMs?: number } = {}): Promise<SqliteCopy> {
   let journalMode: string;
   try {
-    journalMode = (await copyClosedWalDatabase(source, dest)) ?? (await backupLiveDatabase(source, dest));
+    journalMode = (await copyClosedWalDatabase(source, dest)) ?? (await backupLiveDatabase(source, dest, options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS));
   } catch (error) {
     fs.rmSync(dest, { force: true });
     throw sqliteFailure(error, source, dest, label);
@@ -76,10 +79,11 @@ export async function backupDatabase(source: string, dest: string, label: string
  * checkpoints (rewrites) the database and never removes or creates its -wal/-shm while they exist;
  * a rollback-journal database is read under a shared lock, which creates no file at all.
  */
-async function backupLiveDatabase(source: string, dest: string): Promise<string> {
+async function backupLiveDatabase(source: string, dest: string, busyWaitMs: number): Promise<string> {
   const db = new Database(source, { fileMustExist: true, readonly: true });
   try {
-    db.pragma('busy_timeout = 10000');
+    // A bounded wait: a process holding the database under locking_mode=EXCLUSIVE (as Chromium does) never lets go.
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyWaitMs))}`);
     const journalMode = String(db.pragma('journal_mode', { simple: true }));
     await db.backup(dest, { progress: () => ALL_PAGES });
     return journalMode;

@@ -65,6 +65,10 @@ beforeAll(async () => {
   // A failed run too, so the status document shows both a last success and a last failure.
   expect((await clawback(home, ['oc', 'snapshot', 'create', '--name', 'first'])).exitCode).not.toBe(0);
   await run('status', home, ['status', '--max-age', '7d']);
+  await run('manifest-show', home, ['manifest', 'show', 'hermes']);
+  const custom = path.join(base, 'custom.yaml');
+  fs.writeFileSync(custom, 'agent: custom\nversion: 1\nmodules:\n  docs: [docs/**]\n  secrets: { paths: [.env], secret: true }\nexclude: [cache/**]\n');
+  await run('manifest-check', home, ['manifest', 'check', custom]);
   const corrupt = '2020-01-01T00-00-00-000Z';
   fs.mkdirSync(path.join(home, 'rebuild-backups', 'oc', corrupt));
   await run('snapshot-show-unreadable', home, ['oc', 'snapshot', 'show', corrupt]);

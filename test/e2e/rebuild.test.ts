@@ -82,11 +82,14 @@ afterEach(() => {
   fs.rmSync(base, { recursive: true, force: true });
 });
 
+/** What a rebuild does not bring back: the fresh config and identity, and what no snapshot holds (caches, logs, extensions' node_modules, which the agent's installer lays down); databases are compared by rows below. */
+const notRestored = (rel: string): boolean => /^(openclaw\.json|identity|devices|browser|logs|tmp|extensions\/[^/]+\/node_modules)(\/|$)/.test(rel) || rel.includes('.sqlite');
+
 describe('rebuild', () => {
   it('restores the user state into a fresh home whose config owns the runtime keys', async () => {
     await register({ recreate: writeHookScript(hooksDir, 'recreate.sh', RECREATE), stop: STOP, start: START });
     const oldToken = readConfig().gateway.auth.token;
-    const userTree = readTree(sample.root, { skip: (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite') });
+    const userTree = readTree(sample.root, { skip: notRestored });
     const db = sample.databases[0]!;
     const dbRel = path.relative(sample.root, db);
 
@@ -102,7 +105,7 @@ describe('rebuild', () => {
     expect(config.ui.theme).toBe('solarized');
 
     // Every workspace, session and credential file is back with its bytes, modes and links.
-    const after = readTree(sample.root, { skip: (rel) => /^(openclaw\.json|identity|devices|browser|logs|tmp)(\/|$)/.test(rel) || rel.includes('.sqlite') });
+    const after = readTree(sample.root, { skip: notRestored });
     expect([...after.keys()]).toEqual([...userTree.keys()]);
     expect(after).toEqual(userTree);
     // The fresh install's default file is not in the snapshot, so the restore removes it; its machine-local identity stays.

@@ -7,8 +7,8 @@ import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpe
 import { databaseContent, writeDatabaseRow } from '../helpers/sqlite.js';
 import { treeDigest } from '../helpers/tree.js';
 
-/** What an OpenClaw restore never touches: excluded caches and logs, machine-local identity. */
-const UNTOUCHED = /^(browser|logs|identity|devices)(\/|$)/;
+/** What an OpenClaw restore never touches: excluded caches, logs and extensions' node_modules, machine-local identity. */
+const UNTOUCHED = /^(browser|logs|identity|devices|extensions\/[^/]+\/node_modules)(\/|$)/;
 const untouched = (rel: string): boolean => !UNTOUCHED.test(rel);
 const captured = (rel: string): boolean => UNTOUCHED.test(rel);
 
@@ -75,7 +75,8 @@ describe('snapshot restore', () => {
     expect(plan.restore.paths.added!.filter((p) => !p.startsWith('workspace/skills/'))).toEqual(['workspace/USER.md']);
     expect(plan.restore.paths.added!.length).toBeGreaterThan(1);
     expect(notDb(plan.restore.paths.removed!)).toEqual(['workspace/NEW.md', 'workspace/new-dir/note.md']);
-    expect(plan.restore.keptReasons).toEqual({ excluded: 33, machine_local: 2 });
+    // 33 in browser/ and logs/, 19 in extensions/memory-local/node_modules/ (regenerable, never captured).
+    expect(plan.restore.keptReasons).toEqual({ excluded: 52, machine_local: 2 });
     expect(treeDigest(f.root, { databasesByContent: true })).toEqual(mutatedTree);
 
     const restored = await f.cli('oc', 'snapshot', 'restore', '--json');

@@ -61,7 +61,16 @@ user_managed_files: [.env]
     expect(m.machineLocal).toEqual(['identity/**']);
   });
 
+  it('reads managed_links and its older name allow_links as one list, and exclude_except', () => {
+    const m = parseAgentManifest('agent: x\nversion: 1\nmanaged_links: [plugin-skills/**]\nallow_links: [legacy/*]\nexclude: [cache/**]\nexclude_except: [cache/images/**]\n', 'agent.yaml');
+    expect(m.managedLinks).toEqual(['plugin-skills/**', 'legacy/*']);
+    expect(m.exclude).toEqual(['cache/**']);
+    expect(m.excludeExcept).toEqual(['cache/images/**']);
+  });
+
   it.each([
+    ['agent: x\nversion: 1\nmanaged_links: [/abs/**]\n', /agent\.yaml:3: managed_links item "\/abs\/\*\*" is absolute/],
+    ['agent: x\nversion: 1\nexclude_except:\n  - ../x\n', /agent\.yaml:4: exclude_except item "\.\.\/x" contains '\.\.'/],
     ['agent: x\nversion: 1\nstate_files:\n  - /etc/passwd\n', /agent\.yaml:4: .*is absolute/],
     ['agent: x\nversion: 1\nstate_dirs:\n  - ok\n  - ../up\n', /agent\.yaml:5: .*contains '\.\.'/],
     ['agent: x\nversion: 1\nexclude: ["a\\\\b"]\n', /agent\.yaml:3: .*backslash/],

@@ -5,6 +5,7 @@ import { registerRebuild } from './rebuild.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
 import { registerHelpAndVersion } from './help-version.js';
+import { registerManifest } from './manifest.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSchedule } from './schedule.js';
 import { registerSnapshotCreate } from './snapshot-create.js';
@@ -52,6 +53,7 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner, 
   registerStatus(program, act);
   registerRebuild(program, act);
   registerSchedule(program, act);
+  registerManifest(program, act);
   registerDemo(program, act, runCli);
   registerHelpAndVersion(program, act, version);
 }

@@ -44,7 +44,8 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
         recordRun(sandbox, 'snapshot create', { snapshot: summary }, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));
         if (summary.incomplete || summary.degraded.length > 0) {
-          throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${summary.skipped} path(s) skipped, ${summary.degraded.length} captured as raw bytes; everything else is in it`, summary, {
+          const missed = summary.missedDatabases.length > 0 ? `database(s) not captured: ${summary.missedDatabases.map((d) => d.path).join(', ')}; ` : '';
+          throw new PartialError('snapshot-incomplete', `the snapshot of ${sandbox} is incomplete: ${missed}${summary.skipped} path(s) skipped, ${summary.degraded.length} captured as raw bytes; everything else is in it`, summary, {
             hint: `\`clawback ${sandbox} snapshot show ${summary.timestamp}\` lists what was skipped and why; fix it and snapshot again`,
           });
         }

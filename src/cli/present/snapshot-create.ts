@@ -18,6 +18,8 @@ export interface SnapshotJson {
   incomplete: boolean;
   /** Files captured as raw bytes because SQLite could not read them, with the reason. */
   degraded: Array<{ path: string; reason: string }>;
+  /** Databases found but not captured at all (e.g. held locked by another process), with the reason. */
+  missedDatabases: Array<{ path: string; reason: string }>;
   durationMs: number;
 }
 
@@ -41,6 +43,7 @@ export function snapshotJson(s: SnapshotSummary): SnapshotJson {
     warnings: [...s.warnings],
     incomplete: s.incomplete,
     degraded: s.degraded.map((d) => ({ path: d.path, reason: d.reason })),
+    missedDatabases: s.missedDatabases.map((d) => ({ path: d.path, reason: d.reason })),
     durationMs: s.durationMs,
   };
 }
@@ -54,6 +57,7 @@ export function text(s: SnapshotSummary): string[] {
     `✓ ${s.sandbox}: ${s.files} files, ${formatBytes(s.bytes)} → ${s.dir}`,
     `  ${s.copiedFiles} copied (${formatBytes(s.copiedBytes)}), ${s.linkedFiles} unchanged (hard-linked), ${s.databases.length} SQLite database(s), ${s.skipped} skipped, in ${formatDurationMs(s.durationMs)}`,
     ...(s.incomplete ? ['  some paths could not be read (see warnings); everything else is in the snapshot'] : []),
+    ...s.missedDatabases.map((d) => `  NOT CAPTURED: ${d.path} (${d.reason})`),
     ...(s.degraded.length > 0 ? [`  ${s.degraded.length} file(s) SQLite could not read were captured as raw bytes: ${s.degraded.map((d) => d.path).join(', ')}`] : []),
   ];
 }

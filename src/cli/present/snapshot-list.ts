@@ -18,6 +18,8 @@ export interface SnapshotRowJson {
   degraded: string[] | null;
   /** A bundle NemoClaw itself wrote (format nemoclaw-v1): read in place, never changed, no hashes. */
   legacy: boolean;
+  /** Databases the snapshot found but could not capture; null when the bundle's header is unreadable. */
+  missingDatabases: string[] | null;
 }
 
 export interface DiskUsageJson {
@@ -41,7 +43,7 @@ export interface ListResult {
 }
 
 function rowJson(r: SnapshotRow): SnapshotRowJson {
-  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, legacy: r.legacy };
+  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, legacy: r.legacy, missingDatabases: r.missingDatabases ? [...r.missingDatabases] : null };
 }
 
 export function json(result: ListResult): ListDocument {
@@ -61,7 +63,10 @@ function diskUsageLine(count: number, usage: DiskUsage): string {
 }
 
 function stateCell(r: SnapshotRow): string {
-  if (r.state === 'complete') return r.degraded?.length ? `yes (${r.degraded.length} raw)` : 'yes';
+  if (r.state === 'complete') {
+    const notes = [...(r.missingDatabases?.length ? [`${r.missingDatabases.length} db missing`] : []), ...(r.degraded?.length ? [`${r.degraded.length} raw`] : [])];
+    return notes.length > 0 ? `yes (${notes.join(', ')})` : 'yes';
+  }
   return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
 }
 

@@ -20,7 +20,13 @@ export interface SnapshotDetailJson {
   includesSecrets: boolean;
   totals: { files: number; bytes: number };
   modules: ModuleCountJson[];
+  /** Modules the snapshot's scope asked for; null for bundles written before clawback recorded it. */
+  modulesExpected: string[] | null;
   databases: string[];
+  /** Databases the snapshot found (captured, raw, or missing); null for bundles written before clawback recorded it. */
+  databasesExpected: string[] | null;
+  /** Databases found but not in the bundle at all, with the reason. */
+  databasesMissing: Array<{ path: string; reason: string }>;
   symlinks: number;
   /** Skipped entries counted by reason. */
   skipped: Record<string, number>;
@@ -90,7 +96,10 @@ function detail(record: BundleRecord, m: BundleManifest): SnapshotDetailJson {
     includesSecrets: m.includesSecrets,
     totals: { files: m.totals.files, bytes: m.totals.bytes },
     modules: moduleCounts(m),
+    modulesExpected: m.modulesExpected ? [...m.modulesExpected] : null,
     databases: m.entries.filter((e) => e.strategy === 'sqlite_backup').map((e) => e.path),
+    databasesExpected: m.databases ? [...m.databases.expected] : null,
+    databasesMissing: (m.databases?.missing ?? []).map((d) => ({ path: d.path, reason: d.reason })),
     symlinks: m.entries.filter((e) => e.type === 'symlink').length,
     skipped: skippedCounts(m),
     degraded: (m.degraded ?? []).map((d) => ({ path: d.path, reason: d.reason })),
@@ -121,6 +130,12 @@ function nemoclawLines(n: NemoClawDetailJson | null): string[] {
   ];
 }
 
+/** Modules the scope asked for that hold nothing: shown, so an empty one is never mistaken for a missing line. */
+function emptyModules(d: SnapshotDetailJson): string[] {
+  const held = new Set(d.modules.map((mod) => mod.module));
+  return (d.modulesExpected ?? []).filter((name) => !held.has(name));
+}
+
 export function json(record: BundleRecord): ShowDocument {
   const m = record.manifest;
   if (!m) return { schemaVersion: 1, snapshot: { id: record.id, state: record.state, path: record.dir, problem: record.problem?.message ?? null } };
@@ -140,9 +155,11 @@ export function text(record: BundleRecord): string[] {
     `  agent:      ${m.agentType} (${m.capture} capture${m.scope.full ? ', full' : ', partial'})`,
     `  files:      ${m.totals.files} (${formatBytes(m.totals.bytes)}), ${d.symlinks} symlinks`,
     `  secrets:    ${m.includesSecrets ? 'included' : 'left out'}`,
-    `  databases:  ${d.databases.length ? d.databases.join(', ') : 'none'}`,
+    `  databases:  ${d.databases.length ? d.databases.join(', ') : 'none'}${d.databasesExpected ? ` (${d.databases.length} of ${d.databasesExpected.length} found)` : ''}`,
+    ...d.databasesMissing.map((g) => `    NOT CAPTURED: ${g.path}: ${g.reason}`),
     '  modules:',
     ...d.modules.map((mod) => `    ${mod.module.padEnd(14)} ${String(mod.files).padStart(7)} files  ${formatBytes(mod.bytes)}`),
+    ...emptyModules(d).map((name) => `    ${name.padEnd(14)}       - nothing to capture`),
     '  skipped:',
     ...(skipped.length ? skipped.map(([reason, n]) => `    ${n} × ${reason}`) : ['    nothing']),
     ...(d.degraded.length ? ['  captured as raw bytes:', ...d.degraded.map((g) => `    ${g.path}: ${g.reason}`)] : []),

@@ -85,13 +85,13 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
  * agent manifest allowlists it. Refused here, naming the links, before anything is written.
  */
 function assertLinksStayInside(manifest: BundleManifest, agentManifest: AgentManifest, file: string): void {
-  const allowLink = agentManifest.allowLinks.length > 0 ? picomatch(agentManifest.allowLinks, { dot: true }) : () => false;
+  const allowLink = agentManifest.managedLinks.length > 0 ? picomatch(agentManifest.managedLinks, { dot: true }) : () => false;
   const unsafe = manifest.entries
     .filter((e) => e.type === 'symlink' && !linkStaysInside(e.path, e.target ?? '') && !allowLink(e.path))
     .map((e) => `${e.path} -> ${e.target ?? ''}`);
   if (unsafe.length === 0) return;
   throw new RefusedError('unsafe-links', `${file} holds ${unsafe.length} symlink(s) that are absolute or leave the snapshot's root: ${unsafe.slice(0, 3).join(', ')}${unsafe.length > 3 ? ', …' : ''}`, {
-    hint: 'nothing was imported; allowlist them with allow_links in the agent manifest if they are intended',
+    hint: 'nothing was imported; declare them under managed_links in the agent manifest if the agent manages them itself',
     details: unsafe.slice(0, 20),
   });
 }

@@ -147,7 +147,7 @@ async function buildEntries(payload: string, infos: Map<string, ZipEntryInfo>, s
   const entries: BundleEntry[] = [];
   for (const { rel, type } of found) {
     if (companionSet.has(rel)) continue;
-    const { module, agent } = selection.moduleOf(rel);
+    const { module, agent } = selection.moduleOf(rel, type === 'dir');
     const secret = selection.isSecretModule(module);
     const base: BundleEntry = { path: rel, type, module };
     if (agent !== undefined) base.agent = agent;

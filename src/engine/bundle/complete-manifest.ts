@@ -33,6 +33,8 @@ export function completeManifest(draft: ManifestDraft): BundleManifest {
     ...(draft.degraded !== undefined && draft.degraded.length > 0 ? { degraded: draft.degraded } : {}),
     stateFiles: draft.stateFiles,
     modules: [...new Set(entries.map((e) => e.module))].sort(),
+    ...(draft.modulesExpected !== undefined ? { modulesExpected: draft.modulesExpected } : {}),
+    ...(draft.databases !== undefined ? { databases: draft.databases } : {}),
     includesSecrets: draft.includesSecrets,
     policyPresets: draft.policyPresets,
     customPolicies: draft.customPolicies,

@@ -14,7 +14,7 @@ export function assertAgentsFound(scope: ScopeOptions, scan: ScanResult, manifes
   const missing = scope.agents.filter((a) => !found.has(a));
   if (missing.length === 0) return;
   const { agents: _ignored, ...unfiltered } = scope;
-  const all = scanMounts(mounts, new Selection(manifest, mounts, unfiltered), manifest.allowLinks, neverCapture);
+  const all = scanMounts(mounts, new Selection(manifest, mounts, unfiltered), manifest.managedLinks, neverCapture);
   const there = [...new Set(all.entries.flatMap((e) => (e.agent === undefined ? [] : [e.agent])))].sort();
   throw new UsageError(`no agent ${missing.map((a) => JSON.stringify(a)).join(', ')} in this sandbox's state`, {
     hint: there.length > 0 ? `its agents: ${there.join(', ')}` : 'it holds no per-agent state; leave out --agent',

@@ -75,7 +75,8 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     const snapshot = await createSnapshot({ sandbox: entry.name, scope: {} }, { ...deps, events });
     recordRun(entry.name, 'backup-all', { snapshot }, deps);
     if (snapshot.incomplete || snapshot.degraded.length > 0) {
-      const raw = snapshot.degraded.length > 0 ? `${snapshot.degraded.length} unreadable database(s) captured as raw bytes: ${snapshot.degraded.map((d) => d.path).join(', ')}` : '';
+      const missed = snapshot.missedDatabases.length > 0 ? `database(s) not captured: ${snapshot.missedDatabases.map((d) => d.path).join(', ')}; ` : '';
+      const raw = missed + (snapshot.degraded.length > 0 ? `${snapshot.degraded.length} unreadable database(s) captured as raw bytes: ${snapshot.degraded.map((d) => d.path).join(', ')}` : '');
       return {
         name: entry.name,
         status: 'failed',

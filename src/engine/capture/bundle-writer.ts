@@ -1,4 +1,4 @@
-import { isSpaceError, IntegrityError } from '../../errors.js';
+import { BusyError, isSpaceError, IntegrityError, RefusedError } from '../../errors.js';
 import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
@@ -33,6 +33,8 @@ export class BundleWriter {
   readonly unreadable: SkippedEntry[] = [];
   /** Captured as raw bytes although they start with the SQLite header: SQLite could not read them. */
   readonly degraded: SkippedEntry[] = [];
+  /** Databases found but not captured at all (locked by another process, or needing a writer's recovery). */
+  readonly missedDatabases: SkippedEntry[] = [];
   private done = { files: 0, bytes: 0 };
 
   constructor(
@@ -102,8 +104,16 @@ export class BundleWriter {
     const wal = walIdentity(scanned.source);
     let copy: Awaited<ReturnType<typeof backupDatabase>>;
     try {
-      copy = await backupDatabase(scanned.source, dest, entry.path);
+      copy = await backupDatabase(scanned.source, dest, entry.path, this.deps.sqliteWaitMs !== undefined ? { busyWaitMs: this.deps.sqliteWaitMs } : {});
     } catch (error) {
+      if (error instanceof BusyError || error instanceof RefusedError) {
+        // Its raw bytes would be a torn copy: the database is named as not captured instead, and the snapshot is partial.
+        fs.rmSync(fsPath(dest), { force: true });
+        this.missedDatabases.push({ path: entry.path, reason: `database not captured: ${error.message.replace(`${entry.path}: `, '')}` });
+        this.deps.events.warning?.(`${entry.path}: database not captured (${error.message.replace(`${entry.path}: `, '')})`);
+        this.vanished.add(entry.path);
+        return;
+      }
       if (!(error instanceof IntegrityError)) throw error;
       this.copyRaw(entry, scanned, error);
       return;

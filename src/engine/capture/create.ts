@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asUserError, ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type DatabaseRecord, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
 import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
@@ -45,6 +45,8 @@ export interface SnapshotSummary {
   incomplete: boolean;
   /** Files captured as raw bytes because SQLite could not read them (exit 3 too). */
   degraded: SkippedEntry[];
+  /** Databases found but not in the bundle at all, e.g. held locked by another process (exit 3 too). */
+  missedDatabases: SkippedEntry[];
   durationMs: number;
 }
 
@@ -77,7 +79,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
-    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded });
+    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer) });
     const dir = publishBundle(partialDir, bundle, deps, 'create');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {
@@ -93,8 +95,9 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
       databases: writer.databases,
       skipped: sandbox.scan.skipped.length,
       warnings: [...sandbox.scan.warnings, ...writer.degraded.map((d) => `${d.path}: ${d.reason}`)],
-      incomplete: bundle.failedBackupDirs.length > 0,
+      incomplete: bundle.failedBackupDirs.length > 0 || writer.missedDatabases.length > 0,
       degraded: writer.degraded,
+      missedDatabases: writer.missedDatabases,
       durationMs: deps.clock() - started,
     };
   } catch (error) {
@@ -124,11 +127,11 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
   }
   const selection = new Selection(manifest, mounts, request.scope);
   deps.events.phase?.('scan');
-  const scan = scanMounts(mounts, selection, manifest.allowLinks, [deps.layout.home]);
+  const scan = scanMounts(mounts, selection, manifest.managedLinks, [deps.layout.home]);
   const refused = [...scan.unsafeLinks, ...scan.specialFiles];
   if (refused.length > 0) {
     throw new RefusedError('unsafe-links', `refusing to snapshot ${request.sandbox}: ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
-      hint: 'make the links relative and inside the root, or allowlist them with allow_links in a custom manifest',
+      hint: 'make the links relative and inside the root, or, if the agent manages them itself, declare them under managed_links in a custom manifest (`clawback manifest show <kind>` prints one to start from)',
       details: refused.slice(0, MAX_LISTED).concat(refused.length > MAX_LISTED ? [`... and ${refused.length - MAX_LISTED} more`] : []),
     });
   }
@@ -150,9 +153,10 @@ async function writePayload(partialDir: string, scan: ScanResult, previous: Bund
   deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
   const writer = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
   const written = await writer.writeAll(scan.entries);
-  scan.skipped.push(...writer.unreadable);
+  scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
+  const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
   for (const vanished of writer.vanished) {
-    if (!writer.unreadable.some((u) => u.path === vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+    if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
   }
   return { writer, entries: written.filter((e) => e.path !== '' && !writer.vanished.has(e.path)) };
 }
@@ -175,6 +179,7 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
       .filter((e) => e.type === 'file' && (e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)))
       .map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
     includesSecrets: entries.some((e) => selection.isSecretModule(e.module)),
+    modulesExpected: (scope.only ?? selection.modulesKnown).filter((m) => scope.noSecrets !== true || !selection.isSecretModule(m)),
     policyPresets: entry.policyPresets,
     customPolicies: entry.customPolicies,
     backupComplete: true,
@@ -190,6 +195,13 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
     entries,
     skipped: scan.skipped,
   };
+}
+
+/** Every database the snapshot found, and what became of each: "complete" never hides a missing database. */
+function databaseRecord(writer: BundleWriter): DatabaseRecord {
+  const captured = [...writer.databases].sort();
+  const expected = [...new Set([...captured, ...writer.degraded.map((d) => d.path), ...writer.missedDatabases.map((d) => d.path)])].sort();
+  return { expected, captured, missing: writer.missedDatabases };
 }
 
 /** `snapshot list` would otherwise parse this inventory once to size the bundle; a failure here costs only that. */

@@ -167,7 +167,7 @@ function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root
   const known = new Selection(agentManifest, mounts, {}).modulesKnown;
   const selection = new Selection(agentManifest, mounts, liveScope(scope, known));
   deps.events.phase?.('scan');
-  const scan = scanMounts(mounts, selection, agentManifest.allowLinks, [deps.layout.home]);
+  const scan = scanMounts(mounts, selection, agentManifest.managedLinks, [deps.layout.home]);
   for (const link of scan.unsafeLinks) deps.events.warning?.(`${link}: an unsafe link a snapshot would refuse; not compared`);
   for (const special of scan.specialFiles) deps.events.warning?.(`${special}: a snapshot would refuse it; not compared`);
   const nodes = new Map<string, Node>();

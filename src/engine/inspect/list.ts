@@ -20,6 +20,8 @@ export interface SnapshotRow {
   degraded: string[] | null;
   /** A bundle NemoClaw itself wrote (format nemoclaw-v1), read in place. */
   legacy: boolean;
+  /** Databases found but not captured; null when the header is unreadable. */
+  missingDatabases: string[] | null;
 }
 
 function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
@@ -36,6 +38,7 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
     problem: record.problem?.message ?? null,
     degraded: record.header ? (record.header.degraded ?? []).map((d) => d.path) : null,
     legacy: record.legacy !== undefined,
+    missingDatabases: record.header ? (record.header.databases?.missing ?? []).map((d) => d.path) : null,
   };
 }
 

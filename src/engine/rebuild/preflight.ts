@@ -57,11 +57,11 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
 
   const manifest = loadAgentManifest(entry.agent);
   const mounts = resolveMounts(entry, manifest, deps.host.homeDir);
-  const scan = scanMounts(mounts, new Selection(manifest, mounts, {}), manifest.allowLinks);
+  const scan = scanMounts(mounts, new Selection(manifest, mounts, {}), manifest.managedLinks);
   const refused = [...scan.unsafeLinks, ...scan.specialFiles];
   if (refused.length > 0) {
     throw new RefusedError('unsafe-links', `refusing to rebuild ${sandbox}: its snapshot would refuse ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
-      hint: 'make the links relative and inside the root, or allowlist them with allow_links in a custom manifest',
+      hint: 'make the links relative and inside the root, or, if the agent manages them itself, declare them under managed_links in a custom manifest (`clawback manifest show <kind>` prints one to start from)',
       details: refused.slice(0, MAX_LISTED),
     });
   }

@@ -21,7 +21,7 @@ const MAX_LISTED = 20;
 /** Step 1: the bundle's entries in scope, placed in the unit whose part holds their prefix. Refuses links that leave their root. */
 export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]): { units: UnitDraft[]; classes: ClassCache } {
   const { bundle, selection, mounts, agentManifest } = input;
-  const allowLink = agentManifest.allowLinks.length > 0 ? picomatch(agentManifest.allowLinks, { dot: true }) : () => false;
+  const allowLink = agentManifest.managedLinks.length > 0 ? picomatch(agentManifest.managedLinks, { dot: true }) : () => false;
   const mergeRules = new Map(agentManifest.stateFiles.filter((f) => f.merge).map((f) => [f.path, f.merge!]));
   const bundlePrefixes = mounts.filter((m) => m.inBundle).map((m) => m.prefix).sort((a, b) => b.length - a.length);
   const units: UnitDraft[] = opened.map((unit) => ({ ...unit, items: new Map(), rootMode: undefined }));
@@ -56,7 +56,7 @@ export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]
   }
   if (unsafeLinks.length > 0) {
     throw new RefusedError('unsafe-links', `the bundle holds ${unsafeLinks.length} symlink(s) that are absolute or leave their root`, {
-      hint: 'allowlist them with allow_links in the agent manifest if they are intended',
+      hint: 'declare them under managed_links in the agent manifest if the agent manages them itself',
       details: unsafeLinks.slice(0, MAX_LISTED),
     });
   }

@@ -51,8 +51,8 @@ function joinRel(prefix: string, rel: string): string {
  * Walk every mount with lstat (never following a link) and classify each path.
  * Nothing is written; the caller refuses unsafe links before creating a bundle.
  */
-export function scanMounts(mounts: BundleMount[], selection: Selection, allowLinks: string[], neverCapture: readonly string[] = []): ScanResult {
-  const scanner = new MountScanner(mounts, selection, allowLinks, neverCapture);
+export function scanMounts(mounts: BundleMount[], selection: Selection, managedLinks: string[], neverCapture: readonly string[] = []): ScanResult {
+  const scanner = new MountScanner(mounts, selection, managedLinks, neverCapture);
   for (const mount of mounts) scanner.scanMount(mount);
   const result = scanner.result;
   dropSqliteCompanions(result);
@@ -76,10 +76,10 @@ class MountScanner {
   constructor(
     mounts: BundleMount[],
     private readonly selection: Selection,
-    allowLinks: string[],
+    managedLinks: string[],
     neverCapture: readonly string[],
   ) {
-    this.allowLink = allowLinks.length > 0 ? picomatch(allowLinks, { dot: true }) : () => false;
+    this.allowLink = managedLinks.length > 0 ? picomatch(managedLinks, { dot: true }) : () => false;
     this.mountDirs = new Set(mounts.map((m) => m.dir));
     this.never = new Set(neverCapture.map((dir) => path.resolve(dir)));
     this.mountPrefixes = mounts.filter((m) => m.prefix !== '').map((m) => m.prefix);

@@ -62,11 +62,15 @@ export class Selection {
   readonly manifest: AgentManifest;
   readonly modulesKnown: string[];
   private readonly excluded: Matcher;
+  private readonly excludeExcept: Matcher;
+  private readonly exceptSegments: string[][];
   private readonly machineLocal: Matcher;
   private readonly userManaged: Matcher;
   private readonly moduleMatchers: Array<{ name: string; match: Matcher; secret: boolean }>;
   private readonly secretModules: Set<string>;
   private readonly agentPatterns: AgentPattern[];
+  /** `!glob` items of agent_dirs: dirs a pattern would match that are not agents (e.g. Deep Agents' shared skills/). */
+  private readonly notAgentDirs: Matcher;
   private readonly mountPrefixes: BundleMount[];
   private readonly only: Set<string> | undefined;
   private readonly agents: Set<string> | undefined;
@@ -80,12 +84,15 @@ export class Selection {
     this.manifest = manifest;
     const backupFalse = manifest.stateDirs.filter((d) => !d.backup && !d.prefix).map((d) => `${d.path}/**`);
     this.excluded = matcher([...manifest.exclude, ...backupFalse, ...(scope.excludes ?? [])]);
+    this.excludeExcept = matcher(manifest.excludeExcept);
+    this.exceptSegments = manifest.excludeExcept.map((glob) => glob.split('/'));
     this.machineLocal = matcher(manifest.machineLocal);
     this.userManaged = matcher(manifest.userManagedFiles);
     this.moduleMatchers = manifest.modules.map((m) => ({ name: m.name, match: matcher(m.globs), secret: m.secret }));
     this.secretModules = new Set(manifest.modules.filter((m) => m.secret).map((m) => m.name));
     for (const mount of mounts) if (mount.module === 'secrets') this.secretModules.add('secrets');
-    this.agentPatterns = manifest.agentDirs.map(compileAgentPattern).filter((p): p is AgentPattern => p !== undefined);
+    this.agentPatterns = manifest.agentDirs.filter((d) => !d.startsWith('!')).map(compileAgentPattern).filter((p): p is AgentPattern => p !== undefined);
+    this.notAgentDirs = matcher(manifest.agentDirs.filter((d) => d.startsWith('!')).map((d) => d.slice(1)));
     this.mountPrefixes = mounts.filter((m) => m.prefix !== '');
     this.modulesKnown = [...new Set([...manifest.modules.map((m) => m.name), ...this.mountPrefixes.flatMap((m) => (m.module ? [m.module] : [])), OTHER_MODULE])];
     if (scope.only) {
@@ -113,23 +120,28 @@ export class Selection {
     return this.userManaged(path);
   }
 
-  moduleOf(path: string): { module: string; agent: string | undefined } {
+  /** `isDir` matters for a path that is itself an agent dir: a file with a matching name is no agent. */
+  moduleOf(path: string, isDir = true): { module: string; agent: string | undefined } {
     for (const mount of this.mountPrefixes) {
       if (under(path, mount.prefix)) return { module: mount.module ?? OTHER_MODULE, agent: mount.agent };
     }
-    const agent = this.agentOf(path);
+    const agent = this.agentOf(path, isDir);
     for (const m of this.moduleMatchers) if (m.match(path)) return { module: m.name, agent };
     return { module: OTHER_MODULE, agent };
   }
 
-  private agentOf(path: string): string | undefined {
+  private agentOf(path: string, isDir: boolean): string | undefined {
     const segments = path.split('/');
     for (const pattern of this.agentPatterns) {
       if (segments.length <= pattern.star) continue;
+      if (segments.length === pattern.star + 1 && !isDir) continue;
       let ok = true;
       for (let i = 0; i < pattern.star; i++) if (segments[i] !== pattern.segments[i]) ok = false;
       const segment = segments[pattern.star]!;
       if (!ok || !segment.startsWith(pattern.before) || !segment.endsWith(pattern.after)) continue;
+      // As in a glob, `*` does not match a leading dot: `.state/` is never an agent of pattern `*`.
+      if (segment.startsWith('.') && !pattern.before.startsWith('.')) continue;
+      if (this.notAgentDirs(segments.slice(0, pattern.star + 1).join('/'))) continue;
       const id = segment.slice(pattern.before.length, segment.length - pattern.after.length);
       if (id.length > 0) return id;
     }
@@ -151,7 +163,7 @@ export class Selection {
   leadsToSelected(dir: string): boolean {
     const prefix = dir + '/';
     if (this.within && !this.within.some((w) => w.startsWith(prefix) || under(dir, w))) return false;
-    if (this.manifest.capture === 'whole') return true;
+    if (this.manifest.capture === 'whole' || this.selected(dir, true)) return true;
     return (
       [...this.stateFiles].some((f) => f.startsWith(prefix)) ||
       this.stateDirs.some((d) => d.startsWith(prefix)) ||
@@ -159,12 +171,36 @@ export class Selection {
     );
   }
 
+  /**
+   * Whether some `exclude_except` glob could match a path below `dir`, segment by segment: an excluded
+   * dir with such an exception below it is walked, and only the exceptions in it are kept.
+   */
+  private leadsToException(dir: string): boolean {
+    const segments = dir.split('/');
+    return this.exceptSegments.some((glob) => {
+      for (let i = 0; i < segments.length; i++) {
+        const part = glob[i];
+        if (part === undefined) return false;
+        if (part === '**') return true;
+        if (!picomatch.isMatch(segments[i]!, part, GLOB_OPTIONS)) return false;
+      }
+      return glob.length > segments.length;
+    });
+  }
+
+  private isExcluded(path: string): boolean {
+    return this.excluded(path) && !this.excludeExcept(path);
+  }
+
   classify(path: string, isDir: boolean): PathClass {
-    if (this.excluded(path)) return { kind: 'excluded' };
+    if (this.isExcluded(path)) {
+      // Walked like an unselected dir: recorded only if an exception below it is captured.
+      return isDir && this.leadsToException(path) ? { kind: 'unselected' } : { kind: 'excluded' };
+    }
     if (this.machineLocal(path)) return { kind: 'machine_local' };
     if (this.within && !this.within.some((w) => under(path, w))) return { kind: 'unselected' };
     if (!this.selected(path, isDir)) return { kind: 'unselected' };
-    const { module, agent } = this.moduleOf(path);
+    const { module, agent } = this.moduleOf(path, isDir);
     if (this.only && !this.only.has(module)) return { kind: 'out_of_scope', module, agent };
     if (this.agents && agent !== undefined && !this.agents.has(agent)) return { kind: 'out_of_scope', module, agent };
     if (this.noSecrets && this.secretModules.has(module)) return { kind: 'secret_left_out', module, agent };
