@@ -43,6 +43,8 @@ export function text(summary: RebuildSummary): string[] {
   const lines = [`rebuilt ${summary.sandbox} at ${summary.root} in ${formatDurationMs(summary.durationMs)}`];
   for (const merge of summary.restore.merges) {
     if (merge.report.fromLive.length > 0) lines.push(`  kept from the fresh ${merge.path}: ${merge.report.fromLive.join(', ')}`);
+    if (merge.report.rewritten) lines.push(`  ${merge.path} was written anew: its comments and layout were not kept`);
+    if (merge.report.outsideIncludes.length > 0) lines.push(`  ${merge.path} includes files outside the state root, not restored: ${merge.report.outsideIncludes.join(', ')}`);
   }
   lines.push(`  the pre-rebuild snapshot stays: ${summary.snapshot.dir}`);
   return lines;
