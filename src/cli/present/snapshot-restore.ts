@@ -51,10 +51,9 @@ export const mergeJson = (m: MergeOutcome): MergeJson => ({
   report: { fromLive: [...m.report.fromLive], fromSnapshot: [...m.report.fromSnapshot], skipped: [...m.report.skipped], rewritten: m.report.rewritten, outsideIncludes: [...m.report.outsideIncludes] },
 });
 
-/** What a user should know about one merged config, beyond its name: what live kept, what was lost, what was never read. */
-export function mergeNotes(m: MergeOutcome): string[] {
+/** What a merge could not carry over: the comments of a file written anew, and `$include`s it never read. */
+export function mergeLosses(m: MergeOutcome): string[] {
   const notes: string[] = [];
-  if (m.report.fromLive.length) notes.push(`kept from live: ${m.report.fromLive.join(', ')}`);
   if (m.report.rewritten) notes.push('written anew, so its comments and layout were not kept');
   if (m.report.outsideIncludes.length) notes.push(`$include outside the state root, not restored: ${m.report.outsideIncludes.join(', ')}`);
   return notes;
@@ -144,7 +143,10 @@ export function text(summary: RestoreSummary): string[] {
   const kept = keptLine(summary);
   if (kept) lines.push(kept);
   if (summary.databases.length) lines.push(`  SQLite through the backup API: ${summary.databases.join(', ')}`);
-  for (const merge of summary.merges) lines.push(`  config merged: ${[merge.path, ...mergeNotes(merge)].join('; ')}`);
+  for (const merge of summary.merges) {
+    const live = merge.report.fromLive.length ? [`kept from live: ${merge.report.fromLive.join(', ')}`] : [];
+    lines.push(`  config merged: ${[merge.path, ...live, ...mergeLosses(merge)].join('; ')}`);
+  }
   const policy = policyLine(summary);
   if (policy) lines.push(policy);
   if (summary.preRestore) lines.push(`  undo with: ${summary.preRestore.undo}`);
