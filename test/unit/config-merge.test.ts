@@ -204,7 +204,7 @@ describe('openclaw-config', () => {
   it('leaves out an owned key the live file does not have', () => {
     const out = mergeConfigText(rule, 'openclaw.json', json({ tools: {} }), json({ proxy: { url: 'x' }, tools: { toolSearch: true } }));
     expect(JSON.parse(out.text)).toEqual({ tools: {} });
-    expect(out.report).toEqual({ fromLive: ['tools', 'proxy'], fromSnapshot: [], skipped: [] });
+    expect(out.report).toEqual({ fromLive: ['tools', 'proxy'], fromSnapshot: [], skipped: [], rewritten: false, outsideIncludes: [] });
   });
 
   it('drops an owned key inside a table only the snapshot has', () => {
@@ -228,7 +228,7 @@ describe('openclaw-config', () => {
     const text = '{"gateway":{"port":1},\n  "odd":   "spacing"}';
     expect(mergeConfigText(rule, 'openclaw.json', undefined, text)).toEqual({
       text,
-      report: { fromLive: [], fromSnapshot: [], skipped: [] },
+      report: { fromLive: [], fromSnapshot: [], skipped: [], rewritten: false, outsideIncludes: [] },
     });
   });
 
@@ -361,7 +361,7 @@ describe('json-merge with protected keys', () => {
     const snapshot = '# my settings\nserver:\n  host: localhost  # loopback only\n';
     const out = mergeConfigText(rule, 'config.yaml', 'server:\n  host: 0.0.0.0\n', snapshot);
     expect(out.text).toBe(snapshot);
-    expect(out.report).toEqual({ fromLive: [], fromSnapshot: ['server'], skipped: [] });
+    expect(out.report).toEqual({ fromLive: [], fromSnapshot: ['server'], skipped: [], rewritten: false, outsideIncludes: [] });
   });
 
   it('treats an empty live YAML file as an empty mapping', () => {
@@ -376,13 +376,13 @@ describe('parse failures', () => {
   const yamlRule: MergeRule = { kind: 'json-merge', keys: [], protected: [] };
 
   it.each([
-    ['live', openclaw, 'openclaw.json', '{"a": 1,}', '{"a": 2}', 'JSON'],
-    ['snapshot', openclaw, 'openclaw.json', '{"a": 1}', '{ // comment\n"a": 2}', 'JSON'],
+    ['live', openclaw, 'openclaw.json', '{"a": 1,,}', '{"a": 2}', 'JSON5'],
+    ['snapshot', openclaw, 'openclaw.json', '{"a": 1}', '{ // comment\n"a": 2', 'JSON5'],
     ['live', deepagents, 'config.toml', 'model = [1,', 'model = "x"', 'TOML'],
     ['snapshot', deepagents, 'config.toml', 'model = "x"', 'model = = 1', 'TOML'],
     ['live', yamlRule, 'config.yaml', 'a: [1,\nb: : c', 'a: 1', 'YAML'],
     ['snapshot', yamlRule, 'config.yaml', 'a: 1', 'a: 1\na: 2', 'YAML'],
-    ['live', openclaw, 'openclaw.json', '[1, 2]', '{"a": 2}', 'JSON'],
+    ['live', openclaw, 'openclaw.json', '[1, 2]', '{"a": 2}', 'JSON5'],
     ['snapshot', yamlRule, 'config.yaml', 'a: 1', '- just\n- a list', 'YAML'],
   ] as const)('a broken %s side stops the merge (%s, %s)', (side, rule, file, liveText, snapshotText, label) => {
     const error = thrown(() => mergeConfigText(rule, file, liveText, snapshotText));

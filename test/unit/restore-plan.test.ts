@@ -23,6 +23,7 @@ function walked(items: PlanItem[], liveDirModes: Array<[string, number]> = []): 
     stat: undefined,
     items: new Map(items.map((i) => [i.rel, i])),
     rootMode: undefined,
+    follows: new Map(),
     liveDirModes: new Map(liveDirModes),
     changes: items.flatMap((i) => (i.kind === 'carry' ? [{ path: i.display, action: 'kept' as const, reason: i.reason }] : [])),
     warnings: [],

@@ -2,7 +2,7 @@ import type { RebuildPreflight, RebuildStep, RebuildSummary } from '../../engine
 import type { ConfirmRequest } from '../confirm.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes, formatDurationMs } from './format.js';
-import { countsJson, keptReasonsJson, mergeJson, type KeptReasonsJson, type MergeJson, type PlanCountsJson } from './snapshot-restore.js';
+import { countsJson, keptReasonsJson, mergeJson, mergeLosses, type KeptReasonsJson, type MergeJson, type PlanCountsJson } from './snapshot-restore.js';
 
 export interface RebuildJson {
   sandbox: string;
@@ -42,7 +42,9 @@ export function stepLine(step: RebuildStep): string {
 export function text(summary: RebuildSummary): string[] {
   const lines = [`rebuilt ${summary.sandbox} at ${summary.root} in ${formatDurationMs(summary.durationMs)}`];
   for (const merge of summary.restore.merges) {
-    if (merge.report.fromLive.length > 0) lines.push(`  kept from the fresh ${merge.path}: ${merge.report.fromLive.join(', ')}`);
+    const notes = mergeLosses(merge);
+    if (merge.report.fromLive.length > 0) lines.push(`  kept from the fresh ${merge.path}: ${[merge.report.fromLive.join(', '), ...notes].join('; ')}`);
+    else if (notes.length > 0) lines.push(`  ${merge.path}: ${notes.join('; ')}`);
   }
   lines.push(`  the pre-rebuild snapshot stays: ${summary.snapshot.dir}`);
   return lines;

@@ -15,7 +15,8 @@ export interface PlanCountsJson {
 
 export interface MergeJson {
   path: string;
-  report: { fromLive: string[]; fromSnapshot: string[]; skipped: string[] };
+  /** rewritten: the merged text is neither side's verbatim, so comments and layout were not kept. */
+  report: { fromLive: string[]; fromSnapshot: string[]; skipped: string[]; rewritten: boolean; outsideIncludes: string[] };
 }
 
 /** Paths kept as they are, counted by why (excluded, machine_local, …); reasons with none are absent. */
@@ -45,7 +46,18 @@ export interface RestoreDocument extends JsonDocument {
 }
 
 export const countsJson = (c: PlanCounts): PlanCountsJson => ({ replaced: c.replaced, unchanged: c.unchanged, added: c.added, removed: c.removed, kept: c.kept });
-export const mergeJson = (m: MergeOutcome): MergeJson => ({ path: m.path, report: { fromLive: [...m.report.fromLive], fromSnapshot: [...m.report.fromSnapshot], skipped: [...m.report.skipped] } });
+export const mergeJson = (m: MergeOutcome): MergeJson => ({
+  path: m.path,
+  report: { fromLive: [...m.report.fromLive], fromSnapshot: [...m.report.fromSnapshot], skipped: [...m.report.skipped], rewritten: m.report.rewritten, outsideIncludes: [...m.report.outsideIncludes] },
+});
+
+/** What a merge could not carry over: the comments of a file written anew, and `$include`s it never read. */
+export function mergeLosses(m: MergeOutcome): string[] {
+  const notes: string[] = [];
+  if (m.report.rewritten) notes.push('written anew, so its comments and layout were not kept');
+  if (m.report.outsideIncludes.length) notes.push(`$include outside the state root, not restored: ${m.report.outsideIncludes.join(', ')}`);
+  return notes;
+}
 
 export function keptReasonsJson(reasons: Partial<Record<string, number>>): KeptReasonsJson {
   const out: KeptReasonsJson = {};
@@ -132,8 +144,8 @@ export function text(summary: RestoreSummary): string[] {
   if (kept) lines.push(kept);
   if (summary.databases.length) lines.push(`  SQLite through the backup API: ${summary.databases.join(', ')}`);
   for (const merge of summary.merges) {
-    const live = merge.report.fromLive.length ? `; kept from live: ${merge.report.fromLive.join(', ')}` : '';
-    lines.push(`  config merged: ${merge.path}${live}`);
+    const live = merge.report.fromLive.length ? [`kept from live: ${merge.report.fromLive.join(', ')}`] : [];
+    lines.push(`  config merged: ${[merge.path, ...live, ...mergeLosses(merge)].join('; ')}`);
   }
   const policy = policyLine(summary);
   if (policy) lines.push(policy);

@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import JSON5 from 'json5';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { parseDocument, stringify as stringifyYaml } from 'yaml';
 import { IntegrityError, ManifestError } from '../../errors.js';
@@ -7,35 +8,39 @@ import { isRecord, type ConfigRecord } from './values.js';
 export type ConfigFormat = 'json' | 'toml' | 'yaml';
 export type MergeSide = 'live' | 'snapshot';
 
-const FORMAT_BY_EXTENSION: Record<string, ConfigFormat> = { '.json': 'json', '.toml': 'toml', '.yaml': 'yaml', '.yml': 'yaml' };
-const LABEL: Record<ConfigFormat, string> = { json: 'JSON', toml: 'TOML', yaml: 'YAML' };
+const FORMAT_BY_EXTENSION: Record<string, ConfigFormat> = { '.json': 'json', '.json5': 'json', '.toml': 'toml', '.yaml': 'yaml', '.yml': 'yaml' };
+const LABEL: Record<ConfigFormat, string> = { json: 'JSON5', toml: 'TOML', yaml: 'YAML' };
 
 export function formatOf(file: string): ConfigFormat {
   const format = FORMAT_BY_EXTENSION[extname(file).toLowerCase()];
   if (format === undefined) {
-    throw new ManifestError(`${file}: restore.merge works on .json, .toml, .yaml and .yml files only`, 'remove the restore rule or point it at a supported file');
+    throw new ManifestError(`${file}: restore.merge works on .json, .json5, .toml, .yaml and .yml files only`, 'remove the restore rule or point it at a supported file');
   }
   return format;
 }
 
 /** Parses one side of a merge; anything but a table at the top level stops the restore. */
 export function parseConfig(format: ConfigFormat, file: string, side: MergeSide, text: string): ConfigRecord {
-  let value: unknown;
+  const value = parseConfigValue(format, file, side, text);
+  if (!isRecord(value)) throw unparseable(format, file, side, `the top level is not ${format === 'json' ? 'an object' : format === 'toml' ? 'a table' : 'a mapping'}`);
+  return value;
+}
+
+/** Parses one side of a merge whatever its top level (an OpenClaw `$include` file may hold a list). */
+export function parseConfigValue(format: ConfigFormat, file: string, side: MergeSide, text: string): unknown {
   try {
-    value = parseByFormat(format, text);
+    return parseByFormat(format, text);
   } catch (error) {
     throw unparseable(format, file, side, reasonOf(error), error);
   }
-  if (!isRecord(value)) throw unparseable(format, file, side, `the top level is not a ${format === 'json' ? 'object' : format === 'toml' ? 'table' : 'mapping'}`);
-  return value;
 }
 
 function parseByFormat(format: ConfigFormat, text: string): unknown {
   switch (format) {
-    // Strict JSON by decision: a hand-edited openclaw.json with JSON5 comments or trailing commas stops
-    // the restore with the parser's reason, rather than clawback taking a JSON5 dependency or guessing.
+    // JSON5, a superset of JSON: OpenClaw reads openclaw.json (and its $include files) as JSON5, so
+    // comments, trailing commas and unquoted keys are what a hand-edited config looks like.
     case 'json':
-      return JSON.parse(text);
+      return JSON5.parse(text);
     // Integers as bigint so that `1` and `1.0` survive the round trip as TOML integer and float.
     case 'toml':
       return parseToml(text, { integersAsBigInt: true });
@@ -49,16 +54,24 @@ function parseByFormat(format: ConfigFormat, text: string): unknown {
   }
 }
 
-export function serialiseConfig(format: ConfigFormat, value: ConfigRecord): string {
+export function serialiseConfig(format: ConfigFormat, value: unknown): string {
   switch (format) {
+    // Plain JSON where it can say the value (it is valid JSON5); JSON5 only for what JSON cannot hold
+    // (Infinity, NaN), which JSON.stringify would silently turn into null.
     case 'json':
-      return `${JSON.stringify(value, null, 2)}\n`;
+      return `${hasNonFinite(value) ? JSON5.stringify(value, null, 2) : JSON.stringify(value, null, 2)}\n`;
     case 'toml':
       return stringifyToml(value, { numbersAsFloat: true });
     case 'yaml':
       // Unfolded lines, so a long string stays on the line a user would look for it.
       return stringifyYaml(value, { lineWidth: 0 });
   }
+}
+
+function hasNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (Array.isArray(value)) return value.some(hasNonFinite);
+  return isRecord(value) && Object.values(value).some(hasNonFinite);
 }
 
 function reasonOf(error: unknown): string {

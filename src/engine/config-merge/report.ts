@@ -7,6 +7,10 @@ export interface MergeReport {
   fromSnapshot: string[];
   /** key-allowlist keys left live because the snapshot's value has another type (also in fromLive). */
   skipped: string[];
+  /** The result is neither side's text verbatim but written anew, so comments and layout were not kept. */
+  rewritten: boolean;
+  /** `$include` references outside the state root (absolute, or leaving it by `..`): never read nor restored. */
+  outsideIncludes: string[];
 }
 
 /**
@@ -16,20 +20,23 @@ export interface MergeReport {
  * `tools.profile` when the tools table is mixed. Lists of objects with unique ids are walked by id
  * (`models.providers.openai.models[gpt-4o]`).
  */
-export function describeMerge(live: unknown, snapshot: unknown, result: unknown, skipped: string[] = []): MergeReport {
-  const report: MergeReport = { fromLive: [], fromSnapshot: [], skipped };
-  walk(live, snapshot, result, '', report);
+export function describeMerge(live: unknown, snapshot: unknown, result: unknown, skipped: string[] = [], base = ''): Pick<MergeReport, 'fromLive' | 'fromSnapshot' | 'skipped'> {
+  const report: Pick<MergeReport, 'fromLive' | 'fromSnapshot' | 'skipped'> = { fromLive: [], fromSnapshot: [], skipped };
+  walk(live, snapshot, result, base, report, base);
   return report;
 }
 
-function walk(live: unknown, snapshot: unknown, result: unknown, path: string, report: MergeReport): void {
+type Decisions = Pick<MergeReport, 'fromLive' | 'fromSnapshot'>;
+
+/** `root` is the key path of the file's top level: '' for a config, where an `$include` file sits for one. */
+function walk(live: unknown, snapshot: unknown, result: unknown, path: string, report: Decisions, root: string): void {
   if (deepEqual(live, snapshot)) return;
   // The root is always broken down, so the report names keys even when one side wins everything.
-  if (path !== '' && deepEqual(result, snapshot)) {
+  if (path !== root && deepEqual(result, snapshot)) {
     report.fromSnapshot.push(path);
     return;
   }
-  if (path !== '' && deepEqual(result, live)) {
+  if (path !== root && deepEqual(result, live)) {
     report.fromLive.push(path);
     return;
   }
@@ -37,7 +44,7 @@ function walk(live: unknown, snapshot: unknown, result: unknown, path: string, r
     const liveTable = live ?? {};
     const snapshotTable = snapshot ?? {};
     for (const key of new Set([...Object.keys(result), ...Object.keys(liveTable), ...Object.keys(snapshotTable)])) {
-      walk(getOwn(liveTable, key), getOwn(snapshotTable, key), getOwn(result, key), path === '' ? key : `${path}.${key}`, report);
+      walk(getOwn(liveTable, key), getOwn(snapshotTable, key), getOwn(result, key), path === '' ? key : `${path}.${key}`, report, root);
     }
     return;
   }
@@ -46,7 +53,7 @@ function walk(live: unknown, snapshot: unknown, result: unknown, path: string, r
   const resultById = indexById(result);
   if (liveById && snapshotById && resultById) {
     for (const id of new Set([...resultById.keys(), ...liveById.keys(), ...snapshotById.keys()])) {
-      walk(liveById.get(id), snapshotById.get(id), resultById.get(id), `${path}[${id}]`, report);
+      walk(liveById.get(id), snapshotById.get(id), resultById.get(id), `${path}[${id}]`, report, root);
     }
     return;
   }

@@ -118,7 +118,7 @@ class LiveWalk {
 
   /** A live file where the bundle has one: pending for the hash worker, or (a dry run, a database, a merge, a link) compared here. */
   private compare(abs: string, type: LiveType, payload: string, item: RestoreItem): void {
-    const plainFile = type === 'file' && item.entry.type === 'file' && item.entry.strategy !== 'sqlite_backup' && !item.merge;
+    const plainFile = type === 'file' && item.entry.type === 'file' && item.entry.strategy !== 'sqlite_backup' && !item.merge && !item.follows;
     if (plainFile && !this.context.statLive) {
       // The hash worker compares size, mode and mtime as it opens the file; no lstat here.
       this.unit.items.set(item.rel, { ...item, linkCandidate: abs });

@@ -1,6 +1,6 @@
 import { UnsafeEntryPathError } from '../../errors.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
-import type { CarryItem, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan-types.js';
+import type { CarryItem, KeepReason, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan-types.js';
 import type { WalkedUnit } from './plan-live.js';
 import { parentOf } from './plan-paths.js';
 
@@ -25,6 +25,28 @@ export function dropStaleCompanions(unit: WalkedUnit): WalkedUnit {
     }
   }
   return { ...unit, items, changes: retag(unit.changes, stale, 'removed') };
+}
+
+/** Why a live companion of a restored config may still be rewritten: the restore does not own it, but OpenClaw reads it with the config. */
+const REWRITABLE: ReadonlySet<KeepReason> = new Set(['excluded', 'unselected', 'out_of_scope', 'secret_left_out', 'not_captured']);
+
+/**
+ * Step 3b: a live `openclaw.json.last-good` or `.config-hash` the restore would carry over unchanged
+ * is rewritten in line with the restored config instead (machine-local, user-managed and unreadable
+ * ones stay as they are).
+ */
+export function followRestoredConfig(unit: WalkedUnit): WalkedUnit {
+  const items = new Map(unit.items);
+  const rewritten = new Set<string>();
+  for (const [rel, follows] of unit.follows) {
+    const item = items.get(rel);
+    if (item?.kind !== 'carry' || item.live.type !== 'file' || !REWRITABLE.has(item.reason)) continue;
+    items.set(rel, { ...item, follows });
+    rewritten.add(item.display);
+  }
+  if (rewritten.size === 0) return unit;
+  const changes = unit.changes.map((c) => (c.action === 'kept' && rewritten.has(c.path) ? { path: c.path, action: 'replaced' as const } : c));
+  return { ...unit, items, changes };
 }
 
 export interface CompletedUnit {

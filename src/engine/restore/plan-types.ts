@@ -30,6 +30,17 @@ export interface LiveInfo {
   target?: string;
 }
 
+/**
+ * A file kept in line with a restored OpenClaw config (its `openclaw.json.last-good`, NemoClaw's
+ * `.config-hash`): written after the config is staged, from the config's restored bytes.
+ */
+export interface Follows {
+  role: 'last-good' | 'config-hash';
+  /** The config's rel in the unit and its payload path. */
+  rel: string;
+  path: string;
+}
+
 export type RestoreItem = {
   kind: 'restore';
   rel: string;
@@ -37,12 +48,17 @@ export type RestoreItem = {
   source: string;
   mode: number;
   merge?: MergeRule;
+  /** Where an OpenClaw `$include` file's content sits in the root config: merged with the rule rebased there. */
+  mergeAt?: readonly string[];
   mergeLive?: string;
+  /** Written as the snapshot has it only when the config is too; otherwise derived from the restored config. */
+  follows?: Follows;
   /** The live file at this path: linked instead of copied if its size, mode, mtime and sha256 match the manifest. */
   linkCandidate?: string;
 };
 
-export type CarryItem = { kind: 'carry'; rel: string; live: LiveInfo; reason: KeepReason; display: string };
+/** `follows`: a live companion of a restored config that the restore rewrites instead of carrying (see Follows). */
+export type CarryItem = { kind: 'carry'; rel: string; live: LiveInfo; reason: KeepReason; display: string; follows?: Follows };
 
 export type PlanItem =
   /** A directory of the restored tree (from the bundle, carried over, or needed as an ancestor). */

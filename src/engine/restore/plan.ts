@@ -2,7 +2,7 @@ import { RefusedError } from '../../errors.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import { placeBundleEntries } from './plan-bundle.js';
 import { walkLiveTree } from './plan-live.js';
-import { completeTree, dropStaleCompanions } from './plan-tree.js';
+import { completeTree, dropStaleCompanions, followRestoredConfig } from './plan-tree.js';
 import { parentOf } from './plan-paths.js';
 import { groupUnits, openUnits } from './plan-units.js';
 import type { KeepReason, PlanAction, PlanChange, PlanInput, PlanUnit, RestoreItem, RestorePlan } from './plan-types.js';
@@ -25,7 +25,7 @@ export function planRestore(input: PlanInput): RestorePlan {
   };
   const walked = drafts.units.map((unit) => walkLiveTree(unit, { ...walkContext, classes: drafts.classes }));
   refuseUnlistable(walked.flatMap((w) => w.unlistable));
-  const cleaned = walked.map((unit) => dropStaleCompanions(unit));
+  const cleaned = walked.map((unit) => followRestoredConfig(dropStaleCompanions(unit)));
   const completed = cleaned.map((unit) => completeTree(unit));
   const units = completed.map((c) => c.unit);
   const changes = completed.flatMap((c) => c.changes);

@@ -8,6 +8,7 @@ import type { EngineDeps } from '../deps.js';
 import type { InterruptCheck } from './interrupt.js';
 import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
 import { holdsRestoredFile, restoredFile } from './same-file.js';
+import { stageFollowers } from './stage-follow.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
 
 export interface MergeOutcome {
@@ -18,6 +19,8 @@ export interface MergeOutcome {
 /** Shared across the units of one restore: progress and what staging found. */
 export class StageRun {
   readonly merges: MergeOutcome[] = [];
+  /** Payload paths of configs whose staged text is not the snapshot's (a merge wrote new text). */
+  readonly rewrittenConfigs = new Set<string>();
   readonly warnings: string[] = [];
   private done = { files: 0, bytes: 0 };
   private faulted = false;
@@ -54,9 +57,11 @@ function mergedText(item: Extract<PlanItem, { kind: 'restore' }>, run: StageRun)
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
   const snapshotText = snapshot.toString('utf8');
-  const result = mergeConfigText(item.merge, item.entry.path, liveText, snapshotText);
+  const result = mergeConfigText(item.merge, item.entry.path, liveText, snapshotText, item.mergeAt);
   run.merges.push({ path: item.entry.path, report: result.report });
-  return { text: result.text, exact: result.text === snapshotText };
+  const exact = result.text === snapshotText;
+  if (!exact) run.rewrittenConfigs.add(item.entry.path);
+  return { text: result.text, exact };
 }
 
 async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest: string, run: StageRun): Promise<void> {
@@ -96,11 +101,12 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
   fs.mkdirSync(stageDir, { mode: 0o700 });
   for (const item of unit.items) {
     await run.breathe();
-    if (item.kind === 'carry' || (item.kind === 'restore' && item.linkCandidate)) continue;
+    if (item.kind === 'carry' || (item.kind === 'restore' && (item.linkCandidate || item.follows))) continue;
     const dest = stagedPath(stageDir, item.rel);
     if (item.kind === 'dir') fs.mkdirSync(fsPath(dest), { mode: 0o700 });
     else await writeRestored(item, dest, run);
   }
+  await stageFollowers(unit, stageDir, run);
 }
 
 /** Phase 1b: live files that turned out not to hold the snapshot's bytes get the bundle's copy, verified like the rest of phase 1. */
@@ -132,7 +138,7 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
       run.tick(item.entry.size ?? 0);
       continue;
     }
-    if (item.kind !== 'carry') continue;
+    if (item.kind !== 'carry' || item.follows) continue;
     const dest = stagedPath(stageDir, item.rel);
     const live = item.live;
     try {
