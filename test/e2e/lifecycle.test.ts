@@ -163,7 +163,7 @@ describe('snapshot diff', () => {
     fs.mkdirSync(live('browser/Default/Cache/Cache_Data'), { recursive: true });
     fs.writeFileSync(live('browser/Default/Cache/Cache_Data/f_new'), 'cache');
     fs.writeFileSync(live('logs/new.log'), 'log');
-    const db = new Database(fx.sample.databases[0]!);
+    const db = new Database(fx.sample.databases.find((d) => d.endsWith(path.join('memory', 'main.sqlite')))!);
     db.exec('CREATE TABLE diff_marker (x); INSERT INTO diff_marker VALUES (1);');
     db.close();
 
@@ -248,7 +248,7 @@ describe('snapshot list space accounting', () => {
     expect(String(text.stdout)).toMatch(/^2 snapshot\(s\): .* on disk in \d+ files \(shared files counted once; .* without sharing\)$/m);
 
     // A write to the database: the next snapshot copies it again, and links everything else.
-    const db = new Database(fx.sample.databases[0]!);
+    const db = new Database(fx.sample.databases.find((d) => d.endsWith(path.join('memory', 'main.sqlite')))!);
     db.exec('CREATE TABLE written_later (x); INSERT INTO written_later VALUES (1);');
     db.close();
     const third = await create();

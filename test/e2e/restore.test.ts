@@ -57,7 +57,7 @@ function mutate(root: string, db: string): void {
 describe('snapshot restore', () => {
   it('puts back changed, deleted and added files and the database; leaves excluded and machine-local paths alone', async () => {
     const f = (fixture = await openClawFixture());
-    const db = f.databases[0]!;
+    const db = f.databases.find((d) => d.endsWith(path.join('memory', 'main.sqlite')))!;
     const snapshotTree = treeDigest(f.root, { skip: captured, databasesByContent: true });
     const snapshotDb = databaseContent(db);
     await snapshot(f);
@@ -69,7 +69,8 @@ describe('snapshot restore', () => {
     const dry = await f.cli('oc', 'snapshot', 'restore', '--dry-run', '--json');
     expect(dry.exitCode, String(dry.stderr)).toBe(0);
     const plan = json<RestoreDoc>(dry);
-    const notDb = (paths: string[]): string[] => paths.filter((p) => !p.startsWith('memory/'));
+    const dbs = new Set(f.databases.map((d) => path.relative(f.root, d)));
+    const notDb = (paths: string[]): string[] => paths.filter((p) => !dbs.has(p));
     expect(notDb(plan.restore.paths.replaced!)).toEqual(['workspace/AGENTS.md', 'workspace/SOUL.md', 'workspace/current-notes']);
     expect(plan.restore.paths.replaced).toContain('memory/main.sqlite');
     expect(plan.restore.paths.added!.filter((p) => !p.startsWith('workspace/skills/'))).toEqual(['workspace/USER.md']);

@@ -56,7 +56,7 @@ export async function restoreScenario(prefix: string): Promise<RestoreScenario> 
   fs.rmSync(path.join(f.root, 'workspace/USER.md'));
   fs.writeFileSync(path.join(f.root, 'workspace/NEW.md'), 'added after the snapshot\n');
   fs.appendFileSync(path.join(f.root, 'logs/gateway.log'), 'excluded, carried over\n');
-  writeDatabaseRow(f.databases[0]!);
+  writeDatabaseRow(f.databases.find((d) => d.endsWith(path.join('memory', 'main.sqlite')))!);
   const template = path.join(f.dir, 'template');
   await copyTree(f.root, template);
   const oldState = digest();

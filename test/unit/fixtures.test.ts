@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import JSON5 from 'json5';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateHome, type FixtureKind, type GeneratedHome } from '../../fixtures/generate.js';
 import { readTree, type TreeItem } from '../helpers/tree.js';
@@ -45,7 +47,7 @@ function rowCount(file: string, table: string): number {
   }
 }
 
-const KINDS: FixtureKind[] = ['openclaw', 'hermes', 'qwenpaw'];
+const KINDS: FixtureKind[] = ['openclaw', 'hermes', 'deepagents', 'qwenpaw'];
 
 const homes = new Map<FixtureKind, GeneratedHome>();
 /** One tiny home per kind with the default seed, shared by the tests below. */
@@ -86,19 +88,34 @@ describe('generateHome structure', () => {
       const files = treesOf(h).flatMap((tree) => [...tree.values()]).filter((e) => e.type === 'file');
       expect(h.files).toBe(files.length);
       expect(h.bytes).toBe(files.reduce((sum, e) => sum + e.size!, 0));
-      expect(h.files).toBeGreaterThan(95);
-      expect(h.files).toBeLessThan(145);
-      expect(h.bytes).toBeLessThan(600_000);
+      expect(h.files).toBeGreaterThan(kind === 'deepagents' ? 20 : 95);
+      expect(h.files).toBeLessThan(200);
+      expect(h.bytes - h.sparseBytes).toBeLessThan(700_000);
     });
 
-    it(`${kind}: symlinks are relative and resolve inside the root`, () => {
+    it(`${kind}: symlinks are relative and resolve inside the root, but for the links the agent manages`, () => {
       const h = home(kind);
+      const managed = new Map(h.expect.managedLinks.map((l) => [l.path, l.target]));
       for (const link of symlinksOf(h)) {
+        if (managed.has(link.rel)) {
+          expect(link.target).toBe(managed.get(link.rel));
+          expect(path.isAbsolute(link.target)).toBe(true);
+          expect(path.relative(h.root, link.target).startsWith('..')).toBe(false);
+          expect(fs.statSync(link.target).isDirectory()).toBe(true);
+          continue;
+        }
         expect(path.isAbsolute(link.target)).toBe(false);
         const resolved = path.resolve(h.root, path.dirname(link.rel), link.target);
         expect(path.relative(h.root, resolved).startsWith('..')).toBe(false);
         expect(fs.existsSync(resolved)).toBe(true);
       }
+    });
+
+    it(`${kind}: every path it says a snapshot must capture, or leave out, is there`, () => {
+      const h = home(kind);
+      const { captured, excluded, machineLocal, secrets } = h.expect;
+      if (kind !== 'qwenpaw') expect(captured.length).toBeGreaterThan(10);
+      for (const rel of [...captured, ...excluded, ...machineLocal, ...secrets]) expect(fs.lstatSync(path.join(h.root, rel))).toBeTruthy();
     });
 
     it(`${kind}: every database is in WAL mode, passes quick_check and keeps its latest rows in the -wal`, () => {
@@ -125,36 +142,86 @@ describe('generateHome structure', () => {
 
   it('openclaw: config, workspaces, agents, secrets and caches are where OpenClaw keeps them', () => {
     const h = home('openclaw');
-    const config = readJson(path.join(h.root, 'openclaw.json')) as {
+    const text = fs.readFileSync(path.join(h.root, 'openclaw.json'), 'utf8');
+    expect(() => JSON.parse(text)).toThrow();
+    const config = JSON5.parse<{
       gateway: { port: number };
-      agents: { list: { id: string }[] };
+      agents: { $include: string };
       models: { providers: { anthropic: { apiKey: string } } };
-    };
+    }>(text);
     expect(config.gateway.port).toBe(18789);
     expect(config.models.providers.anthropic.apiKey).toBe('${ANTHROPIC_API_KEY}');
-    expect(config.agents.list.map((a) => a.id)).toEqual(['main', ...h.agents]);
+    expect(config.agents.$include).toBe('./config/agents.json5');
+    const included = JSON5.parse<{ list: { id: string }[] }>(fs.readFileSync(path.join(h.root, 'config', 'agents.json5'), 'utf8'));
+    expect(included.list.map((a) => a.id)).toEqual(['main', ...h.agents]);
+    expect(fs.readFileSync(path.join(h.root, 'openclaw.json.last-good'), 'utf8')).toBe(text);
+    expect(fs.readFileSync(path.join(h.root, '.config-hash'), 'utf8')).toBe(`${createHash('sha256').update(text).digest('hex')}  openclaw.json\n`);
+    expect(fs.readdirSync(h.root).filter((n) => n.startsWith('openclaw.json.clobbered.'))).toHaveLength(1);
     expect(h.agents).toEqual(['research', 'ops']);
     for (const agent of ['main', ...h.agents]) {
       const workspace = path.join(h.root, agent === 'main' ? 'workspace' : `workspace-${agent}`);
-      for (const name of ['AGENTS.md', 'SOUL.md', 'USER.md', 'MEMORY.md']) expect(fs.statSync(path.join(workspace, name)).isFile()).toBe(true);
-      const sessions = fs.readdirSync(path.join(h.root, 'agents', agent, 'sessions'));
+      for (const name of ['AGENTS.md', 'SOUL.md', 'IDENTITY.md', 'USER.md', 'MEMORY.md']) expect(fs.statSync(path.join(workspace, name)).isFile()).toBe(true);
+      const agentDb = path.join(h.root, 'agents', agent, 'agent', 'openclaw-agent.sqlite');
+      expect(h.databases).toContain(agentDb);
+      const db = new Database(agentDb, { readonly: true });
+      const cold = db.prepare("SELECT transcript_path AS p FROM sessions WHERE storage = 'cold'").all() as { p: string }[];
+      db.close();
+      expect(cold.length).toBeGreaterThan(0);
+      for (const { p } of cold) expect(fs.statSync(path.join(h.root, 'agents', agent, p)).isFile()).toBe(true);
+      const sessions = fs.readdirSync(path.join(h.root, 'agents', agent, 'sessions')).filter((n) => n.endsWith('.jsonl'));
       expect(sessions.length).toBeGreaterThan(0);
       for (const line of fs.readFileSync(path.join(h.root, 'agents', agent, 'sessions', sessions[0] ?? ''), 'utf8').trimEnd().split('\n')) {
         expect(() => JSON.parse(line)).not.toThrow();
       }
     }
-    expect(h.databases).toEqual([path.join(h.root, 'memory', 'main.sqlite')]);
+    expect(h.databases).toContain(path.join(h.root, 'memory', 'main.sqlite'));
+    expect(h.databases).toContain(path.join(h.root, 'state', 'openclaw.sqlite'));
     expect(h.rowCounts[path.join(h.root, 'memory', 'main.sqlite')]?.chunks).toBe(500);
     expect(fs.statSync(path.join(h.root, '.env')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(h.root, 'credentials')).mode & 0o777).toBe(0o700);
+    const [account] = fs.readdirSync(path.join(h.root, 'credentials', 'whatsapp'));
+    expect(fs.statSync(path.join(h.root, 'credentials', 'whatsapp', account ?? '', 'creds.json')).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(path.join(h.root, 'browser', 'Default', 'Cache', 'Cache_Data')).length).toBeGreaterThan(5);
     expect(fs.readdirSync(path.join(h.root, 'browser', 'Default', 'GPUCache')).length).toBeGreaterThan(0);
-    for (const file of ['identity/device.json', 'devices/paired.json', 'logs/gateway.log', 'canvas/index.html', 'cron/jobs.json', 'credentials/whatsapp/creds.json']) {
+    for (const file of ['identity/device.json', 'devices/paired.json', 'logs/gateway.log', 'canvas/index.html', 'cron/jobs.json', 'state/openclaw.sqlite']) {
       expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
     }
     const links = symlinksOf(h).map((l) => l.rel);
     expect(links).toContain(path.join('workspace', 'current-notes'));
     expect(links).toContain(path.join('workspace-research', 'shared-skills'));
+    expect(h.expect.managedLinks.map((l) => l.path).sort()).toEqual(links.filter((l) => l.startsWith('plugin-skills/')));
+    expect(h.expect.managedLinks.length).toBeGreaterThan(1);
+  });
+
+  it('openclaw: the extensions share a pnpm store of hard links, reached through relative symlinks', () => {
+    const h = home('openclaw');
+    expect(h.hardLinks).toBeGreaterThan(0);
+    const stores = fs.readdirSync(path.join(h.root, 'extensions')).map((ext) => path.join(h.root, 'extensions', ext, 'node_modules', '.pnpm'));
+    const [first, second] = stores.map((store) => new Set(fs.readdirSync(store)));
+    const shared = [...(first ?? [])].filter((pkg) => second?.has(pkg));
+    expect(shared.length).toBeGreaterThan(0);
+    const pkg = shared[0]!;
+    const name = pkg.slice(0, pkg.lastIndexOf('@')).replace('+', '/');
+    const files = stores.slice(0, 2).map((store) => fs.statSync(path.join(store, pkg, 'node_modules', name, 'package.json')));
+    expect(files[0]!.ino).toBe(files[1]!.ino);
+    expect(files[0]!.nlink).toBeGreaterThan(1);
+    const modules = path.dirname(stores[0]!);
+    const link = path.join(modules, name);
+    expect(fs.readlinkSync(link)).toBe(path.relative(path.dirname(link), path.join(modules, '.pnpm', pkg, 'node_modules', name)));
+  });
+
+  it('openclaw: a second $include outside the home only when asked, never inside it', () => {
+    const dir = freshDir();
+    const outside = `${dir}-shared`;
+    const h = generateHome({ kind: 'openclaw', scale: 'tiny', dir, outsideIncludeDir: outside });
+    expect(h.paths.outsideInclude).toBe(path.join(outside, 'shared-tools.json5'));
+    const config = JSON5.parse<{ tools: { $include: string } }>(fs.readFileSync(path.join(h.root, 'openclaw.json'), 'utf8'));
+    expect(config.tools.$include).toBe(h.paths.outsideInclude);
+    expect(JSON5.parse<{ profile: string }>(fs.readFileSync(h.paths.outsideInclude!, 'utf8')).profile).toBe('full');
+    expect(home('openclaw').paths.outsideInclude).toBeUndefined();
+    const other = freshDir();
+    expect(() => generateHome({ kind: 'openclaw', scale: 'tiny', dir: other, outsideIncludeDir: path.join(other, 'x') })).toThrow(/outside the home/);
+    expect(fs.existsSync(other)).toBe(false);
   });
 
   it('hermes: persona, memories, sessions and both databases are in place', () => {
@@ -163,10 +230,54 @@ describe('generateHome structure', () => {
       expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
     }
     expect(fs.statSync(path.join(h.root, '.env')).mode & 0o777).toBe(0o600);
-    expect(h.databases).toEqual([path.join(h.root, 'runtime', 'state.db'), path.join(h.root, 'kanban.db')]);
+    const rel = h.databases.map((db) => path.relative(h.root, db));
+    expect(rel).toEqual(['state.db', 'kanban.db', 'response_store.db', path.join('gateway', 'discord_message_recovery.db'), path.join('cron', 'executions.db'), path.join('profiles', 'work', 'state.db')]);
+    expect(fs.readFileSync(path.join(h.root, 'memories', 'notes.db'), 'utf8')).not.toMatch(/^SQLite format 3/);
+    expect(fs.readFileSync(h.paths.lockedDatabase!).subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+    expect(h.paths.lockedDatabase!.startsWith(path.join(h.root, 'browser-profiles') + path.sep)).toBe(true);
+    for (const file of ['vault.key', 'vault.json.enc', 'browser-profile/Default/Cookies', 'browser-profile/Default/Login Data', 'gateway_state.json', 'processes.json', 'gateway.pid', 'kanban.db.4242.lock', 'skills/.archive/old-digest/SKILL.md', 'profiles/work/config.yaml']) {
+      expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
+    }
+    expect(h.agents).toEqual(['work']);
     const latest = readJson(path.join(h.root, 'sessions', 'latest.json')) as { messages: unknown[]; message_count: number };
     expect(latest.messages.length).toBe(latest.message_count);
     expect(fs.readdirSync(path.join(h.root, 'skills')).length).toBeGreaterThan(3);
+  });
+
+  it('hermes: models, runtimes, node and the code checkout are sparse files of the size asked for', () => {
+    const dir = freshDir();
+    const h = generateHome({ kind: 'hermes', scale: 'tiny', dir, sparseBytes: 3 * 1024 ** 3, nemoclawSandbox: true });
+    expect(h.sparseBytes).toBeGreaterThan(2.9 * 1024 ** 3);
+    let apparent = 0;
+    let disk = 0;
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.isFile()) {
+          const st = fs.statSync(full);
+          apparent += st.size;
+          disk += st.blocks * 512;
+        }
+      }
+    };
+    for (const big of ['models', 'runtimes', 'node', 'hermes-agent']) walk(path.join(h.root, big));
+    expect(apparent).toBeGreaterThan(2.8 * 1024 ** 3);
+    expect(disk).toBeLessThan(4 * 1024 * 1024);
+    expect(fs.readlinkSync(path.join(h.root, 'state.db'))).toBe('runtime/state.db');
+    expect(h.databases[0]).toBe(path.join(h.root, 'runtime', 'state.db'));
+  });
+
+  it('deepagents: config, state database, history and per-agent dirs with memories, skills and subagents', () => {
+    const h = home('deepagents');
+    for (const file of ['config.toml', '.env', 'hooks.json', '.mcp.json', '.state/history.jsonl', '.state/mcp-tokens/github.json', 'agent/AGENTS.md']) {
+      expect(fs.statSync(path.join(h.root, file)).isFile()).toBe(true);
+    }
+    expect(h.databases).toEqual([path.join(h.root, '.state', 'sessions.db')]);
+    expect(h.agents).toEqual(['researcher']);
+    for (const agent of ['agent', ...h.agents]) {
+      for (const sub of ['memories', 'skills', 'agents']) expect(fs.readdirSync(path.join(h.root, agent, sub)).length).toBeGreaterThan(0);
+    }
   });
 
   it('qwenpaw: by default the research workspace is <dir>/elsewhere/research', () => {

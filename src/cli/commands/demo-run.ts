@@ -26,14 +26,14 @@ export async function runDemo(ctx: CliContext, runCli: CliRunner, keep: boolean)
   try {
     say(`demo home: ${base}`);
     const sample = generateHome({ kind: 'openclaw', scale: 'small', dir: path.join(base, 'openclaw-home') });
-    say(`generated a sample OpenClaw home: ${sample.files} files, ${sample.databases.length} SQLite database(s) at ${sample.root}`);
+    say(`generated a sample OpenClaw home in its real layout (JSON5 config, ${sample.databases.length} SQLite databases, plugin-skills links): ${sample.files} files at ${sample.root}`);
     await clawback('sandbox', 'add', 'my-assistant', '--agent', 'openclaw', '--root', sample.root);
     await clawback('my-assistant', 'snapshot', 'create', '--name', 'before-upgrade');
 
     say(ctx.color.bold('\n# now the agent changes: a note is edited, one is deleted, a memory row is written'));
     fs.appendFileSync(path.join(sample.root, 'workspace', 'SOUL.md'), '\nI changed after the snapshot.\n');
     fs.rmSync(path.join(sample.root, 'workspace', 'USER.md'), { force: true });
-    const dbPath = sample.databases[0];
+    const dbPath = sample.databases.find((db) => db.endsWith(path.join('memory', 'main.sqlite')));
     if (dbPath) {
       const db = new Database(dbPath);
       const table = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name LIMIT 1").get() as { name: string } | undefined)?.name;
