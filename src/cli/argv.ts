@@ -20,7 +20,8 @@ export function rewriteArgv(args: string[]): string[] {
   }
   if (i >= args.length) return args;
   const name = args[i]!;
-  if (TOP_COMMANDS.has(name)) return args;
+  // `__complete` is the completion scripts' own command: its words are what the user typed.
+  if (TOP_COMMANDS.has(name) || name === '__complete') return args;
   const verb = args[i + 1];
   const before = args.slice(0, i);
   if (verb === 'snapshot') {

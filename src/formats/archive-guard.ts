@@ -35,10 +35,11 @@ export const DEFAULT_AGENT_ID_ROOTS: readonly string[] = Object.freeze(['workspa
 
 export interface ArchiveGuardOptions {
   /**
-   * Symlink entries are refused unless this returns true; even then the link
-   * must be relative and stay inside the archive root.
+   * Symlink entries are refused unless this returns true; even then the link must be relative and
+   * stay inside the archive root. `'managed'` accepts it whatever its target: a link the agent
+   * manages itself (absolute, by design), which extraction writes as a link and never follows.
    */
-  allowSymlink?: (name: string, target: string) => boolean;
+  allowSymlink?: (name: string, target: string) => boolean | 'managed';
   /** Override which directories hold agent ids; [] turns the agent-id rule off. */
   agentIdRoots?: readonly string[];
   /** Which names are refused: by default the rules for archives from other systems (no backslash, no drive letter). */
@@ -57,7 +58,7 @@ type Seen = typeof IMPLICIT_DIR | typeof EXPLICIT_DIR | typeof LEAF;
  */
 export class ArchiveGuard {
   readonly limits: Readonly<ArchiveLimits>;
-  private readonly allowSymlink: ((name: string, target: string) => boolean) | undefined;
+  private readonly allowSymlink: ((name: string, target: string) => boolean | 'managed') | undefined;
   private readonly agentIdRoots: readonly string[];
   private readonly pathProblem: (name: string) => string | undefined;
   private readonly seen = new Map<string, Seen>();
@@ -106,7 +107,8 @@ export class ArchiveGuard {
         return;
       case 'symlink': {
         const target = entry.linkTarget ?? '';
-        if (this.allowSymlink?.(name, target) === true && linkStaysInside(name, target)) return;
+        const allowed = this.allowSymlink?.(name, target);
+        if (allowed === 'managed' || (allowed === true && linkStaysInside(name, target))) return;
         refuse(entry.name, `is a symbolic link to ${JSON.stringify(target)}`);
         return;
       }

@@ -25,8 +25,8 @@ export interface ReadTarOptions {
 }
 
 export interface ExtractTarOptions extends ReadTarOptions {
-  /** Symlink entries are refused unless this allows them (and they stay inside). */
-  allowSymlinks?: (name: string, target: string) => boolean;
+  /** Symlink entries are refused unless this allows them (and they stay inside, unless 'managed'). */
+  allowSymlinks?: (name: string, target: string) => boolean | 'managed';
   limits?: Partial<ArchiveLimits>;
   agentIdRoots?: readonly string[];
   /** Give files their archived mode minus group/other write and special bits, instead of 0600. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import JSON5 from 'json5';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ function hookLines(): string[] {
 }
 
 function readConfig(): { gateway: { port: number; auth: { token: string } }; ui: { theme: string } } {
-  return JSON.parse(fs.readFileSync(path.join(sample.root, 'openclaw.json'), 'utf8'));
+  return JSON5.parse(fs.readFileSync(path.join(sample.root, 'openclaw.json'), 'utf8'));
 }
 
 function siblings(): string[] {
@@ -65,7 +66,7 @@ beforeEach(() => {
   sample = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'agents', 'openclaw') });
   // A user setting that differs from what a fresh install writes.
   const configFile = path.join(sample.root, 'openclaw.json');
-  const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  const config = JSON5.parse(fs.readFileSync(configFile, 'utf8'));
   config.ui.theme = 'solarized';
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
   // Fold the fixture's WAL into the database now, so the database has no -wal: a snapshot then opens it

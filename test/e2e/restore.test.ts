@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import JSON5 from 'json5';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundleIds, flipByte, payloadPath } from '../helpers/bundles.js';
@@ -7,8 +8,8 @@ import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpe
 import { databaseContent, writeDatabaseRow } from '../helpers/sqlite.js';
 import { treeDigest } from '../helpers/tree.js';
 
-/** What an OpenClaw restore never touches: excluded caches, logs and extensions' node_modules, machine-local identity. */
-const UNTOUCHED = /^(browser|logs|identity|devices|extensions\/[^/]+\/node_modules)(\/|$)/;
+/** What an OpenClaw restore never touches: excluded caches, logs, tmp, extensions' node_modules and OpenClaw's .clobbered leftovers, machine-local identity. */
+const UNTOUCHED = /^(browser|logs|tmp|identity|devices|extensions\/[^/]+\/node_modules)(\/|$)|\.clobbered\./;
 const untouched = (rel: string): boolean => !UNTOUCHED.test(rel);
 const captured = (rel: string): boolean => UNTOUCHED.test(rel);
 
@@ -70,20 +71,22 @@ describe('snapshot restore', () => {
     expect(dry.exitCode, String(dry.stderr)).toBe(0);
     const plan = json<RestoreDoc>(dry);
     const dbs = new Set(f.databases.map((d) => path.relative(f.root, d)));
-    const notDb = (paths: string[]): string[] => paths.filter((p) => !dbs.has(p));
+    // A database and its -wal/-shm, which go with the live content it replaces.
+    const notDb = (paths: string[]): string[] => paths.filter((p) => !dbs.has(p.replace(/-(wal|shm)$/, '')));
     expect(notDb(plan.restore.paths.replaced!)).toEqual(['workspace/AGENTS.md', 'workspace/SOUL.md', 'workspace/current-notes']);
     expect(plan.restore.paths.replaced).toContain('memory/main.sqlite');
     expect(plan.restore.paths.added!.filter((p) => !p.startsWith('workspace/skills/'))).toEqual(['workspace/USER.md']);
     expect(plan.restore.paths.added!.length).toBeGreaterThan(1);
     expect(notDb(plan.restore.paths.removed!)).toEqual(['workspace/NEW.md', 'workspace/new-dir/note.md']);
-    // 33 in browser/ and logs/, 19 in extensions/memory-local/node_modules/ (regenerable, never captured).
-    expect(plan.restore.keptReasons).toEqual({ excluded: 52, machine_local: 2 });
+    // 32 in browser/, 1 each in logs/ and tmp/, 15 in each of the two extensions' pnpm node_modules/ (regenerable,
+    // never captured), and OpenClaw's openclaw.json.clobbered.* leftover.
+    expect(plan.restore.keptReasons).toEqual({ excluded: 65, machine_local: 2 });
     expect(treeDigest(f.root, { databasesByContent: true })).toEqual(mutatedTree);
 
     const restored = await f.cli('oc', 'snapshot', 'restore', '--json');
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
     const doc = json<RestoreDoc>(restored);
-    expect(doc.restore.databases).toEqual(['memory/main.sqlite']);
+    expect(doc.restore.databases).toEqual([...dbs].sort());
     expect(doc.restore.preRestore?.selector).toMatch(/^pre-restore-\d{4}-\d{2}-\d{2}T[\d-]+Z$/);
     expect(doc.restore.preRestore?.undo).toBe(`clawback oc snapshot restore ${doc.restore.preRestore?.selector}`);
     expect(doc.restore.restart).toMatch(/OpenClaw gateway/);
@@ -143,14 +146,14 @@ describe('snapshot restore', () => {
     const f = (fixture = await openClawFixture());
     await snapshot(f);
     const file = path.join(f.root, 'openclaw.json');
-    const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { gateway: { port: number }; ui: { theme: string } };
+    const config = JSON5.parse(fs.readFileSync(file, 'utf8')) as { gateway: { port: number }; ui: { theme: string } };
     config.gateway.port = 19999;
     config.ui.theme = 'light';
     fs.writeFileSync(file, JSON.stringify(config, null, 2));
 
     const result = await f.cli('oc', 'snapshot', 'restore', '--no-pre-restore', '--yes');
     expect(result.exitCode, String(result.stderr)).toBe(0);
-    const merged = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof config;
+    const merged = JSON5.parse(fs.readFileSync(file, 'utf8')) as typeof config;
     expect(merged.gateway.port).toBe(19999);
     expect(merged.ui.theme).toBe('dark');
   });
@@ -159,7 +162,7 @@ describe('snapshot restore', () => {
     const f = (fixture = await openClawFixture());
     await snapshot(f);
     const sessions = path.join(f.root, 'agents/main/sessions');
-    const session = path.join(sessions, fs.readdirSync(sessions).sort()[0]!);
+    const session = path.join(sessions, fs.readdirSync(sessions).filter((n) => n.endsWith('.jsonl')).sort()[0]!);
     fs.appendFileSync(session, '{"role":"user","content":"after the snapshot"}\n');
     fs.writeFileSync(path.join(f.root, 'workspace/SOUL.md'), 'changed\n');
     fs.writeFileSync(path.join(f.root, 'workspace/NEW.md'), 'new\n');

@@ -60,15 +60,17 @@ describe('restoreSnapshot', () => {
   it('restores only what a partial bundle holds, and never deletes the modules it lacks', async () => {
     await createSnapshot({ sandbox: 'oc', scope: { only: ['sessions'] } }, deps);
     const sessions = path.join(root, 'agents/main/sessions');
-    const session = path.join('agents/main/sessions', fs.readdirSync(sessions).sort()[0]!);
+    const session = path.join('agents/main/sessions', fs.readdirSync(sessions).filter((n) => n.endsWith('.jsonl')).sort()[0]!);
     const original = read(session);
     write(session, 'overwritten\n');
     write('agents/main/sessions/extra.jsonl', '{}\n');
     write('workspace/SOUL.md', 'changed outside the bundle\n');
 
     const summary = await restoreSnapshot({ sandbox: 'oc', noPreRestore: true, confirmed: true }, deps);
-    expect(summary.paths.replaced).toEqual([session]);
-    expect(summary.paths.removed).toEqual(['agents/main/sessions/extra.jsonl']);
+    // The sessions module holds the agent's database too; a database always comes back through the backup API.
+    expect(summary.paths.replaced).toEqual(['agents/main/agent/openclaw-agent.sqlite', session]);
+    // The live database's -wal/-shm go with the content it replaces.
+    expect(summary.paths.removed.filter((p) => !/\.sqlite-(wal|shm)$/.test(p))).toEqual(['agents/main/sessions/extra.jsonl']);
     expect(read(session)).toBe(original);
     expect(fs.existsSync(path.join(sessions, 'extra.jsonl'))).toBe(false);
     expect(read('workspace/SOUL.md')).toBe('changed outside the bundle\n');

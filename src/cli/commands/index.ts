@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Act, CliRunner } from '../context.js';
 import { registerBackupAll } from './backup-all.js';
 import { registerRebuild } from './rebuild.js';
+import { registerCompletion } from './completion.js';
 import { registerDemo } from './demo.js';
 import { registerDiscover } from './discover.js';
 import { registerHelpAndVersion } from './help-version.js';
@@ -56,4 +57,5 @@ export function registerCommands(program: Command, act: Act, runCli: CliRunner, 
   registerManifest(program, act);
   registerDemo(program, act, runCli);
   registerHelpAndVersion(program, act, version);
+  registerCompletion(program, act);
 }

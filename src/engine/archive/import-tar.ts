@@ -60,7 +60,8 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
     {
       gzip,
       agentIdRoots: manifest.agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
-      allowSymlinks: (name, target) => links.get(name) === target,
+      // A link the manifest lists with this target; one that leaves the root was vouched for as managed by assertLinksStayInside.
+      allowSymlinks: (name, target) => (links.get(name) !== target ? false : linkStaysInside(name, target) ? true : 'managed'),
       // the manifest holds the exact bytes of a target the tar holds escaped
       linkTargetOf: (rel, archived) => targets.get(rel) ?? archived,
       ...(request.limits ? { limits: request.limits } : {}),
