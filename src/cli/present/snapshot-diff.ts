@@ -1,6 +1,7 @@
 import type { DiffItem, DiffSide, DiffState, DiffSummary } from '../../engine/inspect/diff.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { printable } from './terminal-text.js';
 
 export interface DiffSideJson {
   kind: 'snapshot' | 'live';
@@ -67,9 +68,10 @@ function sideLabel(side: DiffSide): string {
   return `${side.version !== null ? `v${side.version} ` : ''}${side.id}${side.name ? ` "${side.name}"` : ''}`;
 }
 
+/** One path per line, whatever its bytes: a newline or control character in a name is escaped. */
 function shown(item: DiffItem): string {
   const type = (item.after ?? item.before)?.type;
-  return type === 'dir' ? `${item.path}/` : item.path;
+  return printable(type === 'dir' ? `${item.path}/` : item.path);
 }
 
 function sizeOf(state: DiffState | null): string {
@@ -86,7 +88,7 @@ function changedLine(item: DiffItem): string {
   if (changes.includes('type')) return `T ${shown(item)}  (${before?.type} → ${after?.type})`;
   const parts: string[] = [];
   if (changes.includes('content')) parts.push(`${sizeOf(before)} → ${sizeOf(after)}`);
-  if (changes.includes('target')) parts.push(`→ ${JSON.stringify(before?.target)} now → ${JSON.stringify(after?.target)}`);
+  if (changes.includes('target')) parts.push(`→ ${printable(JSON.stringify(before?.target))} now → ${printable(JSON.stringify(after?.target))}`);
   if (changes.includes('mode')) parts.push(`mode ${octal(before?.mode ?? null)} → ${octal(after?.mode ?? null)}`);
   const letter = changes.includes('content') || changes.includes('target') ? 'M' : 'U';
   return `${letter} ${shown(item)}  (${parts.join(', ')})`;

@@ -2,6 +2,7 @@ import type { DiskUsage, SnapshotRow } from '../../engine/inspect/list.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { renderTable } from './table.js';
+import { wrapLine, type TextView } from './terminal-text.js';
 
 export interface SnapshotRowJson {
   version: number | null;
@@ -70,7 +71,7 @@ function stateCell(r: SnapshotRow): string {
   return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
 }
 
-export function text(result: ListResult): string[] {
+export function text(result: ListResult, view: TextView): string[] {
   const { sandbox, snapshots: rows } = result;
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
   const table = renderTable(
@@ -84,6 +85,8 @@ export function text(result: ListResult): string[] {
       r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',
       stateCell(r),
     ]),
+    view,
+    { shrink: { 1: 'middle', 6: 'end' } },
   );
-  return [...table, diskUsageLine(rows.length, result.diskUsage)];
+  return [...table, ...wrapLine(diskUsageLine(rows.length, result.diskUsage), view)];
 }

@@ -3,6 +3,7 @@ import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { deletedBundleJson, type DeletedBundleJson } from './snapshot-delete.js';
 import { renderTable } from './table.js';
+import { wrapLine, type TextView } from './terminal-text.js';
 
 export interface PruneDecisionJson extends DeletedBundleJson {
   keep: boolean;
@@ -24,7 +25,7 @@ export function json(s: PruneSummary): PruneDocument {
   return { schemaVersion: 1, sandbox: s.sandbox, dryRun: s.dryRun, decisions: s.decisions.map(decisionJson), kept: s.kept, removed: s.removed, freedBytes: s.freedBytes };
 }
 
-export function text(summary: PruneSummary): string[] {
+export function text(summary: PruneSummary, view: TextView): string[] {
   if (summary.decisions.length === 0) return [`${summary.sandbox} has no snapshots`];
   const table = renderTable(
     ['Action', 'Version', 'Name', 'Timestamp', 'Size', 'Why'],
@@ -36,7 +37,9 @@ export function text(summary: PruneSummary): string[] {
       d.bytes !== null ? formatBytes(d.bytes) : '-',
       d.reasons.join(', '),
     ]),
+    view,
+    { shrink: { 2: 'middle', 5: 'end' } },
   );
   const verb = summary.dryRun ? 'would remove' : 'removed';
-  return [...table, `kept ${summary.kept}, ${verb} ${summary.removed} snapshot(s), ${summary.dryRun ? 'would free' : 'freed'} ${formatBytes(summary.freedBytes)}${summary.dryRun ? ' (dry run: nothing was deleted)' : ''}`];
+  return [...table, ...wrapLine(`kept ${summary.kept}, ${verb} ${summary.removed} snapshot(s), ${summary.dryRun ? 'would free' : 'freed'} ${formatBytes(summary.freedBytes)}${summary.dryRun ? ' (dry run: nothing was deleted)' : ''}`, view)];
 }
