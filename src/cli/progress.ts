@@ -75,7 +75,7 @@ export class ProgressReporter {
       doneFiles: done.files,
       doneBytes: formatBytes(done.bytes),
       rate: rateText(done.bytes, elapsed),
-      eta: this.byBytes() ? etaText(done.bytes, this.totals.bytes, elapsed) : etaText(done.files, this.totals.files, elapsed),
+      remaining: this.byBytes() ? etaText(done.bytes, this.totals.bytes, elapsed) : etaText(done.files, this.totals.files, elapsed),
     });
   }
 
@@ -109,7 +109,7 @@ export class ProgressReporter {
     const bar = new cliProgress.SingleBar(
       {
         stream: this.stream as NodeJS.WriteStream,
-        format: `${this.name} [{bar}] {percentage}% {doneFiles}/{totalFiles} files {doneBytes}/{totalBytes} {rate} {eta}`,
+        format: `${this.name} [{bar}] {percentage}% {doneFiles}/{totalFiles} files {doneBytes}/{totalBytes} {rate} {remaining}`,
         barsize: 20,
         hideCursor: true,
         clearOnComplete: true,
@@ -118,7 +118,7 @@ export class ProgressReporter {
       },
       cliProgress.Presets.legacy,
     );
-    bar.start(this.byBytes() ? totals.bytes : totals.files, 0, { doneFiles: 0, totalFiles: totals.files, doneBytes: formatBytes(0), totalBytes: formatBytes(totals.bytes), rate: '-', eta: 'ETA -' });
+    bar.start(this.byBytes() ? totals.bytes : totals.files, 0, { doneFiles: 0, totalFiles: totals.files, doneBytes: formatBytes(0), totalBytes: formatBytes(totals.bytes), rate: '-', remaining: 'ETA -' });
     return bar;
   }
 }

@@ -69,7 +69,7 @@ describe('NemoClaw bundles (nemoclaw-v1)', () => {
     ]);
     expect(rows[0]!.files).toBe(7);
     const text = await s.cli('box', 'snapshot', 'list');
-    expect(String(text.stdout)).toMatch(/v1 \(legacy\) │ before-upgrade/);
+    expect(String(text.stdout)).toMatch(/^v1 \(legacy\) +before-upgrade /m);
 
     const shown = await s.cli('box', 'snapshot', 'show', 'before-upgrade', '--json');
     expect(shown.exitCode, String(shown.stderr)).toBe(0);

@@ -1,7 +1,7 @@
 import type { DiffItem, DiffSide, DiffState, DiffSummary } from '../../engine/inspect/diff.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
-import { printable } from './terminal-text.js';
+import { printable, wrapLines, type TextView } from './terminal-text.js';
 
 export interface DiffSideJson {
   kind: 'snapshot' | 'live';
@@ -94,9 +94,10 @@ function changedLine(item: DiffItem): string {
   return `${letter} ${shown(item)}  (${parts.join(', ')})`;
 }
 
-export function text(summary: DiffSummary): string[] {
+/** One line per path (a long one wrapped to the view, never broken by its name), sorted, then the totals. */
+export function text(summary: DiffSummary, view: TextView): string[] {
   const t = summary.totals;
-  const lines = [`comparing ${sideLabel(summary.from)} → ${sideLabel(summary.to)}`];
+  const lines = [`comparing ${printable(sideLabel(summary.from))} → ${printable(sideLabel(summary.to))}`];
   const all = [
     ...summary.added.map((i) => ({ path: i.path, line: `+ ${shown(i)}${sizeOf(i.after) ? `  (${sizeOf(i.after)})` : ''}` })),
     ...summary.removed.map((i) => ({ path: i.path, line: `- ${shown(i)}${sizeOf(i.before) ? `  (${sizeOf(i.before)})` : ''}` })),
@@ -109,5 +110,5 @@ export function text(summary: DiffSummary): string[] {
       `${summary.removed.length} removed (${t.removed.files} files, ${formatBytes(t.removed.bytes)}), ` +
       `${summary.changed.length} changed (${formatBytes(t.changed.bytesBefore)} → ${formatBytes(t.changed.bytesAfter)})`,
   );
-  return lines;
+  return wrapLines(lines, view);
 }
