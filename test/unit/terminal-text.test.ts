@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderTable } from '../../src/cli/present/table.js';
-import { printable, shortPath, truncateMiddle, wrapLine } from '../../src/cli/present/terminal-text.js';
+import { compactTimestamps, printable, shortPath, truncateMiddle, wrapLine } from '../../src/cli/present/terminal-text.js';
 
 const widest = (lines: string[]): number => Math.max(...lines.map((l) => [...l].length));
 
@@ -70,5 +70,15 @@ describe('paths and long lines', () => {
     const long = 'x'.repeat(130);
     expect(widest(wrapLine(long, { width: 40 }))).toBeLessThanOrEqual(40);
     expect(wrapLine(line, { width: undefined })).toEqual([line]);
+  });
+});
+
+describe('compactTimestamps', () => {
+  it('shows bundle timestamps to the second, unless --wide or two would read the same', () => {
+    const stamps = ['2026-05-01T09-30-00-000Z', '2026-05-01T10-30-00-500Z'];
+    expect(compactTimestamps(stamps, { width: 80 })).toEqual(['2026-05-01T09-30-00', '2026-05-01T10-30-00']);
+    expect(compactTimestamps(stamps, { width: undefined })).toEqual(stamps);
+    const sameSecond = ['2026-05-01T09-30-00-000Z', '2026-05-01T09-30-00-001Z'];
+    expect(compactTimestamps(sameSecond, { width: 80 })).toEqual(sameSecond);
   });
 });

@@ -2,7 +2,7 @@ import type { DiskUsage, SnapshotRow } from '../../engine/inspect/list.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { renderTable } from './table.js';
-import { wrapLine, type TextView } from './terminal-text.js';
+import { compactTimestamps, wrapLine, type TextView } from './terminal-text.js';
 
 export interface SnapshotRowJson {
   version: number | null;
@@ -74,12 +74,13 @@ function stateCell(r: SnapshotRow): string {
 export function text(result: ListResult, view: TextView): string[] {
   const { sandbox, snapshots: rows } = result;
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
+  const stamps = compactTimestamps(rows.map((r) => r.timestamp), view);
   const table = renderTable(
     ['Version', 'Name', 'Timestamp', 'Files', 'Size', 'Unique', 'Complete'],
-    rows.map((r) => [
+    rows.map((r, i) => [
       (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
       r.name ?? '',
-      r.timestamp,
+      stamps[i]!,
       r.files ?? '-',
       r.bytes !== null ? formatBytes(r.bytes) : '-',
       r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',

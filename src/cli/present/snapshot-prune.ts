@@ -3,7 +3,7 @@ import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { deletedBundleJson, type DeletedBundleJson } from './snapshot-delete.js';
 import { renderTable } from './table.js';
-import { wrapLine, type TextView } from './terminal-text.js';
+import { compactTimestamps, wrapLine, type TextView } from './terminal-text.js';
 
 export interface PruneDecisionJson extends DeletedBundleJson {
   keep: boolean;
@@ -27,13 +27,14 @@ export function json(s: PruneSummary): PruneDocument {
 
 export function text(summary: PruneSummary, view: TextView): string[] {
   if (summary.decisions.length === 0) return [`${summary.sandbox} has no snapshots`];
+  const stamps = compactTimestamps(summary.decisions.map((d) => d.timestamp), view);
   const table = renderTable(
     ['Action', 'Version', 'Name', 'Timestamp', 'Size', 'Why'],
-    summary.decisions.map((d) => [
+    summary.decisions.map((d, i) => [
       d.keep ? 'keep' : summary.dryRun ? 'would remove' : 'remove',
       d.version !== null ? `v${d.version}` : '-',
       d.name ?? '',
-      d.timestamp,
+      stamps[i]!,
       d.bytes !== null ? formatBytes(d.bytes) : '-',
       d.reasons.join(', '),
     ]),

@@ -100,3 +100,15 @@ export function wrapLine(line: string, view: TextView): string[] {
 export function wrapLines(lines: string[], view: TextView): string[] {
   return lines.flatMap((line) => wrapLine(line, view));
 }
+
+const BUNDLE_TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d)-\d{3}Z$/;
+
+/**
+ * Bundle timestamps to the second (`2026-05-01T09-30-00`) in the default form: a unique prefix is
+ * still a selector. Kept whole under --wide, and whenever two would read the same.
+ */
+export function compactTimestamps(stamps: string[], view: TextView): string[] {
+  if (view.width === undefined) return stamps;
+  const short = stamps.map((s) => BUNDLE_TIMESTAMP.exec(s)?.[1] ?? s);
+  return new Set(short).size === new Set(stamps).size ? short : stamps;
+}
