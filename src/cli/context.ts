@@ -1,19 +1,21 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { EngineDeps } from '../engine/deps.js';
+import type { EngineDeps, FileAction } from '../engine/deps.js';
 import { UsageError } from '../errors.js';
-import { displayName } from '../fs-safety/fs-path.js';
 import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
 import type { InterruptGate } from './interrupts.js';
-import { ProgressReporter } from './progress.js';
+import { colorAllowed, ProgressReporter, progressDelayMs } from './progress.js';
+import { printable, type TextView } from './present/terminal-text.js';
 
 export interface GlobalOptions {
   home?: string;
   json?: boolean;
   quiet?: boolean;
   wait?: string;
+  wide?: boolean;
+  verbose?: boolean;
 }
 
 export interface CliIo {
@@ -21,6 +23,8 @@ export interface CliIo {
   stderr: Writable;
   stdinIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** The terminal's width when stdout is a terminal; undefined when it is a pipe or a file. */
+  columns?: number;
   env: NodeJS.ProcessEnv;
   cwd: string;
   homedir: string;
@@ -39,6 +43,9 @@ export interface CliContext {
   interactive: boolean;
   deps: EngineDeps;
   progress: ProgressReporter;
+  /** How text output is laid out: the width to fit (none under --wide) and the home for `~/…`. */
+  view: TextView;
+  verbose: boolean;
 }
 
 /** What a command's action returns: an exit code, or nothing for success. */
@@ -70,9 +77,10 @@ function wallClock(fixed: string | undefined): () => Date {
 export function buildContext(options: GlobalOptions, io: CliIo, version: string): CliContext {
   const json = options.json === true;
   const quiet = options.quiet === true;
-  const colorOk = io.stderrIsTTY && !('NO_COLOR' in io.env && io.env.NO_COLOR !== undefined) && !json;
-  const color = new Chalk({ level: colorOk ? 1 : 0 });
-  const progress = new ProgressReporter(io.stderr, colorOk && !quiet);
+  const verbose = options.verbose === true && !quiet && !json;
+  const color = new Chalk({ level: colorAllowed(io) && !json ? 1 : 0 });
+  // The bar is no colour: NO_COLOR leaves it; only a pipe, --quiet or --json hide it.
+  const progress = new ProgressReporter(io.stderr, io.stderrIsTTY && !quiet && !json, progressDelayMs(io.env));
   const waitSeconds = options.wait !== undefined ? parseWait(options.wait) : 0;
   const fault = io.env.CLAWBACK_TEST_FAULT;
   const sqliteWait = Number(io.env.CLAWBACK_SQLITE_WAIT);
@@ -88,8 +96,10 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
       warning: (message) => {
         if (quiet || json) return;
         progress.stop();
-        io.stderr.write(color.yellow(`warning: ${displayName(message)}`) + '\n');
+        io.stderr.write(color.yellow(`warning: ${printable(message)}`) + '\n');
       },
+      // Only under --verbose: without a listener the engine does no per-file work for it.
+      ...(verbose ? { file: (rel: string, action: FileAction) => progress.log(`${action} ${printable(rel)}`) } : {}),
     },
     toolVersion: version,
     lockWaitMs: waitSeconds * 1000,
@@ -103,7 +113,13 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
       if (reached === point) process.kill(process.pid, signal);
     };
   }
-  return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress };
+  const view: TextView = { width: options.wide === true ? undefined : terminalWidth(io), homedir: io.homedir };
+  return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress, view, verbose };
+}
+
+/** 80 columns into a pipe or a file; the terminal's own width on a terminal (80 when it reports none). */
+export function terminalWidth(io: Pick<CliIo, 'columns'>): number {
+  return io.columns !== undefined && io.columns > 0 ? io.columns : 80;
 }
 
 /** `--wait SECONDS`: a whole or decimal number of seconds, 0 or more. */

@@ -9,6 +9,7 @@ export function defaultIo(): CliIo {
     stderr: process.stderr,
     stdinIsTTY: process.stdin.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stdout.isTTY === true ? { columns: process.stdout.columns } : {}),
     env: process.env,
     cwd: process.cwd(),
     homedir: os.homedir(),

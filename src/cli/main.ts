@@ -3,6 +3,7 @@ import { rewriteArgv } from './argv.js';
 import type { CliIo } from './context.js';
 import { defaultIo } from './io.js';
 import { reportError } from './output.js';
+import { colorAllowed } from './progress.js';
 import { buildProgram, isCommanderError, type ProgramState } from './program.js';
 import { toolVersion } from './version.js';
 
@@ -18,7 +19,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   } catch (error) {
     // Help and --version were printed; every parse error arrives here as a UsageError.
     if (isCommanderError(error)) return ExitCode.ok;
-    const colorOk = io.stderrIsTTY && io.env.NO_COLOR === undefined && !state.json;
+    const colorOk = colorAllowed(io) && !state.json;
     const red = (s: string): string => (colorOk ? `\u001b[31m${s}\u001b[39m` : s);
     return reportError(error, io, state.json, red);
   }

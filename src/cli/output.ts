@@ -2,9 +2,10 @@ import { asUserError, ClawbackError, ExitCode, exitCodeFor, PartialError } from 
 import { displayName } from '../fs-safety/fs-path.js';
 import type { CliContext } from './context.js';
 import type { JsonDocument } from './present/document.js';
+import type { TextView } from './present/terminal-text.js';
 
-/** Prints a command's result: its JSON document (from the presenter), or its text lines. */
-export function emit(ctx: CliContext, document: JsonDocument, lines: () => string[]): void {
+/** Prints a command's result: its JSON document (from the presenter), or its text lines laid out for the view (width, --wide). */
+export function emit(ctx: CliContext, document: JsonDocument, lines: (view: TextView) => string[]): void {
   ctx.progress.stop();
   if (ctx.json) {
     ctx.io.stdout.write(JSON.stringify(document, null, 2) + '\n');
@@ -12,7 +13,7 @@ export function emit(ctx: CliContext, document: JsonDocument, lines: () => strin
   }
   if (ctx.quiet) return;
   // A name's bytes that are not UTF-8 are shown as \xff, never as a replacement character.
-  const text = lines().map(displayName);
+  const text = lines(ctx.view).map(displayName);
   if (text.length > 0) ctx.io.stdout.write(text.join('\n') + '\n');
 }
 

@@ -45,6 +45,8 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
     .option('--home <dir>', 'clawback home (default: $CLAWBACK_HOME or ~/.nemoclaw)')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('-q, --quiet', 'print nothing but errors')
+    .option('--wide', 'full tables: whole paths, nothing shortened to fit the terminal (default: fit 80 columns, or the terminal)')
+    .option('--verbose', 'list each file copied or linked (create) or restored, one per line on stderr')
     .addOption(new Option('--wait <seconds>', 'wait this long for a busy sandbox lock (default: fail at once, exit 7)'));
 
   const act: Act = (fn) => async (...args) => {

@@ -5,11 +5,18 @@ export interface Progress {
   bytes: number;
 }
 
+/** What happened to one file: captured (`copied`, `linked` from the previous snapshot) or `restored`. */
+export type FileAction = 'copied' | 'linked' | 'restored';
+
 /** How the engine reports; every method optional, so tests and --quiet pass nothing. */
 export interface EngineEvents {
+  /** A phase starts (`scan`, `copy`, `sync`, `verify`, `restore`…), with its totals when they are known. */
   phase?(name: string, totals?: Progress): void;
+  /** Files and bytes done so far in the current phase. */
   progress?(done: Progress): void;
   warning?(message: string): void;
+  /** One file written (--verbose); absent means no per-file report is wanted, and none is built. */
+  file?(path: string, action: FileAction): void;
 }
 
 /** What the engine knows of the machine it runs on; the CLI reads it once, tests pass their own. */

@@ -243,8 +243,9 @@ describe('snapshot list space accounting', () => {
     ]);
     expect(doc.diskUsage).toEqual({ bytes: total(first), files: manifestOf(first).totals.files, totalBytes: total(first) + total(second), method: 'manifests', uncounted: [] });
 
-    const text = await clawback(fx.home, [SB, 'snapshot', 'list']);
-    expect(String(text.stdout)).toMatch(/│ Unique +│/);
+    // --wide: the disk-use line whole, not wrapped to 80 columns.
+    const text = await clawback(fx.home, [SB, 'snapshot', 'list', '--wide']);
+    expect(String(text.stdout)).toMatch(/^Version .* Unique +Complete$/m);
     expect(String(text.stdout)).toMatch(/^2 snapshot\(s\): .* on disk in \d+ files \(shared files counted once; .* without sharing\)$/m);
 
     // A write to the database: the next snapshot copies it again, and links everything else.

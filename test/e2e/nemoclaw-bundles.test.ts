@@ -68,8 +68,9 @@ describe('NemoClaw bundles (nemoclaw-v1)', () => {
       [2, expect.any(String), 'complete', false],
     ]);
     expect(rows[0]!.files).toBe(7);
-    const text = await s.cli('box', 'snapshot', 'list');
-    expect(String(text.stdout)).toMatch(/v1 \(legacy\) │ before-upgrade/);
+    // --wide: the label whole (at 80 columns the Name column gives way first).
+    const text = await s.cli('box', 'snapshot', 'list', '--wide');
+    expect(String(text.stdout)).toMatch(/^v1 \(legacy\) +before-upgrade /m);
 
     const shown = await s.cli('box', 'snapshot', 'show', 'before-upgrade', '--json');
     expect(shown.exitCode, String(shown.stderr)).toBe(0);

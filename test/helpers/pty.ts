@@ -14,9 +14,16 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
  * Each time the output first contains a `when` text, its `send` keys are typed. NO_COLOR is set
  * unless `color` (colour and progress bars need it unset).
  */
-export function clawbackOnTty(home: string, args: string[], steps: Array<{ when: string; send: string }>, options: { color?: boolean } = {}): Promise<PtyResult> {
-  const command = ['node', BIN, ...args].map(quote).join(' ');
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLAWBACK_HOME: home };
+export function clawbackOnTty(
+  home: string,
+  args: string[],
+  steps: Array<{ when: string; send: string }>,
+  options: { color?: boolean; env?: Record<string, string>; columns?: number } = {},
+): Promise<PtyResult> {
+  // `columns`: the terminal's width (a pty made by `script` without a terminal around it reports none).
+  const size = options.columns !== undefined ? `stty cols ${options.columns} rows 24; ` : '';
+  const command = size + ['node', BIN, ...args].map(quote).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLAWBACK_HOME: home, ...(options.env ?? {}) };
   if (options.color === true) delete env.NO_COLOR;
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     env,

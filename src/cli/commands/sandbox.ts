@@ -66,7 +66,7 @@ export function registerSandbox(program: Command, act: Act): void {
       act(async (ctx) => {
         const { listSandboxes, rootExists } = await import('../../engine/sandbox/sandbox.js');
         const listed = listSandboxes(ctx.deps).map((entry) => ({ entry, rootExists: rootExists(entry.root) }));
-        emit(ctx, present.listJson(listed), () => present.listText(listed));
+        emit(ctx, present.listJson(listed), (view) => present.listText(listed, view));
       }),
     );
 

@@ -73,11 +73,11 @@ export function registerSnapshotStats(program: Command, act: Act): void {
         const { sandboxStats, snapshotStats } = await import('../../engine/inspect/stats.js');
         if (selector === undefined) {
           const stats = sandboxStats(sandbox, ctx.deps);
-          emit(ctx, presentStats.sandboxJson(stats), () => presentStats.sandboxText(stats));
+          emit(ctx, presentStats.sandboxJson(stats), (view) => presentStats.sandboxText(stats, view));
           return;
         }
         const stats = snapshotStats(sandbox, selector, ctx.deps);
-        emit(ctx, presentStats.snapshotJson(stats), () => presentStats.snapshotText(stats));
+        emit(ctx, presentStats.snapshotJson(stats), (view) => presentStats.snapshotText(stats, view));
       }),
     );
 }

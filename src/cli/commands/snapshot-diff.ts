@@ -11,7 +11,7 @@ export function registerSnapshotDiff(program: Command, act: Act): void {
       act(async (ctx, sandbox: string, from: string, to: string | undefined) => {
         const { diffSnapshots } = await import('../../engine/inspect/diff.js');
         const summary = await diffSnapshots({ sandbox, from, ...(to !== undefined ? { to } : {}) }, ctx.deps);
-        emit(ctx, present.json(summary), () => present.text(summary));
+        emit(ctx, present.json(summary), (view) => present.text(summary, view));
       }),
     );
 }

@@ -13,7 +13,7 @@ export function registerSnapshotList(program: Command, act: Act): void {
         const { listSnapshotsWithSpace } = await import('../../engine/inspect/list.js');
         const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
         const result = { sandbox, snapshots, diskUsage };
-        emit(ctx, present.json(result), () => present.text(result));
+        emit(ctx, present.json(result), (view) => present.text(result, view));
       }),
     );
 }

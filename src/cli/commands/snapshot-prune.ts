@@ -48,7 +48,7 @@ export function registerSnapshotPrune(program: Command, act: Act): void {
       act(async (ctx, sandbox: string, flags: PruneFlags) => {
         const { pruneSnapshots } = await import('../../engine/retention/prune.js');
         const summary = pruneSnapshots({ sandbox, policy: await policyOf(flags), dryRun: flags.dryRun === true }, ctx.deps);
-        emit(ctx, present.json(summary), () => present.text(summary));
+        emit(ctx, present.json(summary), (view) => present.text(summary, view));
       }),
     );
 }

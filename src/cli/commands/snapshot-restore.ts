@@ -58,7 +58,7 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
         // Ctrl-C from here on rolls the restore back (exit 130) or, once it is committed, lets it finish.
         const release = request.dryRun ? undefined : ctx.io.interrupts?.takeOver();
         const summary = await restoreSnapshot(request, ctx.deps).finally(() => release?.());
-        emit(ctx, present.json(summary), () => present.text(summary));
+        emit(ctx, present.json(summary), (view) => present.text(summary, view));
       }),
     );
 }

@@ -26,7 +26,7 @@ export function registerStatus(program: Command, act: Act): void {
         const { sandboxesStatus } = await import('../../engine/inspect/status.js');
         const maxAgeMs = flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge);
         const result = sandboxesStatus(maxAgeMs === undefined ? {} : { maxAgeMs }, ctx.deps);
-        emit(ctx, present.json(result), () => present.text(result));
+        emit(ctx, present.json(result), (view) => present.text(result, view));
         const stale = present.staleNames(result);
         if (stale.length > 0) {
           throw new PartialError('stale', `no snapshot newer than ${flags.maxAge ?? ''} for: ${stale.join(', ')}`, result, {

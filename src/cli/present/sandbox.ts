@@ -1,6 +1,7 @@
 import type { SandboxEntry } from '../../store/registry.js';
 import type { JsonDocument } from './document.js';
 import { renderTable } from './table.js';
+import { shortPath, type TextView } from './terminal-text.js';
 
 export interface SandboxJson {
   name: string;
@@ -77,9 +78,14 @@ export function listJson(sandboxes: ListedSandbox[]): SandboxListDocument {
   return { schemaVersion: 1, sandboxes: sandboxes.map((s) => ({ ...sandboxJson(s.entry), rootExists: s.rootExists })) };
 }
 
-export function listText(sandboxes: ListedSandbox[]): string[] {
+export function listText(sandboxes: ListedSandbox[], view: TextView): string[] {
   if (sandboxes.length === 0) return ['no sandboxes registered (try `clawback discover`)'];
-  return renderTable(['Name', 'Agent', 'Root', 'Root exists'], sandboxes.map((s) => [s.entry.name, s.entry.agent, s.entry.root, s.rootExists ? 'yes' : 'no']));
+  return renderTable(
+    ['Name', 'Agent', 'Root', 'Root exists'],
+    sandboxes.map((s) => [s.entry.name, s.entry.agent, shortPath(s.entry.root, view), s.rootExists ? 'yes' : 'no']),
+    view,
+    { shrink: { 1: 'middle', 2: 'middle' } },
+  );
 }
 
 export function removedJson(entry: SandboxEntry): SandboxRemovedDocument {

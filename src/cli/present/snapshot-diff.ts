@@ -1,6 +1,7 @@
 import type { DiffItem, DiffSide, DiffState, DiffSummary } from '../../engine/inspect/diff.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { printable, wrapLines, type TextView } from './terminal-text.js';
 
 export interface DiffSideJson {
   kind: 'snapshot' | 'live';
@@ -67,9 +68,10 @@ function sideLabel(side: DiffSide): string {
   return `${side.version !== null ? `v${side.version} ` : ''}${side.id}${side.name ? ` "${side.name}"` : ''}`;
 }
 
+/** One path per line, whatever its bytes: a newline or control character in a name is escaped. */
 function shown(item: DiffItem): string {
   const type = (item.after ?? item.before)?.type;
-  return type === 'dir' ? `${item.path}/` : item.path;
+  return printable(type === 'dir' ? `${item.path}/` : item.path);
 }
 
 function sizeOf(state: DiffState | null): string {
@@ -86,15 +88,16 @@ function changedLine(item: DiffItem): string {
   if (changes.includes('type')) return `T ${shown(item)}  (${before?.type} → ${after?.type})`;
   const parts: string[] = [];
   if (changes.includes('content')) parts.push(`${sizeOf(before)} → ${sizeOf(after)}`);
-  if (changes.includes('target')) parts.push(`→ ${JSON.stringify(before?.target)} now → ${JSON.stringify(after?.target)}`);
+  if (changes.includes('target')) parts.push(`→ ${printable(JSON.stringify(before?.target))} now → ${printable(JSON.stringify(after?.target))}`);
   if (changes.includes('mode')) parts.push(`mode ${octal(before?.mode ?? null)} → ${octal(after?.mode ?? null)}`);
   const letter = changes.includes('content') || changes.includes('target') ? 'M' : 'U';
   return `${letter} ${shown(item)}  (${parts.join(', ')})`;
 }
 
-export function text(summary: DiffSummary): string[] {
+/** One line per path (a long one wrapped to the view, never broken by its name), sorted, then the totals. */
+export function text(summary: DiffSummary, view: TextView): string[] {
   const t = summary.totals;
-  const lines = [`comparing ${sideLabel(summary.from)} → ${sideLabel(summary.to)}`];
+  const lines = [`comparing ${printable(sideLabel(summary.from))} → ${printable(sideLabel(summary.to))}`];
   const all = [
     ...summary.added.map((i) => ({ path: i.path, line: `+ ${shown(i)}${sizeOf(i.after) ? `  (${sizeOf(i.after)})` : ''}` })),
     ...summary.removed.map((i) => ({ path: i.path, line: `- ${shown(i)}${sizeOf(i.before) ? `  (${sizeOf(i.before)})` : ''}` })),
@@ -107,5 +110,5 @@ export function text(summary: DiffSummary): string[] {
       `${summary.removed.length} removed (${t.removed.files} files, ${formatBytes(t.removed.bytes)}), ` +
       `${summary.changed.length} changed (${formatBytes(t.changed.bytesBefore)} → ${formatBytes(t.changed.bytesAfter)})`,
   );
-  return lines;
+  return wrapLines(lines, view);
 }

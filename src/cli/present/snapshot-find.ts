@@ -2,6 +2,7 @@ import type { FindResult } from '../../engine/inspect/find.js';
 import { refJson, refText, type SnapshotRefJson } from './browse.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { printable } from './terminal-text.js';
 
 export interface FindHitJson {
   sandbox: string;
@@ -35,7 +36,7 @@ export function text(result: FindResult, manySandboxes: boolean): string[] {
   const width = Math.max(0, ...result.hits.map((h) => where(h).length));
   const lines = result.hits.map((h) => {
     const size = h.type === 'file' ? formatBytes(h.size ?? 0) : h.type;
-    return `${where(h).padEnd(width)}  ${size.padStart(9)}  ${h.change.padEnd(7)}  ${h.path}${h.type === 'dir' ? '/' : ''}`;
+    return `${where(h).padEnd(width)}  ${size.padStart(9)}  ${h.change.padEnd(7)}  ${printable(h.path)}${h.type === 'dir' ? '/' : ''}`;
   });
   if (lines.length === 0) lines.push(`no snapshot holds a path matching ${result.glob}`);
   for (const u of result.unreadable) lines.push(`not searched: ${u.sandbox} ${u.id}: ${u.problem}`);

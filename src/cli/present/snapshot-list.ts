@@ -2,6 +2,7 @@ import type { DiskUsage, SnapshotRow } from '../../engine/inspect/list.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { renderTable } from './table.js';
+import { compactTimestamps, wrapLine, type TextView } from './terminal-text.js';
 
 export interface SnapshotRowJson {
   version: number | null;
@@ -70,20 +71,23 @@ function stateCell(r: SnapshotRow): string {
   return r.state === 'partial' ? 'no (incomplete)' : `no (corrupt: ${r.problem ?? ''})`;
 }
 
-export function text(result: ListResult): string[] {
+export function text(result: ListResult, view: TextView): string[] {
   const { sandbox, snapshots: rows } = result;
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
+  const stamps = compactTimestamps(rows.map((r) => r.timestamp), view);
   const table = renderTable(
     ['Version', 'Name', 'Timestamp', 'Files', 'Size', 'Unique', 'Complete'],
-    rows.map((r) => [
+    rows.map((r, i) => [
       (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
       r.name ?? '',
-      r.timestamp,
+      stamps[i]!,
       r.files ?? '-',
       r.bytes !== null ? formatBytes(r.bytes) : '-',
       r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',
       stateCell(r),
     ]),
+    view,
+    { shrink: { 1: 'middle', 6: 'end' } },
   );
-  return [...table, diskUsageLine(rows.length, result.diskUsage)];
+  return [...table, ...wrapLine(diskUsageLine(rows.length, result.diskUsage), view)];
 }

@@ -2,6 +2,7 @@ import type { LsEntry, LsResult } from '../../engine/inspect/ls.js';
 import { refJson, refText, shortTime, type SnapshotRefJson } from './browse.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { printable } from './terminal-text.js';
 
 export interface LsEntryJson {
   /** Relative to the snapshot's root; bytes that are not UTF-8 as \udcXX escapes, as in every document. */
@@ -63,15 +64,15 @@ function baseName(path: string): string {
 
 function treeLine(e: LsEntry): string {
   const indent = '  '.repeat(Math.max(e.depth, 0));
-  const name = baseName(e.path);
+  const name = printable(baseName(e.path));
   if (e.type === 'dir') return `${indent}${name}/`;
-  if (e.type === 'symlink') return `${indent}${name} -> ${e.target ?? '?'}`;
+  if (e.type === 'symlink') return `${indent}${name} -> ${printable(e.target ?? '?')}`;
   return `${indent}${name}  ${formatBytes(e.size ?? 0)}${e.strategy === 'sqlite_backup' ? '  (SQLite)' : ''}`;
 }
 
 function longLine(e: LsEntry, width: number): string {
   const size = e.type === 'file' ? String(e.size ?? 0) : '-';
-  return `${modeString(e)}  ${size.padStart(width)}  ${shortTime(e.mtimeMs)}  ${e.path}${e.type === 'dir' ? '/' : ''}${e.type === 'symlink' ? ` -> ${e.target ?? '?'}` : ''}`;
+  return `${modeString(e)}  ${size.padStart(width)}  ${shortTime(e.mtimeMs)}  ${printable(e.path)}${e.type === 'dir' ? '/' : ''}${e.type === 'symlink' ? ` -> ${printable(e.target ?? '?')}` : ''}`;
 }
 
 /** A tree of names by default; `long`: one line per entry with mode, size in bytes, mtime (UTC) and path. */

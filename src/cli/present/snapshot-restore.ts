@@ -4,6 +4,7 @@ import type { ConfirmRequest } from '../confirm.js';
 import type { JsonDocument } from './document.js';
 import { formatDurationMs } from './format.js';
 import { renderTable } from './table.js';
+import { columnsOf, printable, truncateMiddle, wrapLines, type TextView } from './terminal-text.js';
 
 export interface PlanCountsJson {
   replaced: number;
@@ -91,17 +92,27 @@ export function json(s: RestoreSummary): RestoreDocument {
 }
 
 const SHOWN_PATHS = 3;
-const CELL_WIDTH = 90;
+const CHANGES = ['replaced', 'added', 'removed', 'unchanged', 'kept'] as const;
 
-function pathsCell(paths: string[], count: number): string {
-  let shown = paths.slice(0, SHOWN_PATHS).join(', ');
-  if (shown.length > CELL_WIDTH) shown = `${shown.slice(0, CELL_WIDTH - 1)}…`;
-  return count > SHOWN_PATHS ? `${shown} (+${count - SHOWN_PATHS} more)` : shown;
+/**
+ * A few paths of each kind and how many more: under --wide up to three whole paths; in a width,
+ * as many whole paths as fit in `room` (at least one, shortened in the middle if it must be).
+ */
+function pathsCell(paths: string[], count: number, room: number | undefined): string {
+  const more = (shown: number): string => (count > shown ? ` (+${count - shown} more)` : '');
+  const names = paths.slice(0, SHOWN_PATHS).map(printable);
+  if (room === undefined) return names.join(', ') + more(names.length);
+  let shown = 0;
+  while (shown < names.length && columnsOf(names.slice(0, shown + 1).join(', ') + more(shown + 1)) <= room) shown++;
+  if (shown > 0 || names.length === 0) return names.slice(0, shown).join(', ') + more(shown);
+  return truncateMiddle(names[0]!, Math.max(room - columnsOf(more(1)), 8)) + more(1);
 }
 
-function planTable(summary: RestoreSummary): string[] {
-  const rows: Array<keyof RestoreSummary['counts']> = ['replaced', 'added', 'removed', 'unchanged', 'kept'];
-  return renderTable(['Change', 'Count', 'Paths'], rows.map((key) => [key, summary.counts[key], pathsCell(summary.paths[key], summary.counts[key])]));
+function planTable(summary: RestoreSummary, view: TextView): string[] {
+  const countWidth = Math.max('Count'.length, ...CHANGES.map((key) => String(summary.counts[key]).length));
+  const room = view.width === undefined ? undefined : view.width - 'unchanged'.length - countWidth - 4;
+  const rows = CHANGES.map((key) => [key, summary.counts[key], pathsCell(summary.paths[key], summary.counts[key], room)]);
+  return renderTable(['Change', 'Count', 'Paths'], rows, view, { shrink: { 2: 'middle' } });
 }
 
 function keptLine(summary: RestoreSummary): string | undefined {
@@ -138,8 +149,8 @@ function headLine(summary: RestoreSummary): string {
     : `✓ restored ${summary.sandbox} ${source} into ${into} (${summary.dirs.join(', ')}) in ${formatDurationMs(summary.durationMs)}`;
 }
 
-export function text(summary: RestoreSummary): string[] {
-  const lines: string[] = [headLine(summary), ...planTable(summary)];
+export function text(summary: RestoreSummary, view: TextView): string[] {
+  const lines: string[] = [headLine(summary), ...planTable(summary, view)];
   const kept = keptLine(summary);
   if (kept) lines.push(kept);
   if (summary.databases.length) lines.push(`  SQLite through the backup API: ${summary.databases.join(', ')}`);
@@ -152,7 +163,7 @@ export function text(summary: RestoreSummary): string[] {
   if (summary.preRestore) lines.push(`  undo with: ${summary.preRestore.undo}`);
   else if (!summary.dryRun && !summary.registered && !identical(summary)) lines.push('  no pre-restore snapshot was taken');
   if (summary.restart) lines.push(`  next: ${summary.restart}`);
-  return lines;
+  return wrapLines(lines, view);
 }
 
 /** The question a restore asks, from the engine's facts. */

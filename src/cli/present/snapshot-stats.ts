@@ -3,6 +3,7 @@ import { refJson, refText, type SnapshotRefJson } from './browse.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
 import { renderTable } from './table.js';
+import { wrapLines, type TextView } from './terminal-text.js';
 
 interface CountJson {
   files: number;
@@ -59,21 +60,21 @@ function uncountedLine(ids: string[]): string[] {
   return ids.length === 0 ? [] : [`not counted (unreadable manifest): ${ids.join(', ')}; unique bytes may be overstated`];
 }
 
-export function snapshotText(stats: SnapshotStats): string[] {
-  return [
+export function snapshotText(stats: SnapshotStats, view: TextView): string[] {
+  return wrapLines([
     `${refText(stats.snapshot)}: ${stats.files} files, ${formatBytes(stats.bytes)}, ${formatBytes(stats.uniqueBytes)} unique`,
-    ...renderTable(['module', 'files', 'bytes', 'unique'], stats.modules.map((m) => [m.module, ...cells(m)])),
-    ...renderTable(['agent', 'files', 'bytes', 'unique'], stats.agents.map((a) => [a.agent ?? '(none)', ...cells(a)])),
+    ...renderTable(['module', 'files', 'bytes', 'unique'], stats.modules.map((m) => [m.module, ...cells(m)]), view, { shrink: { 0: 'middle' } }),
+    ...renderTable(['agent', 'files', 'bytes', 'unique'], stats.agents.map((a) => [a.agent ?? '(none)', ...cells(a)]), view, { shrink: { 0: 'middle' } }),
     ...uncountedLine(stats.uncounted),
     'unique: bytes of files whose content no other snapshot of this sandbox holds',
-  ];
+  ], view);
 }
 
-export function sandboxText(stats: SandboxStats): string[] {
+export function sandboxText(stats: SandboxStats, view: TextView): string[] {
   const { totals, disk } = stats;
-  return [
-    ...renderTable(['snapshot', 'files', 'bytes', 'unique'], stats.snapshots.map((s) => [refText(s.snapshot), ...cells(s)])),
+  return wrapLines([
+    ...renderTable(['snapshot', 'files', 'bytes', 'unique'], stats.snapshots.map((s) => [refText(s.snapshot), ...cells(s)]), view, { shrink: { 0: 'middle' } }),
     `${totals.snapshots} snapshots: ${totals.files} files, ${formatBytes(totals.bytes)} in all; ${formatBytes(disk.bytes)} on disk (${disk.files} files, hard links counted once)`,
     ...uncountedLine(stats.uncounted),
-  ];
+  ], view);
 }

@@ -3,6 +3,7 @@ import type { RunFailure, RunSuccess } from '../../store/run-record.js';
 import { refJson, refText, type SnapshotRefJson } from './browse.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { printable, wrapLines, type TextView } from './terminal-text.js';
 
 export interface RunSuccessJson {
   at: string;
@@ -90,9 +91,9 @@ function sandboxLines(s: SandboxStatus, now: Date): string[] {
   return lines;
 }
 
-export function text(result: StatusResult): string[] {
+export function text(result: StatusResult, view: TextView): string[] {
   const now = new Date(result.now);
-  return result.sandboxes.flatMap((s) => sandboxLines(s, now));
+  return wrapLines(result.sandboxes.flatMap((s) => sandboxLines(s, now)).map(printable), view);
 }
 
 export function staleNames(result: StatusResult): string[] {

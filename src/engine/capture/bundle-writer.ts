@@ -56,6 +56,7 @@ export class BundleWriter {
         // Linking here is cheaper than shipping the job to a worker (measured: 1.8 s vs 2.3 s on 35,000 files).
         if (hardLink(linkFrom, job.dest)) {
           this.linked++;
+          this.deps.events.file?.(entry.path, 'linked');
           if (database) this.databases.push(entry.path);
           this.tick(1, scanned.stat.size);
           continue;
@@ -82,6 +83,7 @@ export class BundleWriter {
       entry.size = outcome.size;
       if (outcome.sparse) entry.sparse = true;
       this.copied++;
+      this.deps.events.file?.(entry.path, 'copied');
       this.copiedBytes += outcome.size;
     } else if (outcome.kind === 'vanished') {
       this.vanished.add(entry.path);
@@ -123,6 +125,7 @@ export class BundleWriter {
     Object.assign(entry, { strategy: 'sqlite_backup', journalMode: copy.journalMode, size, sha256, sourceSize: scanned.stat.size, ...wal });
     this.databases.push(entry.path);
     this.copied++;
+    this.deps.events.file?.(entry.path, 'copied');
     this.copiedBytes += size;
   }
 
@@ -140,6 +143,7 @@ export class BundleWriter {
     this.degraded.push({ path: entry.path, reason });
     this.deps.events.warning?.(`${entry.path}: ${reason}`);
     this.copied++;
+    this.deps.events.file?.(entry.path, 'copied');
     this.copiedBytes += outcome.size;
   }
 

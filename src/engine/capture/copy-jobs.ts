@@ -15,7 +15,7 @@ export type JobOutcome = CopyOutcome | { kind: 'vanished' } | { kind: 'error'; c
 export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: number) => void): JobOutcome[] {
   let files = 0;
   let bytes = 0;
-  return jobs.map((job) => {
+  const outcomes = jobs.map((job) => {
     let outcome: JobOutcome;
     try {
       outcome = copyFileHashed(job.source, job.dest, job.mode, { size: job.size });
@@ -32,6 +32,9 @@ export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: nu
     }
     return outcome;
   });
+  // The last files since a report count too, or a bar would never reach its total.
+  if (onProgress && files > 0) onProgress(files, bytes);
+  return outcomes;
 }
 
 type WorkerMessage = { type: 'progress'; files: number; bytes: number } | { type: 'done'; outcomes: JobOutcome[] };

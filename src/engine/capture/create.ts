@@ -80,6 +80,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
     const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer) });
+    deps.events.phase?.('sync');
     const dir = publishBundle(partialDir, bundle, deps, 'create');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
     return {

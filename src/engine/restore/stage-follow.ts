@@ -11,7 +11,7 @@ export interface FollowRun {
   readonly rewrittenConfigs: ReadonlySet<string>;
   readonly warnings: string[];
   breathe(): Promise<void>;
-  tick(bytes: number): void;
+  tick(bytes: number, restored?: string): void;
 }
 
 type Follower = (RestoreItem | CarryItem) & { follows: NonNullable<RestoreItem['follows']> };
@@ -37,7 +37,7 @@ function writeFollower(item: Follower, stageDir: string, run: FollowRun): void {
   const dest = `${stageDir}/${item.rel}`;
   if (item.kind === 'restore' && !run.rewrittenConfigs.has(item.follows.path)) {
     copyVerified(item.source, dest, item.entry, item.mode);
-    run.tick(item.entry.size ?? 0);
+    run.tick(item.entry.size ?? 0, item.entry.path);
     return;
   }
   const current = currentCopy(item, run);
@@ -45,7 +45,7 @@ function writeFollower(item: Follower, stageDir: string, run: FollowRun): void {
   const config = fs.readFileSync(fsPath(`${stageDir}/${item.follows.rel}`));
   const text = item.follows.role === 'last-good' ? config : configHashText(current.text(), posix.basename(item.follows.path), config);
   writeStaged(dest, text, current.mode, undefined);
-  if (item.kind === 'restore') run.tick(item.entry.size ?? 0);
+  if (item.kind === 'restore') run.tick(item.entry.size ?? 0, item.entry.path);
 }
 
 /** The copy being replaced: its mode, and (read only for `.config-hash`) its text. Undefined when a live one vanished. */

@@ -36,7 +36,9 @@ export class StageRun {
     await this.interrupt?.breathe();
   }
 
-  tick(bytes: number): void {
+  /** One file staged; `restored` names it when its bytes were written from the bundle (for --verbose). */
+  tick(bytes: number, restored?: string): void {
+    if (restored !== undefined) this.deps.events.file?.(restored, 'restored');
     this.done.files++;
     this.done.bytes += bytes;
     if (!this.faulted && this.done.files >= this.faultAt) {
@@ -87,7 +89,7 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
   } else {
     copyVerified(item.source, dest, entry, item.mode);
   }
-  run.tick(entry.size ?? 0);
+  run.tick(entry.size ?? 0, entry.path);
 }
 
 /**
@@ -115,7 +117,7 @@ export async function stageMismatched(unit: PlanUnit, stageDir: string, run: Sta
     if (item.kind !== 'restore' || !item.linkCandidate || verifiedLive.has(item.linkCandidate)) continue;
     await run.breathe();
     copyVerified(item.source, stagedPath(stageDir, item.rel), item.entry, item.mode);
-    run.tick(item.entry.size ?? 0);
+    run.tick(item.entry.size ?? 0, item.entry.path);
   }
 }
 
@@ -133,9 +135,13 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
       if (!verifiedLive.has(item.linkCandidate)) continue;
       const dest = stagedPath(stageDir, item.rel);
       // Changed since it was hashed (the agent is still running?): the bundle's copy after all.
-      if (unchangedSinceHashed(item.linkCandidate, item)) linkOrCopy(item.linkCandidate, dest, true);
-      else copyVerified(item.source, dest, item.entry, item.mode);
-      run.tick(item.entry.size ?? 0);
+      if (unchangedSinceHashed(item.linkCandidate, item)) {
+        linkOrCopy(item.linkCandidate, dest, true);
+        run.tick(item.entry.size ?? 0);
+      } else {
+        copyVerified(item.source, dest, item.entry, item.mode);
+        run.tick(item.entry.size ?? 0, item.entry.path);
+      }
       continue;
     }
     if (item.kind !== 'carry' || item.follows) continue;
