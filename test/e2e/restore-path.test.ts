@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { BIN, clawback, json } from '../helpers/cli.js';
+import { writeNemoClawBundle } from '../../fixtures/nemoclaw-bundle.js';
+import { BIN, clawback, json, tempDir } from '../helpers/cli.js';
 import { openClawFixture, restoreLeftovers, type RestoreFixture } from '../helpers/restore.js';
 import { databaseContent } from '../helpers/sqlite.js';
 import { copyTree, readTree, treeDigest, type TreeItem } from '../helpers/tree.js';
@@ -271,5 +272,44 @@ describe('snapshot restore --to-dir', () => {
     expect(fs.readdirSync(path.dirname(dir)).filter((n) => n.includes('.partial-'))).toEqual([]);
     const clash = await f.cli('oc', 'snapshot', 'restore', 'v1', '--to-dir', path.join(f.dir, 'out', 'never'), '--to', 'other');
     expect(clash.exitCode).toBe(2);
+  });
+});
+
+describe('snapshot restore --to-dir from a bundle NemoClaw wrote', () => {
+  it('writes its files and databases as captured, and changes neither the bundle nor the live home', async () => {
+    const base = tempDir('clawback-to-dir-nemoclaw-');
+    try {
+      const home = path.join(base, '.nemoclaw');
+      const root = path.join(base, '.hermes');
+      fs.mkdirSync(root, { recursive: true });
+      fs.writeFileSync(path.join(root, 'SOUL.md'), 'live\n');
+      const cli = (...args: string[]): ReturnType<typeof clawback> => clawback(home, args);
+      expect((await cli('sandbox', 'add', 'box', '--agent', 'hermes', '--root', root)).exitCode).toBe(0);
+      const bundle = writeNemoClawBundle(home, { sandbox: 'box', agent: 'hermes' });
+      const untouched = readTree(bundle.dir, { times: true, withRoot: true });
+
+      const whole = path.join(base, 'out');
+      const written = await cli('box', 'snapshot', 'restore', 'v1', '--to-dir', whole);
+      expect(written.exitCode, String(written.stderr)).toBe(0);
+      const files = [...readTree(whole)].filter(([, item]) => item.type === 'file').map(([rel]) => rel);
+      expect(files.sort()).toEqual([...bundle.files.keys()].sort());
+      for (const [rel, bytes] of bundle.files) {
+        if (bundle.rows.has(rel)) expect(databaseContent(path.join(whole, rel)).notes!.map((r) => (r as { body: string }).body), rel).toEqual(bundle.rows.get(rel));
+        else expect(fs.readFileSync(path.join(whole, rel)), rel).toEqual(bytes);
+      }
+
+      const part = path.join(base, 'part');
+      const one = await cli('box', 'snapshot', 'restore', 'v1', '--to-dir', part, '--path', 'SOUL.md', '--json');
+      expect(one.exitCode, String(one.stderr)).toBe(0);
+      expect(json<{ restoreToDir: { paths: string[] } }>(one).restoreToDir.paths).toEqual(['SOUL.md']);
+      expect(fs.readdirSync(part)).toEqual(['SOUL.md']);
+      expect(fs.readFileSync(path.join(part, 'SOUL.md'))).toEqual(bundle.files.get('SOUL.md'));
+
+      expect(readTree(bundle.dir, { times: true, withRoot: true })).toEqual(untouched);
+      expect(fs.readFileSync(path.join(root, 'SOUL.md'), 'utf8')).toBe('live\n');
+      expect(fs.readdirSync(root)).toEqual(['SOUL.md']);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 });
