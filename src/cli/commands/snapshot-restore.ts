@@ -36,9 +36,7 @@ A --path that matches nothing in the snapshot exits 4. With --only/--agent: what
 --to-dir DIR writes the selection (all of it, or --path/--only/--agent) into a new or empty directory
 instead of the live state: files as captured (no config merges), SQLite through the backup API, every
 file checked against the manifest; nothing is registered and no pre-restore snapshot is taken. It is
-built in DIR.partial-<random> beside DIR and renamed into place; a non-empty DIR is refused (exit 5).
-
-Exit codes: 0 ok, 2 usage, 4 no such snapshot or path, 5 refused, 6 damaged bundle, 7 busy, 130 interrupted.`;
+built in DIR.partial-<random> beside DIR and renamed into place; a non-empty DIR is refused (exit 5).`;
 
 function resolver(ctx: CliContext): (dir: string) => string {
   return (dir) => path.resolve(ctx.io.cwd, expandHome(dir, ctx.io.homedir));

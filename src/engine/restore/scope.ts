@@ -46,6 +46,9 @@ export function restoreScope(bundle: BundleManifest, request: ScopeRequest): Sco
   return scope;
 }
 
+/** What matching --path needs of a bundle. */
+type SnapshotPaths = Pick<BundleManifest, 'timestamp'> & { entries: ReadonlyArray<Pick<BundleManifest['entries'][number], 'path'>> };
+
 /** 'workspace/', './workspace', '/workspace' → 'workspace'; refuses '..' and the root itself. */
 function normaliseGlob(raw: string): string {
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
@@ -60,7 +63,7 @@ function normaliseGlob(raw: string): string {
  * snapshot's root. Only what the snapshot holds is named, so a live file the snapshot never had is
  * never matched. A glob that matches nothing is exit 4, with the nearest path as a hint.
  */
-export function matchSnapshotPaths(bundle: BundleManifest, globs: readonly string[], sandbox: string): string[] {
+export function matchSnapshotPaths(bundle: SnapshotPaths, globs: readonly string[], sandbox: string): string[] {
   const paths = bundle.entries.map((e) => e.path);
   const matched: string[] = [];
   for (const raw of globs) {
@@ -74,7 +77,7 @@ export function matchSnapshotPaths(bundle: BundleManifest, globs: readonly strin
   return outermost(matched);
 }
 
-function noMatch(raw: string, glob: string, paths: readonly string[], bundle: BundleManifest, sandbox: string): NotFoundError {
+function noMatch(raw: string, glob: string, paths: readonly string[], bundle: SnapshotPaths, sandbox: string): NotFoundError {
   const base = glob.slice(glob.lastIndexOf('/') + 1);
   // A typo of a whole path, else the same name somewhere else (`SOUL.md` → `workspace/SOUL.md`).
   const elsewhere = paths.filter((p) => p.endsWith(`/${base}`) || picomatch.isMatch(p.slice(p.lastIndexOf('/') + 1), base, { dot: true }));
