@@ -55,6 +55,7 @@ beforeAll(async () => {
   await run('snapshot-verify', home, ['oc', 'snapshot', 'verify', '--all']);
   await run('snapshot-restore-dry-run', home, ['oc', 'snapshot', 'restore', 'first', '--dry-run']);
   await run('snapshot-restore', home, ['oc', 'snapshot', 'restore', 'first', '--yes']);
+  await run('snapshot-restore-to-dir', home, ['oc', 'snapshot', 'restore', 'first', '--to-dir', path.join(base, 'first-dir'), '--path', 'workspace', 'memory']);
   const archive = path.join(base, 'first.tar.gz');
   await run('snapshot-export', home, ['oc', 'snapshot', 'export', 'first', '-o', archive]);
   expect((await clawback(home, ['sandbox', 'add', 'copy', '--agent', 'openclaw', '--root', path.join(base, 'copy')])).exitCode).toBe(0);

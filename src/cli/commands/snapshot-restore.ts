@@ -1,10 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { RestoreRequest } from '../../engine/restore/restore.js';
+import type { ToDirRequest } from '../../engine/restore/to-dir.js';
+import { UsageError } from '../../errors.js';
 import { confirm } from '../confirm.js';
 import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import * as present from '../present/snapshot-restore.js';
+import * as presentDir from '../present/snapshot-restore-dir.js';
 import { csv } from './options.js';
 
 interface RestoreFlags {
@@ -17,10 +20,30 @@ interface RestoreFlags {
   agent?: string[];
   newAgentRoot?: string;
   preRestore?: boolean;
+  path?: string[];
+  toDir?: string;
+}
+
+const HELP = `
+--path GLOB (repeatable, or several after one --path; put the selector before it) restores only the
+snapshot paths it names, relative to the state root: a plain path is that file, or that directory and
+everything below it; a glob (quote it) matches whole paths, e.g. 'workspace/memory/2026-04-*.md', or
+'**/SOUL.md' at any depth. It goes through the same staged, verified, journaled restore with a
+pre-restore snapshot. Live files outside the matched paths are never removed or changed (their inodes
+stay); a matched directory becomes exactly the snapshot's (files added since inside it are removed).
+A --path that matches nothing in the snapshot exits 4. With --only/--agent: what both select.
+
+--to-dir DIR writes the selection (all of it, or --path/--only/--agent) into a new or empty directory
+instead of the live state: files as captured (no config merges), SQLite through the backup API, every
+file checked against the manifest; nothing is registered and no pre-restore snapshot is taken. It is
+built in DIR.partial-<random> beside DIR and renamed into place; a non-empty DIR is refused (exit 5).`;
+
+function resolver(ctx: CliContext): (dir: string) => string {
+  return (dir) => path.resolve(ctx.io.cwd, expandHome(dir, ctx.io.homedir));
 }
 
 function requestOf(ctx: CliContext, sandbox: string, selector: string | undefined, flags: RestoreFlags): RestoreRequest {
-  const resolve = (dir: string): string => path.resolve(ctx.io.cwd, expandHome(dir, ctx.io.homedir));
+  const resolve = resolver(ctx);
   return {
     sandbox,
     selector: selector ?? 'latest',
@@ -32,13 +55,44 @@ function requestOf(ctx: CliContext, sandbox: string, selector: string | undefine
     ...(flags.only ? { only: flags.only } : {}),
     ...(flags.agent ? { agents: flags.agent } : {}),
     ...(flags.newAgentRoot !== undefined ? { newAgentRoot: resolve(flags.newAgentRoot) } : {}),
+    ...(flags.path ? { paths: flags.path } : {}),
   };
+}
+
+/** --to-dir writes a plain directory: the flags about a live target mean nothing there. */
+function toDirRequestOf(ctx: CliContext, sandbox: string, selector: string | undefined, flags: RestoreFlags & { toDir: string }): ToDirRequest {
+  const clash = (['to', 'root', 'newAgentRoot', 'force'] as const).find((key) => flags[key] !== undefined);
+  if (clash !== undefined) {
+    const flag = `--${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(`--to-dir cannot be combined with ${flag}`, { hint: '--to-dir writes a new or empty directory and touches no sandbox' });
+  }
+  if (flags.preRestore === false) throw new UsageError('--to-dir cannot be combined with --no-pre-restore', { hint: '--to-dir changes no live state, so it never takes a pre-restore snapshot' });
+  return {
+    sandbox,
+    selector: selector ?? 'latest',
+    dir: resolver(ctx)(flags.toDir),
+    dryRun: flags.dryRun === true,
+    ...(flags.only ? { only: flags.only } : {}),
+    ...(flags.agent ? { agents: flags.agent } : {}),
+    ...(flags.path ? { paths: flags.path } : {}),
+  };
+}
+
+async function restoreIntoDir(ctx: CliContext, sandbox: string, selector: string | undefined, flags: RestoreFlags & { toDir: string }): Promise<void> {
+  const { restoreToDir } = await import('../../engine/restore/to-dir.js');
+  const request = toDirRequestOf(ctx, sandbox, selector, flags);
+  // Ctrl-C removes the half-written DIR.partial-* and exits 130; DIR itself never appears.
+  const release = request.dryRun ? undefined : ctx.io.interrupts?.takeOver();
+  const summary = await restoreToDir(request, ctx.deps).finally(() => release?.());
+  emit(ctx, presentDir.json(summary), () => presentDir.text(summary));
 }
 
 export function registerSnapshotRestore(program: Command, act: Act): void {
   program
     .command('snapshot-restore <sandbox> [selector]', { hidden: true })
     .description('restore a snapshot (default: latest); a pre-restore snapshot is taken first')
+    .option('--path <globs...>', 'restore only these snapshot paths (globs; a directory with all below it); live files outside them stay')
+    .option('--to-dir <dir>', 'write the snapshot (or the --path/--only/--agent part) into a new or empty directory; change no live state')
     .option('--to <other>', 'restore into another sandbox (registered if unknown)')
     .option('--root <dir>', 'with --to a new name: its state root (default <home>/sandboxes/<other>)')
     .option('--force', 'restore over an existing --to sandbox or a non-empty --root')
@@ -48,8 +102,10 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
     .option('--agent <ids>', 'restore only these agents (comma-separated)', csv)
     .option('--new-agent-root <dir>', 'where agents not on this host go (default <root>/workspaces/<id>)')
     .option('--no-pre-restore', 'skip the safety snapshot of the current state')
+    .addHelpText('after', HELP)
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: RestoreFlags) => {
+        if (flags.toDir !== undefined) return restoreIntoDir(ctx, sandbox, selector, { ...flags, toDir: flags.toDir });
         const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/restore.js');
         const request = requestOf(ctx, sandbox, selector, flags);
         const needed = restoreConfirmation(request, ctx.deps);

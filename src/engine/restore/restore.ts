@@ -1,25 +1,23 @@
 import { lockHost } from '../sandbox/lock.js';
 import path from 'node:path';
-import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
-import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { RefusedError } from '../../errors.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
-import { findSnapshot } from '../bundle/find.js';
 import { sweepLeftovers } from '../bundle/remove.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import type { EngineDeps } from '../deps.js';
 import { planQwenPawRestore } from './qwenpaw-registry.js';
 import { recoverSandbox } from '../recovery.js';
-import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
-import { Selection, type ScopeOptions } from '../sandbox/selection.js';
+import { resolveMounts } from '../sandbox/layout.js';
+import { Selection } from '../sandbox/selection.js';
 import { applyPlan } from './apply.js';
 import { mapMounts } from './mounts.js';
 import { planRestore, writeTotals, type RestorePlan } from './plan.js';
 import { diffPolicies } from './policy.js';
 import { StageRun, verifyPlanned } from './stage.js';
 import { summariseRestore, type RestoreOutcome, type RestoreSummary } from './summary.js';
+import { loadSource, type RestoreSource } from './source.js';
 import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
+import { assertPathsSelected, restoreScope } from './scope.js';
 
 export { restoreConfirmation, type Confirmation } from './target.js';
 
@@ -39,37 +37,11 @@ export interface RestoreRequest {
   agents?: string[];
   newAgentRoot?: string;
   noPreRestore?: boolean;
+  /** `--path`: only these snapshot paths (globs), each with everything below it. */
+  paths?: string[];
 }
 
 export type { PlanCounts, RestoreSummary } from './summary.js';
-
-/** Bundle scope ∩ request scope: a partial bundle restores only what it holds; everything else stays. */
-function restoreScope(bundle: BundleManifest, request: RestoreRequest): ScopeOptions {
-  const scope: ScopeOptions = { noSecrets: !bundle.scope.includesSecrets, excludes: bundle.scope.excludes };
-  if (bundle.scope.paths) scope.within = bundle.scope.paths;
-  if (request.only) {
-    const missing = bundle.scope.full ? [] : request.only.filter((m) => !bundle.scope.modules.includes(m));
-    if (missing.length > 0) {
-      throw new UsageError(`snapshot ${bundle.timestamp} does not hold module ${missing.map((m) => JSON.stringify(m)).join(', ')}`, {
-        hint: `it holds ${bundle.scope.modules.join(', ')}`,
-      });
-    }
-    scope.only = request.only;
-  } else if (!bundle.scope.full) scope.only = bundle.scope.modules;
-  const bundleAgents = bundle.scope.agents;
-  if (request.agents) {
-    // A full bundle names no agents in its scope: the ones it holds are those its entries belong to.
-    const held = bundleAgents ?? [...new Set(bundle.entries.flatMap((e) => (e.agent === undefined ? [] : [e.agent])))].sort();
-    const missing = request.agents.filter((a) => !held.includes(a));
-    if (missing.length > 0) {
-      throw new UsageError(`snapshot ${bundle.timestamp} does not hold agent ${missing.map((a) => JSON.stringify(a)).join(', ')}`, {
-        hint: held.length > 0 ? `it holds ${held.join(', ')}` : 'it holds no per-agent state; leave out --agent',
-      });
-    }
-    scope.agents = request.agents;
-  } else if (bundleAgents) scope.agents = bundleAgents;
-  return scope;
-}
 
 /**
  * Restores a snapshot (README "Restore"): verify the bundle, plan, stage the restored
@@ -123,32 +95,6 @@ function reportWarnings(summary: RestoreSummary, deps: EngineDeps): RestoreSumma
   return summary;
 }
 
-interface RestoreSource {
-  record: BundleRecord;
-  bundle: BundleManifest;
-  agentManifest: AgentManifest;
-}
-
-/** The snapshot to restore, checked: complete, its manifest intact, of the target's agent kind. */
-function loadSource(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps): RestoreSource {
-  const record = findSnapshot(request.sandbox, request.selector ?? 'latest', deps);
-  if (record.state !== 'complete') {
-    throw new IntegrityError('bundle-incomplete', `${record.dir} is ${record.state}; only complete snapshots can be restored`, {
-      hint: record.problem?.message ?? 'choose another snapshot (`snapshot list`)',
-    });
-  }
-  // listBundles already parsed it strictly; parsing 40,000 entries twice costs a noticeable part of a restore.
-  const bundle = record.manifest ?? readBundleManifest(record.dir);
-  assertContentChecksum(bundle, path.join(record.dir, MANIFEST_FILE));
-  const agentManifest = loadAgentManifest(target.entry.agent);
-  if (bundle.agentType !== agentManifest.agent) {
-    throw new RefusedError('agent-mismatch', `snapshot ${record.timestamp} is of a ${bundle.agentType} home; ${target.name} is ${agentManifest.agent}`, {
-      hint: 'restore it into a sandbox of the same agent kind (--to a new name registers one)',
-    });
-  }
-  return { record, bundle, agentManifest };
-}
-
 /** The plan for this target: mounts mapped, scope applied, and (QwenPaw) the agent registry rewrite. */
 function planFor(request: RestoreRequest, target: RestoreTarget, source: RestoreSource, deps: EngineDeps): RestorePlan {
   const { record, bundle, agentManifest } = source;
@@ -158,9 +104,10 @@ function planFor(request: RestoreRequest, target: RestoreTarget, source: Restore
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),
   });
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
+  assertPathsSelected(bundle, selection, request);
   const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
   if (agentManifest.agent !== 'qwenpaw') return plan;
-  return planQwenPawRestore(plan, { bundle, payloadDir, mounts, selection, full: request.only === undefined && request.agents === undefined, homeDir: deps.host.homeDir });
+  return planQwenPawRestore(plan, { bundle, payloadDir, mounts, selection, full: request.only === undefined && request.agents === undefined && request.paths === undefined, homeDir: deps.host.homeDir });
 }
 
 /** A dry run: every file the restore would write hashed against the manifest, config merges tried in memory. */
@@ -172,7 +119,7 @@ function checkPlan(plan: RestorePlan, deps: EngineDeps): RestoreOutcome {
 }
 
 async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
-  const source = loadSource(request, target, deps);
+  const source = loadSource(request.sandbox, request.selector ?? 'latest', target, deps);
   deps.events.phase?.('plan');
   const planned = planFor(request, target, source, deps);
   const nextPolicy = { policyPresets: source.bundle.policyPresets, customPolicies: source.bundle.customPolicies };

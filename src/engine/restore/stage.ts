@@ -148,7 +148,7 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
     const dest = stagedPath(stageDir, item.rel);
     const live = item.live;
     try {
-      if (live.type === 'symlink') fs.symlinkSync(fsPath(live.target!), fsPath(dest));
+      if (live.type === 'symlink') carrySymlink(live.path, live.target!, dest);
       else linkOrCopy(live.path, dest, live.type === 'file');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') {
@@ -174,6 +174,22 @@ function refuseUncarried(paths: readonly string[]): void {
     hint: 'they belong to another user or are unreadable: restore as their owner, or move them out of the state root first',
     details: paths.slice(0, 20),
   });
+}
+
+/**
+ * A carried symlink is hard-linked itself where the system links a link rather than its target
+ * (Linux), so it keeps its inode and mtime like a carried file; otherwise it is made anew.
+ */
+function carrySymlink(source: string, target: string, dest: string): void {
+  try {
+    fs.linkSync(fsPath(source), fsPath(dest));
+    if (fs.lstatSync(fsPath(dest)).isSymbolicLink()) return;
+    fs.unlinkSync(fsPath(dest));
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOENT' && code !== 'EACCES') throw error;
+  }
+  fs.symlinkSync(fsPath(target), fsPath(dest));
 }
 
 function linkOrCopy(source: string, dest: string, regular: boolean): void {
