@@ -5,7 +5,8 @@ import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleManifest } from '../../manifest/bundle-manifest.js';
 import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { acquireLocks, type Lock } from '../../store/lock.js';
-import { findSnapshot } from '../bundle/find.js';
+import { findRestoreSource } from '../bundle/find.js';
+import type { SnapshotScope } from '../bundle/scope.js';
 import { sweepLeftovers } from '../bundle/remove.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import type { EngineDeps } from '../deps.js';
@@ -37,6 +38,8 @@ export interface RestoreRequest {
   dryRun?: boolean;
   only?: string[];
   agents?: string[];
+  /** Restore only these paths (globs); with `latest`, a partial snapshot that holds them may be chosen. */
+  paths?: string[];
   newAgentRoot?: string;
   noPreRestore?: boolean;
 }
@@ -125,13 +128,15 @@ function reportWarnings(summary: RestoreSummary, deps: EngineDeps): RestoreSumma
 
 interface RestoreSource {
   record: BundleRecord;
+  scope: SnapshotScope | undefined;
   bundle: BundleManifest;
   agentManifest: AgentManifest;
 }
 
 /** The snapshot to restore, checked: complete, its manifest intact, of the target's agent kind. */
 function loadSource(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps): RestoreSource {
-  const record = findSnapshot(request.sandbox, request.selector ?? 'latest', deps);
+  const need = { ...(request.only ? { only: request.only } : {}), ...(request.agents ? { agents: request.agents } : {}), ...(request.paths ? { paths: request.paths } : {}) };
+  const { record, scope } = findRestoreSource(request.sandbox, request.selector ?? 'latest', need, deps);
   if (record.state !== 'complete') {
     throw new IntegrityError('bundle-incomplete', `${record.dir} is ${record.state}; only complete snapshots can be restored`, {
       hint: record.problem?.message ?? 'choose another snapshot (`snapshot list`)',
@@ -146,7 +151,7 @@ function loadSource(request: RestoreRequest, target: RestoreTarget, deps: Engine
       hint: 'restore it into a sandbox of the same agent kind (--to a new name registers one)',
     });
   }
-  return { record, bundle, agentManifest };
+  return { record, scope, bundle, agentManifest };
 }
 
 /** The plan for this target: mounts mapped, scope applied, and (QwenPaw) the agent registry rewrite. */
@@ -185,6 +190,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     dryRun: request.dryRun === true,
     target,
     record: source.record,
+    scope: source.scope,
     bundle: source.bundle,
     plan,
     policy,
