@@ -66,13 +66,15 @@ describe('restoreSnapshot', () => {
     write('agents/main/sessions/extra.jsonl', '{}\n');
     write('workspace/SOUL.md', 'changed outside the bundle\n');
 
-    const summary = await restoreSnapshot({ sandbox: 'oc', noPreRestore: true, confirmed: true }, deps);
+    // Named: a bare restore (`latest`) never picks a partial snapshot (see snapshot-ids-scope.test.ts).
+    const summary = await restoreSnapshot({ sandbox: 'oc', selector: 'v1', noPreRestore: true, confirmed: true }, deps);
     expect(summary.paths.replaced).toEqual([session]);
     expect(summary.paths.removed).toEqual(['agents/main/sessions/extra.jsonl']);
     expect(read(session)).toBe(original);
     expect(fs.existsSync(path.join(sessions, 'extra.jsonl'))).toBe(false);
     expect(read('workspace/SOUL.md')).toBe('changed outside the bundle\n');
-    await expect(restoreSnapshot({ sandbox: 'oc', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/does not hold module "workspaces"/);
+    await expect(restoreSnapshot({ sandbox: 'oc', selector: 'v1', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/does not hold module "workspaces"/);
+    await expect(restoreSnapshot({ sandbox: 'oc', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/has no snapshot that holds module workspaces/);
   });
 
   it('keeps user-managed files that exist, brings back missing ones, and gives secrets 0700/0600', async () => {
