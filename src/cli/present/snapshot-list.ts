@@ -80,11 +80,11 @@ export function text(result: ListResult): string[] {
   const { sandbox, snapshots: rows } = result;
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
   const table = renderTable(
-    ['Version', 'ID', 'Name', 'Timestamp', 'Scope', 'Files', 'Size', 'Unique', 'Complete'],
+    ['Version', 'Name', 'ID', 'Timestamp', 'Scope', 'Files', 'Size', 'Unique', 'Complete'],
     rows.map((r) => [
       (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
-      r.shortId,
       r.name ?? '',
+      r.shortId,
       r.timestamp,
       r.scope ? scopeText(r.scope) : '-',
       r.files ?? '-',
