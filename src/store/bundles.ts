@@ -13,6 +13,7 @@ import { isNemoClawManifest, nemoclawHeader, parseNemoClawManifest, type NemoCla
 import { isRecord } from '../records.js';
 import { namesIn } from './dirs.js';
 import { parseBundleTimestamp } from './home.js';
+import { shortIdOf } from './short-id.js';
 
 export const PARTIAL_SUFFIX = '.partial';
 
@@ -20,7 +21,10 @@ export type BundleState = 'complete' | 'partial' | 'corrupt';
 
 /** One directory under a sandbox's bundle dir, as found on disk. Corrupt and partial ones are reported, never dropped. */
 export interface BundleRecord {
+  /** The directory name: the timestamp, with `.partial` for an unfinished bundle. */
   id: string;
+  /** 8 hex characters derived from the sandbox and the timestamp (store/short-id.ts); a selector accepts a prefix of ≥ 4. */
+  shortId: string;
   dir: string;
   timestamp: string;
   time: Date | undefined;
@@ -108,6 +112,7 @@ function makeRecord(fields: Omit<BundleRecord, 'manifest'>, legacy: LegacyReader
 
 export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRecord[] {
   const records: BundleRecord[] = [];
+  const sandbox = path.basename(sandboxDir);
   for (const name of namesIn(sandboxDir)) {
     if (name.startsWith('.')) continue;
     const dir = path.join(sandboxDir, name);
@@ -117,6 +122,7 @@ export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRe
     const timestamp = partial ? name.slice(0, -PARTIAL_SUFFIX.length) : name;
     const fields: Omit<BundleRecord, 'manifest'> = {
       id: name,
+      shortId: shortIdOf(sandbox, timestamp),
       dir,
       timestamp,
       time: parseBundleTimestamp(timestamp),

@@ -66,7 +66,8 @@ describe('restoreSnapshot', () => {
     write('agents/main/sessions/extra.jsonl', '{}\n');
     write('workspace/SOUL.md', 'changed outside the bundle\n');
 
-    const summary = await restoreSnapshot({ sandbox: 'oc', noPreRestore: true, confirmed: true }, deps);
+    // Named: a bare restore (`latest`) never picks a partial snapshot (see snapshot-ids-scope.test.ts).
+    const summary = await restoreSnapshot({ sandbox: 'oc', selector: 'v1', noPreRestore: true, confirmed: true }, deps);
     // The sessions module holds the agent's database too; a database always comes back through the backup API.
     expect(summary.paths.replaced).toEqual(['agents/main/agent/openclaw-agent.sqlite', session]);
     // The live database's -wal/-shm go with the content it replaces.
@@ -74,7 +75,8 @@ describe('restoreSnapshot', () => {
     expect(read(session)).toBe(original);
     expect(fs.existsSync(path.join(sessions, 'extra.jsonl'))).toBe(false);
     expect(read('workspace/SOUL.md')).toBe('changed outside the bundle\n');
-    await expect(restoreSnapshot({ sandbox: 'oc', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/does not hold module "workspaces"/);
+    await expect(restoreSnapshot({ sandbox: 'oc', selector: 'v1', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/does not hold module "workspaces"/);
+    await expect(restoreSnapshot({ sandbox: 'oc', only: ['workspaces'], dryRun: true }, deps)).rejects.toThrow(/has no snapshot that holds module workspaces/);
   });
 
   it('keeps user-managed files that exist, brings back missing ones, and gives secrets 0700/0600', async () => {

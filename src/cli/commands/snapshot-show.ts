@@ -9,9 +9,9 @@ export function registerSnapshotShow(program: Command, act: Act): void {
     .description('show one snapshot')
     .action(
       act(async (ctx, sandbox: string, selector: string) => {
-        const { findSnapshot } = await import('../../engine/bundle/find.js');
+        const { findSnapshot, scopeOf } = await import('../../engine/bundle/find.js');
         const record = findSnapshot(sandbox, selector, ctx.deps);
-        emit(ctx, present.json(record), () => present.text(record));
+        emit(ctx, present.json(record), () => present.text(record, scopeOf(record, sandbox, ctx.deps)));
       }),
     );
 }

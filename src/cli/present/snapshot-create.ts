@@ -5,6 +5,8 @@ import { formatBytes, formatDurationMs } from './format.js';
 export interface SnapshotJson {
   sandbox: string;
   timestamp: string;
+  /** 8 hex characters, fixed for the snapshot's life; a prefix of ≥ 4 is a selector. */
+  shortId: string;
   name: string | null;
   dir: string;
   files: number;
@@ -31,6 +33,7 @@ export function snapshotJson(s: SnapshotSummary): SnapshotJson {
   return {
     sandbox: s.sandbox,
     timestamp: s.timestamp,
+    shortId: s.shortId,
     name: s.name,
     dir: s.dir,
     files: s.files,
@@ -54,7 +57,7 @@ export function json(summary: SnapshotSummary): CreateDocument {
 
 export function text(s: SnapshotSummary): string[] {
   return [
-    `✓ ${s.sandbox}: ${s.files} files, ${formatBytes(s.bytes)} → ${s.dir}`,
+    `✓ ${s.sandbox} ${s.shortId}: ${s.files} files, ${formatBytes(s.bytes)} → ${s.dir}`,
     `  ${s.copiedFiles} copied (${formatBytes(s.copiedBytes)}), ${s.linkedFiles} unchanged (hard-linked), ${s.databases.length} SQLite database(s), ${s.skipped} skipped, in ${formatDurationMs(s.durationMs)}`,
     ...(s.incomplete ? ['  some paths could not be read (see warnings); everything else is in the snapshot'] : []),
     ...s.missedDatabases.map((d) => `  NOT CAPTURED: ${d.path} (${d.reason})`),

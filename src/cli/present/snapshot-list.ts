@@ -1,12 +1,16 @@
 import type { DiskUsage, SnapshotRow } from '../../engine/inspect/list.js';
 import type { JsonDocument } from './document.js';
 import { formatBytes } from './format.js';
+import { scopeJson, scopeText, type ScopeJson } from './scope.js';
 import { renderTable } from './table.js';
 import { compactTimestamps, wrapLine, type TextView } from './terminal-text.js';
 
 export interface SnapshotRowJson {
   version: number | null;
+  /** The bundle's directory name (its timestamp; `.partial` for an unfinished one). */
   id: string;
+  /** 8 hex characters, fixed for the snapshot's life; a prefix of ≥ 4 is a selector. */
+  shortId: string;
   name: string | null;
   timestamp: string;
   state: 'complete' | 'partial' | 'corrupt';
@@ -21,6 +25,8 @@ export interface SnapshotRowJson {
   legacy: boolean;
   /** Databases the snapshot found but could not capture; null when the bundle's header is unreadable. */
   missingDatabases: string[] | null;
+  /** full, or the modules/agents a partial snapshot holds and whether secrets are in it; null when the header is unreadable. */
+  scope: ScopeJson | null;
 }
 
 export interface DiskUsageJson {
@@ -44,7 +50,7 @@ export interface ListResult {
 }
 
 function rowJson(r: SnapshotRow): SnapshotRowJson {
-  return { version: r.version, id: r.id, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, legacy: r.legacy, missingDatabases: r.missingDatabases ? [...r.missingDatabases] : null };
+  return { version: r.version, id: r.id, shortId: r.shortId, name: r.name, timestamp: r.timestamp, state: r.state, files: r.files, bytes: r.bytes, uniqueBytes: r.uniqueBytes, path: r.path, problem: r.problem, degraded: r.degraded ? [...r.degraded] : null, legacy: r.legacy, missingDatabases: r.missingDatabases ? [...r.missingDatabases] : null, scope: r.scope ? scopeJson(r.scope) : null };
 }
 
 export function json(result: ListResult): ListDocument {
@@ -76,11 +82,13 @@ export function text(result: ListResult, view: TextView): string[] {
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
   const stamps = compactTimestamps(rows.map((r) => r.timestamp), view);
   const table = renderTable(
-    ['Version', 'Name', 'Timestamp', 'Files', 'Size', 'Unique', 'Complete'],
+    ['Version', 'Name', 'ID', 'Timestamp', 'Scope', 'Files', 'Size', 'Unique', 'Complete'],
     rows.map((r, i) => [
       (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
       r.name ?? '',
+      r.shortId,
       stamps[i]!,
+      r.scope ? scopeText(r.scope) : '-',
       r.files ?? '-',
       r.bytes !== null ? formatBytes(r.bytes) : '-',
       r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',

@@ -2,6 +2,7 @@ import type { MergeOutcome } from '../../engine/restore/stage.js';
 import type { Confirmation, PlanCounts, RestoreSummary } from '../../engine/restore/restore.js';
 import type { ConfirmRequest } from '../confirm.js';
 import type { JsonDocument } from './document.js';
+import { scopeJson, scopeText, type ScopeJson } from './scope.js';
 import { formatDurationMs } from './format.js';
 import { renderTable } from './table.js';
 import { columnsOf, printable, truncateMiddle, wrapLines, type TextView } from './terminal-text.js';
@@ -27,14 +28,15 @@ export interface RestoreJson {
   sandbox: string;
   target: string;
   dryRun: boolean;
-  bundle: { timestamp: string; name: string | null; version: number | null; dir: string };
+  /** `scope.full` false: a partial snapshot, of which only what it holds was restored. */
+  bundle: { timestamp: string; shortId: string; name: string | null; version: number | null; dir: string; scope: ScopeJson };
   dirs: string[];
   counts: PlanCountsJson;
   keptReasons: KeptReasonsJson;
   paths: { replaced: string[]; unchanged: string[]; added: string[]; removed: string[]; kept: string[] };
   databases: string[];
   merges: MergeJson[];
-  preRestore: { selector: string; timestamp: string; dir: string; undo: string } | null;
+  preRestore: { selector: string; shortId: string; timestamp: string; dir: string; undo: string } | null;
   registered: boolean;
   policy: { presetsAdded: string[]; presetsRemoved: string[]; customAdded: string[]; customRemoved: string[]; customChanged: string[]; changed: boolean };
   restart: string | null;
@@ -74,14 +76,14 @@ export function json(s: RestoreSummary): RestoreDocument {
       sandbox: s.sandbox,
       target: s.target,
       dryRun: s.dryRun,
-      bundle: { timestamp: b.timestamp, name: b.name, version: b.version, dir: b.dir },
+      bundle: { timestamp: b.timestamp, shortId: b.shortId, name: b.name, version: b.version, dir: b.dir, scope: scopeJson(b.scope) },
       dirs: [...s.dirs],
       counts: countsJson(s.counts),
       keptReasons: keptReasonsJson(s.keptReasons),
       paths: { replaced: [...p.replaced], unchanged: [...p.unchanged], added: [...p.added], removed: [...p.removed], kept: [...p.kept] },
       databases: [...s.databases],
       merges: s.merges.map(mergeJson),
-      preRestore: pre === null ? null : { selector: pre.selector, timestamp: pre.timestamp, dir: pre.dir, undo: pre.undo },
+      preRestore: pre === null ? null : { selector: pre.selector, shortId: pre.shortId, timestamp: pre.timestamp, dir: pre.dir, undo: pre.undo },
       registered: s.registered,
       policy: { presetsAdded: [...q.presetsAdded], presetsRemoved: [...q.presetsRemoved], customAdded: [...q.customAdded], customRemoved: [...q.customRemoved], customChanged: [...q.customChanged], changed: q.changed },
       restart: s.restart,
@@ -141,7 +143,7 @@ function identical(summary: RestoreSummary): boolean {
 }
 
 function headLine(summary: RestoreSummary): string {
-  const source = `v${summary.bundle.version ?? '?'} (${summary.bundle.name ?? summary.bundle.timestamp})`;
+  const source = `v${summary.bundle.version ?? '?'} ${summary.bundle.shortId} (${summary.bundle.name ?? summary.bundle.timestamp})`;
   const into = summary.target === summary.sandbox ? summary.sandbox : `${summary.target}${summary.registered ? ' (new sandbox)' : ''}`;
   if (identical(summary)) return `✓ ${into} is already identical to ${summary.sandbox} ${source}: nothing changed, no pre-restore snapshot needed`;
   return summary.dryRun
@@ -150,7 +152,9 @@ function headLine(summary: RestoreSummary): string {
 }
 
 export function text(summary: RestoreSummary, view: TextView): string[] {
-  const lines: string[] = [headLine(summary), ...planTable(summary, view)];
+  const lines: string[] = [headLine(summary)];
+  if (!summary.bundle.scope.full) lines.push(`  from a partial snapshot (${scopeText(summary.bundle.scope)}): only what it holds was ${summary.dryRun ? 'checked' : 'restored'}; everything else is as it was`);
+  lines.push(...planTable(summary, view));
   const kept = keptLine(summary);
   if (kept) lines.push(kept);
   if (summary.databases.length) lines.push(`  SQLite through the backup API: ${summary.databases.join(', ')}`);

@@ -1,6 +1,8 @@
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { BundleRecord } from '../../store/bundles.js';
+import type { SnapshotScope } from '../../engine/bundle/scope.js';
 import type { JsonDocument } from './document.js';
+import { scopeText } from './scope.js';
 import { formatBytes } from './format.js';
 
 export interface ModuleCountJson {
@@ -11,6 +13,8 @@ export interface ModuleCountJson {
 
 export interface SnapshotDetailJson {
   version: number | null;
+  /** 8 hex characters, fixed for the snapshot's life; a prefix of ≥ 4 is a selector. */
+  shortId: string;
   timestamp: string;
   name: string | null;
   path: string;
@@ -55,6 +59,7 @@ export interface NemoClawDetailJson {
 /** A partial or corrupt bundle: no manifest to show. */
 export interface UnreadableSnapshotJson {
   id: string;
+  shortId: string;
   state: 'complete' | 'partial' | 'corrupt';
   path: string;
   problem: string | null;
@@ -87,6 +92,7 @@ function detail(record: BundleRecord, m: BundleManifest): SnapshotDetailJson {
   const s = m.scope;
   return {
     version: record.version ?? null,
+    shortId: record.shortId,
     timestamp: m.timestamp,
     name: m.name,
     path: record.dir,
@@ -138,21 +144,23 @@ function emptyModules(d: SnapshotDetailJson): string[] {
 
 export function json(record: BundleRecord): ShowDocument {
   const m = record.manifest;
-  if (!m) return { schemaVersion: 1, snapshot: { id: record.id, state: record.state, path: record.dir, problem: record.problem?.message ?? null } };
+  if (!m) return { schemaVersion: 1, snapshot: { id: record.id, shortId: record.shortId, state: record.state, path: record.dir, problem: record.problem?.message ?? null } };
   return { schemaVersion: 1, snapshot: detail(record, m) };
 }
 
-export function text(record: BundleRecord): string[] {
+export function text(record: BundleRecord, scope: SnapshotScope | undefined): string[] {
   const m = record.manifest;
   if (!m) return [`${record.id}: ${record.state}${record.problem ? ` (${record.problem.message})` : ''}`];
   const d = detail(record, m);
   const skipped = Object.entries(d.skipped);
   return [
     `snapshot v${record.version} of ${m.sandboxName}${m.name ? ` "${m.name}"` : ''}`,
+    `  id:         ${record.shortId}`,
     `  timestamp:  ${m.timestamp}`,
     ...nemoclawLines(d.nemoclaw),
     `  path:       ${record.dir}`,
     `  agent:      ${m.agentType} (${m.capture} capture${m.scope.full ? ', full' : ', partial'})`,
+    ...(scope ? [`  scope:      ${scopeText(scope)}`] : []),
     `  files:      ${m.totals.files} (${formatBytes(m.totals.bytes)}), ${d.symlinks} symlinks`,
     `  secrets:    ${m.includesSecrets ? 'included' : 'left out'}`,
     `  databases:  ${d.databases.length ? d.databases.join(', ') : 'none'}${d.databasesExpected ? ` (${d.databases.length} of ${d.databasesExpected.length} found)` : ''}`,

@@ -10,6 +10,7 @@ import type { EngineDeps } from '../deps.js';
 import { copyFileHashed } from './copy.js';
 import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
 import type { ScannedEntry } from '../sandbox/scan.js';
+import type { LinkSource } from './link-sources.js';
 
 /** A file to copy, with the entry its outcome completes. */
 interface PendingCopy {
@@ -21,7 +22,7 @@ interface PendingCopy {
 /**
  * Writes scanned entries into a payload dir in three passes: dirs and symlinks
  * first (in order); then files, on two worker threads, hard-linked from the
- * previous bundle when unchanged and copied otherwise; then databases through
+ * newest earlier bundle holding them when unchanged and copied otherwise; then databases through
  * SQLite's backup API.
  */
 export class BundleWriter {
@@ -39,8 +40,8 @@ export class BundleWriter {
 
   constructor(
     private readonly payload: string,
-    private readonly previousPayload: string | undefined,
-    private readonly previous: Map<string, BundleEntry>,
+    /** Per path, the newest earlier capture of it, to hard-link from when the live file is unchanged. */
+    private readonly previous: ReadonlyMap<string, LinkSource>,
     private readonly deps: EngineDeps,
   ) {}
 
@@ -172,11 +173,11 @@ export class BundleWriter {
     const mode = stat.mode & 0o7777;
     const entry: BundleEntry = { ...base, mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
     const prior = this.previous.get(scanned.path);
-    if (prior && this.previousPayload && stillAsCaptured(prior, stat, scanned.source)) {
+    if (prior && stillAsCaptured(prior.entry, stat, scanned.source)) {
       return {
-        entry: { ...entry, ...contentFields(prior) },
-        linkFrom: this.previousPayload + '/' + scanned.path,
-        database: prior.strategy === 'sqlite_backup',
+        entry: { ...entry, ...contentFields(prior.entry) },
+        linkFrom: prior.file,
+        database: prior.entry.strategy === 'sqlite_backup',
       };
     }
     return { entry, database: false };

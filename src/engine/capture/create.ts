@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { asUserError, ClawbackError, NotFoundError, RefusedError } from '../../errors.js';
+import { asUserError, NotFoundError, RefusedError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type DatabaseRecord, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
-import { completeBundles, listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
+import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
+import { shortIdOf } from '../../store/short-id.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
 import { completeManifest, type ManifestDraft } from '../bundle/complete-manifest.js';
@@ -17,6 +18,7 @@ import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
+import { linkSources } from './link-sources.js';
 import { OVERLONG_REASON, skipOverlongPaths } from './overlong.js';
 import { scanMounts, type ScanResult } from '../sandbox/scan.js';
 import { assertAgentsFound } from './agents-found.js';
@@ -30,11 +32,13 @@ export interface CreateSnapshotRequest {
 export interface SnapshotSummary {
   sandbox: string;
   timestamp: string;
+  /** The snapshot's short id (store/short-id.ts), accepted as a selector. */
+  shortId: string;
   name: string | null;
   dir: string;
   files: number;
   bytes: number;
-  /** Unchanged files hard-linked from the previous bundle. */
+  /** Unchanged files hard-linked from the newest bundle that holds each. */
   linkedFiles: number;
   copiedFiles: number;
   copiedBytes: number;
@@ -70,15 +74,13 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   ensureDir(sandboxDir);
   const records = listBundles(sandboxDir);
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
-  // A NemoClaw bundle is never a source of hard links: nothing may ever change it, not even its link counts.
-  const previous = completeBundles(records).filter((r) => r.legacy === undefined).at(-1);
   const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
   const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
-    const { writer, entries } = await writePayload(partialDir, sandbox.scan, previous, deps);
+    const { writer, entries } = await writePayload(partialDir, sandbox.scan, records, deps);
     const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer) });
     deps.events.phase?.('sync');
     const dir = publishBundle(partialDir, bundle, deps, 'create');
@@ -86,6 +88,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
     return {
       sandbox: request.sandbox,
       timestamp,
+      shortId: shortIdOf(request.sandbox, timestamp),
       name: bundle.name,
       dir,
       files: bundle.totals.files,
@@ -142,17 +145,13 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
   return { entry, manifest, mounts, selection, scan };
 }
 
-/** Writes the payload, linking unchanged files from the previous bundle; what could not be read joins the scan's skipped list. */
-async function writePayload(partialDir: string, scan: ScanResult, previous: BundleRecord | undefined, deps: EngineDeps): Promise<{ writer: BundleWriter; entries: BundleEntry[] }> {
+/** Writes the payload, linking unchanged files from earlier bundles; what could not be read joins the scan's skipped list. */
+async function writePayload(partialDir: string, scan: ScanResult, records: BundleRecord[], deps: EngineDeps): Promise<{ writer: BundleWriter; entries: BundleEntry[] }> {
   const payload = path.join(partialDir, PAYLOAD_DIR);
   fs.mkdirSync(payload, { mode: 0o700 });
-  const previousFiles = new Map<string, BundleEntry>();
-  for (const e of previousEntries(previous, deps)) if (e.type === 'file') previousFiles.set(e.path, e);
-  // A file captured raw last time is tried through SQLite again (and named again), not linked silently.
-  for (const d of previous?.header?.degraded ?? []) previousFiles.delete(d.path);
   const files = scan.entries.filter((e) => e.type === 'file');
   deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
-  const writer = new BundleWriter(payload, previous ? path.join(previous.dir, PAYLOAD_DIR) : undefined, previousFiles, deps);
+  const writer = new BundleWriter(payload, linkSources(records, new Set(files.map((e) => e.path)), deps), deps);
   const written = await writer.writeAll(scan.entries);
   scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
   const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
@@ -213,16 +212,3 @@ function cacheSpaceDigestQuietly(sandboxDir: string, id: string, entries: Bundle
     deps.events.warning?.(`could not cache the size of ${id}: ${(error as Error).message}`);
   }
 }
-
-/** The newest bundle's inventory, for hard-linking; a damaged one only costs the links. */
-function previousEntries(previous: BundleRecord | undefined, deps: EngineDeps): BundleEntry[] {
-  if (!previous) return [];
-  try {
-    return previous.manifest?.entries ?? [];
-  } catch (error) {
-    if (!(error instanceof ClawbackError)) throw error;
-    deps.events.warning?.(`not reusing files of ${previous.id}: ${error.message}`);
-    return [];
-  }
-}
-

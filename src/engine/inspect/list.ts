@@ -1,12 +1,14 @@
 import type { BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
-import { sandboxRecords } from '../bundle/find.js';
+import { sandboxModuleFacts, sandboxRecords } from '../bundle/find.js';
+import { snapshotScope, type ModuleFacts, type SnapshotScope } from '../bundle/scope.js';
 import type { EngineDeps } from '../deps.js';
 import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../bundle/space.js';
 
 export interface SnapshotRow {
   version: number | null;
   id: string;
+  shortId: string;
   name: string | null;
   timestamp: string;
   state: 'complete' | 'partial' | 'corrupt';
@@ -22,12 +24,15 @@ export interface SnapshotRow {
   legacy: boolean;
   /** Databases found but not captured; null when the header is unreadable. */
   missingDatabases: string[] | null;
+  /** What the snapshot holds (full, or which modules/agents, secrets or not); null when the header is unreadable. */
+  scope: SnapshotScope | null;
 }
 
-function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
+function toRow(record: BundleRecord, facts: ModuleFacts | undefined, space?: SpaceUsage): SnapshotRow {
   return {
     version: record.version ?? null,
     id: record.id,
+    shortId: record.shortId,
     name: record.header?.name ?? null,
     timestamp: record.timestamp,
     state: record.state,
@@ -39,6 +44,7 @@ function toRow(record: BundleRecord, space?: SpaceUsage): SnapshotRow {
     degraded: record.header ? (record.header.degraded ?? []).map((d) => d.path) : null,
     legacy: record.legacy !== undefined,
     missingDatabases: record.header ? (record.header.databases?.missing ?? []).map((d) => d.path) : null,
+    scope: record.header ? snapshotScope(record.header, facts) : null,
   };
 }
 
@@ -61,7 +67,8 @@ export interface DiskUsage {
 export function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): { snapshots: SnapshotRow[]; diskUsage: DiskUsage } {
   const records = sandboxRecords(sandbox, deps);
   const space = options.exact ? spaceFromInodes(records) : spaceFromManifests(records, spaceCacheDir(sandboxBundleDir(deps.layout, sandbox)));
-  const snapshots = records.map((r) => toRow(r, space));
+  const facts = sandboxModuleFacts(sandbox, deps);
+  const snapshots = records.map((r) => toRow(r, facts, space));
   const totalBytes = records.filter((r) => !space.uncounted.includes(r.id)).reduce((sum, r) => sum + (r.header?.totals.bytes ?? 0), 0);
   return { snapshots, diskUsage: { bytes: space.bytes, files: space.files, totalBytes, method: space.method, uncounted: space.uncounted } };
 }

@@ -152,7 +152,7 @@ async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: Engi
       const unsaved = readBundleManifest(summary.dir).failedBackupDirs;
       warnings.push(`the pre-restore snapshot could not save ${unsaved.length} unreadable path(s): ${unsaved.join(', ')}; the restore keeps them as they are`);
     }
-    return { selector: label, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
+    return { selector: label, shortId: summary.shortId, timestamp: summary.timestamp, dir: summary.dir, undo: `clawback ${sandbox} snapshot restore ${label}` };
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
     throw new ClawbackError(error.code, error.exitCode, `the pre-restore snapshot of ${sandbox} failed, so nothing was restored: ${error.message}`, {

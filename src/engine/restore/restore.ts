@@ -15,7 +15,7 @@ import { planRestore, writeTotals, type RestorePlan } from './plan.js';
 import { diffPolicies } from './policy.js';
 import { StageRun, verifyPlanned } from './stage.js';
 import { summariseRestore, type RestoreOutcome, type RestoreSummary } from './summary.js';
-import { loadSource, type RestoreSource } from './source.js';
+import { loadSource, needOf, type RestoreSource } from './source.js';
 import { resolveTarget, restoreConfirmation, type RestoreTarget } from './target.js';
 import { assertPathsSelected, restoreScope } from './scope.js';
 
@@ -37,7 +37,7 @@ export interface RestoreRequest {
   agents?: string[];
   newAgentRoot?: string;
   noPreRestore?: boolean;
-  /** `--path`: only these snapshot paths (globs), each with everything below it. */
+  /** `--path`: only these snapshot paths (globs), each with everything below it; with `latest`, a partial snapshot that holds them may be chosen. */
   paths?: string[];
 }
 
@@ -119,7 +119,7 @@ function checkPlan(plan: RestorePlan, deps: EngineDeps): RestoreOutcome {
 }
 
 async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
-  const source = loadSource(request.sandbox, request.selector ?? 'latest', target, deps);
+  const source = loadSource(request.sandbox, request.selector ?? 'latest', needOf(request), target, deps);
   deps.events.phase?.('plan');
   const planned = planFor(request, target, source, deps);
   const nextPolicy = { policyPresets: source.bundle.policyPresets, customPolicies: source.bundle.customPolicies };
@@ -132,6 +132,7 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     dryRun: request.dryRun === true,
     target,
     record: source.record,
+    scope: source.scope,
     bundle: source.bundle,
     plan,
     policy,

@@ -1,5 +1,6 @@
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { BundleRecord } from '../../store/bundles.js';
+import { snapshotScope, type SnapshotScope } from '../bundle/scope.js';
 import { tallyPlan, type KeepReason, type RestorePlan } from './plan.js';
 import type { PolicyChange } from './policy.js';
 import type { MergeOutcome } from './stage.js';
@@ -15,6 +16,7 @@ export interface PlanCounts {
 
 export interface PreRestoreSnapshot {
   selector: string;
+  shortId: string;
   timestamp: string;
   dir: string;
   undo: string;
@@ -24,7 +26,8 @@ export interface RestoreSummary {
   sandbox: string;
   target: string;
   dryRun: boolean;
-  bundle: { timestamp: string; name: string | null; version: number | null; dir: string };
+  /** The snapshot restored; `scope.full` false means a partial one: only what it holds was restored. */
+  bundle: { timestamp: string; shortId: string; name: string | null; version: number | null; dir: string; scope: SnapshotScope };
   /** The directories whose trees were (or would be) swapped. */
   dirs: string[];
   counts: PlanCounts;
@@ -66,7 +69,8 @@ export interface SummaryInput {
   sandbox: string;
   dryRun: boolean;
   target: RestoreTarget;
-  record: Pick<BundleRecord, 'timestamp' | 'version' | 'dir'>;
+  record: Pick<BundleRecord, 'timestamp' | 'shortId' | 'version' | 'dir'>;
+  scope: SnapshotScope | undefined;
   bundle: BundleManifest;
   plan: RestorePlan;
   policy: PolicyChange;
@@ -84,7 +88,7 @@ export function summariseRestore(input: SummaryInput): RestoreSummary {
     sandbox: input.sandbox,
     target: target.name,
     dryRun,
-    bundle: { timestamp: record.timestamp, name: bundle.name, version: record.version ?? null, dir: record.dir },
+    bundle: { timestamp: record.timestamp, shortId: record.shortId, name: bundle.name, version: record.version ?? null, dir: record.dir, scope: input.scope ?? snapshotScope(bundle, undefined) },
     dirs: plan.units.map((u) => u.dir),
     counts: { replaced: paths.replaced.length, unchanged: paths.unchanged.length, added: paths.added.length, removed: paths.removed.length, kept: paths.kept.length },
     keptReasons,

@@ -14,7 +14,7 @@ import { Selection } from '../sandbox/selection.js';
 import { InterruptCheck } from './interrupt.js';
 import { planRestore, restoreItems, writeTotals, type PlanItem, type PlanUnit } from './plan.js';
 import { assertPathsSelected, restoreScope } from './scope.js';
-import { loadSource } from './source.js';
+import { loadSource, needOf } from './source.js';
 import { finishStage, stageFromBundle, StageRun, verifyPlanned } from './stage.js';
 
 export interface ToDirRequest {
@@ -57,7 +57,7 @@ export async function restoreToDir(request: ToDirRequest, deps: EngineDeps): Pro
   const target = path.resolve(request.dir);
   assertFreeTarget(target);
   const entry = getSandbox(deps.layout, request.sandbox);
-  const { record, bundle, agentManifest } = loadSource(request.sandbox, request.selector ?? 'latest', { name: request.sandbox, entry }, deps);
+  const { record, bundle, agentManifest } = loadSource(request.sandbox, request.selector ?? 'latest', needOf(request), { name: request.sandbox, entry }, deps);
   const selection = new Selection(agentManifest, bundle.mounts, restoreScope(bundle, request));
   assertPathsSelected(bundle, selection, request);
   // One unit at the payload's root: every mount's content lands at its payload path.
