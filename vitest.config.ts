@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two test files at a time: most of an e2e test is waiting on the clawback it spawned.
+    maxWorkers: 2,
   },
 });

@@ -14,6 +14,8 @@ export interface LatestNeed {
   covers(record: BundleRecord): boolean;
   /** What the need is, for the message when no snapshot covers it: "a full snapshot", "module config". */
   describe: string;
+  /** When no snapshot covers the need, take the newest complete one instead of failing (a bare restore, where only partial ones exist). */
+  fallBackToNewest?: boolean;
 }
 
 const isPreRestore = (r: BundleRecord): boolean => r.header?.name?.startsWith(PRE_RESTORE_PREFIX) === true;
@@ -26,7 +28,7 @@ function candidateLine(r: BundleRecord): string {
  * `latest`: the newest complete snapshot that is not a restore's own pre-restore snapshot (restoring
  * latest twice would otherwise undo the first restore); a pre-restore one only when there is nothing
  * else. With a need, only snapshots that cover it count, so a config-only snapshot never becomes the
- * target of a bare restore.
+ * target of a bare restore while a full one exists (with none, a bare restore takes the newest).
  */
 function resolveLatest(complete: BundleRecord[], sandbox: string, need: LatestNeed | undefined): BundleRecord {
   const usable = need ? complete.filter((r) => need.covers(r)) : complete;
@@ -34,6 +36,7 @@ function resolveLatest(complete: BundleRecord[], sandbox: string, need: LatestNe
   if (last) return last;
   if (need && complete.length > 0) {
     const newest = complete.filter((r) => !isPreRestore(r)).at(-1) ?? complete.at(-1)!;
+    if (need.fallBackToNewest === true) return newest;
     throw new NotFoundError('bundle-not-found', `${sandbox} has no snapshot that holds ${need.describe}`, {
       hint: `\`latest\` skips partial snapshots; name one to restore it anyway, e.g. ${newest.shortId} (the newest, ${newest.timestamp})`,
     });

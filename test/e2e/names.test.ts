@@ -55,8 +55,13 @@ async function ok(result: Promise<{ exitCode?: number; stdout: unknown; stderr: 
   return String(done.stdout);
 }
 
-/** What an export leaves out: secrets (unless asked), excluded caches and logs, machine-local identity. */
-const NOT_EXPORTED = /^(\.env|credentials|browser|logs|identity|devices)(\/|$)/;
+/**
+ * What an export leaves out: secrets (unless asked: .env, secrets.json, credentials/, each agent's auth
+ * files), excluded caches, logs, tmp, extensions' node_modules and OpenClaw's .clobbered leftovers,
+ * machine-local identity.
+ */
+const NOT_EXPORTED =
+  /^(\.env|secrets\.json|credentials|agents\/[^/]+\/agent\/auth[^/]*\.json|browser|logs|tmp|identity|devices|extensions\/[^/]+\/node_modules)(\/|$)|\.clobbered\./;
 
 /** Export the latest snapshot, import it into a fresh sandbox, restore it there: the tree must come back byte for byte. */
 async function exportImportRestore(f: RestoreFixture, expected: Record<string, string>): Promise<void> {

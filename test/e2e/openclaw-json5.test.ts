@@ -99,7 +99,7 @@ describe('OpenClaw JSON5 config on restore', () => {
     const provider = merges.find((m) => m.path === 'providers/openai.json5')!.report;
     expect(provider).toMatchObject({ fromLive: ['models.providers.openai.baseUrl'], fromSnapshot: ['models.providers.openai.timeoutSeconds'], rewritten: true });
 
-    const restored = await h.cli('oc', 'snapshot', 'restore');
+    const restored = await h.cli('--wide', 'oc', 'snapshot', 'restore'); // whole lines: the default form wraps at 80 columns
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
     const out = String(restored.stdout);
     expect(out).toContain('config merged: openclaw.json; kept from live: gateway; written anew, so its comments and layout were not kept');

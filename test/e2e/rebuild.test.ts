@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import JSON5 from 'json5';
 import path from 'node:path';
@@ -83,8 +84,16 @@ afterEach(() => {
   fs.rmSync(base, { recursive: true, force: true });
 });
 
-/** What a rebuild does not bring back: the fresh config and identity, and what no snapshot holds (caches, logs, extensions' node_modules, which the agent's installer lays down); databases are compared by rows below. */
-const notRestored = (rel: string): boolean => /^(openclaw\.json|identity|devices|browser|logs|tmp|extensions\/[^/]+\/node_modules)(\/|$)/.test(rel) || rel.includes('.sqlite');
+/**
+ * What a rebuild does not bring back as captured: the merged config and the two files that follow it
+ * (checked below), the fresh identity, and what no snapshot holds (caches, logs, extensions'
+ * node_modules, which the agent's installer lays down, OpenClaw's .clobbered leftovers); databases
+ * are compared by rows below.
+ */
+const notRestored = (rel: string): boolean =>
+  /^(openclaw\.json|openclaw\.json\.last-good|\.config-hash|identity|devices|browser|logs|tmp|extensions\/[^/]+\/node_modules)(\/|$)/.test(rel) ||
+  rel.includes('.sqlite') ||
+  rel.includes('.clobbered.');
 
 describe('rebuild', () => {
   it('restores the user state into a fresh home whose config owns the runtime keys', async () => {
@@ -104,6 +113,10 @@ describe('rebuild', () => {
     expect(config.gateway.auth.token).not.toBe(oldToken);
     expect(config.gateway.port).toBe(19001);
     expect(config.ui.theme).toBe('solarized');
+    // OpenClaw's last-good copy and NemoClaw's .config-hash follow the merged config, so neither reverts nor refuses it.
+    const merged = fs.readFileSync(path.join(sample.root, 'openclaw.json'));
+    expect(fs.readFileSync(path.join(sample.root, 'openclaw.json.last-good'))).toEqual(merged);
+    expect(fs.readFileSync(path.join(sample.root, '.config-hash'), 'utf8')).toContain(createHash('sha256').update(merged).digest('hex'));
 
     // Every workspace, session and credential file is back with its bytes, modes and links.
     const after = readTree(sample.root, { skip: notRestored });

@@ -82,7 +82,7 @@ describe('snapshot create / list / show', () => {
     expect(rows[0]).toMatchObject({ version: 1, name: 'before-upgrade', state: 'complete', files: doc.snapshot.files });
 
     const text = await clawback(home, ['oc', 'snapshot', 'list']);
-    expect(String(text.stdout)).toMatch(/^v1 +before-upgrade /m);
+    expect(String(text.stdout)).toMatch(/^v1 +[0-9a-f]{8} +\S+ +before-upgrade /m);
 
     for (const selector of ['v1', 'latest', 'before-upgrade', doc.snapshot.timestamp, doc.snapshot.timestamp.slice(0, 10)]) {
       const show = await clawback(home, ['oc', 'snapshot', 'show', selector, '--json']);

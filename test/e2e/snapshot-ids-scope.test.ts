@@ -159,12 +159,16 @@ describe('a partial snapshot between two full ones', () => {
     expect(String(text.stdout)).toContain('from a partial snapshot (config; no secrets)');
   });
 
-  it('refuses a bare restore when only partial snapshots exist, naming one to pick', async () => {
+  it('with only partial snapshots, a bare restore takes the newest and says it is partial', async () => {
     const config = await create('--only', 'config');
-    const result = await clawback(home, ['oc', 'snapshot', 'restore', '--yes']);
-    expect(result.exitCode).toBe(4);
-    expect(String(result.stderr)).toContain('has no snapshot that holds everything');
-    expect(String(result.stderr)).toContain(config.shortId);
+    const result = await clawback(home, ['--wide', 'oc', 'snapshot', 'restore', '--yes', '--dry-run']);
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain(config.shortId);
+    expect(String(result.stdout)).toContain('from a partial snapshot (config; no secrets)');
+    // Asking for a module no snapshot holds is still refused, naming what was asked.
+    const workspaces = await clawback(home, ['oc', 'snapshot', 'restore', '--only', 'workspaces', '--yes']);
+    expect(workspaces.exitCode).toBe(4);
+    expect(String(workspaces.stderr)).toContain('has no snapshot that holds module workspaces');
   });
 });
 
@@ -181,9 +185,10 @@ describe('scope', () => {
       'no-secrets': { full: false, modules: null, agents: null, secrets: false },
       research: { full: false, modules: null, agents: ['research'], secrets: true },
     });
-    const text = await clawback(home, ['oc', 'snapshot', 'list']);
+    // --wide: every label and scope whole (the default form fits 80 columns and may shorten them).
+    const text = await clawback(home, ['--wide', 'oc', 'snapshot', 'list']);
     const row = (name: string): string => String(text.stdout).split('\n').find((line) => line.includes(` ${name} `)) ?? '';
-    expect(row('full')).toMatch(/│ full\s+│/);
+    expect(row('full')).toMatch(/ full +full +\d+ /);
     expect(row('config')).toContain('config; no secrets');
     expect(row('no-secrets')).toContain('all modules; no secrets');
     expect(row('research')).toContain('agent research');

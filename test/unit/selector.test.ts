@@ -40,7 +40,9 @@ describe('resolveSelector', () => {
     expect(resolveSelector(records, 'latest', 'oc', restoreNeed({}, facts))).toBe(full);
     expect(resolveSelector(records, 'latest', 'oc', restoreNeed({ only: ['config'] }, facts))).toBe(config);
     expect(resolveSelector(records, 'latest', 'oc', restoreNeed({ only: ['workspaces'] }, facts))).toBe(full);
-    expect(() => resolveSelector([config], 'latest', 'oc', restoreNeed({}, facts))).toThrow(/has no snapshot that holds everything/);
+    // With no full snapshot at all, a bare restore takes the newest partial one (and says so).
+    expect(resolveSelector([config], 'latest', 'oc', restoreNeed({}, facts))).toBe(config);
+    expect(() => resolveSelector([config], 'latest', 'oc', restoreNeed({ only: ['workspaces'] }, facts))).toThrow(/has no snapshot that holds module workspaces/);
   });
 
   it('a snapshot without secrets does not cover a restore of the secrets module, nor a bare one', () => {

@@ -81,21 +81,27 @@ export function text(result: ListResult, view: TextView): string[] {
   const { sandbox, snapshots: rows } = result;
   if (rows.length === 0) return [`${sandbox} has no snapshots (create one with \`clawback ${sandbox} snapshot create\`)`];
   const stamps = compactTimestamps(rows.map((r) => r.timestamp), view);
+  // The id is what a user types back: never shortened (the timestamp gives way only below 80 columns). The Complete column only says
+  // something in the default form when some snapshot is not plainly complete.
+  const wide = view.width === undefined;
+  const showState = wide || rows.some((r) => stateCell(r) !== 'yes');
+  // What deleting a snapshot frees is in --wide (and --json): 80 columns hold the rest.
+  const head = ['Version', 'ID', 'Timestamp', 'Name', 'Scope', 'Files', 'Size', ...(wide ? ['Unique'] : []), ...(showState ? ['Complete'] : [])];
   const table = renderTable(
-    ['Version', 'Name', 'ID', 'Timestamp', 'Scope', 'Files', 'Size', 'Unique', 'Complete'],
+    head,
     rows.map((r, i) => [
       (r.version !== null ? `v${r.version}` : '-') + (r.legacy ? ' (legacy)' : ''),
-      r.name ?? '',
       r.shortId,
       stamps[i]!,
+      r.name ?? '',
       r.scope ? scopeText(r.scope) : '-',
       r.files ?? '-',
       r.bytes !== null ? formatBytes(r.bytes) : '-',
-      r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-',
-      stateCell(r),
+      ...(wide ? [r.uniqueBytes !== null ? formatBytes(r.uniqueBytes) : '-'] : []),
+      ...(showState ? [stateCell(r)] : []),
     ]),
     view,
-    { shrink: { 1: 'middle', 6: 'end' } },
+    { shrink: { 3: 'middle', 4: 'end', [head.length - 1]: 'end' }, keep: [0, 1] },
   );
   return [...table, ...wrapLine(diskUsageLine(rows.length, result.diskUsage), view)];
 }

@@ -8,6 +8,8 @@ export type Shrink = 'middle' | 'end';
 export interface TableLayout {
   /** Columns that may be shortened, by index, and how; the widest gives way first. */
   shrink?: Partial<Record<number, Shrink>>;
+  /** Columns never shortened, even when nothing else can give way (ids a user types back). */
+  keep?: number[];
 }
 
 const GAP = 2;
@@ -54,7 +56,7 @@ export function fitWidths(natural: number[], head: string[], total: number, layo
   const flexible = natural.map((_, i) => i).filter((i) => layout.shrink?.[i] !== undefined);
   const floorOf = (i: number): number => Math.min(natural[i]!, Math.max(MIN_FLEX, columnsOf(head[i]!)));
   shrinkWidest(widths, flexible, floorOf, budget);
-  shrinkWidest(widths, natural.map((_, i) => i), () => MIN_ANY, budget);
+  shrinkWidest(widths, natural.map((_, i) => i).filter((i) => !layout.keep?.includes(i)), () => MIN_ANY, budget);
   return widths;
 }
 

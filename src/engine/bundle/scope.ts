@@ -104,6 +104,8 @@ export function restoreNeed(need: RestoreNeed, facts: ModuleFacts | undefined): 
   const bare = need.only === undefined && need.agents === undefined && need.paths === undefined;
   return {
     describe: describeNeed(need),
+    // With no full snapshot at all, a bare restore takes the newest one and says it is partial.
+    fallBackToNewest: bare,
     covers(record) {
       if (record.header === undefined) return false;
       if (record.header.scope.full) return true;
