@@ -70,7 +70,7 @@ describe('NemoClaw bundles (nemoclaw-v1)', () => {
     expect(rows[0]!.files).toBe(7);
     // --wide: the label whole (at 80 columns the Name column gives way first).
     const text = await s.cli('box', 'snapshot', 'list', '--wide');
-    expect(String(text.stdout)).toMatch(/^v1 \(legacy\) +before-upgrade /m);
+    expect(String(text.stdout)).toMatch(/^v1 \(legacy\) +[0-9a-f]{8} +\S+ +before-upgrade /m);
 
     const shown = await s.cli('box', 'snapshot', 'show', 'before-upgrade', '--json');
     expect(shown.exitCode, String(shown.stderr)).toBe(0);
