@@ -28,7 +28,8 @@ afterEach(() => {
 });
 
 it('Ctrl-C during a progress bar exits 130 and leaves the terminal as it was (cursor shown, line wrap on)', async () => {
-  const result = await clawbackOnTty(home, ['big', 'snapshot', 'create'], [{ when: '%', send: '\u0003' }], { color: true });
+  // Ctrl-C once the bar shows files actually copied, i.e. while the copy runs.
+  const result = await clawbackOnTty(home, ['big', 'snapshot', 'create'], [{ when: / [1-9]\d*\/\d+ files/, send: '\u0003' }], { color: true });
   expect(result.exitCode, result.output).toBe(130);
   expect(result.output).toContain('clawback: interrupted');
   // The bar was on screen and changed the terminal...

@@ -7,6 +7,7 @@ export interface PtyResult {
   exitCode: number | null;
 }
 
+const seen = (output: string, when: string | RegExp): boolean => (typeof when === 'string' ? output.includes(when) : when.test(output));
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
@@ -17,7 +18,7 @@ const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export function clawbackOnTty(
   home: string,
   args: string[],
-  steps: Array<{ when: string; send: string }>,
+  steps: Array<{ when: string | RegExp; send: string }>,
   options: { color?: boolean; env?: Record<string, string>; columns?: number } = {},
 ): Promise<PtyResult> {
   // `columns`: the terminal's width (a pty made by `script` without a terminal around it reports none).
@@ -33,7 +34,7 @@ export function clawbackOnTty(
   const pending = [...steps];
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
-    while (pending.length > 0 && output.includes(pending[0]!.when)) child.stdin.write(pending.shift()!.send);
+    while (pending.length > 0 && seen(output, pending[0]!.when)) child.stdin.write(pending.shift()!.send);
   });
   return new Promise((resolve, reject) => {
     child.on('error', reject);

@@ -37,6 +37,22 @@ export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: nu
   return outcomes;
 }
 
+const INLINE_SLICE = 256;
+
+/**
+ * copyJobs on this thread, a slice at a time with a turn of the event loop between slices: a signal
+ * handler runs there, so a Ctrl-C during a long inline copy (one core, or a loaded machine) is not
+ * held until the copy ends.
+ */
+async function copyJobsInline(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void): Promise<JobOutcome[]> {
+  const outcomes: JobOutcome[] = [];
+  for (let start = 0; start < jobs.length; start += INLINE_SLICE) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    outcomes.push(...copyJobs(jobs.slice(start, start + INLINE_SLICE), onProgress));
+  }
+  return outcomes;
+}
+
 type WorkerMessage = { type: 'progress'; files: number; bytes: number } | { type: 'done'; outcomes: JobOutcome[] };
 
 const PARALLEL_MIN_JOBS = 400;
@@ -48,7 +64,7 @@ const PARALLEL_MIN_JOBS = 400;
  */
 export async function copyJobsParallel(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void, workers = 2): Promise<JobOutcome[]> {
   const script = jobs.length >= PARALLEL_MIN_JOBS && workers >= 2 ? compiledWorker('./copy-worker.js', import.meta.url) : undefined;
-  if (script === undefined) return copyJobs(jobs, onProgress);
+  if (script === undefined) return copyJobsInline(jobs, onProgress);
   const order = jobs.map((job, index) => ({ job, index })).sort((a, b) => b.job.size - a.job.size);
   const shares: Array<Array<{ job: CopyJob; index: number }>> = Array.from({ length: workers }, () => []);
   const load = new Array<number>(workers).fill(0);
