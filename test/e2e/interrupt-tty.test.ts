@@ -28,8 +28,14 @@ afterEach(() => {
 });
 
 it('Ctrl-C during a progress bar exits 130 and leaves the terminal as it was (cursor shown, line wrap on)', async () => {
-  // Ctrl-C once the bar shows files actually copied, i.e. while the copy runs.
-  const result = await clawbackOnTty(home, ['big', 'snapshot', 'create'], [{ when: / [1-9]\d*\/\d+ files/, send: '\u0003' }], { color: true });
+  // The bar from the first moment (no one-second delay); Ctrl-C as it appears, and again once files are
+  // being copied, as a user does when the first seems unheard (a loaded machine can hold the first one
+  // back until the copy is done: see the closing note of issue 12).
+  const ctrlC = '\u0003';
+  const result = await clawbackOnTty(home, ['big', 'snapshot', 'create'], [{ when: '%', send: ctrlC }, { when: / [1-9]\d*\/\d+ files/, send: ctrlC }], {
+    color: true,
+    env: { CLAWBACK_PROGRESS_DELAY_MS: '0' },
+  });
   expect(result.exitCode, result.output).toBe(130);
   expect(result.output).toContain('clawback: interrupted');
   // The bar was on screen and changed the terminal...
