@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { snapshotVerbs, visibleCommands } from './help.js';
 
 /** What completion needs to know about this home; each call may read the registry or a bundle dir. */
 export interface CompletionData {
@@ -9,14 +10,6 @@ export interface CompletionData {
 const GLOBAL_VALUE_OPTIONS = new Set(['--home', '--wait']);
 /** Top-level commands whose next word is a registered sandbox name. */
 const TAKES_SANDBOX: Record<string, string[]> = { sandbox: ['show', 'set', 'remove'] };
-
-function visibleCommands(command: Command): Command[] {
-  return command.commands.filter((c) => !/^(snapshot-|__)/.test(c.name()));
-}
-
-function snapshotVerbs(program: Command): string[] {
-  return program.commands.flatMap((c) => /^snapshot-(.+)$/.exec(c.name())?.[1] ?? []).filter((v) => v !== 'help');
-}
 
 function optionNames(command: Command | undefined, program: Command): string[] {
   const own = command === undefined || command === program ? [] : command.options;

@@ -27,6 +27,19 @@ export function userWords(command: Command): { words: string; perSandbox: boolea
   return { words: names.join(' '), perSandbox: false };
 }
 
+/** The snapshot verbs users type, from the hidden `snapshot-<verb>` commands that implement them. */
+export function snapshotVerbs(program: Command): string[] {
+  return program.commands.flatMap((c) => {
+    const verb = /^snapshot-(.+)$/.exec(c.name())?.[1];
+    return verb !== undefined && verb !== 'help' ? [verb] : [];
+  });
+}
+
+/** A command's subcommands as users name them: not the hidden ones behind `<name> snapshot VERB` or the completion scripts' `__complete`. */
+export function visibleCommands(command: Command): Command[] {
+  return command.commands.filter((c) => !/^(snapshot-|__)/.test(c.name()));
+}
+
 /** `clawback <name> snapshot show`, `clawback sandbox add`: the command as a user types it. */
 export function commandLine(command: Command): string {
   const { words, perSandbox } = userWords(command);

@@ -1,7 +1,7 @@
 import type { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
-import { argumentWord, commandLine, ownArguments, userWords } from './help.js';
+import { argumentWord, commandLine, ownArguments, userWords, visibleCommands } from './help.js';
 
 /** Commander's codes that are not errors: help and version were printed. */
 export const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
@@ -27,7 +27,7 @@ function unknownCommand(message: string, command: Command, verbs: string[]): Usa
     const subcommands = command.commands.map((c) => c.name());
     return new UsageError(`unknown command "${userWords(command).words} ${name}"`, { hint: `${didYouMean(name, subcommands)}one of ${subcommands.join(', ')} (see ${commandLine(command)} --help)` });
   }
-  const top = command.commands.map((c) => c.name()).filter((n) => !/^(snapshot-|__)/.test(n));
+  const top = visibleCommands(command).map((c) => c.name());
   return new UsageError(`unknown command "${name}"`, {
     hint: `${didYouMean(name, top)}the commands are ${top.join(', ')}, \`<name> snapshot <verb>\` and \`<name> rebuild\` (see clawback --help)`,
   });

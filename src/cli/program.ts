@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { registerCommands, snapshotVerbs } from './commands/index.js';
+import { registerCommands } from './commands/index.js';
 import { buildContext, type Act, type CliIo, type CliRunner, type GlobalOptions } from './context.js';
-import { EXIT_CODES_HELP, commandLine, grammarHelp, userWords } from './help.js';
+import { EXIT_CODES_HELP, commandLine, grammarHelp, snapshotVerbs, userWords } from './help.js';
 import { HELP_CODES, parseError } from './parse-errors.js';
 
 export interface ProgramState {

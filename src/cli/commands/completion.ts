@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { completions, completionScript } from '../completion.js';
-import type { Act } from '../context.js';
+import { homeLayout } from '../../store/home.js';
+import { resolveHome, type Act } from '../context.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 type Shell = (typeof SHELLS)[number];
@@ -30,7 +31,7 @@ export function registerCompletion(program: Command, act: Act): void {
       act(async (ctx, words: string[] = []) => {
         const homeAt = words.indexOf('--home');
         const home = homeAt >= 0 && words[homeAt + 1] !== undefined ? words[homeAt + 1] : undefined;
-        const deps = home === undefined ? ctx.deps : { ...ctx.deps, layout: (await import('../../store/home.js')).homeLayout(path.resolve(ctx.io.cwd, home)) };
+        const deps = home === undefined ? ctx.deps : { ...ctx.deps, layout: homeLayout(resolveHome({ home }, ctx.io)) };
         const { listSandboxes } = await import('../../engine/sandbox/sandbox.js');
         const { sandboxRecords } = await import('../../engine/bundle/find.js');
         const quietly = <T>(read: () => T[]): T[] => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { didYouMean } from '../../suggest.js';
 import type { Act } from '../context.js';
+import { snapshotVerbs, visibleCommands } from '../help.js';
 import { emit } from '../output.js';
 import type { JsonDocument } from '../present/document.js';
 
@@ -18,13 +19,13 @@ export function commandFor(program: Command, words: string[]): Command {
     const name = verb === undefined ? 'snapshot-help' : `snapshot-${verb}`;
     const found = program.commands.find((c) => c.name() === name);
     if (found !== undefined && words.length <= 2) return found;
-    const verbs = program.commands.flatMap((c) => /^snapshot-(.+)$/.exec(c.name())?.[1] ?? []).filter((v) => v !== 'help');
+    const verbs = snapshotVerbs(program);
     throw new UsageError(`no help for "${words.join(' ')}": unknown snapshot verb`, { hint: `${didYouMean(verb ?? '', verbs)}one of ${verbs.join(', ')}` });
   }
   let command = program;
   for (const word of words) {
     // The hidden commands behind the per-sandbox grammar are asked for as `snapshot VERB`; rebuild by its name.
-    const visible = command.commands.filter((c) => !/^(snapshot-|__)/.test(c.name()));
+    const visible = visibleCommands(command);
     const next = visible.find((c) => c.name() === word);
     if (next === undefined) {
       const names = visible.map((c) => c.name());

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Act, CliRunner } from '../context.js';
+import { snapshotVerbs } from '../help.js';
 import { registerBackupAll } from './backup-all.js';
 import { registerRebuild } from './rebuild.js';
 import { registerCompletion } from './completion.js';
@@ -22,14 +23,6 @@ import { registerSnapshotShow } from './snapshot-show.js';
 import { registerSnapshotVerify } from './snapshot-verify.js';
 import { registerSnapshotCat, registerSnapshotFind, registerSnapshotLs, registerSnapshotStats } from './snapshot-browse.js';
 import { registerStatus } from './status.js';
-
-/** The snapshot verbs users type, from the hidden `snapshot-<verb>` commands that implement them. */
-export function snapshotVerbs(program: Command): string[] {
-  return program.commands.flatMap((c) => {
-    const verb = /^snapshot-(.+)$/.exec(c.name())?.[1];
-    return verb !== undefined && verb !== 'help' ? [verb] : [];
-  });
-}
 
 /** Every command, one line each; each module declares its options and lazily loads its engine. */
 export function registerCommands(program: Command, act: Act, runCli: CliRunner, version: string): void {

@@ -1,4 +1,4 @@
-import { runShell, type ShellOutcome, type ShellSettings } from '../sandbox/shell.js';
+import { runShell, shellEnv, type ShellOutcome, type ShellSettings } from '../sandbox/shell.js';
 
 export const ON_FAILURE_TIMEOUT_MS = 60_000;
 
@@ -26,9 +26,7 @@ export async function runOnFailure(
   settings: ShellSettings,
   timeoutMs = ON_FAILURE_TIMEOUT_MS,
 ): Promise<ShellOutcome> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(baseEnv)) if (value !== undefined) env[key] = value;
-  Object.assign(env, {
+  const env = shellEnv(baseEnv, {
     CLAWBACK_RESULT: 'failed',
     CLAWBACK_EXIT_CODE: String(facts.exitCode),
     CLAWBACK_FAILED: facts.failed.join(' '),

@@ -1,6 +1,6 @@
 import { HookError } from '../../errors.js';
 import type { SandboxEntry, SandboxHooks } from '../../store/registry.js';
-import { describeShellEnd, runShell, type ShellOutcome, type ShellSettings } from './shell.js';
+import { describeShellEnd, runShell, shellEnv, type ShellOutcome, type ShellSettings } from './shell.js';
 
 export type HookName = keyof SandboxHooks;
 
@@ -42,9 +42,7 @@ export async function runHook(
 ): Promise<HookOutcome> {
   const command = entry.hooks[hook];
   if (command === undefined) throw new Error(`runHook called for a missing ${hook} hook`);
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(settings.env)) if (value !== undefined) env[key] = value;
-  Object.assign(env, { CLAWBACK_SANDBOX: entry.name, CLAWBACK_ROOT: entry.root, CLAWBACK_HOOK: hook }, extraEnv);
+  const env = shellEnv(settings.env, { CLAWBACK_SANDBOX: entry.name, CLAWBACK_ROOT: entry.root, CLAWBACK_HOOK: hook, ...extraEnv });
   const { notStarted, ...outcome } = await runShell(command, env, hookTimeoutMs(hook, settings), settings, onStarted);
   if (notStarted !== undefined) {
     throw new HookError('hook-not-started', `could not run the ${hook} hook of ${entry.name}: ${notStarted}`, undefined, {

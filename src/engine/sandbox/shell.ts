@@ -30,6 +30,13 @@ const TAIL_LINES = 20;
 const TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 3_000;
 
+/** The environment a command gets: the caller's variables that are set, with `extra` laid over them. */
+export function shellEnv(base: Readonly<Record<string, string | undefined>>, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  return Object.assign(env, extra);
+}
+
 /**
  * Runs one command through `sh -c` with exactly `env` and stdin closed. Output goes to an unlinked
  * temp file rather than a pipe, so a command that leaves a daemon running (holding the inherited
