@@ -4,8 +4,6 @@ import { ExitCode, exitCodeFor, PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
 import { emit } from '../output.js';
-import * as present from '../present/backup-all.js';
-import { RunNotifier } from '../run-notifier.js';
 
 interface BackupAllFlags {
   strict?: boolean;
@@ -56,6 +54,8 @@ export function registerBackupAll(program: Command, act: Act): void {
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, flags: BackupAllFlags) => {
+        const present = await import('../present/backup-all.js');
+        const { RunNotifier } = await import('../run-notifier.js');
         const { backupAll } = await import('../../engine/capture/backup-all.js');
         const notifier = RunNotifier.from(ctx, flags);
         const live = !ctx.json && !ctx.quiet;

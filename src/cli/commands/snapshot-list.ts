@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-list.js';
 
 export function registerSnapshotList(program: Command, act: Act): void {
   program
@@ -10,6 +9,7 @@ export function registerSnapshotList(program: Command, act: Act): void {
     .option('--exact', 'count shared files by inode (lstat of every payload file) instead of from the manifests')
     .action(
       act(async (ctx, sandbox: string, flags: { exact?: boolean }) => {
+        const present = await import('../present/snapshot-list.js');
         const { listSnapshotsWithSpace } = await import('../../engine/inspect/list.js');
         const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
         const result = { sandbox, snapshots, diskUsage };

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { RetentionPolicy } from '../../engine/retention/rules.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-prune.js';
 import { positiveInt, repeatable } from './options.js';
 
 interface PruneFlags {
@@ -46,6 +45,7 @@ export function registerSnapshotPrune(program: Command, act: Act): void {
     .option('--dry-run', 'print the plan, delete nothing')
     .action(
       act(async (ctx, sandbox: string, flags: PruneFlags) => {
+        const present = await import('../present/snapshot-prune.js');
         const { pruneSnapshots } = await import('../../engine/retention/prune.js');
         const summary = pruneSnapshots({ sandbox, policy: await policyOf(flags), dryRun: flags.dryRun === true }, ctx.deps);
         emit(ctx, present.json(summary), (view) => present.text(summary, view));

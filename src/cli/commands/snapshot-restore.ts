@@ -6,8 +6,6 @@ import { UsageError } from '../../errors.js';
 import { confirm } from '../confirm.js';
 import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-restore.js';
-import * as presentDir from '../present/snapshot-restore-dir.js';
 import { csv } from './options.js';
 
 interface RestoreFlags {
@@ -79,6 +77,7 @@ function toDirRequestOf(ctx: CliContext, sandbox: string, selector: string | und
 }
 
 async function restoreIntoDir(ctx: CliContext, sandbox: string, selector: string | undefined, flags: RestoreFlags & { toDir: string }): Promise<void> {
+  const presentDir = await import('../present/snapshot-restore-dir.js');
   const { restoreToDir } = await import('../../engine/restore/to-dir.js');
   const request = toDirRequestOf(ctx, sandbox, selector, flags);
   // Ctrl-C removes the half-written DIR.partial-* and exits 130; DIR itself never appears.
@@ -105,6 +104,7 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: RestoreFlags) => {
+        const present = await import('../present/snapshot-restore.js');
         if (flags.toDir !== undefined) return restoreIntoDir(ctx, sandbox, selector, { ...flags, toDir: flags.toDir });
         const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/restore.js');
         const request = requestOf(ctx, sandbox, selector, flags);
