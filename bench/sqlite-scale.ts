@@ -31,28 +31,36 @@ export interface SqliteSection {
   integrity: string[];
   /** Per run: rows the writer committed during the run (one autocommit transaction each). */
   writerCommits: number[];
+  /** Per run: writes that failed even after the writer's 5 s busy_timeout (a capture that blocks the writer). */
+  writerFailures: number[];
 }
 
 /** A running `fixtures/sqlite-writer.js`: one autocommit insert every interval. */
 class Writer {
-  private constructor(
-    private readonly child: ChildProcess,
-    private output: string,
-  ) {}
+  private output = '';
+  private errors = '';
+
+  private constructor(private readonly child: ChildProcess) {}
 
   static async start(repo: string, db: string): Promise<Writer> {
     const child = spawn(process.execPath, [path.join(repo, 'dist', 'fixtures', 'sqlite-writer.js'), db, String(WRITER_INTERVAL_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const writer = new Writer(child, '');
+    const writer = new Writer(child);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (writer.output += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (writer.output += chunk));
+    // Failed writes (after busy_timeout) go to stderr; kept apart so the final count parses.
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (writer.errors += chunk));
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
         if (writer.output.includes('ready\n')) resolve();
       };
       child.stdout!.on('data', check);
-      child.once('exit', (code) => reject(new Error(`sqlite writer exited ${code} before it was ready: ${writer.output.trim()}`)));
+      child.once('exit', (code) => reject(new Error(`sqlite writer exited ${code} before it was ready: ${writer.errors.trim()}`)));
     });
     return writer;
+  }
+
+  /** Writes that failed even after busy_timeout (the writer reports each on stderr). */
+  get failedWrites(): number {
+    return this.errors.split('\n').filter((l) => / failed: /.test(l)).length;
   }
 
   /** Stops it; resolves to the row count it printed. */
@@ -97,7 +105,7 @@ interface SqliteContext {
  */
 export async function benchSqlite(ctx: SqliteContext): Promise<SqliteSection> {
   const steps = Object.fromEntries(SQLITE_STEPS.map((k) => [k, [] as StepResult[]])) as Record<SqliteStep, StepResult[]>;
-  const section: SqliteSection = { dbBytes: 0, dbRows: 0, runs: ctx.runs, steps, integrity: [], writerCommits: [] };
+  const section: SqliteSection = { dbBytes: 0, dbRows: 0, runs: ctx.runs, steps, integrity: [], writerCommits: [], writerFailures: [] };
   if (ctx.tools.sqlite3 === null) {
     for (const key of SQLITE_STEPS) steps[key].push({ kind: 'missing', reason: 'sqlite3 not installed' });
     return section;
@@ -157,6 +165,7 @@ async function onePass(
     await record('vacuum-into-writer', outcome(ctx.watch.run('sqlite3', [db, `VACUUM INTO '${vacuum}'`]), 'sqlite3 VACUUM INTO'));
     fs.rmSync(vacuum, { force: true });
   } finally {
+    section.writerFailures.push(writer.failedWrites);
     total = await writer.stop();
   }
   // The writes table keeps the rows of earlier runs: count this run's.
@@ -186,7 +195,7 @@ export function sqliteRows(section: SqliteSection): Row[] {
   const completed = s['create-writer'].ms !== null;
   rows.push({
     ...compareRow({ work: 'completed, integrity_check of the copy', againstName: '', max: null, target: 'ok' }, NOT_RUN, NOT_RUN, limit),
-    clawback: `${completed ? 'completed' : 'did not complete'}; integrity_check ${checks.length === 0 ? '—' : allOk ? 'ok' : checks.find((c) => c !== 'ok')}; writer committed ${section.writerCommits.join(', ')} rows`,
+    clawback: `${completed ? 'completed' : 'did not complete'}; integrity_check ${checks.length === 0 ? '—' : allOk ? 'ok' : checks.find((c) => c !== 'ok')}; writer committed ${section.writerCommits.join(', ')} rows, ${section.writerFailures.reduce((a, b) => a + b, 0)} writes failed`,
     reference: '—',
     pass: completed && allOk,
   });

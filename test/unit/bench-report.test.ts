@@ -71,7 +71,7 @@ describe('report rows', () => {
     steps['backup-writer'].push({ kind: 'failed', reason: 'did not complete in 10 s (stopped)' });
     steps['vacuum-into-writer'].push(timed(2500));
     steps['backup-quiet'].push(timed(2000));
-    const section: SqliteSection = { dbBytes: 5e8, dbRows: 1, runs: 1, steps, integrity: ['ok'], writerCommits: [40] };
+    const section: SqliteSection = { dbBytes: 5e8, dbRows: 1, runs: 1, steps, integrity: ['ok'], writerCommits: [40], writerFailures: [0] };
     const [ratio, vacuum, checked] = sqliteRows(section);
     expect(ratio!.values.ratio).toBeCloseTo(1.5);
     expect(ratio!.reference).toMatch(/writer stopped.*did not complete/);
