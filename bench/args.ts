@@ -10,13 +10,15 @@ export interface BenchOptions {
   jsonFile: string | undefined;
   /** Also the SQLite section: a 500 MB WAL database under a writer (about a minute). */
   sqlite: boolean;
+  /** Leaves out export and import (gzip is two thirds of a large run). */
+  noExport: boolean;
   help: boolean;
 }
 
 const SCALES: readonly FixtureScale[] = ['small', 'medium', 'large', 'xlarge'];
 export const DEFAULT_RUNS: Record<Place, number> = { tmpfs: 1, disk: 3 };
 
-export const USAGE = `usage: npm run bench -- [--scale small|medium|large|xlarge|none]... [--where tmpfs|disk|both] [--runs N] [--sqlite] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--scale small|medium|large|xlarge|none]... [--where tmpfs|disk|both] [--runs N] [--sqlite] [--no-export] [--json FILE]
 
   --scale   fixture sizes to measure (repeatable or comma list; default medium,large; none: only --sqlite)
             xlarge is ~200,000 files / 2 GB: ~40 s to generate, several minutes per run
@@ -24,6 +26,7 @@ export const USAGE = `usage: npm run bench -- [--scale small|medium|large|xlarge
   --runs    runs per home and place, medians quoted (default 1 on tmpfs, 3 on disk)
   --sqlite  also a 500 MB WAL database under a writer committing every 50 ms: snapshot create
             against sqlite3 .backup (adds about a minute per place and run)
+  --no-export  leave out export and import and their tar czf/xzf references (two thirds of a run's time)
   --json    also write every sample and median to FILE`;
 
 export class BenchUsageError extends Error {}
@@ -35,6 +38,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   let runs: number | undefined;
   let jsonFile: string | undefined;
   let sqlite = false;
+  let noExport = false;
   let none = false;
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -80,6 +84,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       case '--sqlite':
         sqlite = true;
         break;
+      case '--no-export':
+        noExport = true;
+        break;
       case '-h':
       case '--help':
         help = true;
@@ -90,5 +97,5 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (none && scales.length > 0) throw new BenchUsageError('--scale none cannot be combined with a size');
   if (none && !sqlite) throw new BenchUsageError('--scale none measures nothing without --sqlite');
-  return { scales: none ? [] : scales.length > 0 ? scales : ['medium', 'large'], places, runs, jsonFile, sqlite, help };
+  return { scales: none ? [] : scales.length > 0 ? scales : ['medium', 'large'], places, runs, jsonFile, sqlite, noExport, help };
 }

@@ -11,7 +11,7 @@ import { Interrupted, Stopwatch } from './measure.js';
 import { toolVersions } from './reference.js';
 import { PUSH_COMMAND, VIA_SSH } from './remote-steps.js';
 import { formatMs, helpRow, referenceLine, renderRows, rssLine, scenarioRows, summarise, type Row, type StepSummary } from './report.js';
-import { runScenario, type QwenPawHomeInfo, type ScenarioContext, type ScenarioResult } from './scenario.js';
+import { runScenario, SKIP_EXPORT, type QwenPawHomeInfo, type ScenarioContext, type ScenarioResult } from './scenario.js';
 import { benchSqlite, sqliteRows, type SqliteSection } from './sqlite-scale.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -160,6 +160,10 @@ async function bench(opts: BenchOptions, repo: string, out: (line: string) => vo
     const probe = new ClawbackCli(watch, repo, path.join(scratch, 'probe-home'));
     const commands = new Set(OPTIONAL_COMMANDS.filter((c) => hasCommand(probe, c)));
     if (hasVia(probe)) commands.add(VIA_SSH);
+    if (opts.noExport) {
+      const had = [commands.delete('snapshot-export'), commands.delete('snapshot-import')];
+      if (had.some(Boolean)) commands.add(SKIP_EXPORT);
+    }
     const help: StepResult[] = [];
     const node: StepResult[] = [];
     // Interleaved, so a change of load hits both alike.

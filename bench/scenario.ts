@@ -78,7 +78,12 @@ const QWENPAW_SANDBOX = 'bench-qwenpaw';
 const PARTIAL_EXIT = 3;
 const CHANGED_FILES = 10;
 
+/** In `commands` when --no-export took export and import out of a build that has them. */
+export const SKIP_EXPORT = 'skip-export';
+let exportSkipped = false;
+
 function missing(command: string): StepResult {
+  if (exportSkipped && /export|import/.test(command)) return { kind: 'missing', reason: 'skipped (--no-export)' };
   return { kind: 'missing', reason: `n/a (${command.replace('snapshot-', 'snapshot ')} not in this build)` };
 }
 
@@ -143,6 +148,7 @@ async function exportQwenPawZip(
 /** One full pass of every step over one generated home; reference and clawback steps alternate. */
 async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHomeInfo | null, work: string, record: (key: StepKey, r: StepResult) => Promise<void>): Promise<void> {
   const { watch, commands } = ctx;
+  exportSkipped = commands.has(SKIP_EXPORT);
   const ref = new ReferenceTools(watch, ctx.tools, work);
   const push = new PushSteps(watch, ctx.tools, commands, work);
   const cli = new ClawbackCli(watch, ctx.repo, path.join(work, 'clawback-home'), push.extraEnv);
