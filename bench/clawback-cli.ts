@@ -17,13 +17,15 @@ export class ClawbackCli {
     private readonly watch: Stopwatch,
     repo: string,
     readonly home: string,
+    /** Extra environment for every run (CLAWBACK_SSH_CONFIG, RESTIC_PASSWORD_FILE). */
+    private readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {
     this.bin = path.join(repo, 'bin', 'clawback.js');
   }
 
   run(args: string[]): Timing {
     return this.watch.run(process.execPath, [this.bin, ...args], {
-      env: { ...process.env, CLAWBACK_HOME: this.home, NO_COLOR: '1' },
+      env: { ...process.env, ...this.extraEnv, CLAWBACK_HOME: this.home, NO_COLOR: '1' },
     });
   }
 
@@ -41,8 +43,11 @@ export class ClawbackCli {
   }
 }
 
+/** What the binary says for a command or snapshot verb it does not have. */
+const UNKNOWN = /unknown (command|snapshot verb)/;
+
 export function stepResult(t: Timing, expectExit = 0): StepResult {
-  if (t.status === USAGE_EXIT && /unknown command/.test(t.stderr)) return { kind: 'missing', reason: 'n/a (command not in this build)' };
+  if (t.status === USAGE_EXIT && UNKNOWN.test(t.stderr)) return { kind: 'missing', reason: 'n/a (command not in this build)' };
   if (t.status !== expectExit) return { kind: 'failed', reason: `exit ${t.status}: ${firstLine(t.stderr)}` };
   return { kind: 'timed', wallMs: t.wallMs, cpuMs: t.cpuMs, rssKiB: t.rssKiB };
 }
@@ -50,11 +55,17 @@ export function stepResult(t: Timing, expectExit = 0): StepResult {
 /**
  * Whether a hidden `snapshot-VERB` command is registered in the built binary.
  * `VERB --help` cannot tell (commander shows the program's help for an unknown
- * command), but running it bare fails with "unknown command" only when it is missing.
+ * command), but running it bare fails with "unknown command" (or "unknown snapshot verb") only when
+ * it is missing.
  */
 export function hasCommand(cli: ClawbackCli, command: string): boolean {
   const t = cli.run([command]);
-  return !(t.status === USAGE_EXIT && /unknown command/.test(t.stderr));
+  return !(t.status === USAGE_EXIT && UNKNOWN.test(t.stderr));
+}
+
+/** Whether `sandbox add` takes `--via` (issue 14's transports) in the built binary. */
+export function hasVia(cli: ClawbackCli): boolean {
+  return /--via\b/.test(cli.run(['sandbox', 'add', '--help']).stdout);
 }
 
 /** The line that says what went wrong: a crash's "Error: ..." line rather than its source excerpt. */

@@ -6,6 +6,7 @@ import type { Place } from './args.js';
 import { ClawbackCli, field, firstLine, parseJson, type StepResult } from './clawback-cli.js';
 import { duKiB, type Stopwatch } from './measure.js';
 import { ReferenceTools, type ToolVersions } from './reference.js';
+import { PushSteps, sshSteps } from './remote-steps.js';
 
 export const STEP_KEYS = [
   'cp-a',
@@ -25,6 +26,13 @@ export const STEP_KEYS = [
   'import',
   'restore',
   'restore-empty',
+  'restic-bundle-first',
+  'restic-bundle-unchanged',
+  'push-first',
+  'push-unchanged',
+  'ssh-tar',
+  'ssh-create',
+  'ssh-create-unchanged',
 ] as const;
 export type StepKey = (typeof STEP_KEYS)[number];
 
@@ -49,6 +57,9 @@ export interface ScenarioContext {
   commands: Set<string>;
   /** Progress lines (stderr). */
   log: (line: string) => void;
+  scale: FixtureScale;
+  /** Scales whose home also goes through loopback SSH (SPEC §9: medium). */
+  sshScales: FixtureScale[];
 }
 
 export interface ScenarioResult {
@@ -67,7 +78,12 @@ const QWENPAW_SANDBOX = 'bench-qwenpaw';
 const PARTIAL_EXIT = 3;
 const CHANGED_FILES = 10;
 
+/** In `commands` when --no-export took export and import out of a build that has them. */
+export const SKIP_EXPORT = 'skip-export';
+let exportSkipped = false;
+
 function missing(command: string): StepResult {
+  if (exportSkipped && /export|import/.test(command)) return { kind: 'missing', reason: 'skipped (--no-export)' };
   return { kind: 'missing', reason: `n/a (${command.replace('snapshot-', 'snapshot ')} not in this build)` };
 }
 
@@ -132,8 +148,10 @@ async function exportQwenPawZip(
 /** One full pass of every step over one generated home; reference and clawback steps alternate. */
 async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHomeInfo | null, work: string, record: (key: StepKey, r: StepResult) => Promise<void>): Promise<void> {
   const { watch, commands } = ctx;
+  exportSkipped = commands.has(SKIP_EXPORT);
   const ref = new ReferenceTools(watch, ctx.tools, work);
-  const cli = new ClawbackCli(watch, ctx.repo, path.join(work, 'clawback-home'));
+  const push = new PushSteps(watch, ctx.tools, commands, work);
+  const cli = new ClawbackCli(watch, ctx.repo, path.join(work, 'clawback-home'), push.extraEnv);
   const root = home.root;
   const bundles = path.join(cli.home, 'rebuild-backups', SANDBOX);
   cli.must(['sandbox', 'add', SANDBOX, '--agent', 'openclaw', '--root', root]);
@@ -141,12 +159,15 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHom
   await record('cp-a', ref.cpA(root));
   const first = cli.step([SANDBOX, 'snapshot', 'create', '--json']);
   const firstKiB = duKiB(bundles);
-  await record('create-first', withDetail(first.result, { bundleKiB: firstKiB }));
+  const captured = field(parseJson(first.timing), 'snapshot', 'files');
+  await record('create-first', withDetail(first.result, { bundleKiB: firstKiB, ...(typeof captured === 'number' ? { files: captured } : {}) }));
   if (first.result.kind !== 'timed') {
     const reason: StepResult = { kind: 'failed', reason: 'first snapshot failed' };
-    for (const key of ['create-unchanged', 'verify', 'export-tgz', 'export-zip', 'import', 'restore', 'restore-empty'] as const) await record(key, reason);
+    for (const key of ['create-unchanged', 'verify', 'export-tgz', 'export-zip', 'import', 'restore', 'restore-empty', 'push-first', 'push-unchanged'] as const) await record(key, reason);
     return;
   }
+  const firstDir = field(parseJson(first.timing), 'snapshot', 'dir');
+  await push.push(cli, 'push-first', record);
 
   await record('cp-al', ref.cpAl(root));
   await record('tar-pipe', ref.tarPipe(root));
@@ -156,6 +177,9 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHom
   const restic = ref.restic(root);
   await record('restic-first', restic.first);
   await record('restic-unchanged', restic.unchanged);
+  await push.push(cli, 'push-unchanged', record);
+  await push.reference(typeof firstDir === 'string' ? firstDir : null, record);
+  if (ctx.sshScales.includes(ctx.scale)) await sshSteps(watch, ctx.repo, commands, root, work, record);
   const latestDir = field(parseJson(unchanged.timing), 'snapshot', 'dir') ?? field(parseJson(first.timing), 'snapshot', 'dir');
 
   if (commands.has('snapshot-verify')) {
