@@ -26,7 +26,8 @@ export function resticSnapshots(repository: string, passwordFile: string, env: R
     env: { ...process.env, ...env, RESTIC_REPOSITORY: repository, RESTIC_PASSWORD_FILE: passwordFile },
     encoding: 'utf8',
   });
-  return (JSON.parse(out) as ResticSnapshot[] | null) ?? [];
+  const snapshots = (JSON.parse(out) as Array<Omit<ResticSnapshot, 'tags'> & { tags?: string[] }> | null) ?? [];
+  return snapshots.map((s) => ({ ...s, tags: s.tags ?? [] }));
 }
 
 /** The `key=` tag's value of a restic snapshot. */

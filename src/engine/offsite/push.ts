@@ -98,9 +98,13 @@ async function assertIntact(sandbox: string, record: BundleRecord, deps: EngineD
   });
 }
 
-/** `2026-04-21T14-11-25-795Z` → `2026-04-21 14:11:25`: restic's `--time`, read as UTC (TZ=UTC). */
+/**
+ * `2026-04-21T14-11-25-795Z` → `2026-04-21 14:11:25.795`: restic's `--time` (Go's parser takes the
+ * fraction though the layout has none), read as UTC (TZ=UTC). The restic snapshot then carries the
+ * bundle's own time, so `forget --keep-daily` counts the days the bundles were taken, not pushed.
+ */
 function resticTime(timestamp: string): string {
-  return timestamp.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2}).*$/, '$1 $2:$3:$4');
+  return timestamp.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/, '$1 $2:$3:$4.$5');
 }
 
 async function pushOne(sandbox: string, record: BundleRecord, restic: Restic, deps: EngineDeps): Promise<PushedBundle> {
