@@ -21,8 +21,8 @@ export interface ResticSnapshot {
 }
 
 /** restic's own view of a repository (not through clawback): every snapshot with its tags. */
-export function resticSnapshots(repository: string, passwordFile: string, env: Record<string, string> = {}): ResticSnapshot[] {
-  const out = execFileSync('restic', ['snapshots', '--json'], {
+export function resticSnapshots(repository: string, passwordFile: string, env: Record<string, string> = {}, options: string[] = []): ResticSnapshot[] {
+  const out = execFileSync('restic', [...options.flatMap((o) => ['-o', o]), 'snapshots', '--json'], {
     env: { ...process.env, ...env, RESTIC_REPOSITORY: repository, RESTIC_PASSWORD_FILE: passwordFile },
     encoding: 'utf8',
   });

@@ -118,12 +118,16 @@ export function registerRepo(program: Command, act: Act): void {
       }),
     );
 
-  repo.command('unlock <name>').description('remove stale restic locks (restic unlock); a running restic keeps its lock').action(
-    act(async (ctx, name: string) => {
-      const { unlockRepo } = await import('../../engine/offsite/repo.js');
-      const restic = await resticFor(ctx, name);
-      await unlockRepo(restic);
-      emit(ctx, present.json(restic.repo), () => [`removed the stale locks of repository ${name}`]);
-    }),
-  );
+  repo
+    .command('unlock <name>')
+    .description('remove stale restic locks (restic unlock)')
+    .option('--remove-all', 'remove every lock, also those of a holder restic believes alive: only when no restic uses the repository')
+    .action(
+      act(async (ctx, name: string, flags: { removeAll?: boolean }) => {
+        const { unlockRepo } = await import('../../engine/offsite/repo.js');
+        const restic = await resticFor(ctx, name);
+        await unlockRepo(restic, flags.removeAll === true);
+        emit(ctx, present.json(restic.repo), () => [`removed the ${flags.removeAll === true ? '' : 'stale '}locks of repository ${name}`]);
+      }),
+    );
 }

@@ -60,7 +60,7 @@ export function resticFailure(code: number, stderr: string, repo: RepoEntry, wha
   }
   if (code === RESTIC_LOCKED || LOCKED.test(stderr)) {
     return new BusyError(`repository ${named(repo)} is locked: ${lockHolder(stderr)}`, {
-      hint: `another restic or clawback is using it: wait for it to finish; if none runs any more, remove the stale lock with \`clawback repo unlock ${repo.name}\` (restic unlock) and try again`,
+      hint: `another restic or clawback is using it: wait for it to finish; if none runs any more (a killed one left it), remove the stale lock with \`clawback repo unlock ${repo.name}\` (add --remove-all if restic still counts its holder alive) and try again`,
     });
   }
   if (ALREADY_INITIALISED.test(stderr)) {

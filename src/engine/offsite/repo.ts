@@ -61,7 +61,11 @@ export async function checkRepo(restic: Restic, readDataSubset: string | undefin
   return { repo: restic.repo.name, ok: true, readDataSubset: readDataSubset ?? null, durationMs: deps.clock() - started };
 }
 
-/** `restic unlock`: removes stale locks only (restic keeps a live process's lock). */
-export async function unlockRepo(restic: Restic): Promise<void> {
-  await restic.run(['unlock'], { what: `unlock of ${restic.repo.name}` });
+/**
+ * `restic unlock`: removes stale locks (those of a process on this host that is gone, or older than
+ * 30 minutes); `removeAll` removes every lock, for a holder restic still believes alive (a killed
+ * process left unreaped) or on another host that is known to be down.
+ */
+export async function unlockRepo(restic: Restic, removeAll: boolean): Promise<void> {
+  await restic.run(['unlock', ...(removeAll ? ['--remove-all'] : [])], { what: `unlock of ${restic.repo.name}` });
 }
