@@ -127,6 +127,8 @@ const RATIO_ROWS: RatioSpec[] = [
   { work: 'export tar.gz', step: 'export-tgz', against: 'tar-czf', againstName: 'tar czf', max: 2, target: '≤ 2×' },
   { work: 'export qwenpaw-zip (QwenPaw home)', step: 'export-zip', against: 'tar-czf-qwenpaw', againstName: 'tar czf', max: 2, target: '≤ 2×' },
   { work: 'import tar.gz', step: 'import', against: 'tar-xzf', againstName: 'tar xzf', max: null, target: '—' },
+  { work: 'push (hashes checked, restic backup)', step: 'push-first', against: 'restic-bundle-first', againstName: 'restic backup of the bundle', max: 1.2, target: '≤ 1.2×' },
+  { work: 'push of an unchanged snapshot', step: 'push-unchanged', against: 'restic-bundle-unchanged', againstName: 'restic unchanged', max: 1.2, target: '≤ 1.2×' },
 ];
 
 function ratioRow(spec: RatioSpec, s: Record<StepKey, StepSummary>): Row {
@@ -202,6 +204,8 @@ export function referenceLine(result: ScenarioResult): string {
     ['tar-xzf', 'tar xzf'],
     ['restic-first', 'restic first'],
     ['restic-unchanged', 'restic unchanged'],
+    ['restic-bundle-first', 'restic of a bundle'],
+    ['restic-bundle-unchanged', 'restic of a bundle unchanged'],
     ['sqlite-backup', 'sqlite3 .backup'],
   ];
   return names

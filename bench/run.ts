@@ -13,7 +13,7 @@ import { runScenario, type QwenPawHomeInfo, type ScenarioContext, type ScenarioR
 
 const TMPFS_MAGIC = 0x01021994;
 const HELP_RUNS = 10;
-const OPTIONAL_COMMANDS = ['snapshot-verify', 'snapshot-restore', 'snapshot-export', 'snapshot-import'];
+const OPTIONAL_COMMANDS = ['snapshot-verify', 'snapshot-restore', 'snapshot-export', 'snapshot-import', 'snapshot-push'];
 
 function isTmpfs(dir: string): boolean {
   return fs.statfsSync(dir).type === TMPFS_MAGIC;

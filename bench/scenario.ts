@@ -5,6 +5,7 @@ import type { FixtureScale } from '../fixtures/generate.js';
 import type { Place } from './args.js';
 import { ClawbackCli, field, firstLine, parseJson, type StepResult } from './clawback-cli.js';
 import { duKiB, type Stopwatch } from './measure.js';
+import { benchPush, PUSH_STEPS } from './offsite.js';
 import { ReferenceTools, type ToolVersions } from './reference.js';
 
 export const STEP_KEYS = [
@@ -25,6 +26,7 @@ export const STEP_KEYS = [
   'import',
   'restore',
   'restore-empty',
+  ...PUSH_STEPS,
 ] as const;
 export type StepKey = (typeof STEP_KEYS)[number];
 
@@ -157,6 +159,8 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHom
   await record('restic-first', restic.first);
   await record('restic-unchanged', restic.unchanged);
   const latestDir = field(parseJson(unchanged.timing), 'snapshot', 'dir') ?? field(parseJson(first.timing), 'snapshot', 'dir');
+  const pushed = [field(parseJson(first.timing), 'snapshot', 'dir'), field(parseJson(unchanged.timing), 'snapshot', 'dir')].filter((d): d is string => typeof d === 'string');
+  await benchPush(cli, ref, SANDBOX, pushed, work, commands.has('snapshot-push'), record);
 
   if (commands.has('snapshot-verify')) {
     const v = cli.step([SANDBOX, 'snapshot', 'verify', 'latest', '--json']);

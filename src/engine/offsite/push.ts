@@ -1,4 +1,4 @@
-import { IntegrityError, UsageError } from '../../errors.js';
+import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
 import { completeBundles, type BundleRecord } from '../../store/bundles.js';
 import { resolveSelector } from '../../store/selector.js';
 import { sandboxRecords } from '../bundle/find.js';
@@ -51,7 +51,9 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
   await restic.checkVersion();
   const lock = sandboxLock(deps, request.sandbox, 'snapshot push');
   try {
-    const remote = new Map((await listRemoteBundles(restic, request.sandbox)).map((b) => [b.timestamp, b]));
+    const listed = await listRemoteBundles(restic, request.sandbox);
+    const remote = new Map(listed.map((b) => [b.timestamp, b]));
+    const parents: Parent[] = listed.filter((b) => b.hostname === deps.host.hostname);
     const bundles: PushedBundle[] = [];
     for (const record of targets) {
       const held = remote.get(record.timestamp);
@@ -60,7 +62,9 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
         continue;
       }
       await assertIntact(request.sandbox, record, deps);
-      bundles.push(await pushOne(request.sandbox, record, restic, deps));
+      const pushed = await pushOne(request.sandbox, record, parentFor(parents, record.timestamp), restic, deps);
+      parents.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId });
+      bundles.push(pushed);
     }
     return {
       sandbox: request.sandbox,
@@ -84,11 +88,32 @@ function chooseTargets(request: PushRequest, deps: EngineDeps): BundleRecord[] {
   return selectors.map((s) => resolveSelector(records, s, request.sandbox)).filter((r) => !seen.has(r.id) && seen.add(r.id));
 }
 
+interface Parent {
+  timestamp: string;
+  snapshotId: string;
+}
+
+/**
+ * The restic snapshot restic compares a new bundle with: the newest one pushed from this host before
+ * it (else the newest at all). Unchanged files of a bundle are hard links to the previous bundle's, so
+ * they have its inode, size and mtime: restic then skips reading them (`--ignore-ctime`, since making
+ * a hard link changes the inode's ctime). Only this host's: an inode number means nothing elsewhere.
+ */
+function parentFor(parents: Parent[], timestamp: string): Parent | undefined {
+  const sorted = [...parents].sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+  return sorted.filter((p) => p.timestamp < timestamp).at(-1) ?? sorted.at(-1);
+}
+
 function identity(record: BundleRecord): Pick<PushedBundle, 'timestamp' | 'shortId' | 'name'> {
   return { timestamp: record.timestamp, shortId: record.shortId, name: record.header?.name ?? null };
 }
 
 async function assertIntact(sandbox: string, record: BundleRecord, deps: EngineDeps): Promise<void> {
+  if (record.legacy !== undefined) {
+    throw new RefusedError('push-legacy-bundle', `${sandbox} snapshot ${record.id} was written by NemoClaw and records no hashes, so a pulled copy could not be verified; it was not pushed`, {
+      hint: `take a clawback snapshot (\`clawback ${sandbox} snapshot create\`) and push that`,
+    });
+  }
   const summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
   const problems = summary.bundles.flatMap((b) => b.problems.map((p) => `${p.path || '(bundle)'}: ${p.problem}`));
   if (summary.ok) return;
@@ -107,11 +132,12 @@ function resticTime(timestamp: string): string {
   return timestamp.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/, '$1 $2:$3:$4.$5');
 }
 
-async function pushOne(sandbox: string, record: BundleRecord, restic: Restic, deps: EngineDeps): Promise<PushedBundle> {
+async function pushOne(sandbox: string, record: BundleRecord, parent: Parent | undefined, restic: Restic, deps: EngineDeps): Promise<PushedBundle> {
   const started = deps.clock();
   const label = record.header?.name;
   const args = ['backup', '--json', '--tag', CLAWBACK_TAG, '--tag', `sandbox=${sandbox}`, '--tag', `bundle=${record.timestamp}`];
   if (label) args.push('--tag', labelTag(label));
+  if (parent) args.push('--parent', parent.snapshotId, '--ignore-ctime');
   args.push('--host', deps.host.hostname, '--time', resticTime(record.timestamp), '.');
   let summary: ResticMessage | undefined;
   let statusSeen = false;
