@@ -82,7 +82,8 @@ function chooseTargets(request: PushRequest, deps: EngineDeps): BundleRecord[] {
   const chosen = [request.all, request.missing, request.selectors.length > 0].filter(Boolean).length;
   if (chosen > 1) throw new UsageError('give selectors, --all or --missing: one of them', { hint: 'without any, the latest snapshot is pushed' });
   const records = sandboxRecords(request.sandbox, deps);
-  if (request.all || request.missing) return completeBundles(records);
+  // NemoClaw's own bundles record no hashes: only an explicit selector names one (and is refused).
+  if (request.all || request.missing) return completeBundles(records).filter((r) => r.legacy === undefined);
   const selectors = request.selectors.length > 0 ? request.selectors : ['latest'];
   const seen = new Set<string>();
   return selectors.map((s) => resolveSelector(records, s, request.sandbox)).filter((r) => !seen.has(r.id) && seen.add(r.id));
