@@ -37,7 +37,7 @@ beforeAll(async () => {
   base = tempDir('clawback-offsite-sftp-');
   sshd = await startSshd({ dir: path.join(base, 'sshd') });
   env = { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') };
-  root = generateHome({ kind: 'openclaw', scale: 'small', dir: path.join(base, 'oc') }).root;
+  root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'oc') }).root;
   homeA = path.join(base, 'home-a');
   repoDir = path.join(base, 'remote', 'repo');
   fs.mkdirSync(path.dirname(repoDir), { recursive: true });

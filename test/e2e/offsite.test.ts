@@ -68,7 +68,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   fs.rmSync(base, { recursive: true, force: true });
-});
+}, 180_000);
 
 describe('push to a local restic repository', () => {
   it('the second and third pushes grow the repository by at most 2 % of the first', () => {
@@ -112,7 +112,7 @@ describe('a new machine with only the repository and its password', () => {
     // The password file from the environment: `repo add` stores where it is, never the password.
     await ok(homeB, ['repo', 'add', 'r', repo], { RESTIC_PASSWORD_FILE: passwordFile });
     await ok(homeB, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', newRoot]);
-  });
+  }, 120_000);
 
   it('lists the repository\'s snapshots with a remote mark, none of them here yet', async () => {
     const doc = JSON.parse(await ok(homeB, ['oc', 'snapshot', 'list', '--repo', 'r', '--json'])) as { snapshots: Array<{ timestamp: string; remote: boolean; local: boolean; name: string | null }> };
@@ -120,16 +120,6 @@ describe('a new machine with only the repository and its password', () => {
     expect(doc.snapshots.every((s) => s.remote && !s.local)).toBe(true);
     expect(doc.snapshots[0]!.name).toBe('first');
     expect(fs.readFileSync(path.join(homeB, 'repos.json'), 'utf8')).not.toContain('correct horse');
-  });
-
-  it('pulls a bundle that verifies and is a normal bundle; pulling it again is refused', async () => {
-    await ok(homeB, ['oc', 'snapshot', 'pull', 'first', '--repo', 'r']);
-    const list = json<{ snapshots: Array<{ timestamp: string; state: string; name: string | null }> }>(await clawback(homeB, ['oc', 'snapshot', 'list', '--json'], { env }));
-    expect(list.snapshots.map((s) => [s.timestamp, s.state, s.name])).toEqual([[timestamps[0], 'complete', 'first']]);
-    await ok(homeB, ['oc', 'snapshot', 'verify', 'first']);
-    const again = await clawback(homeB, ['oc', 'snapshot', 'pull', 'first', '--repo', 'r'], { env });
-    expect(again.exitCode).toBe(5);
-    expect(String(again.stderr)).toContain('already has snapshot');
   });
 
   it('restore --repo pulls the latest and restores it: the tree byte for byte, SQLite by content', async () => {
@@ -140,6 +130,15 @@ describe('a new machine with only the repository and its password', () => {
     const expected = Object.fromEntries(Object.entries(treeDigest(root, { databasesByContent: true })).filter(([rel]) => captured.has(rel)));
     expect(Object.keys(expected).length).toBeGreaterThan(1000);
     expect(treeDigest(newRoot, { databasesByContent: true })).toEqual(expected);
+  });
+
+  it('the pulled bundle is a normal one: listed, verified; pulling it again is refused', async () => {
+    const list = json<{ snapshots: Array<{ timestamp: string; state: string }> }>(await clawback(homeB, ['oc', 'snapshot', 'list', '--json'], { env }));
+    expect(list.snapshots.filter((s) => s.state === 'complete').map((s) => s.timestamp)).toContain(timestamps[2]);
+    await ok(homeB, ['oc', 'snapshot', 'verify', timestamps[2]!]);
+    const again = await clawback(homeB, ['oc', 'snapshot', 'pull', timestamps[2]!, '--repo', 'r'], { env });
+    expect(again.exitCode).toBe(5);
+    expect(String(again.stderr)).toContain('already has snapshot');
   });
 });
 
