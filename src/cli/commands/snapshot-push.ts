@@ -11,11 +11,6 @@ snapshot never leaves the machine. A snapshot the repository holds already is no
 Without a selector the latest snapshot is pushed. Exit 6: wrong password or damaged snapshot;
 4: repository or restic missing; 7: repository locked; 3: restic could not read some files.`;
 
-const PULL_HELP = `
-The snapshot is restored into <timestamp>.partial, verified against its own manifest and renamed
-into place: a pulled snapshot is a normal one (restore, verify, diff, export work on it). A snapshot
-that is here already is refused (exit 5); with --all it is left as it is.`;
-
 export function registerSnapshotPush(program: Command, act: Act): void {
   program
     .command('snapshot-push <sandbox> [selectors...]', { hidden: true })
@@ -29,22 +24,6 @@ export function registerSnapshotPush(program: Command, act: Act): void {
         const { pushSnapshots } = await import('../../engine/offsite/push.js');
         const summary = await pushSnapshots({ sandbox, selectors, all: flags.all === true, missing: flags.missing === true }, await resticFor(ctx, flags.repo), ctx.deps);
         emit(ctx, present.pushJson(summary), () => present.pushText(summary));
-      }),
-    );
-}
-
-export function registerSnapshotPull(program: Command, act: Act): void {
-  program
-    .command('snapshot-pull <sandbox> [selector]', { hidden: true })
-    .description('copy a snapshot from a restic repository into this machine (default: latest)')
-    .requiredOption('--repo <name>', 'the repository (`clawback repo add`)')
-    .option('--all', "every snapshot of the sandbox the repository holds")
-    .addHelpText('after', PULL_HELP)
-    .action(
-      act(async (ctx, sandbox: string, selector: string | undefined, flags: { repo: string; all?: boolean }) => {
-        const { pullSnapshots } = await import('../../engine/offsite/pull.js');
-        const summary = await pullSnapshots({ sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) }, await resticFor(ctx, flags.repo), ctx.deps);
-        emit(ctx, present.pullJson(summary), () => present.pullText(summary));
       }),
     );
 }

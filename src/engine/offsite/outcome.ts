@@ -64,7 +64,7 @@ export function resticFailure(code: number, stderr: string, repo: RepoEntry, wha
     });
   }
   if (ALREADY_INITIALISED.test(stderr)) {
-    return new RefusedError('repo-exists', `a restic repository already exists at ${repo.repository}`, { hint: `use it as it is: \`clawback ${'<name>'} snapshot push --repo ${repo.name}\`` });
+    return new RefusedError('repo-exists', `a restic repository already exists at ${repo.repository}`, { hint: `use it as it is: \`clawback <sandbox> snapshot push --repo ${repo.name}\`` });
   }
   if (code === RESTIC_PARTIAL) {
     return new ClawbackError('restic-partial', ExitCode.partial, `restic ${what} finished, but some files could not be read: ${message}`, {

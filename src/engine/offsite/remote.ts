@@ -94,7 +94,7 @@ export function resolveRemote(bundles: RemoteBundle[], selector: string, sandbox
   }
   const exact = bundles.filter((b) => b.timestamp === selector || b.name === selector);
   if (exact.length === 1) return exact[0]!;
-  const prefixed = exact.length > 1 ? exact : bundles.filter((b) => b.timestamp.startsWith(selector) || (isShortIdPrefix(selector) && b.shortId.startsWith(selector)));
+  const prefixed = exact.length > 1 ? exact : bundles.filter((b) => b.timestamp.startsWith(selector) || (isShortIdPrefix(selector) && b.shortId.startsWith(selector.toLowerCase())));
   if (prefixed.length === 1) return prefixed[0]!;
   if (prefixed.length > 1) {
     throw new UsageError(`selector ${JSON.stringify(selector)} matches ${prefixed.length} snapshots in repository ${repo}`, {
