@@ -3,7 +3,7 @@ import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js'
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { bundlePayloadDir, PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
@@ -96,6 +96,23 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     threads: pool.used ? threads : 0,
     durationMs: deps.clock() - started,
   };
+}
+
+/**
+ * A bundle staged outside the listing (a pull's `<timestamp>.partial`), checked as a complete one
+ * would be: its tree, hashes and databases against its own manifest.
+ */
+export async function verifyStagedBundle(dir: string, timestamp: string, deps: EngineDeps): Promise<BundleVerification> {
+  const record = {
+    id: timestamp, shortId: '', dir, timestamp, time: undefined, state: 'complete', version: undefined, header: undefined,
+    payloadDir: bundlePayloadDir(dir), legacy: undefined, manifest: undefined, problem: undefined,
+  } satisfies BundleRecord;
+  const pool = new HasherPool(defaultThreads(deps.host), WORKER_MIN_BYTES);
+  try {
+    return await verifyBundle(record, pool, deps);
+  } finally {
+    await pool.close();
+  }
 }
 
 /**
