@@ -129,7 +129,7 @@ export class RemoteBundleWriter {
   }
 
   private async captureDatabases(databases: Pending[]): Promise<void> {
-    const method = await probeDatabaseMethod(this.transport);
+    const method = this.listing.databaseMethod ?? (await probeDatabaseMethod(this.transport));
     const scratch = fs.mkdtempSync(path.join(path.dirname(this.payload), '.remote-db-'));
     const capture = new RemoteDatabaseCapture(this.transport, method, this.remoteTemp, scratch, this.deps.sqliteWaitMs ?? 10_000);
     try {
