@@ -69,7 +69,7 @@ async function createThrough(transport: Transport, request: CreateSnapshotReques
     fs.mkdirSync(payload, { mode: 0o700 });
     deps.events.phase?.('copy', { files: files.length, bytes: totalBytes });
     const previous = linkSources(records, new Set(files.map((e) => e.path)), deps);
-    const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, (n) => remoteTempPath(entry.root, deps, `db-${n}`), deps);
+    const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, remoteTempPath(entry.root, deps, 'db-'), deps);
     const written = await writer.writeAll(sandbox.scan.entries);
     const scan = sandbox.scan;
     scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
