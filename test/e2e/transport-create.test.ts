@@ -171,6 +171,15 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
   });
   afterAll(() => target?.remove());
 
+  it('sandbox check says what the slim target offers and what that means', async () => {
+    const checked = await clawback(home, ['sandbox', 'check', 'slim', '--json']);
+    expect(checked.exitCode, String(checked.stderr)).toBe(0);
+    const check = json<{ check: Record<string, unknown> & { tools: Record<string, boolean> } }>(checked).check;
+    expect(check).toMatchObject({ tar: 'busybox', databases: 'raw', snapshots: true, restores: true, rootExists: true });
+    expect([check.tools.find, check.tools.sha256sum, check.tools.python3, check.tools.sqlite3]).toEqual([true, true, false, false]);
+    expect(String((await clawback(home, ['sandbox', 'check', 'slim'])).stdout)).toContain('captured without SQLite in the sandbox');
+  });
+
   it('copies a WAL database under a writer raw with its -wal, makes it self-contained here, and says so', async () => {
     const db = sample.databases[0]!;
     const { process: writer } = await startWriter(db);
@@ -203,6 +212,9 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     await clawback(home, ['sandbox', 'add', 'bare', '--agent', 'openclaw', '--root', '/sandbox/.openclaw', '--via', `exec:env PATH=${empty} /bin/sh -c`]);
     const created = await clawback(home, ['bare', 'snapshot', 'create']);
     expect(created.exitCode).toBe(8);
+    const checked = await clawback(home, ['sandbox', 'check', 'bare', '--json']);
+    expect(checked.exitCode).toBe(8);
+    expect(json<{ check: { snapshots: boolean; notes: string[] } }>(checked).check).toMatchObject({ snapshots: false, notes: expect.arrayContaining([expect.stringMatching(/^snapshots cannot run: missing tar, find, stat/)]) });
     expect(String(created.stderr)).toMatch(/^clawback: sandbox bare via exec:env PATH=.*: find is missing in the target \(running `find \/sandbox\/\.openclaw -print0 \| xargs -0 stat`\)\nhint: install it there/);
   });
 });
