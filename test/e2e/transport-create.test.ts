@@ -178,6 +178,8 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     expect(check).toMatchObject({ tar: 'busybox', databases: 'raw', snapshots: true, restores: true, rootExists: true });
     expect([check.tools.find, check.tools.sha256sum, check.tools.python3, check.tools.sqlite3]).toEqual([true, true, false, false]);
     expect(String((await clawback(home, ['sandbox', 'check', 'slim'])).stdout)).toContain('captured without SQLite in the sandbox');
+    const found = await clawback(home, ['discover', '--via', target.via, '--json']);
+    expect(json<{ found: unknown[] }>(found).found).toEqual([{ name: 'openclaw', agent: 'openclaw', root: '/sandbox/.openclaw', via: target.via, registeredAs: 'slim' }]);
   });
 
   it('copies a WAL database under a writer raw with its -wal, makes it self-contained here, and says so', async () => {
