@@ -199,6 +199,9 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     expect(quickCheckOk(copy)).toBe(true);
     expect(rowCount(copy)).toBeGreaterThanOrEqual(before);
     expect(fs.existsSync(`${copy}-wal`)).toBe(false);
+    // The live state behind a transport is never read from a local path of the same name.
+    const diff = await clawback(home, ['slim', 'snapshot', 'diff', 'latest', '--json']);
+    expect([diff.exitCode, JSON.parse(String(diff.stderr)).code]).toEqual([5, 'remote-live-diff']);
     const manifest = JSON.parse(fs.readFileSync(path.join(doc.dir, 'rebuild-manifest.json'), 'utf8')) as { origin?: Record<string, string> };
     expect(manifest.origin?.capturedWithoutSqlite?.split('\n')).toContain(rel);
     // Everything else is byte-exact.
