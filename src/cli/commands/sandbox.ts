@@ -89,20 +89,6 @@ export function registerSandbox(program: Command, act: Act): void {
     );
 
   sandbox
-    .command('check <name>')
-    .description('connect to the sandbox\'s target and say what it offers (sh, tar, find, stat, sha256sum, python3/sqlite3) and what that means')
-    .action(
-      act(async (ctx, name: string) => {
-        const { checkSandbox } = await import('../../engine/sandbox/check.js');
-        const checked = await import('../present/sandbox-check.js');
-        const result = await checkSandbox(name, ctx.deps);
-        emit(ctx, checked.json(result), () => checked.text(result));
-        // A target that cannot be snapshotted is unreachable for clawback's purposes.
-        return result.snapshots && result.rootExists ? undefined : 8;
-      }),
-    );
-
-  sandbox
     .command('remove <name>')
     .description('forget a sandbox (its bundles stay on disk)')
     .option('--yes', 'do not ask for confirmation')
@@ -114,6 +100,20 @@ export function registerSandbox(program: Command, act: Act): void {
         if (!flags.yes) await confirm(ctx, { question: present.removeQuestion(name), refusing: `removing ${name}` });
         const entry = removeSandbox(name, ctx.deps);
         emit(ctx, present.removedJson(entry), () => present.removedText(entry, `${ctx.deps.layout.bundlesRoot}/${name}`));
+      }),
+    );
+
+  sandbox
+    .command('check <name>')
+    .description('connect to the sandbox\'s target and say what it offers (sh, tar, find, stat, sha256sum, python3/sqlite3) and what that means')
+    .action(
+      act(async (ctx, name: string) => {
+        const { checkSandbox } = await import('../../engine/sandbox/check.js');
+        const checked = await import('../present/sandbox-check.js');
+        const result = await checkSandbox(name, ctx.deps);
+        emit(ctx, checked.json(result), () => checked.text(result));
+        // A target that cannot be snapshotted is unreachable for clawback's purposes.
+        return result.snapshots && result.rootExists ? undefined : 8;
       }),
     );
 }
