@@ -202,6 +202,10 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     // The live state behind a transport is never read from a local path of the same name.
     const diff = await clawback(home, ['slim', 'snapshot', 'diff', 'latest', '--json']);
     expect([diff.exitCode, JSON.parse(String(diff.stderr)).code]).toEqual([5, 'remote-live-diff']);
+    await clawback(home, ['sandbox', 'set', 'slim', '--hook-recreate', 'true']);
+    const rebuild = await clawback(home, ['slim', 'rebuild', '--yes', '--json']);
+    expect([rebuild.exitCode, JSON.parse(String(rebuild.stderr)).code]).toEqual([5, 'remote-rebuild']);
+    expect(fs.existsSync(sample.root)).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(doc.dir, 'rebuild-manifest.json'), 'utf8')) as { origin?: Record<string, string> };
     expect(manifest.origin?.capturedWithoutSqlite?.split('\n')).toContain(rel);
     // Everything else is byte-exact.
