@@ -6,6 +6,7 @@ import { scanMounts } from '../sandbox/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
+import { isRemoteSandbox } from '../sandbox/transport.js';
 import { formatBytes } from '../../units.js';
 
 export interface RebuildPreflight {
@@ -39,6 +40,12 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
   if (entry.hooks.recreate === undefined) {
     throw new RefusedError('recreate-hook-missing', `${sandbox} has no recreate hook, so rebuild cannot lay down a fresh home`, {
       hint: `set one with \`clawback sandbox set ${sandbox} --hook-recreate CMD\` (a command that creates a fresh agent home at $CLAWBACK_ROOT)`,
+    });
+  }
+  if (isRemoteSandbox(entry)) {
+    // Its move-aside and swap are local renames: never run them on a local path that merely has the remote root's name.
+    throw new RefusedError('remote-rebuild', `${sandbox} is reached via ${entry.via}: rebuild of a remote sandbox is not supported yet`, {
+      hint: `take a snapshot (\`clawback ${sandbox} snapshot create\`), recreate the agent in its target yourself, then \`clawback ${sandbox} snapshot restore\``,
     });
   }
   const root = path.resolve(entry.root);
