@@ -45,6 +45,10 @@ export interface JournalRecord {
   pairs: SwapPair[];
   registry: JournalRegistryChange;
   createdAt: string;
+  /** The transport the trees were reached through (absent: this host); recovery goes through it too. */
+  via?: string;
+  /** A remote restore's marker file beside the state root, removed last. */
+  marker?: string;
 }
 
 export interface JournalRecovery {
@@ -93,7 +97,7 @@ export function readJournal(file: string): JournalRecord {
   if (raw.version !== JOURNAL_VERSION) {
     throw new JournalError(file, `journal version ${JSON.stringify(raw.version)} is not supported (this clawback reads version ${JOURNAL_VERSION})`);
   }
-  const { sandbox, state, pairs, bundle, createdAt } = raw;
+  const { sandbox, state, pairs, bundle, createdAt, via, marker } = raw;
   if (typeof sandbox !== 'string' || (state !== 'staging' && state !== 'swapping' && state !== 'committed') || !Array.isArray(pairs)) {
     throw new JournalError(file, 'sandbox, state or pairs missing');
   }
@@ -113,6 +117,8 @@ export function readJournal(file: string): JournalRecord {
     pairs: pairs.map((p) => parsePair(p, file)),
     registry,
     createdAt: typeof createdAt === 'string' ? createdAt : '',
+    ...(typeof via === 'string' ? { via } : {}),
+    ...(typeof marker === 'string' ? { marker } : {}),
   };
 }
 
