@@ -11,6 +11,7 @@ export const ExitCode = {
   refused: 5,
   integrity: 6,
   busy: 7,
+  unreachable: 8,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -95,6 +96,24 @@ export class PartialError<Summary = unknown> extends ClawbackError {
 export class InterruptedError extends ClawbackError {
   constructor(message = 'interrupted') {
     super('interrupted', ExitCode.interrupted, message);
+  }
+}
+
+/** Why a remote sandbox could not be worked on: the `code` of an UnreachableError. */
+export type UnreachableCode = 'transport-unreachable' | 'transport-auth' | 'transport-not-running' | 'transport-missing-tool' | 'transport-failed';
+
+/**
+ * A sandbox reached through a transport (SPEC §11) that cannot be worked on: no connection,
+ * authentication refused, container not running, a tool missing in the target, or a remote command
+ * that failed. Exit 8; the message names the sandbox, the transport and the command that failed.
+ */
+export class UnreachableError extends ClawbackError {
+  readonly transport: string;
+  readonly command: string;
+  constructor(code: UnreachableCode, message: string, transport: string, command: string, options: ClawbackErrorOptions = {}) {
+    super(code, ExitCode.unreachable, message, options);
+    this.transport = transport;
+    this.command = command;
   }
 }
 

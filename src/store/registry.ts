@@ -22,6 +22,8 @@ export interface SandboxEntry {
   agent: string;
   root: string;
   secretsRoot?: string;
+  /** How the root is reached (SPEC §11): a `--via` string such as `ssh:box`; absent means local. */
+  via?: string;
   policyPresets: string[];
   customPolicies: CustomPolicy[];
   hooks: SandboxHooks;
@@ -84,6 +86,8 @@ function parseEntry(name: string, raw: unknown, file: string): SandboxEntry {
   };
   const secretsRoot = str('secretsRoot');
   if (secretsRoot) entry.secretsRoot = secretsRoot;
+  const via = str('via');
+  if (via && via !== 'local') entry.via = via;
   return entry;
 }
 

@@ -315,6 +315,14 @@ describe('architecture of src/', () => {
     expect(edges.map(layerViolation).filter((v) => v !== undefined)).toEqual([]);
   });
 
+  it('keeps src/transport a lower layer: it may use errors, formats and fs-safety, never the engine, CLI or store', () => {
+    const allowed = /^src\/(transport\/|errors\.ts|formats\/|fs-safety\/|records\.ts|units\.ts)/;
+    const bad = edges.filter((e) => e.from.startsWith('src/transport/') && !allowed.test(e.to)).map((e) => `${e.from}:${e.line} imports ${e.to}`);
+    expect(bad).toEqual([]);
+    const below = edges.filter((e) => /^src\/(store|formats|fs-safety|manifest|sqlite)\//.test(e.from) && e.to.startsWith('src/transport/'));
+    expect(below.map((e) => `${e.from}:${e.line} imports ${e.to}`)).toEqual([]);
+  });
+
   it(`has no function over ${MAX_FUNCTION_LINES} lines`, () => {
     expect(sources.flatMap((s) => longFunctions(s, MAX_FUNCTION_LINES))).toEqual([]);
   });
