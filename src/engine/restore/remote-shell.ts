@@ -1,11 +1,10 @@
-import { ClawbackError, ExitCode, RefusedError } from '../../errors.js';
+import type { Readable } from 'node:stream';
+import { RefusedError } from '../../errors.js';
 import { displayName, encodeName, hasEscapedBytes } from '../../fs-safety/fs-path.js';
+import type { Transport } from '../../transport/index.js';
 
-/** What the remote restore needs of a transport (src/transport's Transport has this shape). */
-export interface RemoteShell {
-  readonly label: string;
-  exec(script: string, opts?: { input?: Buffer | NodeJS.ReadableStream }): Promise<{ code: number; stdout: Buffer; stderr: string }>;
-}
+/** What the remote restore needs of a transport. */
+export type RemoteShell = Pick<Transport, 'label' | 'exec' | 'run' | 'spawn' | 'failure'>;
 
 /**
  * One shell word for a name (a name is bytes; see fs-path.ts). Scripts are passed as UTF-8 text, so a
@@ -27,24 +26,12 @@ export function nulList(names: readonly string[]): Buffer {
   return Buffer.concat(names.flatMap((n) => [encodeName(n), Buffer.of(0)]));
 }
 
-/** A remote step that failed: one line naming the transport and the step, with the target's own words. */
-export class RemoteStepError extends ClawbackError {
-  constructor(label: string, step: string, code: number, stderr: string) {
-    const said = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' / ');
-    super('remote-command-failed', ExitCode.refused, `${step} failed in ${label} (exit ${code})${said ? `: ${said}` : ''}`, {
-      hint: 'check the target has space and that its user may write beside the state root; nothing live was changed unless the message says so',
-    });
-  }
-}
-
 /**
- * Runs `script` with `set -e` in the target. The script is transport-side text: every path in it went
- * through q(). A non-zero exit is a RemoteStepError naming `step`; transport failures (exit 8) pass through.
+ * Runs `script` with `set -e` in the target; every path in it went through q(). A non-zero exit is the
+ * transport's exit-8 error naming `step` (and telling a missing tool or a lost connection apart).
  */
-export async function runRemote(shell: RemoteShell, step: string, script: string, input?: Buffer | NodeJS.ReadableStream): Promise<Buffer> {
-  const result = await shell.exec(`set -e\n${script}`, input !== undefined ? { input } : {});
-  if (result.code !== 0) throw new RemoteStepError(shell.label, step, result.code, result.stderr);
-  return result.stdout;
+export function runRemote(shell: RemoteShell, step: string, script: string, input?: Buffer | Readable): Promise<Buffer> {
+  return shell.run(`set -e\n${script}`, step, input !== undefined ? { input } : {});
 }
 
 /** A refusal found by a remote check (a staged tree that is not what was sent). */
