@@ -105,12 +105,17 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     lockWaitMs: waitSeconds * 1000,
     ...(io.env.CLAWBACK_SQLITE_WAIT && Number.isFinite(sqliteWait) && sqliteWait >= 0 ? { sqliteWaitMs: sqliteWait * 1000 } : {}),
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
+    ...(io.env.CLAWBACK_SSH_CONFIG ? { transport: { sshConfig: io.env.CLAWBACK_SSH_CONFIG } } : {}),
   };
   if (fault) {
-    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130).
-    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', fault] as const);
+    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130);
+    // `KILLGROUP:PGID@POINT` SIGKILLs another process group there and goes on (a test's sshd dying mid-restore).
+    const group = /^KILLGROUP:(\d+)@(.+)$/.exec(fault);
+    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', group?.[2] ?? fault] as const);
     deps.fault = (reached) => {
-      if (reached === point) process.kill(process.pid, signal);
+      if (reached !== point) return;
+      if (group) deps.host.signalGroup(Number(group[1]), 'SIGKILL');
+      else process.kill(process.pid, signal);
     };
   }
   const view: TextView = { width: options.wide === true ? undefined : terminalWidth(io), homedir: io.homedir };

@@ -186,9 +186,14 @@ function undoRegistration(layout: HomeLayout, host: LockHost, sandbox: string, c
 export function rollBack(layout: HomeLayout, host: LockHost, record: JournalRecord, stamp: string): string[] {
   const warnings: string[] = [];
   for (const pair of [...record.pairs].reverse()) rollBackPair(pair, record.state, warnings, stamp);
+  finishRollBack(layout, host, record);
+  return warnings;
+}
+
+/** The host's part of a roll back once the trees are back (here, or in a remote target): the registration undone, the journal gone. */
+export function finishRollBack(layout: HomeLayout, host: LockHost, record: JournalRecord): void {
   undoRegistration(layout, host, record.sandbox, record.registry);
   removeJournal(layout, record.sandbox);
-  return warnings;
 }
 
 export function rollForward(layout: HomeLayout, host: LockHost, record: JournalRecord): void {
@@ -206,6 +211,8 @@ export function recoverJournal(layout: HomeLayout, host: LockHost, sandbox: stri
   const file = journalPath(layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readJournal(file);
+  // A remote restore's trees are in its target: the engine settles it through the transport (restore/remote-recover.ts).
+  if (record.via !== undefined) return undefined;
   if (record.state === 'committed') {
     rollForward(layout, host, record);
     return { sandbox, action: 'rolled-forward', journal: file, warnings: [] };

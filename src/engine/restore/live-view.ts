@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
-import type { LiveInfo } from './plan-types.js';
-
-export type LiveType = LiveInfo['type'];
+export type LiveType = 'file' | 'dir' | 'symlink' | 'special';
 
 /** What planning needs to know of one live path (lstat: a symlink is itself). */
 export interface LiveStat {

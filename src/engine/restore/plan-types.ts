@@ -1,7 +1,7 @@
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
 import type { BundleEntry, BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { Selection } from '../sandbox/selection.js';
-import type { LiveView } from './live-view.js';
+import type { LiveType, LiveView } from './live-view.js';
 import type { MappedMount } from './mounts.js';
 
 /**
@@ -24,7 +24,7 @@ export type KeepReason =
 
 export interface LiveInfo {
   path: string;
-  type: 'file' | 'dir' | 'symlink' | 'special';
+  type: LiveType;
   mode: number;
   size: number;
   mtimeMs: number;
