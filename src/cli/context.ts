@@ -105,7 +105,6 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     lockWaitMs: waitSeconds * 1000,
     ...(io.env.CLAWBACK_SQLITE_WAIT && Number.isFinite(sqliteWait) && sqliteWait >= 0 ? { sqliteWaitMs: sqliteWait * 1000 } : {}),
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
-    ...(io.env.CLAWBACK_SSH_CONFIG ? { transport: { sshConfig: io.env.CLAWBACK_SSH_CONFIG } } : {}),
   };
   if (fault) {
     // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130);

@@ -61,8 +61,6 @@ export interface EngineDeps {
    * next check before a commit point and rolls back; past the commit point it finishes.
    */
   signal?: AbortSignal;
-  /** Host facts for transports (SPEC §11): CLAWBACK_SSH_CONFIG adds `-F FILE` to every ssh call. */
-  transport?: { sshConfig?: string };
   /** Test-only crash points; the CLI wires this to CLAWBACK_TEST_FAULT. */
   fault?: (point: string) => void;
 }
