@@ -105,6 +105,8 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     lockWaitMs: waitSeconds * 1000,
     ...(io.env.CLAWBACK_SQLITE_WAIT && Number.isFinite(sqliteWait) && sqliteWait >= 0 ? { sqliteWaitMs: sqliteWait * 1000 } : {}),
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
+    // CLAWBACK_SSH_CONFIG=FILE: `-F FILE` on every ssh call (a user's ~/.ssh/config is honoured by ssh itself).
+    ...(io.env.CLAWBACK_SSH_CONFIG ? { transport: { sshConfig: path.resolve(io.cwd, io.env.CLAWBACK_SSH_CONFIG) } } : {}),
   };
   if (fault) {
     // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130);

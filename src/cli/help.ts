@@ -10,6 +10,8 @@ Exit codes:
   5    refused: unsafe content, existing destination without --force, confirmation missing
   6    integrity: checksum mismatch, corrupt or unsupported bundle/archive
   7    busy: another clawback holds the sandbox lock
+  8    unreachable: a remote sandbox cannot be reached (connection, authentication,
+       container not running, a tool missing in the target)
   130  interrupted`;
 
 const WIDTH = 100;

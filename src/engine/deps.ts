@@ -61,6 +61,8 @@ export interface EngineDeps {
    * next check before a commit point and rolls back; past the commit point it finishes.
    */
   signal?: AbortSignal;
+  /** How remote sandboxes are reached (SPEC §11): host settings the CLI read, e.g. CLAWBACK_SSH_CONFIG. */
+  transport?: { sshConfig?: string };
   /** Test-only crash points; the CLI wires this to CLAWBACK_TEST_FAULT. */
   fault?: (point: string) => void;
 }

@@ -12,12 +12,14 @@ interface SandboxFlags {
   hookStop?: string;
   hookStart?: string;
   hookRecreate?: string;
+  via?: string;
 }
 
 function withEntryOptions(command: Command): Command {
   return command
     .option('--agent <kind|manifest.yaml>', 'openclaw, hermes, deepagents, qwenpaw, or a YAML manifest path')
-    .option('--root <dir>', 'the state root on this host')
+    .option('--root <dir>', 'the state root (an absolute path inside the target with --via)')
+    .option('--via <transport>', "how the root is reached: local (default), ssh:[user@]host[:port], openshell:NAME[@gw], docker:C, podman:C, kubectl:[ns/]pod[:c], exec:'CMD'")
     .option('--secrets-root <dir>', 'a separate secrets directory')
     .option('--hook-running <cmd>', 'exits 0 when the agent runs')
     .option('--hook-stop <cmd>', 'stops the agent')
@@ -32,10 +34,14 @@ function toOptions(ctx: CliContext, flags: SandboxFlags) {
   if (flags.hookStop !== undefined) hooks.stop = flags.hookStop;
   if (flags.hookStart !== undefined) hooks.start = flags.hookStart;
   if (flags.hookRecreate !== undefined) hooks.recreate = flags.hookRecreate;
+  // A path inside a remote target is never this host's: `~` there is not our home.
+  const remote = flags.via !== undefined && flags.via !== 'local';
+  const place = (dir: string): string => (remote ? dir : expandHome(dir, home));
   return {
     ...(flags.agent ? { agent: expandHome(flags.agent, home) } : {}),
-    ...(flags.root ? { root: expandHome(flags.root, home) } : {}),
-    ...(flags.secretsRoot ? { secretsRoot: expandHome(flags.secretsRoot, home) } : {}),
+    ...(flags.root ? { root: place(flags.root) } : {}),
+    ...(flags.secretsRoot ? { secretsRoot: place(flags.secretsRoot) } : {}),
+    ...(flags.via !== undefined ? { via: flags.via } : {}),
     hooks,
   };
 }
@@ -65,7 +71,8 @@ export function registerSandbox(program: Command, act: Act): void {
     .action(
       act(async (ctx) => {
         const { listSandboxes, rootExists } = await import('../../engine/sandbox/sandbox.js');
-        const listed = listSandboxes(ctx.deps).map((entry) => ({ entry, rootExists: rootExists(entry.root) }));
+        // A remote root is not checked here (that would connect to every target): `sandbox check` does.
+        const listed = listSandboxes(ctx.deps).map((entry) => ({ entry, rootExists: entry.via === undefined ? rootExists(entry.root) : null }));
         emit(ctx, present.listJson(listed), (view) => present.listText(listed, view));
       }),
     );

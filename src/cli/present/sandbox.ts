@@ -8,6 +8,8 @@ export interface SandboxJson {
   agent: string;
   root: string;
   secretsRoot?: string;
+  /** How the root is reached (SPEC §11): `local`, `ssh:…`, `docker:…`… */
+  via: string;
   policyPresets: string[];
   customPolicies: Array<{ name: string; content: string }>;
   hooks: { running?: string; stop?: string; start?: string; recreate?: string };
@@ -19,7 +21,8 @@ export interface SandboxDocument extends JsonDocument {
 }
 
 export interface SandboxListDocument extends JsonDocument {
-  sandboxes: Array<SandboxJson & { rootExists: boolean }>;
+  /** `rootExists` is null for a remote sandbox: listing does not connect (`sandbox check` does). */
+  sandboxes: Array<SandboxJson & { rootExists: boolean | null }>;
 }
 
 export interface SandboxRemovedDocument extends JsonDocument {
@@ -28,7 +31,7 @@ export interface SandboxRemovedDocument extends JsonDocument {
 
 export interface ListedSandbox {
   entry: SandboxEntry;
-  rootExists: boolean;
+  rootExists: boolean | null;
 }
 
 type HooksJson = SandboxJson['hooks'];
@@ -50,6 +53,7 @@ export function sandboxJson(entry: SandboxEntry): SandboxJson {
     agent: entry.agent,
     root: entry.root,
     ...(entry.secretsRoot !== undefined ? { secretsRoot: entry.secretsRoot } : {}),
+    via: entry.via ?? 'local',
     policyPresets: [...entry.policyPresets],
     customPolicies: entry.customPolicies.map((p) => ({ name: p.name, content: p.content })),
     hooks: hooksJson(entry.hooks),
@@ -62,7 +66,7 @@ export function json(entry: SandboxEntry): SandboxDocument {
 }
 
 export function text(entry: SandboxEntry): string[] {
-  const lines = [`name:     ${entry.name}`, `agent:    ${entry.agent}`, `root:     ${entry.root}`];
+  const lines = [`name:     ${entry.name}`, `agent:    ${entry.agent}`, `root:     ${entry.root}`, `via:      ${entry.via ?? 'local'}`];
   if (entry.secretsRoot) lines.push(`secrets:  ${entry.secretsRoot}`);
   for (const [hook, cmd] of Object.entries(entry.hooks)) lines.push(`hook ${hook}: ${cmd}`);
   if (entry.policyPresets.length) lines.push(`policy presets: ${entry.policyPresets.join(', ')}`);
@@ -71,7 +75,7 @@ export function text(entry: SandboxEntry): string[] {
 }
 
 export function addedText(entry: SandboxEntry): string[] {
-  return [`registered ${entry.name} (${entry.agent}) at ${entry.root}`];
+  return [`registered ${entry.name} (${entry.agent}) at ${entry.root}${entry.via !== undefined ? ` via ${entry.via}` : ''}`];
 }
 
 export function listJson(sandboxes: ListedSandbox[]): SandboxListDocument {
@@ -81,10 +85,16 @@ export function listJson(sandboxes: ListedSandbox[]): SandboxListDocument {
 export function listText(sandboxes: ListedSandbox[], view: TextView): string[] {
   if (sandboxes.length === 0) return ['no sandboxes registered (try `clawback discover`)'];
   return renderTable(
-    ['Name', 'Agent', 'Root', 'Root exists'],
-    sandboxes.map((s) => [s.entry.name, s.entry.agent, shortPath(s.entry.root, view), s.rootExists ? 'yes' : 'no']),
+    ['Name', 'Agent', 'Via', 'Root', 'Root exists'],
+    sandboxes.map((s) => [
+      s.entry.name,
+      s.entry.agent,
+      s.entry.via ?? 'local',
+      s.entry.via !== undefined ? s.entry.root : shortPath(s.entry.root, view),
+      s.rootExists === null ? '-' : s.rootExists ? 'yes' : 'no',
+    ]),
     view,
-    { shrink: { 1: 'middle', 2: 'middle' } },
+    { shrink: { 1: 'middle', 2: 'middle', 3: 'middle' } },
   );
 }
 
