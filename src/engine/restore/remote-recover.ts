@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { lockHost } from '../sandbox/lock.js';
-import { withVia } from '../sandbox/reach.js';
+import { withSandboxTransport } from '../sandbox/transport.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { applyRegistryChange, finishRollBack, journalPath, readJournal, removeJournal, type JournalRecovery } from '../../store/journal.js';
 import type { EngineDeps } from '../deps.js';
@@ -18,7 +18,7 @@ export async function recoverRemoteJournal(deps: EngineDeps, sandbox: string): P
   const record = readJournal(file);
   const via = record.via;
   if (via === undefined) return undefined;
-  return withVia(via, sandbox, deps, async (shell) => {
+  return withSandboxTransport({ via, name: sandbox }, deps, async (shell) => {
     if (record.state === 'committed') {
       applyRegistryChange(deps.layout, lockHost(deps), record.sandbox, record.registry);
       await rollForwardRemote(shell, record);

@@ -13,7 +13,7 @@ import { applyPlan } from './apply.js';
 import { mapMounts, type MappedMount } from './mounts.js';
 import { LOCAL_LIVE_VIEW, type LiveView } from './live-view.js';
 import { assertRemoteRestorable, restoreRemote } from './remote-restore.js';
-import { isRemoteVia, withVia } from '../sandbox/reach.js';
+import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
 import { planRestore, writeTotals, type RestorePlan } from './plan.js';
 import { diffPolicies } from './policy.js';
 import { StageRun, verifyPlanned } from './stage.js';
@@ -133,13 +133,12 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
   const nextPolicy = { policyPresets: source.bundle.policyPresets, customPolicies: source.bundle.customPolicies };
   const policy = diffPolicies(target.entry, nextPolicy);
   const apply = { target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore, policyChanges: policy.changed };
-  const via = target.entry.via;
   let applied: { plan: RestorePlan; outcome: RestoreOutcome };
-  if (isRemoteVia(via)) {
+  if (isRemoteSandbox(target.entry)) {
     // The one seam between here and a remote target: planning reads a scan, staging and the swap run there.
-    assertRemoteRestorable(source.agentManifest.agent, via);
+    assertRemoteRestorable(source.agentManifest.agent, target.entry.via ?? '');
     const plan = (live: LiveView): RestorePlan => planFor(request, source, mounts, live, deps);
-    applied = await withVia(via, target.name, deps, (shell) => restoreRemote(shell, { mounts, plan, dryRun: request.dryRun === true, apply }, deps));
+    applied = await withSandboxTransport(target.entry, deps, (shell) => restoreRemote(shell, { mounts, plan, dryRun: request.dryRun === true, apply }, deps));
   } else {
     const planned = planFor(request, source, mounts, LOCAL_LIVE_VIEW, deps);
     applied = request.dryRun ? { plan: planned, outcome: checkPlan(planned, deps) } : await applyPlan({ plan: planned, ...apply }, deps);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RefusedError, UsageError } from '../../errors.js';
 import { getSandbox, readRegistry, validateSandboxName, type SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
-import { isRemoteVia, withVia } from '../sandbox/reach.js';
+import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
 import { shellQuote } from '../../transport/index.js';
 
 export interface TargetRequest {
@@ -92,9 +92,9 @@ export function resolveTarget(request: TargetRequest, deps: EngineDeps): Restore
 
 /** Whether the sandbox's root holds anything: here, or in its target through its transport. */
 export async function rootHasEntries(entry: SandboxEntry, deps: EngineDeps): Promise<boolean> {
-  if (!isRemoteVia(entry.via)) return dirHasEntries(entry.root);
+  if (!isRemoteSandbox(entry)) return dirHasEntries(entry.root);
   const root = shellQuote(entry.root);
-  const out = await withVia(entry.via, entry.name, deps, (t) => t.run(`if [ -d ${root} ]; then ls -A ${root} | head -n 1; elif [ -e ${root} ] || [ -L ${root} ]; then echo x; fi`, `ls -A ${entry.root}`));
+  const out = await withSandboxTransport(entry, deps, (t) => t.run(`if [ -d ${root} ]; then ls -A ${root} | head -n 1; elif [ -e ${root} ] || [ -L ${root} ]; then echo x; fi`, `ls -A ${entry.root}`));
   return out.length > 0;
 }
 
