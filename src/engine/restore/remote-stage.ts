@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { tarStream, type TarWriteEntry } from '../../formats/tar-write.js';
 import type { PlanUnit } from './plan.js';
@@ -30,6 +31,7 @@ export async function stageRemote(
   const staged = units.map((u) => ({ ...u, content: newUnitContent() }));
   const script = [
     'umask 077',
+    ...[...new Set(staged.map((s) => posix.dirname(s.stageDir)))].map((parent) => `mkdir -p -- ${q(parent)}`),
     `printf '%s' ${q(marker.text)} > ${q(marker.path)}`,
     ...staged.map((s) => `mkdir -m 700 -- ${q(s.stageDir)}`),
     // umask 0: the archive's modes as they are, for a user who is not root too (GNU tar applies the umask then).

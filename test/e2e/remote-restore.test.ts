@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Result } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxTargetUnavailable, makeBusyboxTarget, type BusyboxTarget } from '../../fixtures/busybox-target.js';
+import { generateHome } from '../../fixtures/generate.js';
+import { startSshd, type Sshd } from '../../fixtures/sshd.js';
+import { clawback, json, tempDir } from '../helpers/cli.js';
+import { restoreLeftovers } from '../helpers/restore.js';
+import { writeDatabaseRow } from '../helpers/sqlite.js';
+import { copyTree, treeDigest } from '../helpers/tree.js';
+
+/**
+ * `snapshot restore` through a transport (issue 14 item 3): a real loopback OpenSSH server and a
+ * busybox-only target entered with unshare. The state roots are host directories (the ssh target is
+ * this machine; the busybox rootfs is a host dir), so the test reads them directly.
+ */
+
+let dir: string;
+let home: string;
+let sshd: Sshd;
+let env: Record<string, string>;
+
+const cli = (...args: string[]): Promise<Result> => clawback(home, args, { env });
+const digest = (root: string): Record<string, string> => treeDigest(root, { databasesByContent: true });
+
+function change(root: string): void {
+  fs.writeFileSync(path.join(root, 'workspace/SOUL.md'), 'changed after the snapshot\n');
+  fs.rmSync(path.join(root, 'workspace/USER.md'));
+  fs.writeFileSync(path.join(root, 'workspace/NEW.md'), 'added after the snapshot\n');
+  writeDatabaseRow(path.join(root, 'memory/main.sqlite'));
+}
+
+/** Leftovers in the parent of a root: stage dirs, old dirs, markers, temp files. */
+function leftovers(root: string): string[] {
+  return [...restoreLeftovers(root), ...fs.readdirSync(path.dirname(root)).filter((n) => n.startsWith('.clawback-tmp-'))];
+}
+
+beforeAll(async () => {
+  dir = tempDir('clawback-remote-restore-');
+  home = path.join(dir, 'home');
+  sshd = await startSshd({ dir: path.join(dir, 'sshd') });
+  env = { CLAWBACK_SSH_CONFIG: sshd.configFile };
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('restore through ssh:', () => {
+  let root: string;
+  let snapshotState: Record<string, string>;
+
+  beforeAll(async () => {
+    root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(dir, 'ssh-state', '.openclaw') }).root;
+    const added = await cli('sandbox', 'add', 'box', '--agent', 'openclaw', '--root', root, '--via', `ssh:${sshd.alias}`);
+    expect(added.exitCode, String(added.stderr)).toBe(0);
+    const created = await cli('box', 'snapshot', 'create');
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    snapshotState = digest(root);
+  });
+
+  it('create → change → restore gives back the snapshot byte for byte, WAL database included', async () => {
+    change(root);
+    expect(digest(root)).not.toEqual(snapshotState);
+    const dry = await cli('--json', 'box', 'snapshot', 'restore', 'v1', '--dry-run');
+    expect(dry.exitCode, String(dry.stderr)).toBe(0);
+    const planned = json<{ counts: { replaced: number; added: number; removed: number } }>(dry).counts;
+    expect(planned).toMatchObject({ replaced: 2, removed: 1, added: 1 });
+    expect(digest(root)).not.toEqual(snapshotState);
+
+    const restored = await cli('--json', 'box', 'snapshot', 'restore', 'v1');
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    const summary = json<{ preRestore: { selector: string } | null; databases: string[] }>(restored);
+    expect(summary.preRestore?.selector).toMatch(/^pre-restore-/);
+    expect(summary.databases).toContain('memory/main.sqlite');
+    expect(digest(root)).toEqual(snapshotState);
+    expect(leftovers(root)).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'journal', 'box.json'))).toBe(false);
+  });
+
+  it('--path restores only what it names; the rest stays as it is', async () => {
+    change(root);
+    const restored = await cli('box', 'snapshot', 'restore', 'v1', '--path', 'workspace/SOUL.md', '--no-pre-restore', '--yes');
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    const now = digest(root);
+    expect(now['workspace/SOUL.md']).toEqual(snapshotState['workspace/SOUL.md']);
+    expect(now['workspace/NEW.md']).toBeDefined();
+    expect(now['workspace/USER.md']).toBeUndefined();
+    const back = await cli('box', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes');
+    expect(back.exitCode, String(back.stderr)).toBe(0);
+    expect(digest(root)).toEqual(snapshotState);
+  });
+
+  it('migrates a local sandbox into the ssh target with --to, and back', async () => {
+    const localRoot = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(dir, 'laptop', '.openclaw'), seed: 7 }).root;
+    const original = digest(localRoot);
+    expect((await cli('sandbox', 'add', 'laptop', '--agent', 'openclaw', '--root', localRoot)).exitCode).toBe(0);
+    expect((await cli('laptop', 'snapshot', 'create')).exitCode).toBe(0);
+    const remoteRoot = path.join(dir, 'container', 'sandbox', '.openclaw');
+    fs.mkdirSync(path.dirname(remoteRoot), { recursive: true });
+    expect((await cli('sandbox', 'add', 'moved', '--agent', 'openclaw', '--root', remoteRoot, '--via', `ssh:${sshd.alias}`)).exitCode).toBe(0);
+
+    const there = await cli('laptop', 'snapshot', 'restore', '--to', 'moved', '--force', '--yes');
+    expect(there.exitCode, String(there.stderr)).toBe(0);
+    expect(digest(remoteRoot)).toEqual(original);
+    expect(leftovers(remoteRoot)).toEqual([]);
+
+    expect((await cli('moved', 'snapshot', 'create')).exitCode).toBe(0);
+    const backRoot = path.join(dir, 'laptop-again', '.openclaw');
+    const back = await cli('moved', 'snapshot', 'restore', '--to', 'laptop2', '--root', backRoot);
+    expect(back.exitCode, String(back.stderr)).toBe(0);
+    expect(digest(backRoot)).toEqual(original);
+  });
+});
+
+describe.skipIf(busyboxTargetUnavailable() !== undefined)('restore through a busybox exec: target (no python3, no sqlite3)', () => {
+  let target: BusyboxTarget;
+  let root: string;
+  let snapshotState: Record<string, string>;
+  let changedTemplate: string;
+
+  beforeAll(async () => {
+    target = makeBusyboxTarget(path.join(dir, 'rootfs'));
+    root = target.hostPath('/sandbox/.openclaw');
+    generateHome({ kind: 'openclaw', scale: 'tiny', dir: root });
+    const added = await cli('sandbox', 'add', 'bb', '--agent', 'openclaw', '--root', '/sandbox/.openclaw', '--via', target.via);
+    expect(added.exitCode, String(added.stderr)).toBe(0);
+    const created = await cli('bb', 'snapshot', 'create');
+    expect(created.exitCode, String(created.stderr)).toBe(0);
+    snapshotState = digest(root);
+    change(root);
+    changedTemplate = path.join(dir, 'bb-changed');
+    await copyTree(root, changedTemplate);
+  });
+
+  it('create → change → restore gives back the snapshot byte for byte', async () => {
+    const restored = await cli('bb', 'snapshot', 'restore', 'v1');
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    expect(digest(root)).toEqual(snapshotState);
+    expect(leftovers(root)).toEqual([]);
+  });
+
+  const POINTS: Array<{ point: string; expect: 'old' | 'new' }> = [
+    { point: 'restore:staging', expect: 'old' },
+    { point: 'restore:staged', expect: 'old' },
+    { point: 'restore:carried', expect: 'old' },
+    { point: 'restore:journal-written', expect: 'old' },
+    { point: 'restore:renamed-live-0', expect: 'old' },
+    { point: 'restore:renamed-staged-0', expect: 'old' },
+    { point: 'restore:committed', expect: 'new' },
+    { point: 'restore:before-cleanup', expect: 'new' },
+  ];
+
+  it.each(POINTS)('a restore SIGKILLed at $point leaves exactly the $expect tree once the next command ran', async ({ point, expect: want }) => {
+    await copyTree(changedTemplate, root);
+    const oldState = digest(root);
+    const killed = await clawback(home, ['bb', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes'], { env: { ...env, CLAWBACK_TEST_FAULT: point } });
+    expect(killed.signal, `${point} was never reached: ${String(killed.stderr)}`).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(home, 'journal', 'bb.json'))).toBe(true);
+
+    const next = await cli('sandbox', 'list');
+    expect(next.exitCode, String(next.stderr)).toBe(0);
+    expect(String(next.stderr)).toContain('an interrupted restore of bb was');
+    expect(digest(root)).toEqual(want === 'old' ? oldState : snapshotState);
+    expect(leftovers(root)).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'journal', 'bb.json'))).toBe(false);
+  });
+});
