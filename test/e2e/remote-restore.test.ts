@@ -51,9 +51,12 @@ afterAll(async () => {
 describe('restore through ssh:', () => {
   let root: string;
   let snapshotState: Record<string, string>;
+  let pristine: string;
 
   beforeAll(async () => {
     root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(dir, 'ssh-state', '.openclaw') }).root;
+    pristine = path.join(dir, 'ssh-pristine');
+    await copyTree(root, pristine);
     const added = await cli('sandbox', 'add', 'box', '--agent', 'openclaw', '--root', root, '--via', `ssh:${sshd.alias}`);
     expect(added.exitCode, String(added.stderr)).toBe(0);
     const created = await cli('box', 'snapshot', 'create');
@@ -63,16 +66,21 @@ describe('restore through ssh:', () => {
 
   it('create → change → restore gives back the snapshot byte for byte, WAL database included', async () => {
     change(root);
-    expect(digest(root)).not.toEqual(snapshotState);
+    const changed = digest(root);
+    expect(changed).not.toEqual(snapshotState);
     const dry = await cli('--json', 'box', 'snapshot', 'restore', 'v1', '--dry-run');
     expect(dry.exitCode, String(dry.stderr)).toBe(0);
-    const planned = json<{ counts: { replaced: number; added: number; removed: number } }>(dry).counts;
-    expect(planned).toMatchObject({ replaced: 2, removed: 1, added: 1 });
-    expect(digest(root)).not.toEqual(snapshotState);
+    const planned = json<{ restore: { paths: Record<'replaced' | 'added' | 'removed', string[]> } }>(dry).restore.paths;
+    expect(planned.replaced).toContain('workspace/SOUL.md');
+    expect(planned.replaced).toContain('memory/main.sqlite');
+    expect(planned.added).toEqual(['workspace/USER.md']);
+    // A restored database's live -wal/-shm belong to the old content: removed with it, as locally.
+    expect(planned.removed.filter((p) => !/-(wal|shm)$/.test(p))).toEqual(['workspace/NEW.md']);
+    expect(digest(root)).toEqual(changed);
 
     const restored = await cli('--json', 'box', 'snapshot', 'restore', 'v1');
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
-    const summary = json<{ preRestore: { selector: string } | null; databases: string[] }>(restored);
+    const summary = json<{ restore: { preRestore: { selector: string } | null; databases: string[] } }>(restored).restore;
     expect(summary.preRestore?.selector).toMatch(/^pre-restore-/);
     expect(summary.databases).toContain('memory/main.sqlite');
     expect(digest(root)).toEqual(snapshotState);
@@ -81,6 +89,7 @@ describe('restore through ssh:', () => {
   });
 
   it('--path restores only what it names; the rest stays as it is', async () => {
+    await copyTree(pristine, root);
     change(root);
     const restored = await cli('box', 'snapshot', 'restore', 'v1', '--path', 'workspace/SOUL.md', '--no-pre-restore', '--yes');
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
@@ -102,16 +111,23 @@ describe('restore through ssh:', () => {
     fs.mkdirSync(path.dirname(remoteRoot), { recursive: true });
     expect((await cli('sandbox', 'add', 'moved', '--agent', 'openclaw', '--root', remoteRoot, '--via', `ssh:${sshd.alias}`)).exitCode).toBe(0);
 
+    // What the snapshot holds (no caches, logs or machine-local files), as a local restore writes it.
+    const reference = path.join(dir, 'reference', '.openclaw');
+    expect((await cli('laptop', 'snapshot', 'restore', '--to', 'reference', '--root', reference)).exitCode).toBe(0);
+    const expected = digest(reference);
+    expect(Object.keys(expected).length).toBeGreaterThan(20);
+
     const there = await cli('laptop', 'snapshot', 'restore', '--to', 'moved', '--force', '--yes');
     expect(there.exitCode, String(there.stderr)).toBe(0);
-    expect(digest(remoteRoot)).toEqual(original);
+    expect(digest(remoteRoot)).toEqual(expected);
     expect(leftovers(remoteRoot)).toEqual([]);
 
     expect((await cli('moved', 'snapshot', 'create')).exitCode).toBe(0);
     const backRoot = path.join(dir, 'laptop-again', '.openclaw');
     const back = await cli('moved', 'snapshot', 'restore', '--to', 'laptop2', '--root', backRoot);
     expect(back.exitCode, String(back.stderr)).toBe(0);
-    expect(digest(backRoot)).toEqual(original);
+    expect(digest(backRoot)).toEqual(expected);
+    expect(digest(localRoot)).toEqual(original);
   });
 });
 
