@@ -23,6 +23,10 @@ export interface SnapshotJson {
   /** Databases found but not captured at all (e.g. held locked by another process), with the reason. */
   missedDatabases: Array<{ path: string; reason: string }>;
   durationMs: number;
+  /** Through a transport only (SPEC §11): its `--via`, the bytes that crossed the wire, and databases captured without SQLite in the target. */
+  via?: string;
+  transferredBytes?: number;
+  capturedWithoutSqlite?: string[];
 }
 
 export interface CreateDocument extends JsonDocument {
@@ -48,6 +52,7 @@ export function snapshotJson(s: SnapshotSummary): SnapshotJson {
     degraded: s.degraded.map((d) => ({ path: d.path, reason: d.reason })),
     missedDatabases: s.missedDatabases.map((d) => ({ path: d.path, reason: d.reason })),
     durationMs: s.durationMs,
+    ...(s.via !== undefined ? { via: s.via, transferredBytes: s.transferredBytes ?? 0, capturedWithoutSqlite: [...(s.capturedWithoutSqlite ?? [])] } : {}),
   };
 }
 
@@ -59,6 +64,8 @@ export function text(s: SnapshotSummary): string[] {
   return [
     `✓ ${s.sandbox} ${s.shortId}: ${s.files} files, ${formatBytes(s.bytes)} → ${s.dir}`,
     `  ${s.copiedFiles} copied (${formatBytes(s.copiedBytes)}), ${s.linkedFiles} unchanged (hard-linked), ${s.databases.length} SQLite database(s), ${s.skipped} skipped, in ${formatDurationMs(s.durationMs)}`,
+    ...(s.via !== undefined ? [`  via ${s.via}: ${formatBytes(s.transferredBytes ?? 0)} transferred`] : []),
+    ...((s.capturedWithoutSqlite ?? []).length > 0 ? [`  captured without SQLite in the sandbox (copied raw, made self-contained and checked here): ${s.capturedWithoutSqlite!.join(', ')}`] : []),
     ...(s.incomplete ? ['  some paths could not be read (see warnings); everything else is in the snapshot'] : []),
     ...s.missedDatabases.map((d) => `  NOT CAPTURED: ${d.path} (${d.reason})`),
     ...(s.degraded.length > 0 ? [`  ${s.degraded.length} file(s) SQLite could not read were captured as raw bytes: ${s.degraded.map((d) => d.path).join(', ')}`] : []),

@@ -30,10 +30,13 @@ export function capturedIdentity(entry: BundleEntry): string | undefined {
 }
 
 function liveIdentity(stat: SourceIdentity, source: string, database: boolean): string {
+  return sourceIdentityKey(stat, database ? walIdentity(source) : undefined);
+}
+
+/** A source file's identity from its stat (and its -wal's, for a database): what capturedIdentity is compared with. A remote scan supplies both itself. */
+export function sourceIdentityKey(stat: SourceIdentity, wal?: { walSize: number; walMtimeMs: number }): string {
   const key = identityKey(stat.size, stat.mtimeMs, stat.dev, stat.ino, stat.mode & 0o7777);
-  if (!database) return key;
-  const wal = walIdentity(source);
-  return `${key}\0${wal.walSize}\0${wal.walMtimeMs}`;
+  return wal === undefined ? key : `${key}\0${wal.walSize}\0${wal.walMtimeMs}`;
 }
 
 /**

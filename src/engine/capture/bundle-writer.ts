@@ -191,7 +191,7 @@ export class BundleWriter {
 }
 
 /** What a hard-linked file shares with its previous entry: the bundle copy's content, not the scan's view of the source. */
-function contentFields(prior: BundleEntry): Partial<BundleEntry> {
+export function contentFields(prior: BundleEntry): Partial<BundleEntry> {
   const fields: Partial<BundleEntry> = { sha256: prior.sha256!, size: prior.size! };
   if (prior.strategy !== undefined) fields.strategy = prior.strategy;
   if (prior.journalMode !== undefined) fields.journalMode = prior.journalMode;
@@ -209,7 +209,7 @@ function sqliteReason(error: IntegrityError): string {
 }
 
 /** Hard-links an unchanged file from the previous bundle; false (then it is copied) when that file is gone or the link limit is reached. */
-function hardLink(from: string, to: string): boolean {
+export function hardLink(from: string, to: string): boolean {
   try {
     fs.linkSync(fsPath(from), fsPath(to));
     return true;

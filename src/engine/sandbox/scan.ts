@@ -17,7 +17,29 @@ export interface EntryMeta {
   nlink: number;
 }
 
-function metaOf(stat: fs.Stats): EntryMeta {
+/** The lstat answers a scan uses: node's fs.Stats, or a remote listing's (remote-scan.ts). */
+export type StatLike = Pick<fs.Stats, 'mode' | 'size' | 'mtimeMs' | 'dev' | 'ino' | 'nlink' | 'isDirectory' | 'isFile' | 'isSymbolicLink' | 'isSocket' | 'isFIFO'>;
+
+/** The filesystem calls a scan makes: this host's by default, a remote target's listing for a transport. */
+export interface ScanView {
+  /** Follows links (the mount dir itself may be one); undefined when it does not exist. */
+  stat(dir: string): StatLike | undefined;
+  readNames(dir: string): string[];
+  /** Never follows a link; throws an error with an errno `code` (ENOENT for a vanished entry). */
+  lstat(file: string): StatLike;
+  readLink(file: string): string;
+  isSqlite(file: string): boolean;
+}
+
+const HOST_VIEW: ScanView = {
+  stat: (dir) => fs.statSync(dir, { throwIfNoEntry: false }),
+  readNames,
+  lstat: (file) => fs.lstatSync(fsPath(file)),
+  readLink: readLinkTarget,
+  isSqlite: isSqliteFile,
+};
+
+function metaOf(stat: StatLike): EntryMeta {
   return { mode: stat.mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino, nlink: stat.nlink };
 }
 
@@ -51,11 +73,11 @@ function joinRel(prefix: string, rel: string): string {
  * Walk every mount with lstat (never following a link) and classify each path.
  * Nothing is written; the caller refuses unsafe links before creating a bundle.
  */
-export function scanMounts(mounts: BundleMount[], selection: Selection, managedLinks: string[], neverCapture: readonly string[] = []): ScanResult {
-  const scanner = new MountScanner(mounts, selection, managedLinks, neverCapture);
+export function scanMounts(mounts: BundleMount[], selection: Selection, managedLinks: string[], neverCapture: readonly string[] = [], view: ScanView = HOST_VIEW): ScanResult {
+  const scanner = new MountScanner(mounts, selection, managedLinks, neverCapture, view);
   for (const mount of mounts) scanner.scanMount(mount);
   const result = scanner.result;
-  dropSqliteCompanions(result);
+  dropSqliteCompanions(result, view);
   result.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
 }
@@ -78,6 +100,7 @@ class MountScanner {
     private readonly selection: Selection,
     managedLinks: string[],
     neverCapture: readonly string[],
+    private readonly view: ScanView,
   ) {
     this.allowLink = managedLinks.length > 0 ? picomatch(managedLinks, { dot: true }) : () => false;
     this.mountDirs = new Set(mounts.map((m) => m.dir));
@@ -87,7 +110,7 @@ class MountScanner {
 
   scanMount(mount: BundleMount): void {
     // The mount dir itself is the user's choice and may be a link (e.g. ~/.openclaw -> /data/openclaw); below it nothing is followed.
-    const stat = fs.statSync(mount.dir, { throwIfNoEntry: false });
+    const stat = this.view.stat(mount.dir);
     if (!stat) return;
     if (!stat.isDirectory()) {
       this.result.warnings.push(`${mount.dir} is not a directory; skipped`);
@@ -98,7 +121,7 @@ class MountScanner {
   }
 
   /** A mount below the root is a directory entry, so its ancestors exist in the payload; false when it is out of scope. */
-  private addMountPoint(mount: BundleMount, stat: fs.Stats): boolean {
+  private addMountPoint(mount: BundleMount, stat: StatLike): boolean {
     const cls = this.selection.classify(mount.prefix, true);
     if (cls.kind !== 'in_scope') {
       if (cls.kind === 'secret_left_out') this.result.skipped.push({ path: mount.prefix, reason: 'secrets left out (--no-secrets)' });
@@ -120,7 +143,7 @@ class MountScanner {
   private descend(mount: BundleMount, absolute: string, rel: string): void {
     let names: string[];
     try {
-      names = readNames(absolute);
+      names = this.view.readNames(absolute);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
@@ -137,9 +160,9 @@ class MountScanner {
         this.result.skipped.push({ path: childRel, reason: 'clawback home (never captured)' });
         continue;
       }
-      let stat: fs.Stats;
+      let stat: StatLike;
       try {
-        stat = fs.lstatSync(fsPath(childAbs));
+        stat = this.view.lstat(childAbs);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') continue;
@@ -153,7 +176,7 @@ class MountScanner {
     }
   }
 
-  private visit(mount: BundleMount, absolute: string, rel: string, stat: fs.Stats): void {
+  private visit(mount: BundleMount, absolute: string, rel: string, stat: StatLike): void {
     const payloadPath = joinRel(mount.prefix, rel);
     const isDir = stat.isDirectory();
     if (mount.prefix === '' && this.mountPrefixes.some((p) => payloadPath === p || payloadPath.startsWith(p + '/'))) return;
@@ -186,7 +209,7 @@ class MountScanner {
   }
 
   /** A directory outside the selection is walked (something below it may be selected) and recorded only if something below it is captured. */
-  private visitOutOfScopeDir(mount: BundleMount, absolute: string, rel: string, payloadPath: string, stat: fs.Stats, kind: string): void {
+  private visitOutOfScopeDir(mount: BundleMount, absolute: string, rel: string, payloadPath: string, stat: StatLike, kind: string): void {
     if (kind === 'unselected' && !this.selection.leadsToSelected(payloadPath)) return;
     const { module, agent } = this.selection.moduleOf(payloadPath);
     this.pendingDirs.set(payloadPath, { path: payloadPath, source: absolute, type: 'dir', module, agent, stat: metaOf(stat) });
@@ -194,7 +217,7 @@ class MountScanner {
   }
 
   private visitLink(rel: string, base: ScannedEntry): void {
-    const target = readLinkTarget(base.source);
+    const target = this.view.readLink(base.source);
     if (!linkStaysInside(rel, target) && !this.allowLink(base.path)) {
       this.result.unsafeLinks.push(`${base.path} -> ${target}`);
       return;
@@ -221,14 +244,14 @@ class MountScanner {
 }
 
 /** A database's -wal/-shm/-journal are read through SQLite, never copied. */
-function dropSqliteCompanions(result: ScanResult): void {
+function dropSqliteCompanions(result: ScanResult, view: ScanView): void {
   const files = new Map(result.entries.filter((e) => e.type === 'file').map((e) => [e.path, e]));
   const drop = new Set<string>();
   for (const entry of files.values()) {
     const base = companionBase(entry.path);
     if (base === undefined) continue;
     const db = files.get(base);
-    if (db && isSqliteFile(db.source)) drop.add(entry.path);
+    if (db && view.isSqlite(db.source)) drop.add(entry.path);
   }
   if (drop.size === 0) return;
   result.entries = result.entries.filter((e) => !drop.has(e.path));
