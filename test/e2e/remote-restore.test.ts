@@ -19,6 +19,7 @@ import { copyTree, treeDigest } from '../helpers/tree.js';
 let dir: string;
 let home: string;
 let sshd: Sshd;
+const servers: Sshd[] = [];
 let env: Record<string, string>;
 
 const cli = (...args: string[]): Promise<Result> => clawback(home, args, { env });
@@ -39,12 +40,18 @@ function leftovers(root: string): string[] {
 beforeAll(async () => {
   dir = tempDir('clawback-remote-restore-');
   home = path.join(dir, 'home');
-  sshd = await startSshd({ dir: path.join(dir, 'sshd') });
-  env = { CLAWBACK_SSH_CONFIG: sshd.configFile };
+  await restartSshd();
 });
 
+/** A new server for the same alias (a killed one cannot be restarted): the journal's `ssh:<alias>` reaches the same files again. */
+async function restartSshd(): Promise<void> {
+  sshd = await startSshd({ dir: path.join(dir, `sshd-${servers.length}`) });
+  servers.push(sshd);
+  env = { CLAWBACK_SSH_CONFIG: sshd.configFile };
+}
+
 afterAll(async () => {
-  await sshd?.stop();
+  for (const server of servers) await server.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,6 +107,31 @@ describe('restore through ssh:', () => {
     const back = await cli('box', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes');
     expect(back.exitCode, String(back.stderr)).toBe(0);
     expect(digest(root)).toEqual(snapshotState);
+  });
+
+  it.each([
+    { point: 'restore:staged', want: 'old', exitCode: 8 },
+    { point: 'restore:committed', want: 'new', exitCode: 0 },
+  ] as const)('the ssh server SIGKILLed at $point: the next command, the server back, leaves the $want tree and nothing behind', async ({ point, want, exitCode }) => {
+    await copyTree(pristine, root);
+    change(root);
+    const oldState = digest(root);
+    const cut = await clawback(home, ['box', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes'], { env: { ...env, CLAWBACK_TEST_FAULT: `KILLGROUP:${sshd.pid}@${point}` } });
+    expect(cut.exitCode, String(cut.stderr)).toBe(exitCode);
+    expect(fs.existsSync(path.join(home, 'journal', 'box.json'))).toBe(true);
+    expect(leftovers(root).length).toBeGreaterThan(0);
+
+    const unreachable = await cli('sandbox', 'list');
+    expect(unreachable.exitCode).toBe(0);
+    expect(String(unreachable.stderr)).toContain('cannot be settled now');
+
+    await restartSshd();
+    const next = await cli('sandbox', 'list');
+    expect(next.exitCode, String(next.stderr)).toBe(0);
+    expect(String(next.stderr)).toContain(`an interrupted restore of box was ${want === 'old' ? 'rolled back' : 'completed'}`);
+    expect(digest(root)).toEqual(want === 'old' ? oldState : snapshotState);
+    expect(leftovers(root)).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'journal', 'box.json'))).toBe(false);
   });
 
   it('migrates a local sandbox into the ssh target with --to, and back', async () => {

@@ -13,7 +13,7 @@ import { restoreItems, settlePending, writeTotals, type RestorePlan } from './pl
 import type { HashTool } from './remote-hash.js';
 import { remoteSha256 } from './remote-hash.js';
 import type { RemoteLiveView } from './remote-live.js';
-import { probeSwappable } from './remote-scan.js';
+import { probeSwappable } from './remote-probe.js';
 import type { RemoteShell } from './remote-shell.js';
 import { finishRemoteStage, stageRemote } from './remote-stage.js';
 import { cleanUpCommitted, moveLiveAside, moveStagedIn, recordStagedIds, rollBackRemote } from './remote-swap.js';

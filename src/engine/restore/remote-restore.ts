@@ -9,8 +9,9 @@ import type { LiveView } from './live-view.js';
 import { applyRemotePlan, type RemoteApplyInput } from './remote-apply.js';
 import { textsToFetch } from './remote-content.js';
 import { hashTool } from './remote-hash.js';
-import { RemoteLiveView, type RemoteEntry } from './remote-live.js';
-import { probeDirs, readRemoteTexts, scanRemoteTree } from './remote-scan.js';
+import { listRemote } from '../sandbox/remote-scan.js';
+import { RemoteLiveView } from './remote-live.js';
+import { probeDirs, readRemoteTexts } from './remote-probe.js';
 import { mergeWithLive, StageRun } from './stage.js';
 import type { RestoreOutcome } from './summary.js';
 
@@ -36,9 +37,7 @@ function outermost(dirs: readonly string[]): string[] {
  */
 async function planRemote(shell: Transport, input: RemoteRestoreInput): Promise<{ plan: RestorePlan; live: RemoteLiveView }> {
   const probes = await probeDirs(shell, input.mounts.map((m) => m.dir));
-  const scans = new Map<string, RemoteEntry[]>();
-  for (const dir of outermost(probes.map((p) => p.real))) scans.set(dir, await scanRemoteTree(shell, dir));
-  const live = new RemoteLiveView(probes, scans);
+  const live = new RemoteLiveView(probes, await listRemote(shell, outermost(probes.map((p) => p.real))));
   for (let round = 0; ; round++) {
     const plan = input.plan(live);
     if (live.missing.size === 0 || round === 3) {

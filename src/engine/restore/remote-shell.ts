@@ -4,7 +4,7 @@ import { displayName, encodeName, hasEscapedBytes } from '../../fs-safety/fs-pat
 import type { Transport } from '../../transport/index.js';
 
 /** What the remote restore needs of a transport. */
-export type RemoteShell = Pick<Transport, 'label' | 'exec' | 'run' | 'spawn' | 'failure'>;
+export type RemoteShell = Transport;
 
 /**
  * One shell word for a name (a name is bytes; see fs-path.ts). Scripts are passed as UTF-8 text, so a

@@ -4,7 +4,7 @@ import { tarStream, type TarWriteEntry } from '../../formats/tar-write.js';
 import type { PlanUnit } from './plan.js';
 import { newUnitContent, unitEntries, type ContentContext, type UnitContent } from './remote-content.js';
 import { remoteSha256, type HashTool } from './remote-hash.js';
-import { scanRemoteTree } from './remote-scan.js';
+import { listRemote } from '../sandbox/remote-scan.js';
 import { nulList, q, runRemote, stagedTreeMismatch, type RemoteShell } from './remote-shell.js';
 
 /**
@@ -95,15 +95,17 @@ export async function finishRemoteStage(shell: RemoteShell, staged: readonly Sta
 
 /** The staged tree holds exactly what was asked: every planned entry with its type, nothing else (a carried file that vanished may be missing). */
 async function checkStagedTree(shell: RemoteShell, staged: StagedUnit): Promise<void> {
-  const found = await scanRemoteTree(shell, staged.stageDir);
+  const listing = await listRemote(shell, [staged.stageDir]);
   const expected = staged.content.expected;
   const seen = new Set<string>();
-  for (const entry of found) {
-    if (entry.path === '') continue;
-    seen.add(entry.path);
-    const want = expected.get(entry.path);
-    if (want === undefined) throw stagedTreeMismatch(shell.label, `unexpected ${entry.type} ${entry.path}`);
-    if (want !== entry.type) throw stagedTreeMismatch(shell.label, `${entry.path} is a ${entry.type}, not a ${want}`);
+  for (const [abs, stat] of listing.stats) {
+    if (abs === staged.stageDir) continue;
+    const rel = abs.slice(staged.stageDir.length + 1);
+    const type = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'special';
+    seen.add(rel);
+    const want = expected.get(rel);
+    if (want === undefined) throw stagedTreeMismatch(shell.label, `unexpected ${type} ${rel}`);
+    if (want !== type) throw stagedTreeMismatch(shell.label, `${rel} is a ${type}, not a ${want}`);
   }
   const carried = new Set(staged.content.links.map((l) => l.to));
   for (const [rel, type] of expected) {

@@ -1,14 +1,6 @@
 import { decodeName } from '../../fs-safety/fs-path.js';
-import type { LiveType } from './live-view.js';
-import type { ProbedDir, RemoteEntry } from './remote-live.js';
-import { nulList, q, runRemote, stagedTreeMismatch, type RemoteShell } from './remote-shell.js';
-
-/**
- * Reading a remote tree with only POSIX sh, find, stat and readlink (busybox has no `find -printf`):
- * `find -print0` names every entry (names are bytes, NUL-framed), then the list goes back on stdin to
- * `xargs -0 stat` (one line per entry, in order, no names in it) and to a loop printing each symlink's
- * target NUL-framed. An entry that vanished in between makes the counts differ: scanned again.
- */
+import type { ProbedDir } from './remote-live.js';
+import { q, runRemote, type RemoteShell } from './remote-shell.js';
 
 function splitNul(out: Buffer): string[] {
   const names: string[] = [];
@@ -19,44 +11,6 @@ function splitNul(out: Buffer): string[] {
     start = i + 1;
   }
   return names;
-}
-
-function typeOfRawMode(raw: number): LiveType {
-  const kind = raw & 0o170000;
-  return kind === 0o040000 ? 'dir' : kind === 0o100000 ? 'file' : kind === 0o120000 ? 'symlink' : 'special';
-}
-
-const STAT = `xargs -0 stat -c '%f %s %Y' --`;
-const LINKS = `xargs -0 sh -c 'for f do if [ -L "$f" ]; then readlink -- "$f"; printf "\\000"; fi; done' sh`;
-
-async function scanOnce(shell: RemoteShell, dir: string): Promise<RemoteEntry[] | undefined> {
-  const listed = await runRemote(shell, `listing ${dir}`, `if [ -d ${q(dir)} ] && ! [ -L ${q(dir)} ]; then cd -- ${q(dir)} && find . -print0; fi`);
-  const names = splitNul(listed);
-  if (names.length === 0) return [];
-  const input = nulList(names);
-  const stats = (await runRemote(shell, `reading ${dir}`, `cd -- ${q(dir)}\n${STAT}`, input)).toString('latin1').split('\n').filter((l) => l !== '');
-  if (stats.length !== names.length) return undefined;
-  const entries = names.map((name, i): RemoteEntry => {
-    const [raw, size, mtime] = stats[i]!.split(' ');
-    const rawMode = parseInt(raw ?? '', 16);
-    return { path: name === '.' ? '' : name.replace(/^\.\//, ''), type: typeOfRawMode(rawMode), mode: rawMode & 0o7777, size: Number(size), mtimeMs: Number(mtime) * 1000 };
-  });
-  const links = entries.filter((e) => e.type === 'symlink');
-  if (links.length > 0) {
-    const targets = splitNul(await runRemote(shell, `reading links in ${dir}`, `cd -- ${q(dir)}\n${LINKS}`, input));
-    if (targets.length !== links.length) return undefined;
-    links.forEach((link, i) => (link.target = targets[i]!.replace(/\n$/, '')));
-  }
-  return entries;
-}
-
-/** Every entry of a remote directory tree (none when it does not exist), symlinks not followed. */
-export async function scanRemoteTree(shell: RemoteShell, dir: string): Promise<RemoteEntry[]> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const entries = await scanOnce(shell, dir);
-    if (entries) return entries;
-  }
-  throw stagedTreeMismatch(shell.label, `${dir} kept changing while it was read`);
 }
 
 /**
