@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Result } from 'execa';
@@ -35,6 +36,53 @@ function change(root: string): void {
 /** Leftovers in the parent of a root: stage dirs, old dirs, markers, temp files. */
 function leftovers(root: string): string[] {
   return [...restoreLeftovers(root), ...fs.readdirSync(path.dirname(root)).filter((n) => n.startsWith('.clawback-tmp-'))];
+}
+
+/** Every process below `pid` (from /proc): an sshd's sessions run in their own process groups. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parents) if (ppid === parent) found.push(child), queue.push(child);
+  }
+  return found;
+}
+
+/** The server and every connection it carries die at once: a dropped connection, as clawback sees it. */
+function dropServer(server: Sshd): void {
+  const sessions = descendants(server.pid);
+  server.kill();
+  for (const pid of sessions) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Runs clawback until it reaches `point` (CLAWBACK_TEST_FAULT=PAUSE:…), does `act` there, then lets it finish. */
+async function actAt(point: string, act: () => void, args: string[]): Promise<Result> {
+  const fifos = fs.mkdtempSync(path.join(dir, 'fifo-'));
+  execFileSync('mkfifo', [path.join(fifos, 'reached'), path.join(fifos, 'resume')]);
+  const running = clawback(home, args, { env: { ...env, CLAWBACK_TEST_FAULT: `PAUSE:${fifos}@${point}` } });
+  const reached = await Promise.race([fs.promises.readFile(path.join(fifos, 'reached'), 'utf8'), running.then(() => undefined)]);
+  if (reached === undefined) {
+    fs.writeFileSync(path.join(fifos, 'reached'), '');
+    return running;
+  }
+  act();
+  fs.writeFileSync(path.join(fifos, 'resume'), 'go\n');
+  return running;
 }
 
 beforeAll(async () => {
@@ -116,8 +164,9 @@ describe('restore through ssh:', () => {
     await copyTree(pristine, root);
     change(root);
     const oldState = digest(root);
-    const cut = await clawback(home, ['box', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes'], { env: { ...env, CLAWBACK_TEST_FAULT: `KILLGROUP:${sshd.pid}@${point}` } });
+    const cut = await actAt(point, () => dropServer(sshd), ['box', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes']);
     expect(cut.exitCode, String(cut.stderr)).toBe(exitCode);
+    if (exitCode === 8) expect(String(cut.stderr)).toContain('via ssh:');
     expect(fs.existsSync(path.join(home, 'journal', 'box.json'))).toBe(true);
     expect(leftovers(root).length).toBeGreaterThan(0);
 
