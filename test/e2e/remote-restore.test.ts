@@ -38,6 +38,20 @@ function leftovers(root: string): string[] {
   return [...restoreLeftovers(root), ...fs.readdirSync(path.dirname(root)).filter((n) => n.startsWith('.clawback-tmp-'))];
 }
 
+/** The uids of everything below `root`. */
+function ownersBelow(root: string): Set<number> {
+  const owners = new Set<number>();
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const stat = fs.lstatSync(path.join(dir, name));
+      owners.add(stat.uid);
+      if (stat.isDirectory()) walk(path.join(dir, name));
+    }
+  };
+  walk(root);
+  return owners;
+}
+
 /** Every process below `pid` (from /proc): an sshd's sessions run in their own process groups. */
 function descendants(pid: number): number[] {
   const parents = new Map<number, number>();
@@ -133,8 +147,12 @@ describe('restore through ssh:', () => {
     expect(planned.removed.filter((p) => !/-(wal|shm)$/.test(p))).toEqual(['workspace/NEW.md']);
     expect(digest(root)).toEqual(changed);
 
+    // The agent's files belong to its user; clawback reaches them as root (as docker exec does).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('chown', ['-R', '1000:1000', root]);
     const restored = await cli('--json', 'box', 'snapshot', 'restore', 'v1');
     expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    if (asRoot) expect(ownersBelow(root)).toEqual(new Set([1000]));
     const summary = json<{ restore: { preRestore: { selector: string } | null; databases: string[] } }>(restored).restore;
     expect(summary.preRestore?.selector).toMatch(/^pre-restore-/);
     expect(summary.databases).toContain('memory/main.sqlite');

@@ -38,6 +38,7 @@ export async function stageRemote(
     'umask 0',
     'cd /',
     'tar -xof -',
+    ...staged.map((s) => ownLikeLive(s.stageDir, s.unit.dir)),
   ].join('\n');
   const proc = shell.spawn(`set -e\n${script}`);
   proc.stdout.resume();
@@ -62,6 +63,16 @@ export async function stageRemote(
   if (outcome.code !== 0) throw shell.failure('tar -xof - (staging the restored tree)', outcome);
   await checkShipped(shell, staged, context.hashTool);
   return staged;
+}
+
+/**
+ * Files are written as the target's user. Only when that user is root (docker exec's default) is the
+ * staged tree given to the owner of the live root (or of its parent, for a new one), so the agent is
+ * not left with root-owned files; any other user cannot chown, and does not try.
+ */
+function ownLikeLive(stageDir: string, live: string): string {
+  const parent = posix.dirname(live);
+  return `if [ "$(id -u)" = 0 ]; then if [ -e ${q(live)} ]; then o=$(stat -c %u:%g -- ${q(live)}); else o=$(stat -c %u:%g -- ${q(parent)}); fi; [ "$o" = 0:0 ] || chown -R -h -- "$o" ${q(stageDir)}; fi`;
 }
 
 /** Every file that crossed the wire holds, in the target, the bytes the host sent. */
