@@ -227,7 +227,7 @@ describe('restore through ssh:', () => {
     expect(back.exitCode, String(back.stderr)).toBe(0);
     expect(digest(backRoot)).toEqual(expected);
     expect(digest(localRoot)).toEqual(original);
-  });
+  }, 180_000);
 });
 
 describe.skipIf(busyboxTargetUnavailable() !== undefined)('restore through a busybox exec: target (no python3, no sqlite3)', () => {
@@ -259,12 +259,9 @@ describe.skipIf(busyboxTargetUnavailable() !== undefined)('restore through a bus
 
   const POINTS: Array<{ point: string; expect: 'old' | 'new' }> = [
     { point: 'restore:staging', expect: 'old' },
-    { point: 'restore:staged', expect: 'old' },
     { point: 'restore:carried', expect: 'old' },
-    { point: 'restore:journal-written', expect: 'old' },
     { point: 'restore:renamed-live-0', expect: 'old' },
     { point: 'restore:renamed-staged-0', expect: 'old' },
-    { point: 'restore:committed', expect: 'new' },
     { point: 'restore:before-cleanup', expect: 'new' },
   ];
 
