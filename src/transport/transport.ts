@@ -116,7 +116,8 @@ export async function openTransport(spec: TransportSpec, options: TransportOptio
       argvOptions.sshHost = host;
     }
     const controlPath = path.join(dir, 'cm');
-    master = await startMaster(['ssh', ...sshBase(spec, argvOptions)], controlPath, (outcome) => fail(`ssh ${argvOptions.sshHost ?? label.slice(4)}`, outcome));
+    const shown = argvOptions.sshHost ?? (spec.kind === 'ssh' ? `${spec.user !== undefined ? `${spec.user}@` : ''}${spec.host}${spec.port !== undefined ? ` -p ${spec.port}` : ''}` : label);
+    master = await startMaster(['ssh', ...sshBase(spec, argvOptions)], controlPath, (outcome) => fail(`ssh ${shown}${argvOptions.sshConfig !== undefined ? ` -F ${argvOptions.sshConfig}` : ''}`, outcome));
     const opened = master;
     return new ProcessTransport(spec, options, { ...argvOptions, controlPath }, async () => {
       await opened.stop();

@@ -33,10 +33,7 @@ import { cacheSpaceDigestQuietly, databaseRecord, draftManifest, refuseUnsafeEnt
  */
 export async function createRemoteSnapshotLocked(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
   const entry = getSandbox(deps.layout, request.sandbox);
-  return withSandboxTransport(entry, deps, async (transport) => {
-    await sweepRemoteTemps(transport, entry.root, deps);
-    return createThrough(transport, request, entry, deps);
-  });
+  return withSandboxTransport(entry, deps, (transport) => createThrough(transport, request, entry, deps));
 }
 
 async function scanRemoteSandbox(transport: Transport, request: CreateSnapshotRequest, entry: SandboxEntry, deps: EngineDeps): Promise<ScannedSandbox & { listing: RemoteListing }> {
@@ -45,6 +42,7 @@ async function scanRemoteSandbox(transport: Transport, request: CreateSnapshotRe
   const selection = new Selection(manifest, mounts, request.scope);
   deps.events.phase?.('scan');
   const { scan, listing } = await scanRemoteMounts(transport, mounts, selection, manifest.managedLinks);
+  await sweepRemoteTemps(transport, entry.root, deps, listing.temps);
   if (!listing.stats.get(entry.root)?.isDirectory()) throw remoteRootMissing(entry);
   refuseUnsafeEntries(request.sandbox, scan);
   assertAgentsFound(request.scope, scan, manifest, mounts, []);
@@ -71,7 +69,7 @@ async function createThrough(transport: Transport, request: CreateSnapshotReques
     fs.mkdirSync(payload, { mode: 0o700 });
     deps.events.phase?.('copy', { files: files.length, bytes: totalBytes });
     const previous = linkSources(records, new Set(files.map((e) => e.path)), deps);
-    const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, (n) => remoteTempPath(entry.root, deps, `db-${n}`), deps);
+    const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, remoteTempPath(entry.root, deps, 'db-'), deps);
     const written = await writer.writeAll(sandbox.scan.entries);
     const scan = sandbox.scan;
     scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);

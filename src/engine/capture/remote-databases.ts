@@ -41,56 +41,44 @@ export async function probeDatabaseMethod(transport: Transport): Promise<Databas
   return method === 'python3' || method === 'sqlite3' ? method : 'raw';
 }
 
+/** Backs up every database named on stdin (NUL-separated) into `<prefix><i>`, printing `<i> ok|busy|fail [why]` per line. */
 const PYTHON = [
   'import os, sqlite3, sys, urllib.parse',
-  "src = sqlite3.connect('file:' + urllib.parse.quote(os.fsencode(sys.argv[1])) + '?mode=ro', uri=True, timeout=float(sys.argv[3]))",
-  'dst = sqlite3.connect(sys.argv[2])',
-  'src.backup(dst)',
-  'src.close()',
-  "dst.execute('PRAGMA journal_mode=DELETE')",
-  "ok = dst.execute('PRAGMA quick_check').fetchone()[0]",
-  'dst.close()',
-  "if ok != 'ok':",
-  "    sys.stderr.write('quick_check says ' + ok + '\\n'); sys.exit(4)",
+  'prefix, wait = sys.argv[1], float(sys.argv[2])',
+  "for i, raw in enumerate(p for p in sys.stdin.buffer.read().split(b'\\0') if p):",
+  '    try:',
+  "        src = sqlite3.connect('file:' + urllib.parse.quote(raw) + '?mode=ro', uri=True, timeout=wait)",
+  '        dst = sqlite3.connect(prefix + str(i))',
+  '        src.backup(dst)',
+  '        src.close()',
+  "        dst.execute('PRAGMA journal_mode=DELETE')",
+  "        ok = dst.execute('PRAGMA quick_check').fetchone()[0]",
+  '        dst.close()',
+  "        print(i, 'ok' if ok == 'ok' else 'fail quick_check says ' + ok, flush=True)",
+  '    except Exception as e:',
+  "        print(i, 'busy' if 'locked' in str(e) else 'fail', str(e).replace('\\n', ' '), flush=True)",
 ].join('\n');
 
-/** The script that backs the database (path on stdin) up into `temp` inside the target and prints the copy. */
-function backupScript(method: 'python3' | 'sqlite3', temp: string, waitMs: number): string {
-  const backup = method === 'python3'
-    ? `python3 -c ${shellQuote(PYTHON)} "$SRC" "$TMP" ${(waitMs / 1000).toFixed(1)} || exit $?`
-    : [
-        `sqlite3 -readonly -cmd '.timeout ${Math.floor(waitMs)}' "$SRC" ".backup main '$TMP'" || exit $?`,
-        'R=$(sqlite3 "$TMP" "PRAGMA journal_mode=DELETE; PRAGMA quick_check;") || exit $?',
-        '[ "${R##*\n}" = ok ] || { echo "quick_check says ${R##*\n}" >&2; exit 4; }',
-      ].join('\n');
-  return [
-    'SRC=$(cat; printf x); SRC=${SRC%x}',
-    `TMP=${shellQuote(temp)}`,
-    'cleanup() { rm -f "$TMP" "$TMP-journal" "$TMP-wal"; }',
-    "trap cleanup EXIT; trap 'cleanup; exit 129' HUP INT TERM PIPE",
-    backup,
-    'cat "$TMP"',
-  ].join('\n');
+/** A printf format that prints exactly `bytes` (every byte outside plain ASCII as an octal escape). */
+function printfLiteral(bytes: Buffer): string {
+  let out = '';
+  for (const byte of bytes) out += byte >= 0x20 && byte < 0x7f && byte !== 0x27 && byte !== 0x5c && byte !== 0x25 ? String.fromCharCode(byte) : `\\${byte.toString(8).padStart(3, '0')}`;
+  return out;
 }
 
-/** Streams the target's copy into `file`, hashing it. */
-async function receive(transport: Transport, script: string, input: Buffer, file: string): Promise<{ code: number; stderr: string; sha256: string; size: number; bytes: number }> {
-  const proc = transport.spawn(script);
-  proc.stdin.end(input);
-  const fd = fs.openSync(file, 'wx', 0o600);
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      writeAll(fd, chunk);
-      hash.update(chunk);
-      size += chunk.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  const outcome = await proc.done;
-  return { ...outcome, sha256: hash.digest('hex'), size, bytes: size };
+/** The script that backs every database up inside the target into `<prefix><i>`, one status line each. */
+function backupScript(method: 'python3' | 'sqlite3', sources: readonly string[], prefix: string, waitMs: number): string {
+  if (method === 'python3') return `python3 -c ${shellQuote(PYTHON)} ${shellQuote(prefix)} ${(waitMs / 1000).toFixed(1)}`;
+  const lines = [
+    `P=${shellQuote(prefix)}`,
+    'b() {',
+    '  E=$(sqlite3 -readonly -cmd \'.timeout ' + Math.floor(waitMs) + '\' "$2" ".backup main \'$P$1\'" 2>&1 >/dev/null) || { case "$E" in *locked*) echo "$1 busy $E";; *) echo "$1 fail $E";; esac; return; }',
+    '  R=$(sqlite3 "$P$1" "PRAGMA journal_mode=DELETE; PRAGMA quick_check;" 2>&1) || { echo "$1 fail $R"; return; }',
+    '  case "$R" in *ok) echo "$1 ok";; *) echo "$1 fail quick_check says $R";; esac',
+    '}',
+  ];
+  sources.forEach((source, i) => lines.push(`S=$(printf '${printfLiteral(encodeName(source))}'; printf x); b ${i} "\${S%x}"`));
+  return lines.join('\n');
 }
 
 function hashFile(file: string): { sha256: string; size: number } {
@@ -102,40 +90,50 @@ const RAW_ATTEMPTS = 3;
 
 export class RemoteDatabaseCapture {
   transferredBytes = 0;
-  private count = 0;
 
   constructor(
     private readonly transport: Transport,
     readonly method: DatabaseMethod,
-    /** A new temp path in the target for the n-th backup. */
-    private readonly remoteTemp: (n: number) => string,
+    /** The prefix of this command's temp files in the target (beside the root). */
+    private readonly remotePrefix: string,
     /** A private scratch dir on this host. */
     private readonly scratch: string,
     private readonly waitMs: number,
   ) {}
 
-  /** Captures one database into `file` (a new path on this host), checked there with quick_check. */
-  async capture(db: RemoteDatabase, file: string): Promise<DatabaseOutcome> {
-    if (this.method !== 'raw') {
-      const outcome = await this.backupInTarget(db, file, this.method);
-      if (outcome !== undefined) return outcome;
-    }
-    return this.captureRaw(db, file);
+  /**
+   * Captures the databases into `files` (new paths on this host), each checked here with
+   * quick_check: in the target through SQLite in three commands whatever their number (back all
+   * up, stream the copies in one tar, remove them); what SQLite there could not open, and every
+   * database when the target has no SQLite, the raw way.
+   */
+  async captureAll(dbs: readonly RemoteDatabase[], files: readonly string[]): Promise<DatabaseOutcome[]> {
+    const outcomes: Array<DatabaseOutcome | undefined> = this.method === 'raw' ? dbs.map(() => undefined) : await this.backupInTarget(dbs, files, this.method);
+    for (const [i, db] of dbs.entries()) outcomes[i] ??= await this.captureRaw(db, files[i]!);
+    return outcomes as DatabaseOutcome[];
   }
 
-  /** undefined: SQLite in the target could not open it (e.g. a WAL database without its -shm): the raw way is tried. */
-  private async backupInTarget(db: RemoteDatabase, file: string, method: 'python3' | 'sqlite3'): Promise<DatabaseOutcome | undefined> {
-    const script = backupScript(method, this.remoteTemp(this.count++), this.waitMs);
-    const result = await receive(this.transport, script, encodeName(db.source), file);
-    this.transferredBytes += result.bytes;
-    if (result.code !== 0) {
-      fs.rmSync(file, { force: true });
-      if (/database is locked|SQLITE_BUSY/i.test(result.stderr)) return { kind: 'busy', reason: `locked by another process in the target (${method})` };
-      if (/unable to open database|readonly|disk I\/O error|quick_check says/i.test(result.stderr) && result.code !== 255) return undefined;
-      throw this.transport.failure(`${method} backup of ${db.label}`, result);
+  private async backupInTarget(dbs: readonly RemoteDatabase[], files: readonly string[], method: 'python3' | 'sqlite3'): Promise<Array<DatabaseOutcome | undefined>> {
+    const input = Buffer.concat(dbs.flatMap((db) => [encodeName(db.source), Buffer.of(0)]));
+    const temp = (i: number): string => `${this.remotePrefix}${i}`;
+    try {
+      const status = await this.transport.run(backupScript(method, dbs.map((db) => db.source), this.remotePrefix, this.waitMs), `${method} backup of ${dbs.length} database(s)`, { input });
+      this.transferredBytes += status.length;
+      const lines = new Map(status.toString('utf8').split('\n').filter((line) => line !== '').map((line) => [Number(line.split(' ')[0]), line.split(' ').slice(1).join(' ')] as const));
+      const ok = dbs.map((_, i) => lines.get(i) === 'ok');
+      const fetched = await fetchFiles(this.transport, dbs.flatMap((_, i) => (ok[i] ? [{ source: temp(i), dest: files[i]!, mode: 0o600 }] : [])));
+      this.transferredBytes += fetched.transferredBytes;
+      return dbs.map((db, i): DatabaseOutcome | undefined => {
+        const said = lines.get(i) ?? 'fail no answer';
+        if (said.startsWith('busy')) return { kind: 'busy', reason: `locked by another process in the target (${method})` };
+        const got = fetched.fetched.get(temp(i));
+        if (!ok[i] || got === undefined) return undefined;
+        quickCheck(files[i]!, db.label, { readonly: true });
+        return { kind: 'captured', method, ...got };
+      });
+    } finally {
+      await this.transport.run(`rm -f -- ${dbs.map((_, i) => shellQuote(temp(i))).flatMap((t) => [t, `${t}-journal`]).join(' ')}`, `rm -f ${this.remotePrefix}*`).catch(() => undefined);
     }
-    quickCheck(file, db.label, { readonly: true });
-    return { kind: 'captured', method, sha256: result.sha256, size: result.size };
   }
 
   private async captureRaw(db: RemoteDatabase, file: string): Promise<DatabaseOutcome> {

@@ -10,7 +10,7 @@ import type { RemoteListing } from '../sandbox/remote-scan.js';
 import type { ScannedEntry } from '../sandbox/scan.js';
 import { contentFields, hardLink } from './bundle-writer.js';
 import type { LinkSource } from './link-sources.js';
-import { probeDatabaseMethod, RemoteDatabaseCapture } from './remote-databases.js';
+import { probeDatabaseMethod, RemoteDatabaseCapture, type DatabaseOutcome } from './remote-databases.js';
 import { fetchFiles, type RemoteFileJob } from './remote-files.js';
 
 interface Pending {
@@ -45,8 +45,8 @@ export class RemoteBundleWriter {
     private readonly previous: ReadonlyMap<string, LinkSource>,
     private readonly listing: RemoteListing,
     private readonly transport: Transport,
-    /** A new temp path in the target (beside the root) for the n-th database backup. */
-    private readonly remoteTemp: (n: number) => string,
+    /** The prefix of temp paths in the target (beside the root) for database backups. */
+    private readonly remotePrefix: string,
     private readonly deps: EngineDeps,
   ) {}
 
@@ -129,37 +129,41 @@ export class RemoteBundleWriter {
   }
 
   private async captureDatabases(databases: Pending[]): Promise<void> {
-    const method = await probeDatabaseMethod(this.transport);
+    const method = this.listing.databaseMethod ?? (await probeDatabaseMethod(this.transport));
     const scratch = fs.mkdtempSync(path.join(path.dirname(this.payload), '.remote-db-'));
-    const capture = new RemoteDatabaseCapture(this.transport, method, this.remoteTemp, scratch, this.deps.sqliteWaitMs ?? 10_000);
+    const capture = new RemoteDatabaseCapture(this.transport, method, this.remotePrefix, scratch, this.deps.sqliteWaitMs ?? 10_000);
     try {
-      for (const { entry, scanned } of databases) {
-        const wal = this.walOf(scanned.source);
-        const file = path.join(scratch, 'copy');
-        const outcome = await capture.capture({ label: entry.path, source: scanned.source, hasWal: wal.walSize >= 0 }, file);
-        if (outcome.kind === 'busy') {
-          this.missedDatabases.push({ path: entry.path, reason: `database not captured: ${outcome.reason}` });
-          this.deps.events.warning?.(`${entry.path}: database not captured (${outcome.reason})`);
-          this.vanished.add(entry.path);
-          continue;
-        }
-        fs.chmodSync(file, bundleFileMode(entry.mode ?? 0o600));
-        fs.renameSync(file, fsPath(this.destOf(entry.path)));
-        const journalMode = this.listing.stats.get(scanned.source)?.walMode === true ? 'wal' : 'delete';
-        Object.assign(entry, { strategy: 'sqlite_backup', journalMode, size: outcome.size, sha256: outcome.sha256, sourceSize: scanned.stat.size, ...wal });
-        this.databases.push(entry.path);
-        if (outcome.method === 'raw') {
-          this.withoutSqlite.push(entry.path);
-          this.deps.events.warning?.(`${entry.path}: ${WITHOUT_SQLITE} (copied raw with its -wal, made self-contained and checked here)`);
-        }
-        this.copied++;
-        this.copiedBytes += outcome.size;
-        this.deps.events.file?.(entry.path, 'copied');
-      }
+      const files = databases.map((_, i) => path.join(scratch, `copy-${i}`));
+      const outcomes = await capture.captureAll(
+        databases.map(({ entry, scanned }) => ({ label: entry.path, source: scanned.source, hasWal: this.walOf(scanned.source).walSize >= 0 })),
+        files,
+      );
+      databases.forEach(({ entry, scanned }, i) => this.recordDatabase(entry, scanned, outcomes[i]!, files[i]!));
     } finally {
       this.transferredBytes += capture.transferredBytes;
       fs.rmSync(scratch, { recursive: true, force: true });
     }
+  }
+
+  private recordDatabase(entry: BundleEntry, scanned: ScannedEntry, outcome: DatabaseOutcome, file: string): void {
+    if (outcome.kind === 'busy') {
+      this.missedDatabases.push({ path: entry.path, reason: `database not captured: ${outcome.reason}` });
+      this.deps.events.warning?.(`${entry.path}: database not captured (${outcome.reason})`);
+      this.vanished.add(entry.path);
+      return;
+    }
+    fs.chmodSync(file, bundleFileMode(entry.mode ?? 0o600));
+    fs.renameSync(file, fsPath(this.destOf(entry.path)));
+    const journalMode = this.listing.stats.get(scanned.source)?.walMode === true ? 'wal' : 'delete';
+    Object.assign(entry, { strategy: 'sqlite_backup', journalMode, size: outcome.size, sha256: outcome.sha256, sourceSize: scanned.stat.size, ...this.walOf(scanned.source) });
+    this.databases.push(entry.path);
+    if (outcome.method === 'raw') {
+      this.withoutSqlite.push(entry.path);
+      this.deps.events.warning?.(`${entry.path}: ${WITHOUT_SQLITE} (copied raw with its -wal, made self-contained and checked here)`);
+    }
+    this.copied++;
+    this.copiedBytes += outcome.size;
+    this.deps.events.file?.(entry.path, 'copied');
   }
 
   private destOf(rel: string): string {

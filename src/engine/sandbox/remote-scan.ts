@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
 import { decodeName, encodeName } from '../../fs-safety/fs-path.js';
 import { shellQuote, type Transport } from '../../transport/index.js';
@@ -24,6 +25,10 @@ export interface RemoteListing {
   children: Map<string, string[]>;
   links: Map<string, string>;
   warnings: string[];
+  /** Names of clawback temp files found beside the first mount dir (`.clawback-tmp-…`), for the sweep. */
+  temps: string[];
+  /** How databases can be backed up in the target; known once likely databases were looked at. */
+  databaseMethod?: 'python3' | 'sqlite3' | 'raw';
   /** Bytes that came over the wire for the listing. */
   transferredBytes: number;
 }
@@ -47,19 +52,27 @@ function statLike(mode: number, size: number, ino: number, nlink: number, dev: n
   };
 }
 
-/** One mount's listing script: the names (NUL-separated, then an empty one), the stat records, then link name/target pairs. */
-function listingScript(dir: string): string {
+/**
+ * One mount's listing script: (for the first mount) the `.clawback-tmp-*` names beside it, then the
+ * names (NUL-separated, then an empty one), the stat records, then link name/target pairs; gzipped
+ * when the target has gzip (names repeat: it is most of what an unchanged snapshot moves).
+ */
+function listingScript(dir: string, temps: boolean): string {
+  const parent = path.posix.dirname(dir);
   return [
     REQUIRE_TOOLS,
     `cd ${shellQuote(dir)} 2>/dev/null || exit 3`,
     'T=$(mktemp "${TMPDIR:-/tmp}/.clawback-tmp-scan.XXXXXX") || exit 1',
     "trap 'rm -f \"$T\"' EXIT",
     'find . -print0 >"$T"',
+    "if command -v gzip >/dev/null 2>&1; then Z='gzip -c'; else Z=cat; fi",
+    '{',
+    temps ? `for f in ${shellQuote(parent)}/.clawback-tmp-*; do [ -e "$f" ] && printf '%s\\0' "\${f##*/}"; done; printf '\\0'` : ':',
     'cat "$T"; printf \'\\0\'',
     `xargs -0 stat -c ${shellQuote(STAT_FORMAT)} <"$T"`,
     'printf \'\\0\'',
     'find . -type l -print0 | xargs -0 sh -c \'for f; do printf "%s\\0" "$f"; readlink "$f"; printf "\\0"; done\' sh',
-    'exit 0',
+    '} | $Z',
   ].join('\n');
 }
 
@@ -86,8 +99,13 @@ function parseStats(text: string, names: ReadonlySet<string>, dir: string, listi
   }
 }
 
-function parseListing(output: Buffer, dir: string, listing: RemoteListing): void {
-  const text = output.toString('latin1');
+function parseListing(output: Buffer, dir: string, listing: RemoteListing, temps: boolean): void {
+  let text = (output[0] === 0x1f && output[1] === 0x8b ? gunzipSync(output) : output).toString('latin1');
+  if (temps) {
+    const end = text.startsWith('\0') ? 0 : text.indexOf('\0\0') + 1;
+    if (end > 0) listing.temps.push(...text.slice(0, end - 1).split('\0').map((n) => decodeName(Buffer.from(n, 'latin1'))));
+    text = text.slice(end + 1);
+  }
   const namesEnd = text.indexOf('\0\0');
   if (namesEnd < 0) throw new Error('the listing ended early');
   const names = text.slice(0, namesEnd).split('\0');
@@ -109,14 +127,14 @@ function parseListing(output: Buffer, dir: string, listing: RemoteListing): void
 
 /** Lists every mount dir in the target. A mount dir that is not there is simply absent from the listing. */
 export async function listRemote(transport: Transport, dirs: readonly string[]): Promise<RemoteListing> {
-  const listing: RemoteListing = { stats: new Map(), children: new Map(), links: new Map(), warnings: [], transferredBytes: 0 };
-  for (const dir of dirs) {
-    const result = await transport.exec(listingScript(dir));
+  const listing: RemoteListing = { stats: new Map(), children: new Map(), links: new Map(), warnings: [], temps: [], transferredBytes: 0 };
+  for (const [i, dir] of dirs.entries()) {
+    const result = await transport.exec(listingScript(dir, i === 0));
     listing.transferredBytes += result.stdout.length;
     if (result.code === 3) continue;
     if (result.code !== 0) throw transport.failure(`find ${dir} -print0 | xargs -0 stat`, result);
     try {
-      parseListing(result.stdout, dir, listing);
+      parseListing(result.stdout, dir, listing, i === 0);
     } catch (error) {
       throw transport.failure(`find ${dir} -print0 | xargs -0 stat`, { code: 1, stderr: `could not read the listing: ${(error as Error).message}` });
     }
@@ -135,10 +153,15 @@ export async function markDatabases(transport: Transport, listing: RemoteListing
     .map(([file]) => file);
   if (candidates.length === 0) return;
   const input = Buffer.concat(candidates.map((file) => Buffer.concat([encodeName(file), Buffer.of(0)])));
-  const script = 'xargs -0 sh -c \'for f; do printf "%s\\0" "$(od -An -tx1 -N20 "$f" 2>/dev/null | tr -d " \\n")"; done\' sh';
-  const out = await transport.run(script, 'od -An -tx1 -N20 DATABASES', { input });
+  const script = [
+    'xargs -0 sh -c \'for f; do printf "%s\\0" "$(od -An -tx1 -N20 "$f" 2>/dev/null | tr -d " \\n")"; done\' sh',
+    "if command -v python3 >/dev/null 2>&1 && python3 -c 'import sqlite3' >/dev/null 2>&1; then echo python3; elif command -v sqlite3 >/dev/null 2>&1; then echo sqlite3; else echo raw; fi",
+  ].join('\n');
+  const out = await transport.run(script, 'od -An -tx1 -N20 DATABASES; command -v python3 sqlite3', { input });
   listing.transferredBytes += out.length;
   const headers = out.toString('latin1').split('\0');
+  const method = (headers[candidates.length] ?? '').trim();
+  listing.databaseMethod = method === 'python3' || method === 'sqlite3' ? method : 'raw';
   candidates.forEach((file, i) => {
     const hex = headers[i] ?? '';
     if (hex.slice(0, 32) !== SQLITE_HEADER_HEX) return;

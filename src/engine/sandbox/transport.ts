@@ -48,19 +48,22 @@ export function remoteTempPath(root: string, deps: EngineDeps, what: string): st
   return path.posix.join(path.posix.dirname(root), `${REMOTE_TEMP_PREFIX}${hostTag(deps)}-${deps.host.pid}-${what}`);
 }
 
-/** Removes this host's temp files beside `root` whose clawback process is gone (a dropped connection's leftovers). */
-export async function sweepRemoteTemps(transport: Transport, root: string, deps: EngineDeps): Promise<string[]> {
+/**
+ * Removes this host's temp files beside `root` whose clawback process is gone (a dropped
+ * connection's leftovers). `names` are the `.clawback-tmp-…` names there, when a listing already
+ * read them; otherwise they are listed first.
+ */
+export async function sweepRemoteTemps(transport: Transport, root: string, deps: EngineDeps, names?: readonly string[]): Promise<string[]> {
   const dir = path.posix.dirname(root);
   const prefix = `${REMOTE_TEMP_PREFIX}${hostTag(deps)}-`;
-  const listed = await transport.run(`cd ${shellQuote(dir)} 2>/dev/null || exit 0; for f in ${shellQuote(prefix)}*; do [ -e "$f" ] && printf '%s\\0' "$f"; done; exit 0`, `ls ${dir}/${prefix}*`);
-  const stale = listed
+  const listed = names ?? (await transport.run(`cd ${shellQuote(dir)} 2>/dev/null || exit 0; for f in ${REMOTE_TEMP_PREFIX}*; do [ -e "$f" ] && printf '%s\\0' "$f"; done; exit 0`, `ls ${dir}/${REMOTE_TEMP_PREFIX}*`))
     .toString('utf8')
-    .split('\0')
-    .filter((name) => name !== '')
-    .filter((name) => {
-      const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-      return Number.isInteger(pid) && pid !== deps.host.pid && !deps.host.isAlive(pid);
-    });
+    .split('\0');
+  const stale = [...listed].filter((name) => {
+    if (!name.startsWith(prefix)) return false;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    return Number.isInteger(pid) && pid !== deps.host.pid && !deps.host.isAlive(pid);
+  });
   if (stale.length > 0) await transport.run(`cd ${shellQuote(dir)} && rm -rf -- ${stale.map(shellQuote).join(' ')}`, `rm -rf ${dir}/${prefix}…`);
   return stale;
 }
