@@ -230,6 +230,33 @@ describe('restore through ssh:', () => {
   }, 180_000);
 });
 
+describe('restore through openshell: (a fake openshell whose ssh-config block reaches the real server)', () => {
+  it('create → change → restore gives back the snapshot byte for byte', async () => {
+    const root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(dir, 'openshell-state', '.openclaw'), seed: 3 }).root;
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    const block = [
+      'Host openshell-web.default',
+      `  User ${sshd.user}`,
+      `  IdentityFile ${sshd.identityFile}`,
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '  LogLevel ERROR',
+      `  ProxyCommand ssh -F ${sshd.configFile} -W 127.0.0.1:${sshd.port} ${sshd.alias}`,
+    ].join('\n');
+    fs.writeFileSync(path.join(bin, 'openshell'), `#!/bin/sh\ncat <<'EOF'\n${block}\nEOF\n`, { mode: 0o755 });
+    const shellEnv = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const run = (...args: string[]): Promise<Result> => clawback(home, args, { env: shellEnv });
+    expect((await run('sandbox', 'add', 'web', '--agent', 'openclaw', '--root', root, '--via', 'openshell:web@gw1')).exitCode).toBe(0);
+    expect((await run('web', 'snapshot', 'create')).exitCode).toBe(0);
+    const snapshotState = digest(root);
+    change(root);
+    const restored = await run('web', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes');
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    expect(digest(root)).toEqual(snapshotState);
+    expect(leftovers(root)).toEqual([]);
+  });
+});
+
 describe.skipIf(busyboxTargetUnavailable() !== undefined)('restore through a busybox exec: target (no python3, no sqlite3)', () => {
   let target: BusyboxTarget;
   let root: string;
