@@ -15,6 +15,8 @@ export interface ShippedFile {
   remote: string;
   sha256: string;
   size: number;
+  /** A database: checked with SQLite in the target where it has one. */
+  database?: boolean;
 }
 
 /** A live entry the target links (or copies) into the staged tree itself: it never crosses the wire. */
@@ -64,9 +66,9 @@ export function newUnitContent(): UnitContent {
 export async function* unitEntries(unit: PlanUnit, stageDir: string, context: ContentContext, content: UnitContent): AsyncGenerator<TarWriteEntry> {
   const configs = mergedConfigs(unit, context);
   const pending: TarWriteEntry[] = [];
-  const ship: Ship = (rel, data, mode, mtime, sha256, size) => {
+  const ship: Ship = (rel, data, mode, mtime, sha256, size, database) => {
     pending.push({ name: tarName(stageDir, rel), type: 'file', mode, mtime, ...data });
-    content.shipped.push({ remote: `${stageDir}/${rel}`, sha256, size });
+    content.shipped.push({ remote: `${stageDir}/${rel}`, sha256, size, ...(database ? { database } : {}) });
     content.expected.set(rel, 'file');
   };
   for (const item of unit.items) {
@@ -90,7 +92,7 @@ export async function* unitEntries(unit: PlanUnit, stageDir: string, context: Co
   content.modes.push({ path: stageDir, mode: unit.rootMode });
 }
 
-type Ship = (rel: string, data: { buffer: Buffer } | { file: string }, mode: number, mtime: number, sha256: string, size: number) => void;
+type Ship = (rel: string, data: { buffer: Buffer } | { file: string }, mode: number, mtime: number, sha256: string, size: number, database?: boolean) => void;
 
 /** Every merged config of the unit: its restored bytes, by payload path (only rewritten ones differ from the snapshot). */
 function mergedConfigs(unit: PlanUnit, context: ContentContext): Map<string, Buffer> {
@@ -117,7 +119,7 @@ async function restored(item: RestoreItem, configs: ReadonlyMap<string, Buffer>,
     await restoreDatabase(item.source, prepared, entry.journalMode, entry.path);
     const bytes = fs.readFileSync(fsPath(prepared));
     fs.rmSync(prepared, { force: true });
-    ship(item.rel, { buffer: bytes }, item.mode, mtime, sha256Hex(bytes), bytes.length);
+    ship(item.rel, { buffer: bytes }, item.mode, mtime, sha256Hex(bytes), bytes.length, true);
   } else if (item.follows) {
     const text = followerText(item, configs, context);
     if (text) ship(item.rel, { buffer: text }, item.mode, text.exact ? mtime : context.now, sha256Hex(text), text.length);

@@ -62,7 +62,28 @@ export async function stageRemote(
   const outcome = await proc.done;
   if (outcome.code !== 0) throw shell.failure('tar -xof - (staging the restored tree)', outcome);
   await checkShipped(shell, staged, context.hashTool);
+  await checkDatabasesInTarget(shell, staged.flatMap((s) => s.content.shipped.filter((f) => f.database).map((f) => f.remote)));
   return staged;
+}
+
+const QUICK_CHECK_PY = ['import sqlite3, sys', 'for p in sys.argv[1:]:', '    c = sqlite3.connect(p)', '    print(c.execute("pragma quick_check").fetchone()[0])', '    c.close()'].join('\n');
+
+/**
+ * The restored databases opened by SQLite in the target (python3's sqlite3 module, else the sqlite3
+ * binary): its own quick_check must say ok before anything is swapped. A target with neither has them
+ * as the self-contained files they were prepared as (checked on this host, and by sha256 there).
+ */
+async function checkDatabasesInTarget(shell: RemoteShell, files: readonly string[]): Promise<void> {
+  if (files.length === 0) return;
+  const script = [
+    `if command -v python3 >/dev/null 2>&1 && python3 -c 'import sqlite3' 2>/dev/null; then xargs -0 python3 -c ${q(QUICK_CHECK_PY)}`,
+    `elif command -v sqlite3 >/dev/null 2>&1; then xargs -0 -n 1 sh -c 'sqlite3 "$1" "pragma quick_check"' sh`,
+    'else echo none; fi',
+  ].join('\n');
+  const answers = (await runRemote(shell, 'quick_check of the restored databases', script, nulList(files))).toString('utf8').trim().split('\n');
+  if (answers.length === 1 && answers[0] === 'none') return;
+  const bad = files.filter((_, i) => answers[i] !== 'ok');
+  if (bad.length > 0) throw stagedTreeMismatch(shell.label, `SQLite in the target does not accept ${bad[0]} (quick_check: ${answers[files.indexOf(bad[0]!)] ?? 'no answer'})`);
 }
 
 /**
