@@ -284,6 +284,20 @@ describe.skipIf(busyboxTargetUnavailable() !== undefined)('restore through a bus
     expect(leftovers(root)).toEqual([]);
   });
 
+  it('refuses a staged tree that holds anything but what was sent, before the swap, and leaves nothing behind', async () => {
+    await copyTree(changedTemplate, root);
+    const oldState = digest(root);
+    const intruder = (): void => {
+      const stage = fs.readdirSync(path.dirname(root)).find((n) => n.startsWith('.openclaw.clawback-stage-'))!;
+      fs.writeFileSync(path.join(path.dirname(root), stage, 'workspace', 'INTRUDER.md'), 'not from the snapshot\n');
+    };
+    const refused = await actAt('restore:staged', intruder, ['bb', 'snapshot', 'restore', 'v1', '--no-pre-restore', '--yes']);
+    expect(refused.exitCode, String(refused.stderr)).toBe(5);
+    expect(String(refused.stderr)).toContain('unexpected file workspace/INTRUDER.md');
+    expect(digest(root)).toEqual(oldState);
+    expect(leftovers(root)).toEqual([]);
+  });
+
   const POINTS: Array<{ point: string; expect: 'old' | 'new' }> = [
     { point: 'restore:staging', expect: 'old' },
     { point: 'restore:carried', expect: 'old' },

@@ -72,6 +72,8 @@ export async function* unitEntries(unit: PlanUnit, stageDir: string, context: Co
     content.expected.set(rel, 'file');
   };
   for (const item of unit.items) {
+    // Lets a Ctrl-C in: thrown here, it stops the stream and the restore rolls back.
+    await context.run.breathe();
     if (item.kind === 'dir') {
       yield { name: tarName(stageDir, item.rel), type: 'directory', mode: 0o700, mtime: context.now };
       content.modes.unshift({ path: `${stageDir}/${item.rel}`, mode: item.mode });

@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { RefusedError } from '../../errors.js';
 import type { Transport } from '../../transport/index.js';
 import { checkVerified, readVerified } from '../bundle/checked-read.js';
@@ -81,5 +80,3 @@ export function assertRemoteRestorable(agent: string, label: string): void {
     hint: 'restore it into a local sandbox (--to NAME --root DIR), or export it and import it in the target',
   });
 }
-
-export const remoteRoot = (root: string): string => posix.resolve(root);
