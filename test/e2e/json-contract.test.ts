@@ -40,6 +40,7 @@ beforeAll(async () => {
   await run('sandbox-set', home, ['sandbox', 'set', 'oc', '--hook-start', 'true']);
   await run('sandbox-list', home, ['sandbox', 'list']);
   await run('sandbox-show', home, ['sandbox', 'show', 'oc']);
+  await run('sandbox-check', home, ['sandbox', 'check', 'oc']);
   await run('snapshot-create', home, ['oc', 'snapshot', 'create', '--name', 'first']);
   fs.appendFileSync(path.join(root, 'workspace', 'SOUL.md'), '\nchanged\n');
   fs.rmSync(path.join(root, 'workspace', 'USER.md'), { force: true });

@@ -171,6 +171,17 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
   });
   afterAll(() => target?.remove());
 
+  it('sandbox check says what the slim target offers and what that means', async () => {
+    const checked = await clawback(home, ['sandbox', 'check', 'slim', '--json']);
+    expect(checked.exitCode, String(checked.stderr)).toBe(0);
+    const check = json<{ check: Record<string, unknown> & { tools: Record<string, boolean> } }>(checked).check;
+    expect(check).toMatchObject({ tar: 'busybox', databases: 'raw', snapshots: true, restores: true, rootExists: true });
+    expect([check.tools.find, check.tools.sha256sum, check.tools.python3, check.tools.sqlite3]).toEqual([true, true, false, false]);
+    expect(String((await clawback(home, ['sandbox', 'check', 'slim'])).stdout)).toContain('captured without SQLite in the sandbox');
+    const found = await clawback(home, ['discover', '--via', target.via, '--json']);
+    expect(json<{ found: unknown[] }>(found).found).toEqual([{ name: 'openclaw', agent: 'openclaw', root: '/sandbox/.openclaw', via: target.via, registeredAs: 'slim' }]);
+  });
+
   it('copies a WAL database under a writer raw with its -wal, makes it self-contained here, and says so', async () => {
     const db = sample.databases[0]!;
     const { process: writer } = await startWriter(db);
@@ -188,6 +199,9 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     expect(quickCheckOk(copy)).toBe(true);
     expect(rowCount(copy)).toBeGreaterThanOrEqual(before);
     expect(fs.existsSync(`${copy}-wal`)).toBe(false);
+    // The live state behind a transport is never read from a local path of the same name.
+    const diff = await clawback(home, ['slim', 'snapshot', 'diff', 'latest', '--json']);
+    expect([diff.exitCode, JSON.parse(String(diff.stderr)).code]).toEqual([5, 'remote-live-diff']);
     const manifest = JSON.parse(fs.readFileSync(path.join(doc.dir, 'rebuild-manifest.json'), 'utf8')) as { origin?: Record<string, string> };
     expect(manifest.origin?.capturedWithoutSqlite?.split('\n')).toContain(rel);
     // Everything else is byte-exact.
@@ -203,6 +217,9 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     await clawback(home, ['sandbox', 'add', 'bare', '--agent', 'openclaw', '--root', '/sandbox/.openclaw', '--via', `exec:env PATH=${empty} /bin/sh -c`]);
     const created = await clawback(home, ['bare', 'snapshot', 'create']);
     expect(created.exitCode).toBe(8);
+    const checked = await clawback(home, ['sandbox', 'check', 'bare', '--json']);
+    expect(checked.exitCode).toBe(8);
+    expect(json<{ check: { snapshots: boolean; notes: string[] } }>(checked).check).toMatchObject({ snapshots: false, notes: expect.arrayContaining([expect.stringMatching(/^snapshots cannot run: missing tar, find, stat/)]) });
     expect(String(created.stderr)).toMatch(/^clawback: sandbox bare via exec:env PATH=.*: find is missing in the target \(running `find \/sandbox\/\.openclaw -print0 \| xargs -0 stat`\)\nhint: install it there/);
   });
 });

@@ -10,6 +10,7 @@ import { RunNotifier } from '../run-notifier.js';
 interface BackupAllFlags {
   strict?: boolean;
   includeStopped?: boolean;
+  startStopped?: boolean;
   ping?: string;
   onFailure?: string;
 }
@@ -51,6 +52,7 @@ export function registerBackupAll(program: Command, act: Act): void {
     .description('snapshot every registered sandbox that is running, one at a time (for cron and CI; never prompts)')
     .option('--strict', 'exit 3 when any sandbox was skipped, too (also: CLAWBACK_REQUIRE_ALL=1)')
     .option('--include-stopped', 'snapshot stopped sandboxes as well')
+    .option('--start-stopped', 'start a stopped docker/podman sandbox for its snapshot, and stop it again after')
     .option('--ping <url>', 'healthchecks.io-style pings: URL/start, then URL or URL/fail')
     .option('--on-failure <cmd>', 'run this shell command when the run fails (result in its environment)')
     .addHelpText('after', HELP)
@@ -63,6 +65,7 @@ export function registerBackupAll(program: Command, act: Act): void {
         const summary = await backupAll(
           {
             includeStopped: flags.includeStopped === true,
+            startStopped: flags.startStopped === true,
             hooks: hookSettings(ctx),
             onRow: (row) => {
               if (!live) return;

@@ -8,11 +8,12 @@ export function registerDiscover(program: Command, act: Act): void {
     .command('discover')
     .description('find agent homes on this host (~/.openclaw, ~/.hermes, ~/.deepagents, QwenPaw) and, with --yes, register them')
     .option('--yes', 'register every unregistered home found')
+    .option('--via <transport>', "look inside a target instead: ssh:…, openshell:…, docker:…, podman:…, kubectl:…, exec:'…'")
     .action(
-      act(async (ctx, flags: { yes?: boolean }) => {
-        const { discoverHomes, registerFound } = await import('../../engine/sandbox/discover.js');
+      act(async (ctx, flags: { yes?: boolean; via?: string }) => {
+        const { discoverHomes, discoverRemoteHomes, registerFound } = await import('../../engine/sandbox/discover.js');
         const env = ctx.io.env;
-        const found = discoverHomes(
+        const found = flags.via !== undefined && flags.via !== 'local' ? await discoverRemoteHomes(flags.via, ctx.deps) : discoverHomes(
           {
             homedir: ctx.io.homedir,
             ...(env.QWENPAW_WORKING_DIR ? { qwenpawWorkingDir: env.QWENPAW_WORKING_DIR } : {}),

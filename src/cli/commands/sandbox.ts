@@ -89,6 +89,20 @@ export function registerSandbox(program: Command, act: Act): void {
     );
 
   sandbox
+    .command('check <name>')
+    .description('connect to the sandbox\'s target and say what it offers (sh, tar, find, stat, sha256sum, python3/sqlite3) and what that means')
+    .action(
+      act(async (ctx, name: string) => {
+        const { checkSandbox } = await import('../../engine/sandbox/check.js');
+        const checked = await import('../present/sandbox-check.js');
+        const result = await checkSandbox(name, ctx.deps);
+        emit(ctx, checked.json(result), () => checked.text(result));
+        // A target that cannot be snapshotted is unreachable for clawback's purposes.
+        return result.snapshots && result.rootExists ? undefined : 8;
+      }),
+    );
+
+  sandbox
     .command('remove <name>')
     .description('forget a sandbox (its bundles stay on disk)')
     .option('--yes', 'do not ask for confirmation')

@@ -6,6 +6,8 @@ export interface FoundHomeJson {
   agent: string;
   root: string;
   secretsRoot?: string;
+  /** The transport it was found through (`discover --via`); absent on this host. */
+  via?: string;
   /** Absent when the home is not registered. */
   registeredAs?: string;
 }
@@ -30,6 +32,7 @@ function homeJson(home: FoundHome): FoundHomeJson {
     agent: home.agent,
     root: home.root,
     ...(home.secretsRoot !== undefined ? { secretsRoot: home.secretsRoot } : {}),
+    ...(home.via !== undefined ? { via: home.via } : {}),
     ...(home.registeredAs !== undefined ? { registeredAs: home.registeredAs } : {}),
   };
 }
@@ -41,7 +44,7 @@ export function json(result: DiscoverResult): DiscoverDocument {
 export function text(result: DiscoverResult): string[] {
   const found = result.found;
   if (found.length === 0) return ['no agent homes found'];
-  const lines = found.map((f) => `${f.registeredAs ? '✓' : '-'} ${f.agent.padEnd(10)} ${f.root}${f.registeredAs ? `  (registered as ${f.registeredAs})` : ''}`);
-  if (!result.registering && found.some((f) => !f.registeredAs)) lines.push('', 'register them with: clawback discover --yes');
+  const lines = found.map((f) => `${f.registeredAs ? '✓' : '-'} ${f.agent.padEnd(10)} ${f.root}${f.via !== undefined ? ` via ${f.via}` : ''}${f.registeredAs ? `  (registered as ${f.registeredAs})` : ''}`);
+  if (!result.registering && found.some((f) => !f.registeredAs)) lines.push('', `register them with: clawback discover --yes${found[0]!.via !== undefined ? ` --via '${found[0]!.via}'` : ''}`);
   return lines;
 }

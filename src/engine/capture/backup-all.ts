@@ -3,11 +3,14 @@ import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { hookFailure, runHook, type HookSettings } from '../sandbox/hooks.js';
 import { listSandboxes, rootExists } from '../sandbox/sandbox.js';
+import { isRemoteSandbox, remoteRunning, startStopContainer } from '../sandbox/transport.js';
 import { createSnapshot, type SnapshotSummary } from './create.js';
 import { recordRun } from './run-record.js';
 
 export interface BackupAllRequest {
   includeStopped: boolean;
+  /** Start a stopped docker/podman container for its snapshot, and stop it again after. */
+  startStopped?: boolean;
   hooks: HookSettings;
   /** Called as each sandbox finishes, so a long run shows its lines as it goes. */
   onRow?: (row: BackupAllRow) => void;
@@ -67,9 +70,11 @@ export async function backupAll(request: BackupAllRequest, deps: EngineDeps): Pr
 }
 
 async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: EngineDeps): Promise<BackupAllRow> {
+  let started = false;
   try {
-    if (!request.includeStopped && !(await isRunning(entry, request.hooks))) {
-      return { name: entry.name, status: 'skipped', reason: 'not running' };
+    if (!request.includeStopped && !(await isRunning(entry, request.hooks, deps))) {
+      started = request.startStopped === true && (await startStopContainer(entry, 'start'));
+      if (!started) return { name: entry.name, status: 'skipped', reason: 'not running' };
     }
     const events = { ...deps.events, warning: (message: string) => deps.events.warning?.(`${entry.name}: ${message}`) };
     const snapshot = await createSnapshot({ sandbox: entry.name, scope: {} }, { ...deps, events });
@@ -98,12 +103,23 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     }
     const bug = error instanceof Error ? error : new Error(String(error));
     return { name: entry.name, status: 'failed', reason: `internal error: ${bug.message}`, code: 'internal', exitCode: 1, bug };
+  } finally {
+    if (started) await stopAgain(entry, deps);
   }
 }
 
-/** Running = the `running` hook exits 0; without a hook, the root exists. A hook that cannot run is an error, not "stopped". */
-async function isRunning(entry: SandboxEntry, hooks: HookSettings): Promise<boolean> {
-  if (entry.hooks.running === undefined) return rootExists(entry.root);
+/** A container started for its snapshot is stopped again; failing that is a warning (the snapshot stands). */
+async function stopAgain(entry: SandboxEntry, deps: EngineDeps): Promise<void> {
+  try {
+    await startStopContainer(entry, 'stop');
+  } catch (error) {
+    deps.events.warning?.(`${entry.name}: could not stop ${entry.via ?? ''} again: ${(error as Error).message}`);
+  }
+}
+
+/** Running = the `running` hook exits 0; without a hook, the root exists (in the target, through its transport; a container is asked). A hook that cannot run is an error, not "stopped". */
+async function isRunning(entry: SandboxEntry, hooks: HookSettings, deps: EngineDeps): Promise<boolean> {
+  if (entry.hooks.running === undefined) return isRemoteSandbox(entry) ? remoteRunning(entry, deps) : rootExists(entry.root);
   const outcome = await runHook(entry, 'running', hooks);
   if (outcome.timedOut || outcome.exitCode === undefined || SHELL_CANNOT_RUN.has(outcome.exitCode)) throw hookFailure(entry.name, outcome);
   return outcome.exitCode === 0;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IntegrityError } from '../../errors.js';
+import { IntegrityError, RefusedError } from '../../errors.js';
 import type { BundleEntry, BundleManifest, BundleScope, EntryType } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { isSqliteFile } from '../../sqlite/detect.js';
@@ -17,6 +17,7 @@ import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { sandboxRecords } from '../bundle/find.js';
 import { restoredMode } from '../bundle/restored-mode.js';
 import { stillAsCaptured } from '../bundle/source-identity.js';
+import { isRemoteSandbox } from '../sandbox/transport.js';
 
 export interface DiffRequest {
   sandbox: string;
@@ -96,6 +97,7 @@ export async function diffSnapshots(request: DiffRequest, deps: EngineDeps): Pro
     after = nodesOfManifest(toRecord.manifest!);
     to = sideOf(toRecord);
   } else {
+    refuseRemoteLive(request.sandbox, deps);
     const live = scanLive(request.sandbox, fromManifest.scope, deps);
     tightenSecrets(before, live.selection);
     after = live.nodes;
@@ -155,6 +157,15 @@ function tightenSecrets(nodes: Map<string, Node>, selection: Selection): void {
     if (entry === undefined || entry.type === 'symlink' || !selection.isSecretModule(entry.module)) continue;
     node.state = { ...node.state, mode: restoredMode(entry, true) };
   }
+}
+
+/** Comparing with the live state of a sandbox behind a transport needs remote hashing, which diff does not do yet: never read a local path of the same name instead. */
+function refuseRemoteLive(sandbox: string, deps: EngineDeps): void {
+  const entry = getSandbox(deps.layout, sandbox);
+  if (!isRemoteSandbox(entry)) return;
+  throw new RefusedError('remote-live-diff', `${sandbox} is reached via ${entry.via}: diff against its live state is not supported yet`, {
+    hint: `take a snapshot (\`clawback ${sandbox} snapshot create\`, which moves only what changed) and diff two snapshots: \`clawback ${sandbox} snapshot diff SELECTOR latest\``,
+  });
 }
 
 function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root: string; nodes: Map<string, Node>; selection: Selection } {

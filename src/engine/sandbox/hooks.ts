@@ -14,7 +14,7 @@ export const DEFAULT_HOOK_TIMEOUT_MS: Readonly<Record<HookName, number>> = {
 
 /** How hooks run. The CLI passes its environment, cwd and host functions; the engine reads none of them itself. */
 export interface HookSettings extends ShellSettings {
-  /** Inherited by every hook; CLAWBACK_SANDBOX, CLAWBACK_ROOT, CLAWBACK_HOOK and CLAWBACK_HOME are added. */
+  /** Inherited by every hook; CLAWBACK_SANDBOX, CLAWBACK_ROOT, CLAWBACK_VIA (the transport, `local` by default), CLAWBACK_HOOK and CLAWBACK_HOME are added. */
   env: Readonly<Record<string, string | undefined>>;
   /** Overrides the default timeout of every hook (tests, slow hosts). */
   timeoutMs?: number;
@@ -42,7 +42,7 @@ export async function runHook(
 ): Promise<HookOutcome> {
   const command = entry.hooks[hook];
   if (command === undefined) throw new Error(`runHook called for a missing ${hook} hook`);
-  const env = shellEnv(settings.env, { CLAWBACK_SANDBOX: entry.name, CLAWBACK_ROOT: entry.root, CLAWBACK_HOOK: hook, ...extraEnv });
+  const env = shellEnv(settings.env, { CLAWBACK_SANDBOX: entry.name, CLAWBACK_ROOT: entry.root, CLAWBACK_VIA: entry.via ?? 'local', CLAWBACK_HOOK: hook, ...extraEnv });
   const { notStarted, ...outcome } = await runShell(command, env, hookTimeoutMs(hook, settings), settings, onStarted);
   if (notStarted !== undefined) {
     throw new HookError('hook-not-started', `could not run the ${hook} hook of ${entry.name}: ${notStarted}`, undefined, {

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { NotFoundError } from '../../errors.js';
+import { NotFoundError, UnreachableError } from '../../errors.js';
 import type { SandboxEntry } from '../../store/registry.js';
-import { openTransport, parseTransportSpec, shellQuote, type Transport, type TransportSpec } from '../../transport/index.js';
+import { containerArgv, displayCommand, openTransport, parseTransportSpec, runProcess, shellQuote, type Transport, type TransportSpec } from '../../transport/index.js';
+import { remoteFailure } from '../../transport/classify.js';
 import type { EngineDeps } from '../deps.js';
 
 /** The sandbox's transport (SPEC §11); `local` when the entry has no `via`. */
@@ -73,4 +74,38 @@ export function remoteRootMissing(entry: Pick<SandboxEntry, 'name' | 'root' | 'v
   return new NotFoundError('root-not-found', `state root ${entry.root} of ${entry.name} does not exist in ${entry.via}`, {
     hint: `check the path inside the target, or fix it with \`clawback sandbox set ${entry.name} --root DIR\``,
   });
+}
+
+/**
+ * Whether a remote sandbox runs, for backup-all without a `running` hook: a docker/podman container
+ * is asked (`inspect`), any other target is reached and its root looked for. A target that says it
+ * is not running (a stopped container, a missing pod) is false; one that cannot be reached at all
+ * is an error (exit 8), never a silent skip.
+ */
+export async function remoteRunning(entry: Pick<SandboxEntry, 'via' | 'name' | 'root'>, deps: EngineDeps): Promise<boolean> {
+  const spec = sandboxTransportSpec(entry);
+  if (spec.kind === 'docker' || spec.kind === 'podman') {
+    const argv = containerArgv(spec, 'inspect');
+    const result = await runProcess(argv);
+    if (result.code === 0) return result.stdout.toString().trim() === 'true';
+    const error = remoteFailure({ spec, label: entry.via ?? 'local', sandbox: entry.name, command: displayCommand(argv) }, result);
+    if (error.code === 'transport-not-running' || /No such (object|container)|no such container/i.test(result.stderr)) return false;
+    throw error;
+  }
+  try {
+    return await withSandboxTransport(entry, deps, async (transport) => (await transport.exec(`[ -d ${shellQuote(entry.root)} ]`)).code === 0);
+  } catch (error) {
+    if (error instanceof UnreachableError && error.code === 'transport-not-running') return false;
+    throw error;
+  }
+}
+
+/** Starts (or stops again) the stopped docker/podman container of a sandbox: backup-all --start-stopped. Other transports cannot be started: false. */
+export async function startStopContainer(entry: Pick<SandboxEntry, 'via' | 'name'>, action: 'start' | 'stop'): Promise<boolean> {
+  const spec = sandboxTransportSpec(entry);
+  if (spec.kind !== 'docker' && spec.kind !== 'podman') return false;
+  const argv = containerArgv(spec, action);
+  const result = await runProcess(argv);
+  if (result.code !== 0) throw remoteFailure({ spec, label: entry.via ?? 'local', sandbox: entry.name, command: displayCommand(argv) }, result);
+  return true;
 }
