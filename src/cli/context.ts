@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
@@ -108,17 +109,34 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     // CLAWBACK_SSH_CONFIG=FILE: `-F FILE` on every ssh call (a user's ~/.ssh/config is honoured by ssh itself).
     ...(io.env.CLAWBACK_SSH_CONFIG ? { transport: { sshConfig: path.resolve(io.cwd, io.env.CLAWBACK_SSH_CONFIG) } } : {}),
   };
-  if (fault) {
-    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130);
-    // `GROUP@POINT` kills its whole process group (clawback and the restic it runs, as a crash would).
-    const group = fault.startsWith('GROUP@');
-    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', group ? fault.slice('GROUP@'.length) : fault] as const);
-    deps.fault = (reached) => {
-      if (reached === point) process.kill(group ? -process.pid : process.pid, signal);
-    };
-  }
+  if (fault) deps.fault = faultHook(fault);
   const view: TextView = { width: options.wide === true ? undefined : terminalWidth(io), homedir: io.homedir };
   return { io, json, quiet, color, interactive: io.stdinIsTTY, deps, progress, view, verbose };
+}
+
+/**
+ * CLAWBACK_TEST_FAULT: `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the
+ * tests of exit 130); `PAUSE:DIR@POINT` writes POINT into the FIFO DIR/reached and blocks until a line
+ * comes through the FIFO DIR/resume, so a test acts at that instant (kills the ssh server) and lets it go on.
+ */
+/**
+ * CLAWBACK_TEST_FAULT: `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the
+ * tests of exit 130); `GROUP@POINT` kills its whole process group (clawback and the restic it runs, as
+ * a crash would); `PAUSE:DIR@POINT` writes DIR/reached and waits until DIR/resume (a FIFO) is written.
+ */
+function faultHook(fault: string): (reached: string) => void {
+  const pause = /^PAUSE:(.+)@([^@]+)$/.exec(fault);
+  const group = fault.startsWith('GROUP@');
+  const [signal, point] = fault.startsWith('SIGINT@')
+    ? (['SIGINT', fault.slice('SIGINT@'.length)] as const)
+    : (['SIGKILL', pause?.[2] ?? (group ? fault.slice('GROUP@'.length) : fault)] as const);
+  return (reached) => {
+    if (reached !== point) return;
+    if (pause) {
+      fs.writeFileSync(path.join(pause[1]!, 'reached'), `${reached}\n`);
+      fs.readFileSync(path.join(pause[1]!, 'resume'));
+    } else process.kill(group ? -process.pid : process.pid, signal);
+  };
 }
 
 /** 80 columns into a pipe or a file; the terminal's own width on a terminal (80 when it reports none). */

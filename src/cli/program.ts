@@ -58,7 +58,7 @@ export async function buildProgram(io: CliIo, state: ProgramState, version: stri
     // Every command first finishes or rolls back a restore or rebuild that was interrupted (README "Restore").
     if (fs.existsSync(ctx.deps.layout.journals)) {
       const { recoverInterruptedWork } = await import('../engine/recovery.js');
-      recoverInterruptedWork(ctx.deps);
+      await recoverInterruptedWork(ctx.deps);
     }
     // Stopped on every path, so an error (a rolled-back restore's exit 130) leaves the terminal as it was.
     const code = await fn(ctx, ...args).finally(() => ctx.progress.stop());

@@ -67,6 +67,22 @@ export async function writeTar(
   return summary;
 }
 
+/**
+ * The same archive as a stream (no gzip): for a tar stream written straight into another program,
+ * e.g. `tar -xf -` in a remote target. `summary` is filled in as the stream is read.
+ */
+export function tarStream(entries: AsyncIterable<TarWriteEntry> | Iterable<TarWriteEntry>, summary: WriteTarSummary = { entries: 0, bytes: 0 }): Readable {
+  const encoder = new TarEncoder();
+  async function* blocks(): AsyncGenerator<Buffer> {
+    for await (const entry of entries) {
+      yield* encoder.entry(entry, summary);
+      summary.entries += 1;
+    }
+    yield* encoder.end();
+  }
+  return Readable.from(blocks(), { objectMode: false });
+}
+
 /** Encodes entries as ustar blocks, with a pax header where ustar cannot hold a field. */
 class TarEncoder {
   private readonly out = new ChunkedOutput();

@@ -45,6 +45,10 @@ export interface JournalRecord {
   pairs: SwapPair[];
   registry: JournalRegistryChange;
   createdAt: string;
+  /** The transport the trees were reached through (absent: this host); recovery goes through it too. */
+  via?: string;
+  /** A remote restore's marker file beside the state root, removed last. */
+  marker?: string;
 }
 
 export interface JournalRecovery {
@@ -93,7 +97,7 @@ export function readJournal(file: string): JournalRecord {
   if (raw.version !== JOURNAL_VERSION) {
     throw new JournalError(file, `journal version ${JSON.stringify(raw.version)} is not supported (this clawback reads version ${JOURNAL_VERSION})`);
   }
-  const { sandbox, state, pairs, bundle, createdAt } = raw;
+  const { sandbox, state, pairs, bundle, createdAt, via, marker } = raw;
   if (typeof sandbox !== 'string' || (state !== 'staging' && state !== 'swapping' && state !== 'committed') || !Array.isArray(pairs)) {
     throw new JournalError(file, 'sandbox, state or pairs missing');
   }
@@ -113,6 +117,8 @@ export function readJournal(file: string): JournalRecord {
     pairs: pairs.map((p) => parsePair(p, file)),
     registry,
     createdAt: typeof createdAt === 'string' ? createdAt : '',
+    ...(typeof via === 'string' ? { via } : {}),
+    ...(typeof marker === 'string' ? { marker } : {}),
   };
 }
 
@@ -180,9 +186,14 @@ function undoRegistration(layout: HomeLayout, host: LockHost, sandbox: string, c
 export function rollBack(layout: HomeLayout, host: LockHost, record: JournalRecord, stamp: string): string[] {
   const warnings: string[] = [];
   for (const pair of [...record.pairs].reverse()) rollBackPair(pair, record.state, warnings, stamp);
+  finishRollBack(layout, host, record);
+  return warnings;
+}
+
+/** The host's part of a roll back once the trees are back (here, or in a remote target): the registration undone, the journal gone. */
+export function finishRollBack(layout: HomeLayout, host: LockHost, record: JournalRecord): void {
   undoRegistration(layout, host, record.sandbox, record.registry);
   removeJournal(layout, record.sandbox);
-  return warnings;
 }
 
 export function rollForward(layout: HomeLayout, host: LockHost, record: JournalRecord): void {
@@ -200,6 +211,8 @@ export function recoverJournal(layout: HomeLayout, host: LockHost, sandbox: stri
   const file = journalPath(layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readJournal(file);
+  // A remote restore's trees are in its target: the engine settles it through the transport (restore/remote-recover.ts).
+  if (record.via !== undefined) return undefined;
   if (record.state === 'committed') {
     rollForward(layout, host, record);
     return { sandbox, action: 'rolled-forward', journal: file, warnings: [] };

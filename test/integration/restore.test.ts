@@ -135,7 +135,7 @@ describe('restoreSnapshot', () => {
 });
 
 describe('recoverInterruptedWork', () => {
-  it('leaves a journal alone while a live process holds the sandbox lock', () => {
+  it('leaves a journal alone while a live process holds the sandbox lock', async () => {
     const staged = `${root}.clawback-stage-x`;
     fs.mkdirSync(staged);
     writeJournal(deps.layout, {
@@ -149,18 +149,18 @@ describe('recoverInterruptedWork', () => {
     });
     const lock = acquireLock(deps.layout.locks, 'oc', { host: testLockHost(), command: 'test' });
     try {
-      expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['skipped-busy']);
+      expect((await recoverInterruptedWork(deps)).map((o) => o.action)).toEqual(['skipped-busy']);
       expect(fs.existsSync(staged)).toBe(true);
     } finally {
       lock.release();
     }
-    expect(recoverInterruptedWork(deps).map((o) => o.action)).toEqual(['rolled-back']);
+    expect((await recoverInterruptedWork(deps)).map((o) => o.action)).toEqual(['rolled-back']);
     expect(fs.existsSync(staged)).toBe(false);
     expect(fs.existsSync(root)).toBe(true);
     expect(fs.existsSync(journalPath(deps.layout, 'oc'))).toBe(false);
   });
 
-  it('moves aside, never deletes, a tree at live that the restore did not stage', () => {
+  it('moves aside, never deletes, a tree at live that the restore did not stage', async () => {
     const old = `${root}.clawback-old-x`;
     fs.renameSync(root, old);
     fs.mkdirSync(root);
@@ -174,7 +174,7 @@ describe('recoverInterruptedWork', () => {
       registry: { policyPresets: [], customPolicies: [] },
       createdAt: new Date().toISOString(),
     });
-    recoverInterruptedWork(deps);
+    await recoverInterruptedWork(deps);
     expect(fs.existsSync(path.join(root, 'openclaw.json'))).toBe(true);
     const aside = restoreLeftovers(root);
     expect(aside).toHaveLength(1);

@@ -120,7 +120,7 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
         if (flags.toDir !== undefined) return restoreIntoDir(ctx, sandbox, selector, { ...flags, toDir: flags.toDir });
         const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/restore.js');
         const request = requestOf(ctx, sandbox, selector, flags);
-        const needed = restoreConfirmation(request, ctx.deps);
+        const needed = await restoreConfirmation(request, ctx.deps);
         if (needed !== undefined && flags.yes !== true) await confirm(ctx, present.confirmation(needed));
         request.confirmed = true;
         // Ctrl-C from here on rolls the restore back (exit 130) or, once it is committed, lets it finish.

@@ -66,7 +66,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   const started = deps.clock();
   const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
-    recoverSandbox(deps, request.sandbox);
+    await recoverSandbox(deps, request.sandbox);
     const preflight = preflightRebuild(request.sandbox, deps);
     const progress: Progress = { entry: preflight.entry, step: 'stop', stopped: false, snapshot: undefined, record: undefined, steps: [], warnings: [] };
     try {

@@ -144,7 +144,7 @@ function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: Engin
 }
 
 /** The safety snapshot; what it could not read (it says so in `warnings`) the plan keeps as it is, never deletes. */
-async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
+export async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
   const label = `pre-restore-${stamp}`;
   try {
     const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);

@@ -30,6 +30,7 @@ export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]
     entry: (p) => bundle.entries.find((e) => e.path === p),
     payloadDir: input.payloadDir,
     liveRoot: mounts.find((m) => m.prefix === '')?.dir,
+    readLive: (file) => input.live.readText(file),
   });
   const bundlePrefixes = mounts.filter((m) => m.inBundle).map((m) => m.prefix).sort((a, b) => b.length - a.length);
   const units: UnitDraft[] = opened.map((unit) => ({ ...unit, items: new Map(), rootMode: undefined, follows: new Map() }));

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import JSON5 from 'json5';
 import type { MergeRule } from '../../manifest/agent-manifest.js';
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
-import { fsPath } from '../../fs-safety/fs-path.js';
 import { readVerified } from '../bundle/checked-read.js';
 import { configHashPath, discoverIncludes, lastGoodPath } from '../config-merge/index.js';
 
@@ -17,6 +15,8 @@ export interface IncludeSources {
   payloadDir: string;
   /** The live directory of the root mount, if the restore has one. */
   liveRoot: string | undefined;
+  /** Reads a live file's text (this host's, or a remote target's). */
+  readLive: (file: string) => string | undefined;
 }
 
 /**
@@ -48,14 +48,10 @@ function parsedSides(file: string, sources: IncludeSources): unknown[] {
   const sides: unknown[] = [];
   const entry = sources.entry(file);
   if (entry?.type === 'file' && entry.strategy !== 'sqlite_backup') sides.push(parseOrSkip(() => readVerified(`${sources.payloadDir}/${file}`, entry).toString('utf8')));
-  if (sources.liveRoot !== undefined) sides.push(parseOrSkip(() => readLive(`${sources.liveRoot}/${file}`)));
+  if (sources.liveRoot !== undefined) sides.push(parseOrSkip(() => sources.readLive(`${sources.liveRoot}/${file}`)));
   return sides.filter((s) => s !== undefined);
 }
 
-function readLive(file: string): string | undefined {
-  const stat = fs.lstatSync(fsPath(file), { throwIfNoEntry: false });
-  return stat?.isFile() ? fs.readFileSync(fsPath(file), 'utf8') : undefined;
-}
 
 function parseOrSkip(read: () => string | undefined): unknown {
   try {

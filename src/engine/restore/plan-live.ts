@@ -1,15 +1,15 @@
-import fs from 'node:fs';
-import { fsPath, readDirents, readLinkTarget, type NamedDirent } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import type { Selection } from '../sandbox/selection.js';
 import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan-types.js';
 import type { ClassCache, UnitDraft } from './plan-bundle.js';
+import type { LiveType, LiveView } from './live-view.js';
 import { joinRel, stripPrefix, under } from './plan-paths.js';
 import { liveIsRestored } from './same-file.js';
 
 export interface WalkContext {
   selection: Selection;
   statLive: boolean;
+  live: LiveView;
   /** Every mount prefix but the root's. */
   allPrefixes: readonly string[];
   classes: ClassCache;
@@ -27,46 +27,24 @@ export interface WalkedUnit extends UnitDraft {
   unlistable: string[];
 }
 
-type LiveType = LiveInfo['type'];
-
-function typeOf({ dirent }: NamedDirent): LiveType {
-  return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
-}
-
-function readChildren(dir: string, unlistable: string[]): NamedDirent[] {
-  try {
-    return readDirents(dir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
-    if (code !== 'EACCES' && code !== 'EPERM') throw error;
-    unlistable.push(dir);
-    return [];
-  }
-}
-
-/** Whether this process can read the file: one it cannot is something no pre-restore snapshot can save. */
-function readable(abs: string): boolean {
-  try {
-    fs.accessSync(fsPath(abs), fs.constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
+function readChildren(live: LiveView, dir: string, unlistable: string[]): Array<{ name: string; type: LiveType }> {
+  const children = live.children(dir);
+  if (children === undefined) unlistable.push(dir);
+  return children ?? [];
 }
 
 /** Mode, size and mtime only when asked for (0 otherwise): a carried-over file needs none of them. */
-function liveInfo(abs: string, type: LiveType, withStat: boolean): LiveInfo {
+function liveInfo(live: LiveView, abs: string, type: LiveType, withStat: boolean): LiveInfo {
   const info: LiveInfo = { path: abs, type, mode: 0, size: 0, mtimeMs: 0 };
   if (withStat) {
-    const stat = fs.lstatSync(fsPath(abs), { throwIfNoEntry: false });
+    const stat = live.lstat(abs);
     if (stat) {
-      info.mode = stat.mode & 0o7777;
+      info.mode = stat.mode;
       info.size = stat.size;
       info.mtimeMs = stat.mtimeMs;
     }
   }
-  if (type === 'symlink') info.target = readLinkTarget(abs);
+  if (type === 'symlink') info.target = live.linkTarget(abs);
   return info;
 }
 
@@ -79,7 +57,7 @@ export function walkLiveTree(draft: UnitDraft, context: WalkContext): WalkedUnit
   if (!unit.stat) return unit;
   unit.rootMode ??= unit.stat.mode & 0o7777;
   const walk = new LiveWalk(unit, context);
-  for (const child of readChildren(unit.group.dir, unit.unlistable)) walk.visit(path.join(unit.group.dir, child.name), child.name, typeOf(child));
+  for (const child of readChildren(context.live, unit.group.dir, unit.unlistable)) walk.visit(path.join(unit.group.dir, child.name), child.name, child.type);
   return unit;
 }
 
@@ -88,6 +66,10 @@ class LiveWalk {
     private readonly unit: WalkedUnit,
     private readonly context: WalkContext,
   ) {}
+
+  private get live(): LiveView {
+    return this.context.live;
+  }
 
   visit(abs: string, rel: string, type: LiveType): void {
     const part = this.unit.group.parts.find((p) => under(rel, p.rel))!;
@@ -101,17 +83,17 @@ class LiveWalk {
     const cached = classes.get(payload);
     const cls = cached && cached.isDir === (type === 'dir') ? cached.cls : selection.classify(payload, type === 'dir');
     if (cls.kind === 'excluded' || cls.kind === 'machine_local') return this.carryTree(abs, rel, type, cls.kind, payload);
-    if (cls.kind !== 'in_scope') this.carry(rel, liveInfo(abs, type, type === 'dir'), cls.kind, payload);
-    else if (type !== 'dir' && selection.isUserManaged(payload)) this.carry(rel, liveInfo(abs, type, false), 'user_managed', payload);
+    if (cls.kind !== 'in_scope') this.carry(rel, liveInfo(this.live, abs, type, type === 'dir'), cls.kind, payload);
+    else if (type !== 'dir' && selection.isUserManaged(payload)) this.carry(rel, liveInfo(this.live, abs, type, false), 'user_managed', payload);
     else if (type === 'special' || this.context.notCaptured(payload)) return this.carryTree(abs, rel, type, 'not_captured', payload);
-    else if (type === 'file' && !readable(abs)) this.keepUnreadable(rel, abs, payload);
+    else if (type === 'file' && !this.live.readable(abs)) this.keepUnreadable(rel, abs, payload);
     else this.inScope(abs, rel, type, payload);
-    if (type === 'dir') for (const child of readChildren(abs, this.unit.unlistable)) this.visit(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child));
+    if (type === 'dir') for (const child of readChildren(this.live, abs, this.unit.unlistable)) this.visit(`${abs}/${child.name}`, joinRel(rel, child.name), child.type);
   }
 
   private inScope(abs: string, rel: string, type: LiveType, payload: string): void {
     const item = this.unit.items.get(rel);
-    if (type === 'dir') this.unit.liveDirModes.set(rel, liveInfo(abs, type, true).mode);
+    if (type === 'dir') this.unit.liveDirModes.set(rel, liveInfo(this.live, abs, type, true).mode);
     else if (item?.kind === 'restore') this.compare(abs, type, payload, item);
     else this.unit.changes.push({ path: payload, action: item?.kind === 'dir' ? 'replaced' : 'removed' });
   }
@@ -125,14 +107,14 @@ class LiveWalk {
       this.unit.changes.push({ path: payload, action: 'pending' });
       return;
     }
-    const same = liveIsRestored(liveInfo(abs, type, type === 'file'), item);
+    const same = liveIsRestored(liveInfo(this.live, abs, type, type === 'file'), item);
     this.unit.changes.push({ path: payload, action: same ? 'unchanged' : 'replaced' });
     if (item.merge && type === 'file') this.unit.items.set(item.rel, { ...item, mergeLive: abs });
   }
 
   /** A live file the restore would remove or overwrite, which nothing can save first: kept as it is. */
   private keepUnreadable(rel: string, abs: string, payload: string): void {
-    this.carry(rel, liveInfo(abs, 'file', false), 'unreadable', payload);
+    this.carry(rel, liveInfo(this.live, abs, 'file', false), 'unreadable', payload);
     this.unit.warnings.push(`${payload} cannot be read, so no snapshot can save it; the restore keeps it as it is`);
   }
 
@@ -153,9 +135,9 @@ class LiveWalk {
   }
 
   private carryTree(abs: string, rel: string, type: LiveType, reason: KeepReason, display: string): void {
-    this.carry(rel, liveInfo(abs, type, type === 'dir'), reason, display);
+    this.carry(rel, liveInfo(this.live, abs, type, type === 'dir'), reason, display);
     if (type !== 'dir') return;
-    for (const child of readChildren(abs, this.unit.unlistable)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), typeOf(child), reason, joinRel(display, child.name));
+    for (const child of readChildren(this.live, abs, this.unit.unlistable)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), child.type, reason, joinRel(display, child.name));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
 import type { BundleEntry, BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { Selection } from '../sandbox/selection.js';
+import type { LiveType, LiveView } from './live-view.js';
 import type { MappedMount } from './mounts.js';
 
 /**
@@ -23,7 +24,7 @@ export type KeepReason =
 
 export interface LiveInfo {
   path: string;
-  type: 'file' | 'dir' | 'symlink' | 'special';
+  type: LiveType;
   mode: number;
   size: number;
   mtimeMs: number;
@@ -123,12 +124,14 @@ export interface PlanInput {
   mounts: MappedMount[];
   selection: Selection;
   agentManifest: AgentManifest;
-  /** clawback's home: a restore must never swap the directory holding it. */
-  home: string;
+  /** clawback's home: a restore must never swap the directory holding it (undefined: the live state is on another machine). */
+  home: string | undefined;
   /**
    * Stat in-scope live files to sort them into replaced and unchanged (a dry
    * run). A restore leaves that to the hash worker, which opens them anyway:
    * they go to `pending` and become link candidates.
    */
   statLive: boolean;
+  /** Where the live state is read: this host's filesystem, or a remote target's scan. */
+  live: LiveView;
 }

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../../errors.js';
+import type { LiveStat, LiveView } from './live-view.js';
 import type { MappedMount } from './mounts.js';
 import type { UnitPart } from './plan-types.js';
 
@@ -17,24 +17,7 @@ export interface UnitGroup {
 /** A unit as planning finds it on disk. */
 export interface OpenUnit {
   group: UnitGroup;
-  stat: fs.Stats | undefined;
-}
-
-/** realpath of the longest existing ancestor, so a root reached through a symlink is swapped where it really lives. */
-function realpathLoose(p: string): string {
-  const missing: string[] = [];
-  let current = path.resolve(p);
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync(current), ...missing.reverse());
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const parent = path.dirname(current);
-      if (parent === current) return path.join(current, ...missing.reverse());
-      missing.push(path.basename(current));
-      current = parent;
-    }
-  }
+  stat: LiveStat | undefined;
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -46,11 +29,11 @@ function toPosixRel(from: string, to: string): string {
   return path.relative(from, to).split(path.sep).join('/');
 }
 
-function assertRestorable(mount: MappedMount, resolved: readonly MappedMount[], home: string): void {
+function assertRestorable(mount: MappedMount, resolved: readonly MappedMount[], home: string | undefined): void {
   if (path.dirname(mount.dir) === mount.dir) throw new RefusedError('unsafe-target', `refusing to restore over the filesystem root (${mount.dir})`);
   const clash = resolved.find((m) => m !== mount && m.inBundle && m.dir === mount.dir);
   if (clash) throw new RefusedError('mount-clash', `the payload prefixes ${JSON.stringify(mount.prefix)} and ${JSON.stringify(clash.prefix)} both map to ${mount.dir}`);
-  if (isInside(home, mount.dir)) {
+  if (home !== undefined && isInside(home, mount.dir)) {
     throw new RefusedError('unsafe-target', `refusing to restore ${mount.dir}: it contains clawback's home ${home}`, { hint: 'keep CLAWBACK_HOME outside the agent state' });
   }
 }
@@ -60,8 +43,9 @@ function assertRestorable(mount: MappedMount, resolved: readonly MappedMount[], 
  * inside another one (then it is a part of that unit); current mounts the
  * bundle lacks that lie inside a unit are parts it keeps untouched.
  */
-export function groupUnits(mounts: readonly MappedMount[], home: string): UnitGroup[] {
-  const resolved = mounts.map((m) => ({ ...m, dir: realpathLoose(m.dir) }));
+export function groupUnits(mounts: readonly MappedMount[], home: string | undefined, live: LiveView): UnitGroup[] {
+  // realpath of the longest existing ancestor, so a root reached through a symlink is swapped where it really lives.
+  const resolved = mounts.map((m) => ({ ...m, dir: live.realpathLoose(m.dir) }));
   const heads = resolved.filter((m) => m.inBundle).sort((a, b) => a.dir.length - b.dir.length);
   const units: UnitGroup[] = [];
   for (const mount of heads) {
@@ -80,10 +64,10 @@ export function groupUnits(mounts: readonly MappedMount[], home: string): UnitGr
   return units;
 }
 
-export function openUnits(groups: readonly UnitGroup[]): OpenUnit[] {
+export function openUnits(groups: readonly UnitGroup[], live: LiveView): OpenUnit[] {
   return groups.map((group) => {
-    const stat = fs.lstatSync(group.dir, { throwIfNoEntry: false });
-    if (stat && !stat.isDirectory()) throw new RefusedError('not-a-directory', `${group.dir} exists and is not a directory`);
+    const stat = live.lstat(group.dir);
+    if (stat && stat.type !== 'dir') throw new RefusedError('not-a-directory', `${group.dir} exists and is not a directory`);
     return { group, stat };
   });
 }

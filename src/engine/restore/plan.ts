@@ -16,10 +16,11 @@ export type * from './plan-types.js';
  */
 export function planRestore(input: PlanInput): RestorePlan {
   const { mounts } = input;
-  const drafts = placeBundleEntries(input, openUnits(groupUnits(mounts, input.home)));
+  const drafts = placeBundleEntries(input, openUnits(groupUnits(mounts, input.home, input.live), input.live));
   const walkContext = {
     selection: input.selection,
     statLive: input.statLive,
+    live: input.live,
     allPrefixes: mounts.map((m) => m.prefix).filter((p) => p !== ''),
     notCaptured: notCapturedBy(input.bundle),
   };

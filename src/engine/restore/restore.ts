@@ -10,7 +10,10 @@ import { recoverSandbox } from '../recovery.js';
 import { resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
 import { applyPlan } from './apply.js';
-import { mapMounts } from './mounts.js';
+import { mapMounts, type MappedMount } from './mounts.js';
+import { LOCAL_LIVE_VIEW, type LiveView } from './live-view.js';
+import { assertRemoteRestorable, restoreRemote } from './remote-restore.js';
+import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
 import { planRestore, writeTotals, type RestorePlan } from './plan.js';
 import { diffPolicies } from './policy.js';
 import { StageRun, verifyPlanned } from './stage.js';
@@ -52,7 +55,7 @@ export type { PlanCounts, RestoreSummary } from './summary.js';
 export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps): Promise<RestoreSummary> {
   const started = deps.clock();
   let target = resolveTarget(request, deps);
-  const confirmation = restoreConfirmation(request, deps);
+  const confirmation = await restoreConfirmation(request, deps);
   if (confirmation && !request.confirmed) {
     throw new RefusedError('confirmation-missing', `not restoring over ${confirmation.name} without confirmation`, { hint: 'pass --yes' });
   }
@@ -62,7 +65,7 @@ export async function restoreSnapshot(request: RestoreRequest, deps: EngineDeps)
   }
   try {
     if (lock) {
-      recoverSandbox(deps, target.name);
+      await recoverSandbox(deps, target.name);
       for (const name of new Set([request.sandbox, target.name])) sweepLeftovers(sandboxBundleDir(deps.layout, name), deps);
       // The registry may have changed while we waited for the lock.
       target = resolveTarget(request, deps);
@@ -82,7 +85,7 @@ export async function restoreSnapshotLocked(request: RestoreRequest, deps: Engin
   if (request.to !== undefined && request.to !== request.sandbox) throw new Error('restoreSnapshotLocked restores in place only');
   const started = deps.clock();
   const target = resolveTarget(request, deps);
-  const confirmation = restoreConfirmation(request, deps);
+  const confirmation = await restoreConfirmation(request, deps);
   if (confirmation && !request.confirmed) {
     throw new RefusedError('confirmation-missing', `not restoring over ${confirmation.name} without confirmation`, { hint: 'pass --yes' });
   }
@@ -95,17 +98,22 @@ function reportWarnings(summary: RestoreSummary, deps: EngineDeps): RestoreSumma
   return summary;
 }
 
-/** The plan for this target: mounts mapped, scope applied, and (QwenPaw) the agent registry rewrite. */
-function planFor(request: RestoreRequest, target: RestoreTarget, source: RestoreSource, deps: EngineDeps): RestorePlan {
-  const { record, bundle, agentManifest } = source;
-  const payloadDir = record.payloadDir;
-  const mounts = mapMounts(bundle.mounts, resolveMounts(target.entry, agentManifest, deps.host.homeDir), {
+/** The target's mounts mapped to the bundle's prefixes. */
+function mountsFor(request: RestoreRequest, target: RestoreTarget, source: RestoreSource, deps: EngineDeps): MappedMount[] {
+  return mapMounts(source.bundle.mounts, resolveMounts(target.entry, source.agentManifest, deps.host.homeDir), {
     root: path.resolve(target.entry.root),
     ...(request.newAgentRoot !== undefined ? { newAgentRoot: path.resolve(request.newAgentRoot) } : {}),
   });
+}
+
+/** The plan for this target against its live state (here, or a remote target's scan): scope applied, and (QwenPaw) the agent registry rewrite. */
+function planFor(request: RestoreRequest, source: RestoreSource, mounts: MappedMount[], live: LiveView, deps: EngineDeps): RestorePlan {
+  const { record, bundle, agentManifest } = source;
+  const payloadDir = record.payloadDir;
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
   assertPathsSelected(bundle, selection, request);
-  const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home: deps.layout.home, statLive: request.dryRun === true });
+  const home = live === LOCAL_LIVE_VIEW ? deps.layout.home : undefined;
+  const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home, statLive: request.dryRun === true, live });
   if (agentManifest.agent !== 'qwenpaw') return plan;
   return planQwenPawRestore(plan, { bundle, payloadDir, mounts, selection, full: request.only === undefined && request.agents === undefined && request.paths === undefined, homeDir: deps.host.homeDir });
 }
@@ -121,12 +129,20 @@ function checkPlan(plan: RestorePlan, deps: EngineDeps): RestoreOutcome {
 async function restoreLocked(request: RestoreRequest, target: RestoreTarget, deps: EngineDeps, started: number): Promise<RestoreSummary> {
   const source = loadSource(request.sandbox, request.selector ?? 'latest', needOf(request), target, deps);
   deps.events.phase?.('plan');
-  const planned = planFor(request, target, source, deps);
+  const mounts = mountsFor(request, target, source, deps);
   const nextPolicy = { policyPresets: source.bundle.policyPresets, customPolicies: source.bundle.customPolicies };
   const policy = diffPolicies(target.entry, nextPolicy);
-  const { plan, outcome } = request.dryRun
-    ? { plan: planned, outcome: checkPlan(planned, deps) }
-    : await applyPlan({ plan: planned, target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore, policyChanges: policy.changed }, deps);
+  const apply = { target, bundleDir: source.record.dir, policy: nextPolicy, preRestore: !request.noPreRestore, policyChanges: policy.changed };
+  let applied: { plan: RestorePlan; outcome: RestoreOutcome };
+  if (isRemoteSandbox(target.entry)) {
+    // The one seam between here and a remote target: planning reads a scan, staging and the swap run there.
+    assertRemoteRestorable(source.agentManifest.agent, target.entry.via ?? '');
+    const plan = (live: LiveView): RestorePlan => planFor(request, source, mounts, live, deps);
+    applied = await withSandboxTransport(target.entry, deps, (shell) => restoreRemote(shell, { mounts, plan, dryRun: request.dryRun === true, apply }, deps));
+  } else {
+    const planned = planFor(request, source, mounts, LOCAL_LIVE_VIEW, deps);
+    applied = request.dryRun ? { plan: planned, outcome: checkPlan(planned, deps) } : await applyPlan({ plan: planned, ...apply }, deps);
+  }
   return summariseRestore({
     sandbox: request.sandbox,
     dryRun: request.dryRun === true,
@@ -134,9 +150,9 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
     record: source.record,
     scope: source.scope,
     bundle: source.bundle,
-    plan,
+    plan: applied.plan,
     policy,
-    outcome,
+    outcome: applied.outcome,
     durationMs: deps.clock() - started,
   });
 }

@@ -71,8 +71,12 @@ function mergedText(item: Extract<PlanItem, { kind: 'restore' }>, run: StageRun)
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
-  const snapshotText = snapshot.toString('utf8');
-  const result = mergeConfigText(item.merge, item.entry.path, liveText, snapshotText, item.mergeAt);
+  return mergeWithLive(item, snapshot.toString('utf8'), liveText, run);
+}
+
+/** A config's restored text: the snapshot's merged with the live one by the item's rule (the live side read by the caller, here or in a remote target). */
+export function mergeWithLive(item: RestoreItem, snapshotText: string, liveText: string | undefined, run: Pick<StageRun, 'merges' | 'rewrittenConfigs'>): { text: string; exact: boolean } {
+  const result = mergeConfigText(item.merge!, item.entry.path, liveText, snapshotText, item.mergeAt);
   run.merges.push({ path: item.entry.path, report: result.report });
   const exact = result.text === snapshotText;
   if (!exact) run.rewrittenConfigs.add(item.entry.path);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { RefusedError, UsageError } from '../../errors.js';
 import { getSandbox, readRegistry, validateSandboxName, type SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
+import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
+import { shellQuote } from '../../transport/index.js';
 
 export interface TargetRequest {
   sandbox: string;
@@ -88,19 +90,25 @@ export function resolveTarget(request: TargetRequest, deps: EngineDeps): Restore
   return { name: to, entry: create, create };
 }
 
+/** Whether the sandbox's root holds anything: here, or in its target through its transport. */
+export async function rootHasEntries(entry: SandboxEntry, deps: EngineDeps): Promise<boolean> {
+  if (!isRemoteSandbox(entry)) return dirHasEntries(entry.root);
+  const root = shellQuote(entry.root);
+  const out = await withSandboxTransport(entry, deps, (t) => t.run(`if [ -d ${root} ]; then ls -A ${root} | head -n 1; elif [ -e ${root} ] || [ -L ${root} ]; then echo x; fi`, `ls -A ${entry.root}`));
+  return out.length > 0;
+}
+
 /**
  * The confirmation a restore needs, if any: `--force` over another sandbox's
  * existing state, or `--no-pre-restore` over existing state (no way back).
  */
-export function restoreConfirmation(request: TargetRequest, deps: EngineDeps): Confirmation | undefined {
+export async function restoreConfirmation(request: TargetRequest, deps: EngineDeps): Promise<Confirmation | undefined> {
   if (request.dryRun) return undefined;
   const target = resolveTarget(request, deps);
-  const hasState = dirHasEntries(target.entry.root);
-  if (target.name !== request.sandbox && request.force && hasState) {
+  const asks = (target.name !== request.sandbox && request.force) || request.noPreRestore;
+  if (!asks || !(await rootHasEntries(target.entry, deps))) return undefined;
+  if (target.name !== request.sandbox && request.force) {
     return { kind: 'replace-other', name: target.name, root: target.entry.root };
   }
-  if (request.noPreRestore && hasState) {
-    return { kind: 'no-pre-restore', name: target.name, root: target.entry.root };
-  }
-  return undefined;
+  return { kind: 'no-pre-restore', name: target.name, root: target.entry.root };
 }

@@ -1,3 +1,4 @@
+import { LOCAL_LIVE_VIEW } from './live-view.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,7 +64,7 @@ export async function restoreToDir(request: ToDirRequest, deps: EngineDeps): Pro
   // One unit at the payload's root: every mount's content lands at its payload path.
   const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
   const mounts = [{ prefix: '', dir: partial, inBundle: true, placedNew: false }];
-  const plan = planRestore({ bundle, payloadDir: record.payloadDir, mounts, selection, agentManifest, home: deps.layout.home, statLive: false });
+  const plan = planRestore({ bundle, payloadDir: record.payloadDir, mounts, selection, agentManifest, home: deps.layout.home, statLive: false, live: LOCAL_LIVE_VIEW });
   const unit = withCapturedDirModes(plan.units[0]!, bundle, selection);
   const run = new StageRun(deps, Number.POSITIVE_INFINITY, new InterruptCheck(deps, target));
   deps.events.phase?.(request.dryRun ? 'verify' : 'restore', writeTotals(plan));
