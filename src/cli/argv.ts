@@ -1,4 +1,4 @@
-import { COMMAND_WORDS } from '../store/registry.js';
+import { COMMAND_WORDS } from '../store/command-words.js';
 
 /** Top-level words that are commands, not sandbox names. */
 export const TOP_COMMANDS = new Set(COMMAND_WORDS);
@@ -31,4 +31,21 @@ export function rewriteArgv(args: string[]): string[] {
   }
   if (verb === 'rebuild') return [...before, 'rebuild', name, ...args.slice(i + 2)];
   return args;
+}
+
+/** Global options that take no value: they may stand before the command word. */
+const FLAG_OPTIONS = new Set(['--json', '-q', '--quiet', '--wide', '--verbose']);
+
+/**
+ * The command word of rewritten args (`snapshot-list`, `sandbox`), or undefined when anything
+ * but the global options stands before it (`--help`, `--`, an unknown option) or there is none.
+ */
+export function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!;
+    if (!token.startsWith('-')) return token;
+    if (VALUE_OPTIONS.has(token)) i++;
+    else if (!FLAG_OPTIONS.has(token)) return undefined;
+  }
+  return undefined;
 }

@@ -107,10 +107,12 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
     ...(io.interrupts ? { signal: io.interrupts.signal } : {}),
   };
   if (fault) {
-    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130).
-    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', fault] as const);
+    // `POINT` kills the process there; `SIGINT@POINT` sends it a Ctrl-C there (the tests of exit 130);
+    // `GROUP@POINT` kills its whole process group (clawback and the restic it runs, as a crash would).
+    const group = fault.startsWith('GROUP@');
+    const [signal, point] = fault.startsWith('SIGINT@') ? (['SIGINT', fault.slice('SIGINT@'.length)] as const) : (['SIGKILL', group ? fault.slice('GROUP@'.length) : fault] as const);
     deps.fault = (reached) => {
-      if (reached === point) process.kill(process.pid, signal);
+      if (reached === point) process.kill(group ? -process.pid : process.pid, signal);
     };
   }
   const view: TextView = { width: options.wide === true ? undefined : terminalWidth(io), homedir: io.homedir };

@@ -9,7 +9,7 @@ Exit codes:
   4    not found: sandbox, bundle, selector
   5    refused: unsafe content, existing destination without --force, confirmation missing
   6    integrity: checksum mismatch, corrupt or unsupported bundle/archive
-  7    busy: another clawback holds the sandbox lock
+  7    busy: another clawback holds the sandbox lock (or restic cannot lock a repository)
   130  interrupted`;
 
 const WIDTH = 100;

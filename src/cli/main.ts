@@ -12,9 +12,10 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 /** Runs one clawback invocation and returns its exit code. Only this layer knows about process. */
 export async function main(args: string[], io: CliIo): Promise<number> {
   const state: ProgramState = { exitCode: ExitCode.ok, json: args.includes('--json') };
-  const program = buildProgram(io, state, toolVersion(), main);
+  const argv = rewriteArgv(args);
   try {
-    await program.parseAsync(rewriteArgv(args), { from: 'user' });
+    const program = await buildProgram(io, state, toolVersion(), main, argv);
+    await program.parseAsync(argv, { from: 'user' });
     return state.exitCode;
   } catch (error) {
     // Help and --version were printed; every parse error arrives here as a UsageError.

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { commandWord } from './argv.js';
 import { registerCommands } from './commands/index.js';
-import { buildContext, type Act, type CliIo, type CliRunner, type GlobalOptions } from './context.js';
+import type { Act, CliIo, CliRunner, GlobalOptions } from './context.js';
 import { EXIT_CODES_HELP, commandLine, grammarHelp, snapshotVerbs, userWords } from './help.js';
 import { HELP_CODES, parseError } from './parse-errors.js';
 
@@ -35,8 +36,8 @@ function configureCommand(command: Command, program: Command, io: CliIo): void {
   command.addHelpText('after', EXIT_CODES_HELP);
 }
 
-/** Builds the commander program. Command modules import their engine lazily, so --help stays fast. */
-export function buildProgram(io: CliIo, state: ProgramState, version: string, runCli: CliRunner): Command {
+/** Builds the commander program for these (rewritten) args: the named command's module only, when it needs no other. */
+export async function buildProgram(io: CliIo, state: ProgramState, version: string, runCli: CliRunner, args: string[]): Promise<Command> {
   const program = new Command('clawback');
   program
     .description('Snapshots and lossless restores of AI-agent state')
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
   const act: Act = (fn) => async (...args) => {
     const globals = program.opts<GlobalOptions>();
     state.json = globals.json === true;
+    const { buildContext } = await import('./context.js');
     const ctx = buildContext(globals, io, version);
     // Every command first finishes or rolls back a restore or rebuild that was interrupted (README "Restore").
     if (fs.existsSync(ctx.deps.layout.journals)) {
@@ -62,7 +64,7 @@ export function buildProgram(io: CliIo, state: ProgramState, version: string, ru
     const code = await fn(ctx, ...args).finally(() => ctx.progress.stop());
     if (typeof code === 'number') state.exitCode = code;
   };
-  registerCommands(program, act, runCli, version);
+  await registerCommands(program, act, runCli, version, commandWord(args));
   program.addHelpText('after', grammarHelp(program) + '\n' + EXIT_CODES_HELP);
   for (const command of allCommands(program)) configureCommand(command, program, io);
   return program;

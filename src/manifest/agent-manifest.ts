@@ -1,6 +1,17 @@
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node as YamlNode, Document } from 'yaml';
 import { ManifestError } from '../errors.js';
 import { foreignPathProblem } from '../fs-safety/safe-path.js';
+
+let yamlModule: typeof Yaml | undefined;
+/** The YAML parser, loaded on the first manifest parsed: its 200-odd modules cost every command ~40 ms to load. */
+function yaml(): typeof Yaml {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
+const isMap = ((node: unknown) => yaml().isMap(node)) as typeof Yaml.isMap;
+const isSeq = ((node: unknown) => yaml().isSeq(node)) as typeof Yaml.isSeq;
+const isScalar = ((node: unknown) => yaml().isScalar(node)) as typeof Yaml.isScalar;
 
 export type MergeKind = 'openclaw-config' | 'key-allowlist' | 'json-merge';
 export type FileStrategy = 'copy' | 'sqlite_backup';
@@ -166,7 +177,8 @@ export function parseAgentManifest(text: string, source: string): AgentManifest 
 
 /** The YAML document's top mapping, with only known keys; YAML syntax errors come first. */
 function parseRoot(text: string, source: string): { root: YamlNode; r: Reader } {
-  const lines = new LineCounter();
+  const { LineCounter: Lines, parseDocument } = yaml();
+  const lines: LineCounter = new Lines();
   const doc: Document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const r: Reader = new Reader(source, lines);
   if (doc.errors.length > 0) {

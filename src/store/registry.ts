@@ -6,6 +6,7 @@ import { ensureDir, writeJsonAtomic } from './atomic.js';
 import type { HomeLayout } from './home.js';
 import { acquireLock, type LockHost } from './lock.js';
 import { isRecord } from '../records.js';
+import { COMMAND_WORDS } from './command-words.js';
 
 export interface SandboxHooks {
   running?: string;
@@ -35,14 +36,7 @@ export interface Registry {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-/**
- * The words clawback's grammar gives a meaning in a sandbox name's place (`clawback NAME snapshot …`):
- * a sandbox with one of these names could never be addressed, so `sandbox add` refuses them.
- */
-export const COMMAND_WORDS: readonly string[] = [
-  'sandbox', 'discover', 'backup-all', 'demo', 'help', 'status', 'schedule', 'manifest', 'version', 'completion', 'repo',
-  'snapshot', 'rebuild',
-];
+export { COMMAND_WORDS };
 
 export function validateSandboxName(name: string): void {
   if (!NAME_RE.test(name)) {

@@ -30,6 +30,27 @@ async function run(name: string, home: string, args: string[], options: { env?: 
   documents.set(name, JSON.parse(String(options.stream === 'stderr' ? result.stderr : result.stdout)));
 }
 
+/** repo and push/pull/list/prune --repo, against a local restic repository. */
+async function offsiteDocuments(home: string): Promise<void> {
+  const password = path.join(base, 'restic-password');
+  fs.writeFileSync(password, 'json contract\n', { mode: 0o600 });
+  const options = { env: { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') } };
+  const repo = ['repo', 'add', 'r', path.join(base, 'repo'), '--password-file', password];
+  await run('repo-add', home, repo, options);
+  await run('repo-init', home, ['repo', 'init', 'r'], options);
+  await run('repo-list', home, ['repo', 'list'], options);
+  await run('repo-show', home, ['repo', 'show', 'r'], options);
+  await run('snapshot-push', home, ['oc', 'snapshot', 'push', 'first', '--repo', 'r'], options);
+  await run('snapshot-list-repo', home, ['oc', 'snapshot', 'list', '--repo', 'r'], options);
+  await run('snapshot-prune-repo', home, ['oc', 'snapshot', 'prune', '--repo', 'r', '--keep-last', '1', '--dry-run'], options);
+  await run('repo-check', home, ['repo', 'check', 'r'], options);
+  const other = path.join(base, 'other-machine');
+  expect((await clawback(other, repo, options)).exitCode).toBe(0);
+  expect((await clawback(other, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', path.join(base, 'other-root')])).exitCode).toBe(0);
+  await run('snapshot-pull', other, ['oc', 'snapshot', 'pull', 'first', '--repo', 'r'], options);
+  await run('repo-remove', home, ['repo', 'remove', 'r'], options);
+}
+
 beforeAll(async () => {
   base = tempDir('clawback-json-');
   const home = path.join(base, 'home');
@@ -61,6 +82,7 @@ beforeAll(async () => {
   expect((await clawback(home, ['sandbox', 'add', 'copy', '--agent', 'openclaw', '--root', path.join(base, 'copy')])).exitCode).toBe(0);
   await run('snapshot-import', home, ['copy', 'snapshot', 'import', archive, '--name', 'imported']);
   await run('snapshot-prune', home, ['oc', 'snapshot', 'prune', '--keep-last', '2', '--dry-run']);
+  await offsiteDocuments(home);
   await run('rebuild', home, ['oc', 'rebuild', '--yes']);
   await run('backup-all', home, ['backup-all']);
   // A failed run too, so the status document shows both a last success and a last failure.

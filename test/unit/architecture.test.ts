@@ -21,7 +21,7 @@ const ALLOWED_EDGES: Record<string, readonly string[]> = {
   restore: ['capture', 'config-merge'],
   rebuild: ['capture', 'restore'],
   archive: ['qwenpaw'], // export and import of QwenPaw zips
-  offsite: ['capture'],
+  offsite: ['capture', 'verify'], // a bundle's hashes are checked before it is pushed and after it is pulled
 };
 /** Single files of another capability that may be imported: the archive's types shared with QwenPaw import. */
 const ALLOWED_FILES: Record<string, readonly string[]> = {

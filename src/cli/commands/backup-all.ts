@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
-import type { BackupAllSummary } from '../../engine/capture/backup-all.js';
+import type { BackupAllSummary, PushedCopy } from '../../engine/capture/backup-all.js';
 import { ExitCode, exitCodeFor, PartialError } from '../../errors.js';
-import type { Act } from '../context.js';
+import type { Act, CliContext } from '../context.js';
+import { resticFor } from './repo-access.js';
 import { hookSettings } from '../hook-settings.js';
 import { emit } from '../output.js';
-import * as present from '../present/backup-all.js';
-import { RunNotifier } from '../run-notifier.js';
 
 interface BackupAllFlags {
   strict?: boolean;
   includeStopped?: boolean;
   ping?: string;
   onFailure?: string;
+  push?: string;
 }
 
 const HELP = `
@@ -45,6 +45,18 @@ function exitCode(summary: BackupAllSummary, strict: boolean): number {
   return ExitCode.ok;
 }
 
+/** `--push REPO`: one restic (its version checked once) for every sandbox's push; an unknown repository stops the run before any snapshot. */
+async function pusher(ctx: CliContext, repo: string): Promise<(sandbox: string, timestamp: string) => Promise<PushedCopy>> {
+  const { pushSnapshots } = await import('../../engine/offsite/push.js');
+  const restic = await resticFor(ctx, repo);
+  await restic.checkVersion();
+  return async (sandbox, timestamp) => {
+    const summary = await pushSnapshots({ sandbox, selectors: [timestamp], all: false, missing: false }, restic, ctx.deps);
+    const bundle = summary.bundles[0]!;
+    return { repo, snapshotId: bundle.snapshotId, dataAdded: bundle.dataAdded };
+  };
+}
+
 export function registerBackupAll(program: Command, act: Act): void {
   program
     .command('backup-all')
@@ -53,15 +65,20 @@ export function registerBackupAll(program: Command, act: Act): void {
     .option('--include-stopped', 'snapshot stopped sandboxes as well')
     .option('--ping <url>', 'healthchecks.io-style pings: URL/start, then URL or URL/fail')
     .option('--on-failure <cmd>', 'run this shell command when the run fails (result in its environment)')
+    .option('--push <repo>', 'push each new snapshot to this restic repository (`clawback repo add`); a failed push fails its row')
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, flags: BackupAllFlags) => {
+        const present = await import('../present/backup-all.js');
+        const { RunNotifier } = await import('../run-notifier.js');
         const { backupAll } = await import('../../engine/capture/backup-all.js');
         const notifier = RunNotifier.from(ctx, flags);
         const live = !ctx.json && !ctx.quiet;
         await notifier.started();
+        const push = flags.push !== undefined ? await pusher(ctx, flags.push) : undefined;
         const summary = await backupAll(
           {
+            ...(push !== undefined ? { push } : {}),
             includeStopped: flags.includeStopped === true,
             hooks: hookSettings(ctx),
             onRow: (row) => {

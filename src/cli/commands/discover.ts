@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/discover.js';
 
 export function registerDiscover(program: Command, act: Act): void {
   program
@@ -10,6 +9,7 @@ export function registerDiscover(program: Command, act: Act): void {
     .option('--yes', 'register every unregistered home found')
     .action(
       act(async (ctx, flags: { yes?: boolean }) => {
+        const present = await import('../present/discover.js');
         const { discoverHomes, registerFound } = await import('../../engine/sandbox/discover.js');
         const env = ctx.io.env;
         const found = discoverHomes(

@@ -1,54 +1,64 @@
 import type { Command } from 'commander';
 import type { Act, CliRunner } from '../context.js';
 import { snapshotVerbs } from '../help.js';
-import { registerBackupAll } from './backup-all.js';
-import { registerRebuild } from './rebuild.js';
-import { registerCompletion } from './completion.js';
-import { registerDemo } from './demo.js';
-import { registerDiscover } from './discover.js';
-import { registerHelpAndVersion } from './help-version.js';
-import { registerManifest } from './manifest.js';
-import { registerSandbox } from './sandbox.js';
-import { registerSchedule } from './schedule.js';
-import { registerSnapshotCreate } from './snapshot-create.js';
-import { registerSnapshotDelete } from './snapshot-delete.js';
-import { registerSnapshotDiff } from './snapshot-diff.js';
-import { registerSnapshotExport } from './snapshot-export.js';
-import { registerSnapshotHelp } from './snapshot-help.js';
-import { registerSnapshotImport } from './snapshot-import.js';
-import { registerSnapshotList } from './snapshot-list.js';
-import { registerSnapshotPrune } from './snapshot-prune.js';
-import { registerSnapshotRestore } from './snapshot-restore.js';
-import { registerSnapshotShow } from './snapshot-show.js';
-import { registerSnapshotVerify } from './snapshot-verify.js';
-import { registerSnapshotCat, registerSnapshotFind, registerSnapshotLs, registerSnapshotStats } from './snapshot-browse.js';
-import { registerStatus } from './status.js';
 
-/** Every command, one line each; each module declares its options and lazily loads its engine. */
-export function registerCommands(program: Command, act: Act, runCli: CliRunner, version: string): void {
-  registerSandbox(program, act);
-  registerDiscover(program, act);
-  registerSnapshotHelp(program, act, () => snapshotVerbs(program));
-  registerSnapshotCreate(program, act);
-  registerSnapshotList(program, act);
-  registerSnapshotShow(program, act);
-  registerSnapshotRestore(program, act);
-  registerSnapshotVerify(program, act);
-  registerSnapshotDiff(program, act);
-  registerSnapshotDelete(program, act);
-  registerSnapshotPrune(program, act);
-  registerSnapshotExport(program, act);
-  registerSnapshotImport(program, act);
-  registerSnapshotLs(program, act);
-  registerSnapshotCat(program, act);
-  registerSnapshotFind(program, act);
-  registerSnapshotStats(program, act);
-  registerBackupAll(program, act);
-  registerStatus(program, act);
-  registerRebuild(program, act);
-  registerSchedule(program, act);
-  registerManifest(program, act);
-  registerDemo(program, act, runCli);
-  registerHelpAndVersion(program, act, version);
-  registerCompletion(program, act);
+/** What a command module adds to the program. */
+type Registrar = (program: Command, act: Act, runCli: CliRunner, version: string) => void;
+
+/**
+ * Every command, in help order: the top-level names it registers and how to load its module. A
+ * command's module (and so its presenter and engine) is loaded only when it runs, or for help.
+ */
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Registrar>]> = [
+  [['sandbox'], async () => (await import('./sandbox.js')).registerSandbox],
+  [['discover'], async () => (await import('./discover.js')).registerDiscover],
+  [['snapshot-help'], async () => {
+    const { registerSnapshotHelp } = await import('./snapshot-help.js');
+    return (program, act) => registerSnapshotHelp(program, act, () => snapshotVerbs(program));
+  }],
+  [['snapshot-create'], async () => (await import('./snapshot-create.js')).registerSnapshotCreate],
+  [['snapshot-list'], async () => (await import('./snapshot-list.js')).registerSnapshotList],
+  [['snapshot-show'], async () => (await import('./snapshot-show.js')).registerSnapshotShow],
+  [['snapshot-restore'], async () => (await import('./snapshot-restore.js')).registerSnapshotRestore],
+  [['snapshot-verify'], async () => (await import('./snapshot-verify.js')).registerSnapshotVerify],
+  [['snapshot-diff'], async () => (await import('./snapshot-diff.js')).registerSnapshotDiff],
+  [['snapshot-delete'], async () => (await import('./snapshot-delete.js')).registerSnapshotDelete],
+  [['snapshot-prune'], async () => (await import('./snapshot-prune.js')).registerSnapshotPrune],
+  [['snapshot-export'], async () => (await import('./snapshot-export.js')).registerSnapshotExport],
+  [['snapshot-import'], async () => (await import('./snapshot-import.js')).registerSnapshotImport],
+  [['snapshot-push'], async () => (await import('./snapshot-push.js')).registerSnapshotPush],
+  [['snapshot-pull'], async () => (await import('./snapshot-pull.js')).registerSnapshotPull],
+  [['snapshot-ls'], async () => (await import('./snapshot-browse.js')).registerSnapshotLs],
+  [['snapshot-cat'], async () => (await import('./snapshot-browse.js')).registerSnapshotCat],
+  [['snapshot-find'], async () => (await import('./snapshot-browse.js')).registerSnapshotFind],
+  [['snapshot-stats'], async () => (await import('./snapshot-browse.js')).registerSnapshotStats],
+  [['backup-all'], async () => (await import('./backup-all.js')).registerBackupAll],
+  [['status'], async () => (await import('./status.js')).registerStatus],
+  [['rebuild'], async () => (await import('./rebuild.js')).registerRebuild],
+  [['schedule'], async () => (await import('./schedule.js')).registerSchedule],
+  [['repo'], async () => (await import('./repo.js')).registerRepo],
+  [['manifest'], async () => (await import('./manifest.js')).registerManifest],
+  [['demo'], async () => (await import('./demo.js')).registerDemo],
+  [['help', 'version'], async () => {
+    const { registerHelpAndVersion } = await import('./help-version.js');
+    return (program, act, _runCli, version) => registerHelpAndVersion(program, act, version);
+  }],
+  [['completion', '__complete'], async () => (await import('./completion.js')).registerCompletion],
+];
+
+/** Commands that read the whole program (help, the verb list, completion): they load every command. */
+const NEED_ALL = new Set(['help', 'snapshot-help', '__complete']);
+
+/** Every registered top-level command name (the test that this table matches the modules reads it). */
+export const COMMAND_NAMES: readonly string[] = COMMANDS.flatMap(([names]) => names);
+
+/**
+ * Registers the commands: only the one named (`word`, the first word after the global options) when
+ * it needs no other, else all of them (root help, an unknown command's suggestions, completion).
+ */
+export async function registerCommands(program: Command, act: Act, runCli: CliRunner, version: string, word: string | undefined): Promise<void> {
+  const only = word !== undefined && !NEED_ALL.has(word) ? COMMANDS.find(([names]) => names.includes(word)) : undefined;
+  const entries = only !== undefined ? [only] : COMMANDS;
+  const registrars = await Promise.all(entries.map(([, load]) => load()));
+  for (const register of registrars) register(program, act, runCli, version);
 }

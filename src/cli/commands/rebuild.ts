@@ -3,7 +3,7 @@ import { confirm } from '../confirm.js';
 import type { Act } from '../context.js';
 import { hookSettings } from '../hook-settings.js';
 import { emit } from '../output.js';
-import * as present from '../present/rebuild.js';
+import type * as presentTypes from '../present/rebuild.js';
 
 const HELP = `
 Steps: stop hook → snapshot pre-rebuild-<timestamp> → move the root aside to
@@ -22,12 +22,13 @@ export function registerRebuild(program: Command, act: Act): void {
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, sandbox: string, flags: { yes?: boolean }) => {
+        const present = await import('../present/rebuild.js');
         const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild/rebuild.js');
         const hooks = hookSettings(ctx);
         const preflight = preflightRebuild(sandbox, ctx.deps);
         if (flags.yes !== true) await confirm(ctx, present.confirmation(preflight));
         const live = !ctx.json && !ctx.quiet;
-        const onStep = (step: Parameters<typeof present.stepLine>[0]): void => {
+        const onStep = (step: Parameters<typeof presentTypes.stepLine>[0]): void => {
           if (!live) return;
           ctx.progress.stop();
           ctx.io.stdout.write(present.stepLine(step) + '\n');

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { confirm } from '../confirm.js';
 import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/sandbox.js';
 
 interface SandboxFlags {
   agent?: string;
@@ -45,6 +44,7 @@ export function registerSandbox(program: Command, act: Act): void {
 
   withEntryOptions(sandbox.command('add <name>').description('register a sandbox')).action(
     act(async (ctx, name: string, flags: SandboxFlags) => {
+      const present = await import('../present/sandbox.js');
       const { addSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = addSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
       emit(ctx, present.json(entry), () => present.addedText(entry));
@@ -53,6 +53,7 @@ export function registerSandbox(program: Command, act: Act): void {
 
   withEntryOptions(sandbox.command('set <name>').description('change a registered sandbox (an empty hook value removes it)')).action(
     act(async (ctx, name: string, flags: SandboxFlags) => {
+      const present = await import('../present/sandbox.js');
       const { setSandbox } = await import('../../engine/sandbox/sandbox.js');
       const entry = setSandbox(name, toOptions(ctx, flags), ctx.io.cwd, ctx.deps);
       emit(ctx, present.json(entry), () => present.text(entry));
@@ -64,6 +65,7 @@ export function registerSandbox(program: Command, act: Act): void {
     .description('list registered sandboxes')
     .action(
       act(async (ctx) => {
+        const present = await import('../present/sandbox.js');
         const { listSandboxes, rootExists } = await import('../../engine/sandbox/sandbox.js');
         const listed = listSandboxes(ctx.deps).map((entry) => ({ entry, rootExists: rootExists(entry.root) }));
         emit(ctx, present.listJson(listed), (view) => present.listText(listed, view));
@@ -75,6 +77,7 @@ export function registerSandbox(program: Command, act: Act): void {
     .description('show one sandbox')
     .action(
       act(async (ctx, name: string) => {
+        const present = await import('../present/sandbox.js');
         const { getSandbox } = await import('../../store/registry.js');
         const entry = getSandbox(ctx.deps.layout, name);
         emit(ctx, present.json(entry), () => present.text(entry));
@@ -87,6 +90,7 @@ export function registerSandbox(program: Command, act: Act): void {
     .option('--yes', 'do not ask for confirmation')
     .action(
       act(async (ctx, name: string, flags: { yes?: boolean }) => {
+        const present = await import('../present/sandbox.js');
         const { removeSandbox } = await import('../../engine/sandbox/sandbox.js');
         const { getSandbox } = await import('../../store/registry.js');
         getSandbox(ctx.deps.layout, name);

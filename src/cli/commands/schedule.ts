@@ -5,7 +5,6 @@ import type { ScheduleTarget } from '../../engine/schedule/install.js';
 import type { ScheduleSpec } from '../../engine/schedule/plan.js';
 import type { Act, CliContext } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/schedule.js';
 
 interface InstallFlags {
   every: string;
@@ -62,6 +61,7 @@ export function registerSchedule(program: Command, act: Act): void {
     .option('--dry-run', 'print what would be written, in both forms; change nothing')
     .action(
       act(async (ctx, flags: InstallFlags) => {
+        const present = await import('../present/schedule.js');
         const { parseInterval } = await import('../../engine/schedule/plan.js');
         const { installSchedule, planSchedule } = await import('../../engine/schedule/install.js');
         const spec = specFor(ctx, flags, parseInterval);
@@ -83,6 +83,7 @@ export function registerSchedule(program: Command, act: Act): void {
     .option('--cron', 'look in the crontab even where systemd runs')
     .action(
       act(async (ctx, flags: { cron?: boolean }) => {
+        const present = await import('../present/schedule.js');
         const { showSchedule } = await import('../../engine/schedule/install.js');
         const target = targetFor(ctx, flags.cron === true);
         const result = { action: 'show' as const, dryRun: false, target, schedule: await showSchedule(ctx.deps.layout.home, target) };
@@ -96,6 +97,7 @@ export function registerSchedule(program: Command, act: Act): void {
     .option('--cron', 'remove from the crontab even where systemd runs')
     .action(
       act(async (ctx, flags: { cron?: boolean }) => {
+        const present = await import('../present/schedule.js');
         const { removeSchedule } = await import('../../engine/schedule/install.js');
         const target = targetFor(ctx, flags.cron === true);
         const result = { action: 'remove' as const, dryRun: false, target, schedule: await removeSchedule(ctx.deps.layout.home, target) };

@@ -2,9 +2,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as presentFind from '../present/snapshot-find.js';
-import * as presentLs from '../present/snapshot-ls.js';
-import * as presentStats from '../present/snapshot-stats.js';
 
 const FIND_HELP = `
 A GLOB without '/' matches a name at any depth (SOUL.md, '*.sqlite'); one with '/' matches the
@@ -24,6 +21,7 @@ export function registerSnapshotLs(program: Command, act: Act): void {
     .option('-l, --long', 'one line per entry: type and mode, size in bytes, mtime (UTC), path')
     .action(
       act(async (ctx, sandbox: string, selector: string, inside: string | undefined, flags: { long?: boolean }) => {
+        const presentLs = await import('../present/snapshot-ls.js');
         const { listSnapshotPath } = await import('../../engine/inspect/ls.js');
         const result = listSnapshotPath({ sandbox, selector, ...(inside !== undefined ? { path: inside } : {}) }, ctx.deps);
         emit(ctx, presentLs.json(result), () => presentLs.text(result, flags.long === true));
@@ -55,6 +53,7 @@ export function registerSnapshotFind(program: Command, act: Act): void {
     .addHelpText('after', FIND_HELP)
     .action(
       act(async (ctx, sandbox: string, glob: string, flags: { all?: boolean }) => {
+        const presentFind = await import('../present/snapshot-find.js');
         const { findInSnapshots, registeredSandboxNames } = await import('../../engine/inspect/find.js');
         const sandboxes = flags.all === true ? registeredSandboxNames(ctx.deps) : [sandbox];
         const result = findInSnapshots({ glob, sandboxes }, ctx.deps);
@@ -70,6 +69,7 @@ export function registerSnapshotStats(program: Command, act: Act): void {
     .addHelpText('after', STATS_HELP)
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined) => {
+        const presentStats = await import('../present/snapshot-stats.js');
         const { sandboxStats, snapshotStats } = await import('../../engine/inspect/stats.js');
         if (selector === undefined) {
           const stats = sandboxStats(sandbox, ctx.deps);

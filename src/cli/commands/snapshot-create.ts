@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-create.js';
 import { csv, repeatable } from './options.js';
 
 interface CreateFlags {
@@ -24,6 +23,7 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
     .option('--no-secrets', 'leave secrets modules out')
     .action(
       act(async (ctx, sandbox: string, flags: CreateFlags) => {
+        const present = await import('../present/snapshot-create.js');
         const { createSnapshot } = await import('../../engine/capture/create.js');
         const { recordRun } = await import('../../engine/capture/run-record.js');
         const request = {

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { confirm } from '../confirm.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-delete.js';
 
 export function registerSnapshotDelete(program: Command, act: Act): void {
   program
@@ -11,6 +10,7 @@ export function registerSnapshotDelete(program: Command, act: Act): void {
     .option('--yes', 'do not ask for confirmation')
     .action(
       act(async (ctx, sandbox: string, selectors: string[], flags: { yes?: boolean }) => {
+        const present = await import('../present/snapshot-delete.js');
         const { deleteSnapshots, planDelete } = await import('../../engine/retention/delete.js');
         if (!flags.yes) await confirm(ctx, present.confirmation(sandbox, planDelete({ sandbox, selectors }, ctx.deps)));
         const summary = deleteSnapshots({ sandbox, selectors }, ctx.deps);

@@ -6,7 +6,6 @@ import type { ExportFormat, ExportRequest } from '../../engine/archive/export.js
 import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
-import * as present from '../present/snapshot-export.js';
 
 interface ExportFlags {
   output?: string;
@@ -75,6 +74,7 @@ export function registerSnapshotExport(program: Command, act: Act): void {
     .option('--force', 'replace an existing output file')
     .action(
       act(async (ctx, sandbox: string, selector: string, flags: ExportFlags) => {
+        const present = await import('../present/snapshot-export.js');
         const request = await requestOf(ctx, sandbox, selector, flags);
         const { exportSnapshot } = await import('../../engine/archive/export.js');
         const summary = await exportSnapshot(request, ctx.deps);

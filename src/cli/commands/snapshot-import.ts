@@ -6,7 +6,6 @@ import type { ImportRequest } from '../../engine/archive/import.js';
 import { expandHome, type Act, type CliContext } from '../context.js';
 import { emit } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
-import * as present from '../present/snapshot-import.js';
 
 interface ImportFlags {
   overwrite?: boolean;
@@ -54,6 +53,7 @@ export function registerSnapshotImport(program: Command, act: Act): void {
     .option('--passphrase-file <file>', 'passphrase of an encrypted export (else $CLAWBACK_PASSPHRASE, else a prompt)')
     .action(
       act(async (ctx, sandbox: string, file: string, flags: ImportFlags) => {
+        const present = await import('../present/snapshot-import.js');
         const request = requestOf(ctx, sandbox, file, flags);
         const { importArchive } = await import('../../engine/archive/import.js');
         const summary = await importArchive(request, ctx.deps);

@@ -1,15 +1,28 @@
 import type { Command } from 'commander';
-import type { Act } from '../context.js';
+import type { Act, CliContext } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-list.js';
+import { resticFor } from './repo-access.js';
+
+async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promise<void> {
+  const { listRemoteBundles } = await import('../../engine/offsite/remote.js');
+  const { sandboxRecords } = await import('../../engine/bundle/find.js');
+  const localTimestamps = new Set(sandboxRecords(sandbox, ctx.deps).filter((r) => r.state === 'complete').map((r) => r.timestamp));
+  const bundles = await listRemoteBundles(await resticFor(ctx, repo), sandbox);
+  const list = { sandbox, repo, bundles, localTimestamps };
+  const presentRemote = await import('../present/snapshot-list-repo.js');
+  emit(ctx, presentRemote.json(list), (view) => presentRemote.text(list, view));
+}
 
 export function registerSnapshotList(program: Command, act: Act): void {
   program
     .command('snapshot-list <sandbox>', { hidden: true })
     .description('list the snapshots of a sandbox, with the bytes only each one holds and the real disk use')
     .option('--exact', 'count shared files by inode (lstat of every payload file) instead of from the manifests')
+    .option('--repo <name>', 'list the snapshots a restic repository holds instead (`clawback repo add`)')
     .action(
-      act(async (ctx, sandbox: string, flags: { exact?: boolean }) => {
+      act(async (ctx, sandbox: string, flags: { exact?: boolean; repo?: string }) => {
+        if (flags.repo !== undefined) return listRemote(ctx, sandbox, flags.repo);
+        const present = await import('../present/snapshot-list.js');
         const { listSnapshotsWithSpace } = await import('../../engine/inspect/list.js');
         const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
         const result = { sandbox, snapshots, diskUsage };

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { RetentionPolicy } from '../../engine/retention/rules.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-prune.js';
 import { positiveInt, repeatable } from './options.js';
+import { resticFor } from './repo-access.js';
 
 interface PruneFlags {
   keepLast?: number;
@@ -15,6 +15,7 @@ interface PruneFlags {
   olderThan?: string;
   keepName?: string[];
   dryRun?: boolean;
+  repo?: string;
 }
 
 async function policyOf(flags: PruneFlags): Promise<RetentionPolicy> {
@@ -44,8 +45,16 @@ export function registerSnapshotPrune(program: Command, act: Act): void {
     .option('--older-than <duration>', 'keep everything newer than this (s, m, h, d, w; e.g. 30d); alone, remove everything older')
     .option('--keep-name <glob>', 'never remove a snapshot whose name matches (repeatable)', repeatable)
     .option('--dry-run', 'print the plan, delete nothing')
+    .option('--repo <name>', "apply the rules to the sandbox's snapshots in a restic repository instead (restic forget --prune)")
     .action(
       act(async (ctx, sandbox: string, flags: PruneFlags) => {
+        if (flags.repo !== undefined) {
+          const { pruneRemote } = await import('../../engine/offsite/forget.js');
+          const presentRemote = await import('../present/snapshot-prune-repo.js');
+          const remote = await pruneRemote({ sandbox, policy: await policyOf(flags), dryRun: flags.dryRun === true }, await resticFor(ctx, flags.repo), ctx.deps);
+          return emit(ctx, presentRemote.json(remote), (view) => presentRemote.text(remote, view));
+        }
+        const present = await import('../present/snapshot-prune.js');
         const { pruneSnapshots } = await import('../../engine/retention/prune.js');
         const summary = pruneSnapshots({ sandbox, policy: await policyOf(flags), dryRun: flags.dryRun === true }, ctx.deps);
         emit(ctx, present.json(summary), (view) => present.text(summary, view));

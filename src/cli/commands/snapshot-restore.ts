@@ -5,10 +5,9 @@ import type { ToDirRequest } from '../../engine/restore/to-dir.js';
 import { UsageError } from '../../errors.js';
 import { confirm } from '../confirm.js';
 import { expandHome, type Act, type CliContext } from '../context.js';
-import { emit } from '../output.js';
-import * as present from '../present/snapshot-restore.js';
-import * as presentDir from '../present/snapshot-restore-dir.js';
+import { emit, note } from '../output.js';
 import { csv } from './options.js';
+import { resticFor } from './repo-access.js';
 
 interface RestoreFlags {
   to?: string;
@@ -22,6 +21,7 @@ interface RestoreFlags {
   preRestore?: boolean;
   path?: string[];
   toDir?: string;
+  repo?: string;
 }
 
 const HELP = `
@@ -37,6 +37,14 @@ A --path that matches nothing in the snapshot exits 4. With --only/--agent: what
 instead of the live state: files as captured (no config merges), SQLite through the backup API, every
 file checked against the manifest; nothing is registered and no pre-restore snapshot is taken. It is
 built in DIR.partial-<random> beside DIR and renamed into place; a non-empty DIR is refused (exit 5).`;
+
+/** `--repo`: the repository's snapshot is pulled (unless it is here), then restored like any local one. */
+async function pullFirst(ctx: CliContext, sandbox: string, selector: string | undefined, repo: string): Promise<string> {
+  const { pullForRestore } = await import('../../engine/offsite/pull.js');
+  const { timestamp, pulled } = await pullForRestore(sandbox, selector ?? 'latest', await resticFor(ctx, repo), ctx.deps);
+  note(ctx, pulled ? `pulled ${timestamp} from repository ${repo} and verified it` : `${timestamp} is here already; restoring the local copy`);
+  return timestamp;
+}
 
 function resolver(ctx: CliContext): (dir: string) => string {
   return (dir) => path.resolve(ctx.io.cwd, expandHome(dir, ctx.io.homedir));
@@ -79,6 +87,7 @@ function toDirRequestOf(ctx: CliContext, sandbox: string, selector: string | und
 }
 
 async function restoreIntoDir(ctx: CliContext, sandbox: string, selector: string | undefined, flags: RestoreFlags & { toDir: string }): Promise<void> {
+  const presentDir = await import('../present/snapshot-restore-dir.js');
   const { restoreToDir } = await import('../../engine/restore/to-dir.js');
   const request = toDirRequestOf(ctx, sandbox, selector, flags);
   // Ctrl-C removes the half-written DIR.partial-* and exits 130; DIR itself never appears.
@@ -102,9 +111,12 @@ export function registerSnapshotRestore(program: Command, act: Act): void {
     .option('--agent <ids>', 'restore only these agents (comma-separated)', csv)
     .option('--new-agent-root <dir>', 'where agents not on this host go (default <root>/workspaces/<id>)')
     .option('--no-pre-restore', 'skip the safety snapshot of the current state')
+    .option('--repo <name>', 'take the snapshot from a restic repository: pulled (and verified) first unless it is here already')
     .addHelpText('after', HELP)
     .action(
-      act(async (ctx, sandbox: string, selector: string | undefined, flags: RestoreFlags) => {
+      act(async (ctx, sandbox: string, given: string | undefined, flags: RestoreFlags) => {
+        const selector = flags.repo !== undefined ? await pullFirst(ctx, sandbox, given, flags.repo) : given;
+        const present = await import('../present/snapshot-restore.js');
         if (flags.toDir !== undefined) return restoreIntoDir(ctx, sandbox, selector, { ...flags, toDir: flags.toDir });
         const { restoreSnapshot, restoreConfirmation } = await import('../../engine/restore/restore.js');
         const request = requestOf(ctx, sandbox, selector, flags);

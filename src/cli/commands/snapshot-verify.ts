@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { ExitCode, PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/snapshot-verify.js';
 
 export function registerSnapshotVerify(program: Command, act: Act): void {
   program
@@ -11,6 +10,7 @@ export function registerSnapshotVerify(program: Command, act: Act): void {
     .option('--all', 'verify every snapshot; incomplete and corrupt ones count as damage')
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: { all?: boolean }) => {
+        const present = await import('../present/snapshot-verify.js');
         const { verifySnapshots } = await import('../../engine/verify/verify.js');
         const summary = await verifySnapshots({ sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) }, ctx.deps);
         emit(ctx, present.json(summary), () => present.text(summary));

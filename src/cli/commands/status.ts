@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { PartialError } from '../../errors.js';
 import type { Act } from '../context.js';
 import { emit } from '../output.js';
-import * as present from '../present/status.js';
 
 const HELP = `
 Every \`snapshot create\` and \`backup-all\` run records its success or failure in the home
@@ -22,6 +21,7 @@ export function registerStatus(program: Command, act: Act): void {
     .addHelpText('after', HELP)
     .action(
       act(async (ctx, flags: { maxAge?: string }) => {
+        const present = await import('../present/status.js');
         const { parseDuration } = await import('../../engine/retention/rules.js');
         const { sandboxesStatus } = await import('../../engine/inspect/status.js');
         const maxAgeMs = flags.maxAge === undefined ? undefined : parseDuration(flags.maxAge);

@@ -12,6 +12,8 @@ export interface BackupAllRowJson {
   details?: string[];
   hint?: string;
   snapshot?: SnapshotJson;
+  /** backup-all --push: the restic snapshot the bundle became. */
+  pushed?: { repo: string; snapshotId: string; dataAdded: number | null };
 }
 
 export interface BackupAllDocument extends JsonDocument {
@@ -35,6 +37,7 @@ function rowJson(row: BackupAllRow): BackupAllRowJson {
     ...(row.details !== undefined ? { details: [...row.details] } : {}),
     ...(row.hint !== undefined ? { hint: row.hint } : {}),
     ...(row.snapshot !== undefined ? { snapshot: snapshotJson(row.snapshot) } : {}),
+    ...(row.pushed !== undefined ? { pushed: { repo: row.pushed.repo, snapshotId: row.pushed.snapshotId, dataAdded: row.pushed.dataAdded } } : {}),
   };
 }
 
@@ -48,7 +51,8 @@ export function rowLine(row: BackupAllRow): string {
   if (row.status === 'skipped') return `- ${row.name}: skipped (${row.reason ?? 'not running'})`;
   if (row.status === 'failed') return [`✗ ${row.name}: ${row.reason ?? 'failed'}`, ...(row.details ?? []).map((d) => `    ${d}`)].join('\n');
   const snapshot = row.snapshot!;
-  return `✓ ${row.name}: ${snapshot.files} files, ${formatBytes(snapshot.bytes)} → ${snapshot.dir}`;
+  const pushed = row.pushed ? `, pushed to ${row.pushed.repo} (restic ${row.pushed.snapshotId.slice(0, 8)})` : '';
+  return `✓ ${row.name}: ${snapshot.files} files, ${formatBytes(snapshot.bytes)} → ${snapshot.dir}${pushed}`;
 }
 
 function summaryLine(summary: BackupAllSummary): string {

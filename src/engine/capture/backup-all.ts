@@ -11,6 +11,15 @@ export interface BackupAllRequest {
   hooks: HookSettings;
   /** Called as each sandbox finishes, so a long run shows its lines as it goes. */
   onRow?: (row: BackupAllRow) => void;
+  /** `--push REPO`: copies each new bundle off the machine once it is published; a failed copy fails the row, the bundle stays. */
+  push?: (sandbox: string, timestamp: string) => Promise<PushedCopy>;
+}
+
+/** Where backup-all's push put a bundle. */
+export interface PushedCopy {
+  repo: string;
+  snapshotId: string;
+  dataAdded: number | null;
 }
 
 export type BackupAllStatus = 'ok' | 'failed' | 'skipped';
@@ -25,6 +34,8 @@ export interface BackupAllRow {
   details?: string[];
   hint?: string;
   snapshot?: SnapshotSummary;
+  /** The off-machine copy of the snapshot (backup-all --push). */
+  pushed?: PushedCopy;
   /** A failure that is not a ClawbackError: a bug. The CLI prints it and exits 1 after the run. */
   bug?: Error;
 }
@@ -86,7 +97,8 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
         snapshot,
       };
     }
-    return { name: entry.name, status: 'ok', snapshot };
+    if (request.push === undefined) return { name: entry.name, status: 'ok', snapshot };
+    return await pushRow(entry.name, snapshot, request.push);
   } catch (thrown) {
     recordRun(entry.name, 'backup-all', { error: thrown }, deps);
     const error = asUserError(thrown);
@@ -98,6 +110,18 @@ async function backupOne(entry: SandboxEntry, request: BackupAllRequest, deps: E
     }
     const bug = error instanceof Error ? error : new Error(String(error));
     return { name: entry.name, status: 'failed', reason: `internal error: ${bug.message}`, code: 'internal', exitCode: 1, bug };
+  }
+}
+
+async function pushRow(name: string, snapshot: SnapshotSummary, push: NonNullable<BackupAllRequest['push']>): Promise<BackupAllRow> {
+  try {
+    return { name, status: 'ok', snapshot, pushed: await push(name, snapshot.timestamp) };
+  } catch (thrown) {
+    const error = asUserError(thrown);
+    if (!(error instanceof ClawbackError)) throw error;
+    const row: BackupAllRow = { name, status: 'failed', reason: `push failed: ${error.message} (the snapshot stays at ${snapshot.dir})`, code: error.code, exitCode: error.exitCode, snapshot };
+    if (error.hint !== undefined) row.hint = error.hint;
+    return row;
   }
 }
 

@@ -13,18 +13,19 @@ function retag(changes: readonly PlanChange[], carried: readonly CarryItem[], ac
 
 /** Step 3: a restored database's -wal/-shm/-journal beside it would belong to the old content: removed, not kept. */
 export function dropStaleCompanions(unit: WalkedUnit): WalkedUnit {
-  const items = new Map(unit.items);
-  const stale: CarryItem[] = [];
+  const stale = new Map<string, CarryItem>();
   for (const item of unit.items.values()) {
     if (item.kind !== 'restore' || item.entry.strategy !== 'sqlite_backup') continue;
     for (const suffix of SQLITE_COMPANION_SUFFIXES) {
-      const companion = items.get(item.rel + suffix);
-      if (companion?.kind !== 'carry') continue;
-      items.delete(item.rel + suffix);
-      stale.push(companion);
+      const companion = unit.items.get(item.rel + suffix);
+      if (companion?.kind === 'carry') stale.set(item.rel + suffix, companion);
     }
   }
-  return { ...unit, items, changes: retag(unit.changes, stale, 'removed') };
+  // Copying the items of a large tree costs tens of ms: only when something is dropped.
+  if (stale.size === 0) return unit;
+  const items = new Map(unit.items);
+  for (const rel of stale.keys()) items.delete(rel);
+  return { ...unit, items, changes: retag(unit.changes, [...stale.values()], 'removed') };
 }
 
 /** Why a live companion of a restored config may still be rewritten: the restore does not own it, but OpenClaw reads it with the config. */
@@ -36,15 +37,19 @@ const REWRITABLE: ReadonlySet<KeepReason> = new Set(['excluded', 'unselected', '
  * ones stay as they are).
  */
 export function followRestoredConfig(unit: WalkedUnit): WalkedUnit {
+  const updates: Array<[string, CarryItem]> = [];
+  for (const [rel, follows] of unit.follows) {
+    const item = unit.items.get(rel);
+    if (item?.kind !== 'carry' || item.live.type !== 'file' || !REWRITABLE.has(item.reason)) continue;
+    updates.push([rel, { ...item, follows }]);
+  }
+  if (updates.length === 0) return unit;
   const items = new Map(unit.items);
   const rewritten = new Set<string>();
-  for (const [rel, follows] of unit.follows) {
-    const item = items.get(rel);
-    if (item?.kind !== 'carry' || item.live.type !== 'file' || !REWRITABLE.has(item.reason)) continue;
-    items.set(rel, { ...item, follows });
+  for (const [rel, item] of updates) {
+    items.set(rel, item);
     rewritten.add(item.display);
   }
-  if (rewritten.size === 0) return unit;
   const changes = unit.changes.map((c) => (c.action === 'kept' && rewritten.has(c.path) ? { path: c.path, action: 'replaced' as const } : c));
   return { ...unit, items, changes };
 }

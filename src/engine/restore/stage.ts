@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { errnoCode, RefusedError, SpecialFileError } from '../../errors.js';
-import { restoreDatabase } from '../../sqlite/backup.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
 import type { InterruptCheck } from './interrupt.js';
@@ -10,6 +9,8 @@ import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
 import { holdsRestoredFile, restoredFile } from './same-file.js';
 import { stageFollowers } from './stage-follow.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
+import { stageBundleFile } from './stage-file.js';
+import { stageOnWorkers, stageWorkerScript, type PoolRun, type StageJob } from './stage-pool.js';
 
 export interface MergeOutcome {
   path: string;
@@ -17,7 +18,7 @@ export interface MergeOutcome {
 }
 
 /** Shared across the units of one restore: progress and what staging found. */
-export class StageRun {
+export class StageRun implements PoolRun {
   readonly merges: MergeOutcome[] = [];
   /** Payload paths of configs whose staged text is not the snapshot's (a merge wrote new text). */
   readonly rewrittenConfigs = new Set<string>();
@@ -30,6 +31,18 @@ export class StageRun {
     private readonly faultAt: number,
     private readonly interrupt?: InterruptCheck,
   ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.deps.signal;
+  }
+
+  get parallelism(): number {
+    return this.deps.host.parallelism;
+  }
+
+  stopIfInterrupted(): void {
+    this.interrupt?.check();
+  }
 
   /** Between files: lets a Ctrl-C in, and stops staging once it came. */
   async breathe(): Promise<void> {
@@ -72,22 +85,11 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
     fs.symlinkSync(fsPath(entry.target!), fsPath(dest));
     return;
   }
-  if (entry.strategy === 'sqlite_backup') {
-    // SQLite only reads the bundle's copy; its sha256 is checked by the hash jobs before anything is swapped.
-    try {
-      await restoreDatabase(item.source, dest, entry.journalMode, entry.path);
-    } catch (error) {
-      // A damaged copy can make SQLite itself fail: report the damage, not SQLite's symptom.
-      checkVerified(item.source, entry);
-      throw error;
-    }
-    fs.chmodSync(fsPath(dest), item.mode);
-    if (entry.mtimeMs !== undefined) fs.utimesSync(fsPath(dest), entry.mtimeMs / 1000, entry.mtimeMs / 1000);
-  } else if (item.merge && item.mergeLive) {
+  if (item.merge && item.mergeLive && entry.strategy !== 'sqlite_backup') {
     const { text, exact } = mergedText(item, run);
     writeStaged(dest, text, item.mode, exact ? entry.mtimeMs : undefined);
   } else {
-    copyVerified(item.source, dest, entry, item.mode);
+    await stageBundleFile(item.source, dest, entry, item.mode);
   }
   run.tick(entry.size ?? 0, entry.path);
 }
@@ -101,14 +103,27 @@ async function writeRestored(item: Extract<PlanItem, { kind: 'restore' }>, dest:
  */
 export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: StageRun): Promise<void> {
   fs.mkdirSync(stageDir, { mode: 0o700 });
+  const jobs = pooledJobs(unit, stageDir);
+  const script = stageWorkerScript(jobs, run);
   for (const item of unit.items) {
     await run.breathe();
     if (item.kind === 'carry' || (item.kind === 'restore' && (item.linkCandidate || item.follows))) continue;
     const dest = stagedPath(stageDir, item.rel);
     if (item.kind === 'dir') fs.mkdirSync(fsPath(dest), { mode: 0o700 });
-    else await writeRestored(item, dest, run);
+    else if (script === undefined || !pooled(item)) await writeRestored(item, dest, run);
   }
+  // Every directory exists now; the workers write the files below them.
+  if (script !== undefined) await stageOnWorkers(script, jobs, run);
   await stageFollowers(unit, stageDir, run);
+}
+
+/** A plain bundle file or database: written the same way on any thread (symlinks and merged configs are written here). */
+function pooled(item: PlanItem): item is RestoreItem {
+  return item.kind === 'restore' && !item.linkCandidate && !item.follows && item.entry.type === 'file' && !(item.merge && item.mergeLive && item.entry.strategy !== 'sqlite_backup');
+}
+
+function pooledJobs(unit: PlanUnit, stageDir: string): StageJob[] {
+  return unit.items.filter(pooled).map((item) => ({ source: item.source, dest: stagedPath(stageDir, item.rel), entry: item.entry, mode: item.mode }));
 }
 
 /** Phase 1b: live files that turned out not to hold the snapshot's bytes get the bundle's copy, verified like the rest of phase 1. */

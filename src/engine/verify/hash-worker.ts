@@ -102,7 +102,8 @@ export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
   const { quickCheck } = await import('../../sqlite/backup.js');
   return (file) => {
     try {
-      quickCheck(file, '', { readonly: true });
+      // Mapped: a published bundle's files are never written or truncated while it exists.
+      quickCheck(file, '', { readonly: true, mmap: true });
       return undefined;
     } catch (error) {
       if (error instanceof ClawbackError) return error.message.replace(/^: /, '');

@@ -6,12 +6,18 @@ import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type Data
 const BATCH_FILES = 256;
 const BATCH_BYTES = 8 * 1024 * 1024;
 
+/** One bundle's hashing under way: `finish` hashes what is left on this thread too, then gives every outcome. */
+export interface HashRunHandle {
+  finish(): Promise<HashOutcome[]>;
+}
+
 /**
  * Hashes files on worker threads (each one sync reads into its own buffer); the workers
  * claim batches from a shared counter, so one large file does not leave a core idle and
- * no worker waits for this thread. Database copies are quick_checked by whichever worker
- * hashed them. Small bundles are hashed on the calling thread: starting workers would
- * cost more than it saves.
+ * no worker waits for this thread. Once this thread has parsed the manifest it claims
+ * batches from the same counter, so no core idles at the end. Database copies are
+ * quick_checked by whichever thread hashed them. Small bundles are hashed on the calling
+ * thread: starting workers would cost more than it saves.
  */
 export class HasherPool {
   used = false;
@@ -24,8 +30,13 @@ export class HasherPool {
     private readonly parallelFromBytes: number,
   ) {}
 
-  /** Hashes payload files (relative paths) in order; `bytes` (expected) decides whether workers are worth starting. */
-  async hash(files: string[], payload: string, bytes: number, deps: EngineDeps): Promise<HashOutcome[]> {
+  /** Starts the workers ahead of a bundle of `bytes` payload bytes, so they boot while its payload is walked. */
+  warm(bytes: number): void {
+    if (this.threads > 0 && bytes >= this.parallelFromBytes) this.start();
+  }
+
+  /** Starts hashing payload files (relative paths); `bytes` (expected) decides whether workers are worth it. */
+  hash(files: string[], payload: string, bytes: number, deps: EngineDeps): HashRunHandle {
     const done: Progress = { files: 0, bytes: 0 };
     const report = (outcomes: HashOutcome[]): void => {
       for (const outcome of outcomes) {
@@ -34,22 +45,37 @@ export class HasherPool {
       }
       deps.events.progress?.({ ...done });
     };
-    const jobs = (start: number, end: number): HashJob[] => files.slice(start, end).map((rel, i) => ({ index: start + i, file: `${payload}/${rel}` }));
+    const run: HashRun = { payload, files, bounds: batchBounds(files.length, bytes), next: new Int32Array(new SharedArrayBuffer(4)) };
+    const outcomes = new Array<HashOutcome>(files.length);
     const workers = this.worthWorkers(bytes, files.length) ? this.start() : undefined;
+    let onWorkers: Promise<void> = Promise.resolve();
     if (workers !== undefined) {
       this.used = true;
-      const run: HashRun = { payload, files, bounds: batchBounds(files.length, bytes), next: new Int32Array(new SharedArrayBuffer(4)) };
-      return runOnWorkers(workers, run, report);
+      onWorkers = runOnWorkers(workers, run, outcomes, report);
+      // Awaited in finish(); this keeps a run that is never finished (an early return) from going unobserved.
+      onWorkers.catch(() => undefined);
     }
-    const outcomes: HashOutcome[] = [];
-    for (let start = 0; start < files.length; start += BATCH_FILES) {
-      const batch = jobs(start, Math.min(files.length, start + BATCH_FILES));
-      const answers = this.local.hashAll(batch);
-      await checkDatabases(batch, answers, () => (this.localChecker ??= loadDatabaseChecker()));
-      outcomes.push(...answers);
+    let finished: Promise<HashOutcome[]> | undefined;
+    const finish = async (): Promise<HashOutcome[]> => {
+      await this.hashHere(run, outcomes, report);
+      await onWorkers;
+      return outcomes;
+    };
+    return { finish: () => (finished ??= finish()) };
+  }
+
+  /** Claims the batches no worker took yet and hashes them on this thread, giving the event loop a turn between them. */
+  private async hashHere(run: HashRun, outcomes: HashOutcome[], report: (outcomes: HashOutcome[]) => void): Promise<void> {
+    const batches = run.bounds.length - 1;
+    for (let b = Atomics.add(run.next, 0, 1); b < batches; b = Atomics.add(run.next, 0, 1)) {
+      const jobs: HashJob[] = [];
+      for (let i = run.bounds[b]!; i < run.bounds[b + 1]!; i++) jobs.push({ index: i, file: `${run.payload}/${run.files[i]}` });
+      const answers = this.local.hashAll(jobs);
+      await checkDatabases(jobs, answers, () => (this.localChecker ??= loadDatabaseChecker()));
+      for (const answer of answers) outcomes[answer.index] = answer;
       report(answers);
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return outcomes;
   }
 
   /** Hash one file again on this thread, reading to EOF; keeps the quick_check answer already found. */
@@ -92,8 +118,7 @@ function batchBounds(count: number, bytes: number): number[] {
 }
 
 /** Every worker joins the run; it is over when each has said it found no batch left. */
-function runOnWorkers(workers: Worker[], run: HashRun, report: (outcomes: HashOutcome[]) => void): Promise<HashOutcome[]> {
-  const outcomes = new Array<HashOutcome>(run.files.length);
+function runOnWorkers(workers: Worker[], run: HashRun, outcomes: HashOutcome[], report: (outcomes: HashOutcome[]) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let working = workers.length;
     const cleanup = (): void => {
@@ -111,7 +136,7 @@ function runOnWorkers(workers: Worker[], run: HashRun, report: (outcomes: HashOu
         }
         if (--working === 0) {
           cleanup();
-          resolve(outcomes);
+          resolve();
         }
       });
       worker.on('error', (error) => {

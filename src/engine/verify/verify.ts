@@ -3,7 +3,7 @@ import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js'
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { bundlePayloadDir, PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
@@ -99,14 +99,31 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
 }
 
 /**
- * One worker per idle core, none when fewer than one core is idle. Measured on a 2-core VM
- * kept busy by other work (load 3–10): two threads hashed no faster than one, and workers
- * cost ~25 % more CPU and ~40 MB more memory, so a busy machine verifies on one thread.
+ * A bundle staged outside the listing (a pull's `<timestamp>.partial`), checked as a complete one
+ * would be: its tree, hashes and databases against its own manifest.
+ */
+export async function verifyStagedBundle(dir: string, timestamp: string, deps: EngineDeps): Promise<BundleVerification> {
+  const record = {
+    id: timestamp, shortId: '', dir, timestamp, time: undefined, state: 'complete', version: undefined, header: undefined,
+    payloadDir: bundlePayloadDir(dir), legacy: undefined, manifest: undefined, problem: undefined,
+  } satisfies BundleRecord;
+  const pool = new HasherPool(defaultThreads(deps.host), WORKER_MIN_BYTES);
+  try {
+    return await verifyBundle(record, pool, deps);
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * One worker per core (at most 4), none on one core. The load average is not asked: it counts
+ * this clawback's own work of the last minute (a verify right after a create saw load 1 on an
+ * idle 2-core machine and hashed on one thread at half the speed), and a busy machine shares
+ * its cores among processes, not threads. Workers cost ~25 % more CPU and ~40 MB of memory.
  */
 function defaultThreads(host: HostFacts): number {
   const cores = host.parallelism;
-  const idle = Math.floor(cores - host.loadAverage());
-  return idle < 1 || cores < 2 ? 0 : Math.min(idle, MAX_THREADS);
+  return cores < 2 ? 0 : Math.min(cores, MAX_THREADS);
 }
 
 /**
@@ -134,12 +151,12 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     return finish();
   }
   const payload = record.payloadDir;
+  // Workers boot while the payload is walked.
+  pool.warm(result.bytes);
   const found = walkPayload(payload);
   const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
-  // Handled when awaited below; this keeps an early return from leaving it unobserved.
-  hashing.catch(() => undefined);
   let manifest: BundleManifest;
   try {
     // Read here rather than through the record, which would keep every inventory of --all in memory.
@@ -147,7 +164,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
     problems.push({ path: MANIFEST_FILE, problem: error.message });
-    await hashing;
+    await hashing.finish();
     return finish();
   }
   countFiles(result, manifest);
@@ -155,9 +172,10 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   else {
     const toCheck = compareTree(manifest.entries, payload, found, problems);
     found.clear();
-    checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing, payload, pool, problems);
+    // This thread hashes the batches no worker has taken yet, then waits for the workers.
+    checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing.finish(), payload, pool, problems);
   }
-  await hashing;
+  await hashing.finish();
   // Last, once the hashes are dropped: its transient memory then does not add to theirs.
   try {
     assertContentChecksum(manifest, MANIFEST_FILE);
