@@ -196,7 +196,7 @@ async function bench(opts: BenchOptions, repo: string, out: (line: string) => vo
     };
     out(`clawback bench — node ${process.version}, ${report.machine.cpus} × ${report.machine.cpuModel}`);
     out(`peak RSS from ${watch.gnuTime ? 'GNU time %M' : 'process.resourceUsage() at exit'}; restic: ${tools.restic ?? 'restic not installed'}; sqlite3: ${tools.sqlite3 ?? 'not installed'}`);
-    out(`optional commands in this build: ${[...OPTIONAL_COMMANDS, VIA_SSH].map((c) => `${c.replace('snapshot-', '').replace('via-ssh', 'sandbox add --via')} ${commands.has(c) ? 'yes' : 'n/a'}`).join(', ')}`);
+    out(`optional commands in this build: ${[...OPTIONAL_COMMANDS, VIA_SSH].map((c) => `${c.replace('snapshot-', '').replace('via-ssh', 'sandbox add --via')} ${commands.has(c) ? 'yes' : commands.has(SKIP_EXPORT) && /export|import/.test(c) ? 'skipped (--no-export)' : 'n/a'}`).join(', ')}`);
     out(`load average at start: ${load()}`);
 
     out('');

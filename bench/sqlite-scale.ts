@@ -145,7 +145,15 @@ async function onePass(
 ): Promise<void> {
   const cli = new ClawbackCli(ctx.watch, ctx.repo, path.join(work, 'clawback-home'));
   cli.must(['sandbox', 'add', SANDBOX, '--agent', 'openclaw', '--root', root]);
-  const writer = await Writer.start(ctx.repo, db);
+  let writer: Writer;
+  try {
+    writer = await Writer.start(ctx.repo, db);
+  } catch (error) {
+    // A writer that cannot start (say, better-sqlite3 rebuilt underneath) costs this section, not the run.
+    const failed: StepResult = { kind: 'failed', reason: `writer did not start: ${firstLine(error instanceof Error ? error.message : String(error))}` };
+    for (const key of SQLITE_STEPS) await record(key, failed);
+    return;
+  }
   let total = 0;
   try {
     const created = cli.step([SANDBOX, 'snapshot', 'create', '--json']);
