@@ -2,16 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asUserError, NotFoundError, RefusedError } from '../../errors.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type DatabaseRecord, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type BundleMount, type DatabaseRecord, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { InventoryWriter, type InventorySummary } from '../../store/inventory-writer.js';
 import { ensureDir } from '../../store/atomic.js';
 import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { shortIdOf } from '../../store/short-id.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
-import { completeManifest, type ManifestDraft } from '../bundle/complete-manifest.js';
+import { completeHeader, type HeaderDraft } from '../bundle/complete-manifest.js';
 import { assertLabelUnused, validateLabel } from '../bundle/label.js';
 import { publishBundle } from '../bundle/publish.js';
-import { cacheSpaceDigest } from '../bundle/space.js';
+import { cacheSpaceDigest, DigestRows } from '../bundle/space.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
@@ -80,11 +81,12 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
-    const { writer, entries } = await writePayload(partialDir, sandbox.scan, records, deps);
-    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer) });
+    const { writer, inventory, seen, digest } = await writePayload(partialDir, sandbox, records, deps);
+    const header = completeHeader({ ...draftHeader(request, sandbox, timestamp, seen, deps), degraded: writer.degraded, databases: databaseRecord(writer) }, inventory);
     deps.events.phase?.('sync');
-    const dir = publishBundle(partialDir, bundle, deps, 'create');
-    cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
+    const dir = publishBundle(partialDir, header, inventory, deps, 'create');
+    cacheSpaceDigestQuietly(sandboxDir, timestamp, digest, deps);
+    const bundle = { name: header.name, totals: inventory.totals, failedBackupDirs: header.failedBackupDirs };
     return {
       sandbox: request.sandbox,
       timestamp,
@@ -145,23 +147,59 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
   return { entry, manifest, mounts, selection, scan };
 }
 
-/** Writes the payload, linking unchanged files from earlier bundles; what could not be read joins the scan's skipped list. */
-async function writePayload(partialDir: string, scan: ScanResult, records: BundleRecord[], deps: EngineDeps): Promise<{ writer: BundleWriter; entries: BundleEntry[] }> {
-  const payload = path.join(partialDir, PAYLOAD_DIR);
-  fs.mkdirSync(payload, { mode: 0o700 });
-  const files = scan.entries.filter((e) => e.type === 'file');
-  deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
-  const writer = new BundleWriter(payload, linkSources(records, new Set(files.map((e) => e.path)), deps), deps);
-  const written = await writer.writeAll(scan.entries);
-  scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
-  const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
-  for (const vanished of writer.vanished) {
-    if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
-  }
-  return { writer, entries: written.filter((e) => e.path !== '' && !writer.vanished.has(e.path)) };
+/** What the header needs to know of the entries, gathered as they stream into the inventory. */
+interface SeenEntries {
+  stateFiles: Array<{ path: string; strategy: string }>;
+  includesSecrets: boolean;
 }
 
-function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, timestamp: string, entries: BundleEntry[], deps: EngineDeps): ManifestDraft {
+/**
+ * Writes the payload, linking unchanged files from earlier bundles, and streams the inventory
+ * out beside it; what could not be read joins the scan's skipped list, written after the entries.
+ */
+async function writePayload(
+  partialDir: string,
+  sandbox: ScannedSandbox,
+  records: BundleRecord[],
+  deps: EngineDeps,
+): Promise<{ writer: BundleWriter; inventory: InventorySummary; seen: SeenEntries; digest: DigestRows }> {
+  const { scan, manifest, selection } = sandbox;
+  const payload = path.join(partialDir, PAYLOAD_DIR);
+  fs.mkdirSync(payload, { mode: 0o700 });
+  const wanted = new Set<string>();
+  let bytes = 0;
+  for (const e of scan.entries) {
+    if (e.type !== 'file') continue;
+    wanted.add(e.path);
+    bytes += e.stat.size;
+  }
+  deps.events.phase?.('copy', { files: wanted.size, bytes });
+  const writer = new BundleWriter(payload, linkSources(records, wanted, deps), deps);
+  wanted.clear();
+  const sink = new InventoryWriter(partialDir);
+  const seen: SeenEntries = { stateFiles: [], includesSecrets: false };
+  const digest = new DigestRows();
+  const stateFiles = new Set(manifest.stateFiles.map((f) => f.path));
+  try {
+    await writer.writeAll(scan.entries, (entry) => {
+      sink.add(entry);
+      digest.add(entry);
+      if (entry.type === 'file' && (entry.strategy === 'sqlite_backup' || stateFiles.has(entry.path))) seen.stateFiles.push({ path: entry.path, strategy: entry.strategy ?? 'copy' });
+      if (!seen.includesSecrets && selection.isSecretModule(entry.module)) seen.includesSecrets = true;
+    });
+    scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
+    const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
+    for (const vanished of writer.vanished) {
+      if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+    }
+    for (const skipped of scan.skipped) sink.addSkipped(skipped);
+    return { writer, inventory: sink.finish(), seen, digest };
+  } finally {
+    sink.close();
+  }
+}
+
+function draftHeader(request: CreateSnapshotRequest, sandbox: ScannedSandbox, timestamp: string, seen: SeenEntries, deps: EngineDeps): HeaderDraft {
   const { entry, manifest, mounts, selection, scan } = sandbox;
   const { scope } = request;
   return {
@@ -175,10 +213,8 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
     stateDirs: manifest.stateDirs.map((d) => (d.prefix ? `${d.path}*` : d.path)),
     backedUpDirs: scan.topDirs,
     failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable') || s.reason.startsWith(OVERLONG_REASON)).map((s) => s.path),
-    stateFiles: entries
-      .filter((e) => e.type === 'file' && (e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)))
-      .map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
-    includesSecrets: entries.some((e) => selection.isSecretModule(e.module)),
+    stateFiles: seen.stateFiles,
+    includesSecrets: seen.includesSecrets,
     modulesExpected: (scope.only ?? selection.modulesKnown).filter((m) => scope.noSecrets !== true || !selection.isSecretModule(m)),
     policyPresets: entry.policyPresets,
     customPolicies: entry.customPolicies,
@@ -192,8 +228,6 @@ function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, 
     },
     // Only mounts the snapshot covers: a restore recreates every recorded mount dir.
     mounts: mounts.filter((m) => m.prefix === '' || selection.classify(m.prefix, true).kind === 'in_scope'),
-    entries,
-    skipped: scan.skipped,
   };
 }
 
@@ -205,9 +239,9 @@ function databaseRecord(writer: BundleWriter): DatabaseRecord {
 }
 
 /** `snapshot list` would otherwise parse this inventory once to size the bundle; a failure here costs only that. */
-function cacheSpaceDigestQuietly(sandboxDir: string, id: string, entries: BundleEntry[], deps: EngineDeps): void {
+function cacheSpaceDigestQuietly(sandboxDir: string, id: string, rows: DigestRows, deps: EngineDeps): void {
   try {
-    cacheSpaceDigest(sandboxDir, id, entries);
+    cacheSpaceDigest(sandboxDir, id, rows);
   } catch (error) {
     deps.events.warning?.(`could not cache the size of ${id}: ${(error as Error).message}`);
   }
