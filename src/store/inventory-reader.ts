@@ -18,8 +18,14 @@ export interface Inventory {
 
 const HEAD = 20;
 
-/** The sidecar's lines, one gzip member at a time, checking the bytes' sha256 once they end. */
-function* sidecarLines(file: string, ref: InventoryRef): Generator<string> {
+/** Where the sidecar's bytes come from: a file, or a buffer (an archive's copy). */
+interface ByteSource {
+  size: number;
+  read(into: Buffer, length: number, position: number): number;
+  close(): void;
+}
+
+function fileSource(file: string): ByteSource {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -27,18 +33,28 @@ function* sidecarLines(file: string, ref: InventoryRef): Generator<string> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw inventoryDamaged(file, 'is missing');
     throw error;
   }
+  return { size: fs.fstatSync(fd).size, read: (into, length, position) => fs.readSync(fd, into, 0, length, position), close: () => fs.closeSync(fd) };
+}
+
+function bufferSource(bytes: Buffer): ByteSource {
+  return { size: bytes.length, read: (into, length, position) => bytes.copy(into, 0, position, Math.min(position + length, bytes.length)), close: () => undefined };
+}
+
+/** The sidecar's lines, one gzip member at a time, checking the bytes' sha256 once they end. */
+function* sidecarLines(file: string, ref: InventoryRef, bytes?: Buffer): Generator<string> {
+  const source = bytes === undefined ? fileSource(file) : bufferSource(bytes);
   try {
     const hash = fileHash();
-    const size = fs.fstatSync(fd).size;
+    const size = source.size;
     let offset = 0;
     let carry = '';
     const head = Buffer.alloc(HEAD);
     while (offset < size) {
-      if (fs.readSync(fd, head, 0, HEAD, offset) !== HEAD) throw inventoryDamaged(file, 'is truncated');
+      if (source.read(head, HEAD, offset) !== HEAD) throw inventoryDamaged(file, 'is truncated');
       const length = memberLength(head, file);
       if (offset + length > size) throw inventoryDamaged(file, 'is truncated');
       const member = Buffer.allocUnsafe(length);
-      if (fs.readSync(fd, member, 0, length, offset) !== length) throw inventoryDamaged(file, 'is truncated');
+      if (source.read(member, length, offset) !== length) throw inventoryDamaged(file, 'is truncated');
       hash.update(member);
       offset += length;
       const lines = (carry + gunzipMember(member, file).toString('utf8')).split('\n');
@@ -48,7 +64,7 @@ function* sidecarLines(file: string, ref: InventoryRef): Generator<string> {
     if (carry !== '') throw inventoryDamaged(file, 'is truncated (its last line is cut)');
     if (hash.digest('hex') !== ref.sha256) throw inventoryDamaged(file, 'does not match the sha256 its header records');
   } finally {
-    fs.closeSync(fd);
+    source.close();
   }
 }
 
@@ -61,7 +77,7 @@ function parseLine(line: string, index: number, file: string): unknown {
 }
 
 /** The sidecar form: `rebuild-inventory.jsonl.gz` beside the header, checked against the header's count, sha256 and contentSha256. */
-export function sidecarInventory(dir: string, ref: InventoryRef, contentSha256: string): Inventory {
+export function sidecarInventory(dir: string, ref: InventoryRef, contentSha256: string, bytes?: Buffer): Inventory {
   const file = path.join(dir, ref.file);
   const skipped: SkippedEntry[] = [];
   function* entries(): Generator<BundleEntry> {
@@ -69,7 +85,7 @@ export function sidecarInventory(dir: string, ref: InventoryRef, contentSha256: 
     const order = new EntryOrder();
     const content = new ContentHash();
     let index = 0;
-    for (const line of sidecarLines(file, ref)) {
+    for (const line of sidecarLines(file, ref, bytes)) {
       const raw = parseLine(line, index, file);
       if (index < ref.entries) {
         const entry = parseEntry(raw, index, file);

@@ -26,6 +26,8 @@ const MEMBER_TEXT = 128 * 1024;
 export class InventoryWriter {
   private readonly file: string;
   private fd: number | undefined;
+  /** Set when the inventory is gathered in memory (an export's archive) instead of written to a file. */
+  private readonly chunks: Buffer[] | undefined;
   private readonly order = new EntryOrder();
   private readonly content = new ContentHash();
   private readonly bytesHash = fileHash();
@@ -34,11 +36,18 @@ export class InventoryWriter {
   private entries = 0;
   private skipped = 0;
   private files = 0;
-  private bytes = 0;
+  private fileBytes = 0;
 
-  constructor(dir: string) {
-    this.file = path.join(dir, INVENTORY_FILE);
-    this.fd = fs.openSync(this.file, 'wx', 0o600);
+  /** Writes `<dir>/rebuild-inventory.jsonl.gz`, or gathers the bytes in memory when `dir` is undefined (see bytes()). */
+  constructor(dir: string | undefined) {
+    this.file = dir === undefined ? INVENTORY_FILE : path.join(dir, INVENTORY_FILE);
+    if (dir === undefined) this.chunks = [];
+    else this.fd = fs.openSync(this.file, 'wx', 0o600);
+  }
+
+  /** The inventory gathered in memory, once finished. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks ?? []);
   }
 
   add(entry: BundleEntry): void {
@@ -58,7 +67,7 @@ export class InventoryWriter {
     this.moduleSet.add(entry.module);
     if (entry.type === 'file') {
       this.files++;
-      this.bytes += entry.size ?? 0;
+      this.fileBytes += entry.size ?? 0;
     }
     this.push(JSON.stringify(entry));
   }
@@ -71,14 +80,16 @@ export class InventoryWriter {
   /** Flushes, fsyncs and closes the sidecar; the header that points at it is written next. */
   finish(): InventorySummary {
     this.flush();
-    const fd = this.open();
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    this.fd = undefined;
+    if (this.chunks === undefined) {
+      const fd = this.open();
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      this.fd = undefined;
+    }
     return {
       ref: { file: INVENTORY_FILE, entries: this.entries, skipped: this.skipped, sha256: this.bytesHash.digest('hex') },
       contentSha256: this.content.digest(),
-      totals: { files: this.files, bytes: this.bytes },
+      totals: { files: this.files, bytes: this.fileBytes },
       modules: [...this.moduleSet].sort(),
     };
   }
@@ -98,10 +109,14 @@ export class InventoryWriter {
     if (this.pending === '') return;
     const member = gzipMember(Buffer.from(this.pending, 'utf8'));
     this.pending = '';
+    this.bytesHash.update(member);
+    if (this.chunks !== undefined) {
+      this.chunks.push(member);
+      return;
+    }
     const fd = this.open();
     let offset = 0;
     while (offset < member.length) offset += fs.writeSync(fd, member, offset, member.length - offset);
-    this.bytesHash.update(member);
   }
 
   private open(): number {
@@ -110,14 +125,14 @@ export class InventoryWriter {
   }
 }
 
-/** An inventory written from entries already in memory (import, tests), sorted here by path. */
-export function writeInventory(dir: string, entries: readonly BundleEntry[], skipped: readonly SkippedEntry[]): InventorySummary {
+/** An inventory written from entries already in memory (import, export, tests), sorted here by path; in memory when `dir` is undefined. */
+export function writeInventory(dir: string | undefined, entries: readonly BundleEntry[], skipped: readonly SkippedEntry[]): InventorySummary & { bytes: Buffer } {
   const writer = new InventoryWriter(dir);
   try {
     const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const entry of sorted) writer.add(entry);
     for (const item of skipped) writer.addSkipped(item);
-    return writer.finish();
+    return { ...writer.finish(), bytes: writer.bytes() };
   } finally {
     writer.close();
   }

@@ -159,9 +159,10 @@ const HEADER_WORDS = 6;
  * For snapshot create, right after publishing a bundle: cache its digest from the entries it
  * still holds, so the next `snapshot list` need not parse that inventory (~0.3 s on a large home).
  */
-export function cacheSpaceDigest(sandboxDir: string, id: string, rows: DigestRows): void {
+export function cacheSpaceDigest(sandboxDir: string, id: string, rows: DigestRows | Iterable<BundleEntry>): void {
   const stat = fs.statSync(path.join(sandboxDir, id, MANIFEST_FILE), { throwIfNoEntry: false });
-  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], rows.digest());
+  const digest = rows instanceof DigestRows ? rows.digest() : computeDigest(rows);
+  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], digest);
 }
 
 /** A digest gathered one entry at a time (create feeds it as its inventory streams out): three numbers per file. */

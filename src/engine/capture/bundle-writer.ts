@@ -9,14 +9,13 @@ import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
 import { copyFileHashed } from './copy.js';
 import { copyJobsParallel, type CopyJob, type JobOutcome } from './copy-jobs.js';
-import type { ScannedEntry } from '../sandbox/scan.js';
+import type { ScanList, ScannedEntry } from '../sandbox/scan-list.js';
 import type { LinkSource, LinkSources } from './link-sources.js';
 
 /** A file to copy: its job, and the scan entry (by index) its outcome completes. */
 interface PendingCopy {
   job: CopyJob;
   index: number;
-  scanned: ScannedEntry;
 }
 
 /**
@@ -55,11 +54,11 @@ export class BundleWriter {
   ) {}
 
   /** Writes every entry's file, then gives `emit` each entry in scan (path) order; vanished ones are left out. */
-  async writeAll(scannedEntries: readonly ScannedEntry[], emit: (entry: BundleEntry) => void): Promise<void> {
+  async writeAll(list: ScanList, emit: (entry: BundleEntry) => void): Promise<void> {
     const copies: PendingCopy[] = [];
-    this.results = new Array<FileResult>(scannedEntries.length);
-    for (let index = 0; index < scannedEntries.length; index++) {
-      const scanned = scannedEntries[index]!;
+    this.results = new Array<FileResult>(list.length);
+    for (let index = 0; index < list.length; index++) {
+      const scanned = list.at(index);
       const prior = this.writeCheap(scanned);
       if (scanned.type !== 'file') continue;
       const job: CopyJob = { source: scanned.source, dest: this.destOf(scanned.path), mode: bundleFileMode(scanned.stat.mode & 0o7777), size: scanned.stat.size };
@@ -73,16 +72,16 @@ export class BundleWriter {
         this.tick(1, scanned.stat.size);
         continue;
       }
-      copies.push({ job, index, scanned });
+      copies.push({ job, index });
     }
     const outcomes = await copyJobsParallel(
       copies.map((c) => c.job),
       (files, bytes) => this.tick(files, bytes),
     );
     this.deps.fault?.('create:mid-copy');
-    for (let i = 0; i < outcomes.length; i++) await this.record(copies[i]!, outcomes[i]!);
-    for (let index = 0; index < scannedEntries.length; index++) {
-      const entry = this.entryOf(scannedEntries[index]!, this.results[index]);
+    for (let i = 0; i < outcomes.length; i++) await this.record(list.at(copies[i]!.index), copies[i]!.index, outcomes[i]!);
+    for (let index = 0; index < list.length; index++) {
+      const entry = this.entryOf(list.at(index), this.results[index]);
       if (entry !== undefined) emit(entry);
     }
     this.results = [];
@@ -103,7 +102,7 @@ export class BundleWriter {
   }
 
   /** What a copy job's outcome means for its entry; a database is backed up here, through SQLite. */
-  private async record({ index, scanned }: PendingCopy, outcome: JobOutcome): Promise<void> {
+  private async record(scanned: ScannedEntry, index: number, outcome: JobOutcome): Promise<void> {
     const entry = { path: scanned.path, mode: scanned.stat.mode & 0o7777 };
     if (outcome.kind === 'copied') {
       this.results[index] = outcome.sparse ? { sha256: outcome.sha256, size: outcome.size, sparse: true } : { sha256: outcome.sha256, size: outcome.size };

@@ -77,7 +77,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
   const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
-  const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
+  const totalBytes = sandbox.scan.entries.fileTotals().bytes;
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
@@ -167,13 +167,8 @@ async function writePayload(
   const payload = path.join(partialDir, PAYLOAD_DIR);
   fs.mkdirSync(payload, { mode: 0o700 });
   const wanted = new Set<string>();
-  let bytes = 0;
-  for (const e of scan.entries) {
-    if (e.type !== 'file') continue;
-    wanted.add(e.path);
-    bytes += e.stat.size;
-  }
-  deps.events.phase?.('copy', { files: wanted.size, bytes });
+  for (let i = 0; i < scan.entries.length; i++) if (scan.entries.type(i) === 'file') wanted.add(scan.entries.path(i));
+  deps.events.phase?.('copy', scan.entries.fileTotals());
   const writer = new BundleWriter(payload, linkSources(records, wanted, deps), deps);
   wanted.clear();
   const sink = new InventoryWriter(partialDir);
