@@ -74,3 +74,17 @@ export function rewriteInventory(dir: string, edit: (text: string) => string, op
   if (options.entries !== undefined) header.inventory.entries = options.entries;
   fs.writeFileSync(headerFile, JSON.stringify(header, null, 1) + '\n');
 }
+
+/**
+ * A bundle's manifest as one JSON document, as it read before the inventory moved to its sidecar:
+ * the header's fields, with `entries` and `skipped` read from `rebuild-inventory.jsonl.gz` when
+ * the header points at one.
+ */
+export function manifestJson(dir: string): Record<string, unknown> {
+  const header = JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as Record<string, unknown>;
+  const ref = header.inventory as { file: string; entries: number } | undefined;
+  if (ref === undefined) return header;
+  const lines = zlib.gunzipSync(fs.readFileSync(path.join(dir, ref.file))).toString('utf8').split('\n').filter((l) => l !== '');
+  const parsed = lines.map((l) => JSON.parse(l) as unknown);
+  return { ...header, entries: parsed.slice(0, ref.entries), skipped: parsed.slice(ref.entries) };
+}
