@@ -22,7 +22,7 @@ interface PendingCopy {
  * What became of a file, by scan index: the content fields its entry takes (a linked file's from
  * its previous entry, a copied one's from the copy), or VANISHED when it is not in the bundle.
  */
-type FileResult = Partial<BundleEntry> | typeof VANISHED;
+type FileResult = Partial<BundleEntry> | LinkSource | typeof VANISHED;
 const VANISHED = 0;
 
 /**
@@ -65,7 +65,8 @@ export class BundleWriter {
       // Linking here is cheaper than shipping the job to a worker (measured: 1.8 s vs 2.3 s on 35,000 files).
       // When the link fails (previous file gone, link limit) the file is copied afresh, forgetting what the old copy was.
       if (prior !== undefined && hardLink(this.previous.fileOf(scanned.path, prior), job.dest)) {
-        this.results[index] = contentFields(prior.entry);
+        // The previous entry itself: its content fields are taken when the entry is emitted.
+        this.results[index] = prior;
         this.linked++;
         this.deps.events.file?.(scanned.path, 'linked');
         if (prior.entry.strategy === 'sqlite_backup') this.databases.push(scanned.path);
@@ -96,7 +97,8 @@ export class BundleWriter {
     else if (scanned.type === 'symlink') entry.target = scanned.target!;
     else {
       const { stat } = scanned;
-      Object.assign(entry, { mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino }, result);
+      const content = result !== undefined && 'payload' in result ? contentFields(result.entry) : result;
+      Object.assign(entry, { mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino }, content);
     }
     return entry;
   }
