@@ -29,8 +29,15 @@ beforeAll(async () => {
 afterEach(() => {
   fs.writeFileSync(path.join(bundle, HEADER), saved.header);
   fs.writeFileSync(path.join(bundle, INVENTORY), saved.inventory);
-  fs.rmSync(path.join(base, 'copy'), { recursive: true, force: true });
 });
+
+/** A new sandbox name and root for each restore: a restore registers the sandbox it restores into. */
+let copies = 0;
+function restoreArgs(): { args: string[]; root: string } {
+  copies++;
+  const root = path.join(base, `copy${copies}`);
+  return { args: ['oc', 'snapshot', 'restore', 'latest', '--to', `copy${copies}`, '--root', root, '--yes', '--no-pre-restore'], root };
+}
 
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
@@ -39,19 +46,21 @@ async function expectRefused(reason: RegExp): Promise<void> {
   const verify = await clawback(home, ['oc', 'snapshot', 'verify', 'latest']);
   expect(verify.exitCode, String(verify.stderr)).toBe(6);
   expect(String(verify.stdout) + String(verify.stderr)).toMatch(reason);
-  const restore = await clawback(home, ['oc', 'snapshot', 'restore', 'latest', '--to', 'copy', '--root', path.join(base, 'copy'), '--yes', '--no-pre-restore']);
+  const target = restoreArgs();
+  const restore = await clawback(home, target.args);
   expect(restore.exitCode, String(restore.stderr)).toBe(6);
   const error = String(restore.stderr).trim().split('\n');
   expect(error[0]).toMatch(reason);
   expect(String(restore.stderr)).toMatch(/hint|choose another/i);
-  expect(fs.existsSync(path.join(base, 'copy', 'workspace', 'SOUL.md'))).toBe(false);
+  expect(fs.existsSync(path.join(target.root, 'workspace', 'SOUL.md'))).toBe(false);
 }
 
 describe('a damaged inventory sidecar', () => {
   it('is read as written: the undamaged bundle verifies and restores', async () => {
     await expectOk(clawback(home, ['oc', 'snapshot', 'verify', 'latest']));
-    await expectOk(clawback(home, ['oc', 'snapshot', 'restore', 'latest', '--to', 'copy', '--root', path.join(base, 'copy'), '--yes', '--no-pre-restore']));
-    expect(fs.readFileSync(path.join(base, 'copy', 'workspace', 'SOUL.md'), 'utf8')).toBe('# one\n');
+    const target = restoreArgs();
+    await expectOk(clawback(home, target.args));
+    expect(fs.readFileSync(path.join(target.root, 'workspace', 'SOUL.md'), 'utf8')).toBe('# one\n');
     // The sidecar is plain gzip: any gunzip reads it, one JSON entry per line.
     const lines = zlib.gunzipSync(saved.inventory).toString('utf8').trim().split('\n');
     expect(JSON.parse(lines[0]!)).toMatchObject({ path: expect.any(String), type: expect.any(String) });
