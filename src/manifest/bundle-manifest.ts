@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { IntegrityError, MalformedManifestError, UnsafeEntryPathError, UnsupportedBundleError } from '../errors.js';
 import { checkEntryList, relativePathProblem } from '../fs-safety/safe-path.js';
 import { isRecord } from '../records.js';
+import { INVENTORY_FILE, type InventoryRef } from './inventory.js';
 
 export const BUNDLE_FORMAT = 'clawback-bundle/1';
 export const BUNDLE_VERSION = 1;
@@ -117,6 +118,8 @@ export interface BundleManifest {
   origin?: Record<string, string>;
   /** Set on a NemoClaw bundle read in place (format nemoclaw-v1); never written. */
   nemoclaw?: NemoClawFields;
+  /** Where the inventory is (bundles written since the inventory moved out of this file); absent when `entries` are inline. */
+  inventory?: InventoryRef;
   entries: BundleEntry[];
   skipped: SkippedEntry[];
   totals: { files: number; bytes: number };
@@ -124,7 +127,10 @@ export interface BundleManifest {
 }
 
 /** Everything but the inventory: what listing and selectors need, readable without parsing every entry. */
-export type BundleHeader = Omit<BundleManifest, 'entries' | 'skipped' | 'contentSha256'>;
+export type BundleHeader = Omit<BundleManifest, 'entries' | 'skipped' | 'contentSha256'> & {
+  /** Read with the header where the inventory is a sidecar (it then sits at the header's end). */
+  contentSha256?: string;
+};
 
 /** The key that separates the header from the inventory in a serialised manifest. */
 const ENTRIES_MARKER = '\n "entries": [';
@@ -140,8 +146,30 @@ function canonicalEntry(entry: BundleEntry): string {
 /** sha256 over the sorted entries' identity fields: detects any edit of the inventory. */
 export function contentSha256(entries: readonly BundleEntry[]): string {
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  // One update over the joined lines: the same digest as one update per line, far fewer native calls.
-  return createHash('sha256').update(sorted.map((entry) => canonicalEntry(entry) + '\n').join('')).digest('hex');
+  const hash = new ContentHash();
+  for (const entry of sorted) hash.add(entry);
+  return hash.digest();
+}
+
+/**
+ * contentSha256 fed one entry at a time, in path order (the order every inventory keeps):
+ * lines are batched so the digest costs few native calls, and nothing holds them all.
+ */
+export class ContentHash {
+  private readonly hash = createHash('sha256');
+  private pending = '';
+
+  add(entry: BundleEntry): void {
+    this.pending += canonicalEntry(entry) + '\n';
+    if (this.pending.length > 64 * 1024) {
+      this.hash.update(this.pending);
+      this.pending = '';
+    }
+  }
+
+  digest(): string {
+    return this.hash.update(this.pending).digest('hex');
+  }
 }
 
 
@@ -154,7 +182,7 @@ function fail(file: string, what: string): never {
  * a second object per entry doubled the memory of reading a 40,000-entry
  * manifest. Wrong-typed optional fields are dropped; wrong required ones fail.
  */
-function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
+export function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
   if (!isRecord(raw)) fail(file, `entry ${index} is not an object`);
   const { path, type } = raw;
   if (typeof path !== 'string') fail(file, `entry ${index} has no path`);
@@ -181,7 +209,7 @@ function parseEntry(raw: unknown, index: number, file: string): BundleEntry {
   return raw as unknown as BundleEntry;
 }
 
-function pathReasons(raw: unknown[]): SkippedEntry[] {
+export function pathReasons(raw: unknown[]): SkippedEntry[] {
   return raw.filter(isRecord).map((s) => ({ path: String(s.path), reason: String(s.reason) }));
 }
 
@@ -218,6 +246,16 @@ export function parseBundleManifest(text: string, file: string): BundleManifest 
  */
 export function parseBundleHeader(text: string, file: string): BundleHeader {
   const cut = text.indexOf(ENTRIES_MARKER);
+  if (cut < 0) {
+    const raw = parseJsonObject(text, file);
+    const header = headerFields(raw, file);
+    if (isRecord(raw.inventory)) {
+      header.inventory = inventoryRef(raw.inventory, file);
+      if (typeof raw.contentSha256 !== 'string') fail(file, 'contentSha256 missing');
+      header.contentSha256 = raw.contentSha256;
+    } else if (!Array.isArray(raw.entries)) fail(file, 'entries missing');
+    return header;
+  }
   if (cut > 0 && text[cut - 1] === ',') return headerFields(parseJsonObject(text.slice(0, cut - 1) + '\n}', file), file);
   return headerFields(parseJsonObject(text, file), file);
 }
@@ -229,6 +267,18 @@ function coveredPaths(raw: unknown[], file: string): string[] {
     if (problem) throw new UnsafeEntryPathError(`${file}: scope path ${JSON.stringify(p)} ${problem}`);
     return p as string;
   });
+}
+
+function inventoryRef(raw: Record<string, unknown>, file: string): InventoryRef {
+  // Only the one name: a header must not point a reader anywhere else.
+  if (raw.file !== INVENTORY_FILE) fail(file, `inventory file ${JSON.stringify(raw.file)} is not ${INVENTORY_FILE}`);
+  const count = (key: string): number => {
+    const value = raw[key];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(file, `inventory ${key} is not a count`);
+    return value;
+  };
+  if (typeof raw.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.sha256)) fail(file, 'inventory sha256 is not a sha256');
+  return { file: INVENTORY_FILE, entries: count('entries'), skipped: count('skipped'), sha256: raw.sha256 };
 }
 
 function parseJsonObject(text: string, file: string): Record<string, unknown> {
@@ -305,6 +355,8 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
 
 /** The inventory checksum must match the entries; anything else means the manifest was edited or damaged. */
 export function assertContentChecksum(manifest: BundleManifest, file: string): void {
+  // A sidecar inventory was checked against it entry by entry as it was read.
+  if (manifest.inventory !== undefined) return;
   const actual = contentSha256(manifest.entries);
   if (actual !== manifest.contentSha256) {
     throw new IntegrityError('manifest-checksum', `${file}: contentSha256 does not match the entries`, {
@@ -313,9 +365,18 @@ export function assertContentChecksum(manifest: BundleManifest, file: string): v
   }
 }
 
-/** Header first, inventory last, one entry per line: readable, and the header can be parsed alone. */
+/**
+ * The header of a bundle whose inventory is a sidecar: every field but the entries, then where
+ * the inventory is and the checksum over its entries.
+ */
+export function serializeBundleHeader(header: BundleHeader, inventory: InventoryRef, checksum: string): string {
+  const { inventory: _old, contentSha256: _sum, ...fields } = header;
+  return JSON.stringify({ ...fields, inventory, contentSha256: checksum }, null, 1) + '\n';
+}
+
+/** Header first, inventory last, one entry per line: readable, and the header can be parsed alone (the form written before the sidecar, still read; export-zip and tests use it). */
 export function serializeBundleManifest(manifest: BundleManifest): string {
-  const { entries, skipped, contentSha256: checksum, ...header } = manifest;
+  const { entries, skipped, contentSha256: checksum, inventory: _ref, ...header } = manifest;
   const head = JSON.stringify(header, null, 1).replace(/\n}$/, '');
   const list = (items: readonly unknown[]): string => (items.length === 0 ? '[]' : `[\n${items.map((item) => '  ' + JSON.stringify(item)).join(',\n')}\n ]`);
   return `${head},\n "entries": ${list(entries)},\n "skipped": ${list(skipped)},\n "contentSha256": ${JSON.stringify(checksum)}\n}\n`;

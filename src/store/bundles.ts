@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClawbackError, ExitCode } from '../errors.js';
+import { ClawbackError, ExitCode, MalformedManifestError } from '../errors.js';
 import {
   MANIFEST_FILE,
   PAYLOAD_DIR,
@@ -11,11 +11,15 @@ import {
 } from '../manifest/bundle-manifest.js';
 import { isNemoClawManifest, nemoclawHeader, parseNemoClawManifest, type NemoClawManifest } from '../manifest/nemoclaw-manifest.js';
 import { isRecord } from '../records.js';
+import { collectInventory, inlineInventory, sidecarInventory, type Inventory } from './inventory-reader.js';
 import { namesIn } from './dirs.js';
 import { parseBundleTimestamp } from './home.js';
 import { shortIdOf } from './short-id.js';
 
 export const PARTIAL_SUFFIX = '.partial';
+
+/** How a manifest with its entries inline (written before the sidecar) begins its inventory. */
+const INLINE_ENTRIES = '\n "entries": [';
 
 export type BundleState = 'complete' | 'partial' | 'corrupt';
 
@@ -49,9 +53,47 @@ export function bundlePayloadDir(dir: string): string {
   return path.join(dir, PAYLOAD_DIR);
 }
 
+/** The whole manifest, its inventory in arrays: for readers that need random access to every entry. */
 export function readBundleManifest(dir: string): BundleManifest {
   const file = path.join(dir, MANIFEST_FILE);
-  return parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.includes(INLINE_ENTRIES)) {
+    const header = parseBundleHeader(text, file);
+    if (header.inventory !== undefined) {
+      const { entries, skipped } = collectInventory(sidecarInventory(dir, header.inventory, header.contentSha256 ?? ''));
+      const { contentSha256: checksum, ...rest } = header;
+      return { ...rest, entries, skipped, contentSha256: checksum ?? '' };
+    }
+  }
+  return parseBundleManifest(text, file);
+}
+
+/**
+ * A bundle's inventory, read one entry at a time (the sidecar) or from the manifest it is inline
+ * in (bundles written before the sidecar); either way checked against its contentSha256 once read.
+ */
+export function openInventory(dir: string, header?: BundleHeader): Inventory {
+  const file = path.join(dir, MANIFEST_FILE);
+  let known = header;
+  if (known?.inventory === undefined) {
+    const text = fs.readFileSync(file, 'utf8');
+    known = text.includes(INLINE_ENTRIES) ? undefined : parseBundleHeader(text, file);
+    if (known?.inventory === undefined) {
+      const manifest = parseBundleManifest(text, file);
+      return inlineInventory(manifest.entries, manifest.skipped, { value: manifest.contentSha256, file });
+    }
+  }
+  return sidecarInventory(dir, known.inventory, known.contentSha256 ?? '');
+}
+
+/** A record's inventory: a NemoClaw bundle's is synthesised from its files (through the record), a clawback bundle's read from disk. */
+export function recordInventory(record: BundleRecord): Inventory {
+  if (record.legacy !== undefined) {
+    const manifest = record.manifest;
+    if (manifest === undefined) throw new MalformedManifestError(`${record.dir}: no manifest`);
+    return inlineInventory(manifest.entries, manifest.skipped);
+  }
+  return openInventory(record.dir, record.header);
 }
 
 /**
@@ -72,12 +114,12 @@ function readBundleHeader(dir: string, legacy: LegacyReader | undefined): { head
     const buffer = Buffer.allocUnsafe(64 * 1024);
     const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
     text = buffer.subarray(0, read).toString('utf8');
-    if (read === buffer.length && !text.includes('\n "entries": [')) text = fs.readFileSync(file, 'utf8');
+    if (read === buffer.length && !text.includes(INLINE_ENTRIES)) text = fs.readFileSync(file, 'utf8');
   } finally {
     fs.closeSync(fd);
   }
   // clawback always writes an inventory; a manifest without one may be NemoClaw's own.
-  if (!text.includes('"entries"')) {
+  if (!text.includes('"entries"') && !text.includes('"inventory"')) {
     const nemoclaw = nemoclawManifestIn(text, file);
     if (nemoclaw) return { header: nemoclawHeader(nemoclaw, legacy?.totals(dir, nemoclaw) ?? { files: 0, bytes: 0 }), legacy: nemoclaw };
   }

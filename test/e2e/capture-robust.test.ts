@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clawback, json, tempDir } from '../helpers/cli.js';
+import { manifestJson } from '../helpers/bundles.js';
 
 /**
  * What a snapshot does with files that are not what they look like: a file with the SQLite header
@@ -48,7 +49,7 @@ interface ManifestView {
 }
 
 function manifestOf(dir: string): ManifestView {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as ManifestView;
+  return manifestJson(dir) as unknown as ManifestView;
 }
 
 /** A real database with rows, then a copy with a page overwritten: SQLite opens it and finds it malformed. */

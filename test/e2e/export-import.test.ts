@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarEntries } from '../../src/formats/tar.js';
-import { contentSha256, parseBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { contentSha256, parseBundleHeader, type BundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { collectInventory, sidecarInventory } from '../../src/store/inventory-reader.js';
 import { expectOk, freshQwenPaw, gunzip, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
 import { bundleIds } from '../helpers/bundles.js';
 import { clawback, json } from '../helpers/cli.js';
@@ -29,10 +30,16 @@ beforeAll(async () => {
 
 afterAll(() => source?.cleanup());
 
-function manifestOf(tarGz: string): ReturnType<typeof parseBundleManifest> {
+/** The manifest a tar.gz export carries: its header (the first entry) and its inventory sidecar (the second). */
+function manifestOf(tarGz: string): BundleManifest {
   const tar = gunzip(tarGz);
-  const size = parseInt(tar.subarray(124, 136).toString('latin1').replace(/\0.*$/, '').trim(), 8);
-  return parseBundleManifest(tar.subarray(512, 512 + size).toString('utf8'), tarGz);
+  const sizeAt = (offset: number): number => parseInt(tar.subarray(offset + 124, offset + 136).toString('latin1').replace(/\0.*$/, '').trim(), 8);
+  const size = sizeAt(0);
+  const header = parseBundleHeader(tar.subarray(512, 512 + size).toString('utf8'), tarGz);
+  const second = 512 + Math.ceil(size / 512) * 512;
+  const sidecar = tar.subarray(second + 512, second + 512 + sizeAt(second));
+  const { entries, skipped } = collectInventory(sidecarInventory('', header.inventory!, header.contentSha256!, sidecar));
+  return { ...header, entries, skipped, contentSha256: header.contentSha256! };
 }
 
 describe('snapshot export', () => {
@@ -47,9 +54,10 @@ describe('snapshot export', () => {
 
     const entries = await readTarEntries(out);
     expect(entries[0]!.name).toBe('rebuild-manifest.json');
-    expect(entries.slice(1).every((e) => e.name === 'payload/' || e.name.startsWith('payload/'))).toBe(true);
+    expect(entries[1]!.name).toBe('rebuild-inventory.jsonl.gz');
+    expect(entries.slice(2).every((e) => e.name === 'payload/' || e.name.startsWith('payload/'))).toBe(true);
     expect(entries.some((e) => e.name.startsWith('payload/secrets'))).toBe(false);
-    expect(entries.filter((e) => e.type === 'file').length).toBe(doc.export.files + 1);
+    expect(entries.filter((e) => e.type === 'file').length).toBe(doc.export.files + 2);
 
     // the manifest travelling with it is derived: no secret entries, totals and checksum recomputed
     const manifest = manifestOf(out);

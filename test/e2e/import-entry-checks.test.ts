@@ -6,7 +6,8 @@ import { zipBytes, type RawZipEntry } from '../../fixtures/qwenpaw-zip.js';
 import { freshQwenPaw, qwenPawSource, type QwenPawSource } from '../helpers/archives.js';
 import { exportSnapshot } from '../../src/engine/archive/export.js';
 import { completeManifest } from '../../src/engine/bundle/complete-manifest.js';
-import { MANIFEST_FILE, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { MANIFEST_FILE, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { readBundleManifest } from '../../src/store/bundles.js';
 import { bundleIds, sandboxDir } from '../helpers/bundles.js';
 import { clawback } from '../helpers/cli.js';
 import { testDeps } from '../helpers/deps.js';
@@ -80,7 +81,8 @@ async function exportWithLink(link: string, target: string): Promise<string> {
   const bundle = path.join(sandboxDir(source.home, 'qp'), source.timestamp);
   const manifestFile = path.join(bundle, MANIFEST_FILE);
   const original = fs.readFileSync(manifestFile, 'utf8');
-  const manifest = parseBundleManifest(original, manifestFile);
+  // Written with its entries inline (the form bundles had before the sidecar, still read); put back after.
+  const manifest = readBundleManifest(bundle);
   const parent = manifest.entries.find((e) => e.path === path.posix.dirname(link));
   expect(parent?.type).toBe('dir');
   const entries = [...manifest.entries, { path: link, type: 'symlink' as const, target, module: parent!.module }].sort((a, b) => (a.path < b.path ? -1 : 1));

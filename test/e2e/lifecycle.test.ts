@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clawback, json } from '../helpers/cli.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
-import { bundleIds, flipByte, payloadPath, sandboxDir, sha256File, unlinkedPayloadFiles } from '../helpers/bundles.js';
+import { bundleIds, flipByte, manifestJson, payloadPath, sandboxDir, sha256File, unlinkedPayloadFiles } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
 import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 import { treeDigest } from '../helpers/tree.js';
@@ -37,7 +37,7 @@ function create(): Promise<string> {
 }
 
 function manifestOf(id: string): ManifestFile {
-  return JSON.parse(fs.readFileSync(path.join(sandboxDir(fx.home, SB), id, 'rebuild-manifest.json'), 'utf8')) as ManifestFile;
+  return manifestJson(path.join(sandboxDir(fx.home, SB), id)) as unknown as ManifestFile;
 }
 
 function live(rel: string): string {

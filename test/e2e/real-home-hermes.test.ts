@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
 import { REPO, clawback, json, tempDir } from '../helpers/cli.js';
+import { manifestJson } from '../helpers/bundles.js';
 
 /**
  * Issue 11, "Must show": a Hermes home whose models/, runtimes/, hermes-agent/ and node/ hold several
@@ -50,7 +51,7 @@ async function holdLock(file: string): Promise<ChildProcess> {
   return child;
 }
 
-const manifestOf = (dir: string): Manifest => JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as Manifest;
+const manifestOf = (dir: string): Manifest => manifestJson(dir) as unknown as Manifest;
 const inside = (rel: string, dir: string): boolean => rel === dir || rel.startsWith(`${dir}/`);
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
 import { writeDatabaseRow } from '../helpers/sqlite.js';
 import { readTree } from '../helpers/tree.js';
+import { manifestJson } from '../helpers/bundles.js';
 
 /**
  * Issue 11, "Must show": a real-layout OpenClaw home (JSON5 config with $include, state/ and per-agent
@@ -51,7 +52,7 @@ beforeAll(async () => {
   const created = await cli('oc', 'snapshot', 'create', '--name', 'real', '--json');
   expect(created.exitCode, String(created.stderr)).toBe(0);
   snapshotDir = json<CreateDoc>(created).snapshot.dir;
-  manifest = JSON.parse(fs.readFileSync(path.join(snapshotDir, 'rebuild-manifest.json'), 'utf8')) as Manifest;
+  manifest = manifestJson(snapshotDir) as unknown as Manifest;
 }, 60_000);
 
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));

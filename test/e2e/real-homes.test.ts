@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clawback, json, tempDir } from '../helpers/cli.js';
 import { readTree, treeDigest, type TreeOptions } from '../helpers/tree.js';
+import { manifestJson } from '../helpers/bundles.js';
 
 const OPENCLAW_TREE: TreeOptions = { skip: (rel) => rel === 'extensions', databasesByContent: true };
 
@@ -63,7 +64,7 @@ function onlyBundle(sandbox: string): { dir: string; manifest: Manifest } {
   const dir = path.join(home, 'rebuild-backups', sandbox);
   const ids = fs.readdirSync(dir).filter((n) => /^\d{4}-/.test(n) && !n.includes('.partial')).sort();
   const bundle = path.join(dir, ids.at(-1)!);
-  return { dir: bundle, manifest: JSON.parse(fs.readFileSync(path.join(bundle, 'rebuild-manifest.json'), 'utf8')) as Manifest };
+  return { dir: bundle, manifest: manifestJson(bundle) as unknown as Manifest };
 }
 
 async function add(name: string, kind: string, root: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import { gzipMember } from '../../src/manifest/inventory.js';
 
 export function sandboxDir(home: string, sandbox: string): string {
   return path.join(home, 'rebuild-backups', sandbox);
@@ -53,4 +55,36 @@ export function unlinkedPayloadFiles(bundleDir: string): Map<string, number> {
   };
   walk(path.join(bundleDir, 'payload'), '');
   return out;
+}
+
+/**
+ * Edit a bundle's inventory sidecar as text (one JSON line per entry, then the skipped paths) and
+ * write it back as clawback would (one gzip member); with `fixSha` (the default) the header's
+ * sha256 is made to match, as a careful attacker would, so only the lines themselves can give it away.
+ */
+export function rewriteInventory(dir: string, edit: (text: string) => string, options: { fixSha?: boolean; entries?: number } = {}): void {
+  const file = path.join(dir, 'rebuild-inventory.jsonl.gz');
+  const text = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8');
+  const bytes = gzipMember(Buffer.from(edit(text), 'utf8'));
+  fs.writeFileSync(file, bytes);
+  if (options.fixSha === false && options.entries === undefined) return;
+  const headerFile = path.join(dir, 'rebuild-manifest.json');
+  const header = JSON.parse(fs.readFileSync(headerFile, 'utf8')) as { inventory: { sha256: string; entries: number } };
+  if (options.fixSha !== false) header.inventory.sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (options.entries !== undefined) header.inventory.entries = options.entries;
+  fs.writeFileSync(headerFile, JSON.stringify(header, null, 1) + '\n');
+}
+
+/**
+ * A bundle's manifest as one JSON document, as it read before the inventory moved to its sidecar:
+ * the header's fields, with `entries` and `skipped` read from `rebuild-inventory.jsonl.gz` when
+ * the header points at one.
+ */
+export function manifestJson(dir: string): Record<string, unknown> {
+  const header = JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as Record<string, unknown>;
+  const ref = header.inventory as { file: string; entries: number } | undefined;
+  if (ref === undefined) return header;
+  const lines = zlib.gunzipSync(fs.readFileSync(path.join(dir, ref.file))).toString('utf8').split('\n').filter((l) => l !== '');
+  const parsed = lines.map((l) => JSON.parse(l) as unknown);
+  return { ...header, entries: parsed.slice(0, ref.entries), skipped: parsed.slice(ref.entries) };
 }

@@ -5,7 +5,7 @@ import { deleteSnapshots } from '../../src/engine/retention/delete.js';
 import type { EngineDeps } from '../../src/engine/deps.js';
 import { cacheSpaceDigest, spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../../src/engine/bundle/space.js';
 import { listSnapshotsWithSpace } from '../../src/engine/inspect/list.js';
-import { parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
 import { listBundles, readBundleManifest } from '../../src/store/bundles.js';
 import { sandboxDir } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
@@ -69,7 +69,8 @@ describe('space accounting from the manifests', () => {
     };
     rewrite(path.join(dir, 'payload'));
     const file = path.join(dir, 'rebuild-manifest.json');
-    const manifest = parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
+    // Written back with its entries inline (the form bundles had before the sidecar, still read).
+    const manifest = readBundleManifest(dir);
     manifest.origin = { format: 'clawback-tar', id: 'test' };
     fs.writeFileSync(file, serializeBundleManifest(manifest));
     expect(usage('manifests')).toEqual(usage('inodes'));
@@ -94,7 +95,7 @@ describe('space accounting from the manifests', () => {
 
     // A manifest replaced in place (new inode): its digest is recomputed, not trusted.
     const file = path.join(sandboxDir(fx.home, SB), second, 'rebuild-manifest.json');
-    const manifest = parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
+    const manifest = readBundleManifest(path.dirname(file));
     const soul = manifest.entries.find((e) => e.path === 'workspace/SOUL.md')!;
     soul.ino = (soul.ino ?? 0) + 1;
     fs.writeFileSync(`${file}.new`, serializeBundleManifest(manifest));

@@ -4,9 +4,10 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
 import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify/verify.js';
-import { contentSha256, parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { contentSha256, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { readBundleManifest } from '../../src/store/bundles.js';
 import { REPO } from '../helpers/cli.js';
-import { payloadPath, sandboxDir, sha256File } from '../helpers/bundles.js';
+import { payloadPath, rewriteInventory, sandboxDir, sha256File } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
 import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
@@ -23,9 +24,10 @@ function manifestPath(id: string): string {
 }
 
 /** Rewrite a manifest the way a careful attacker would: entries edited, checksum recomputed. */
-function rewriteManifest(id: string, edit: (manifest: ReturnType<typeof parseBundleManifest>) => void, recompute = true): void {
+function rewriteManifest(id: string, edit: (manifest: ReturnType<typeof readBundleManifest>) => void, recompute = true): void {
   const file = manifestPath(id);
-  const manifest = parseBundleManifest(fs.readFileSync(file, 'utf8'), file);
+  // Written back with its entries inline (the form bundles had before the sidecar, still read).
+  const manifest = readBundleManifest(path.dirname(file));
   edit(manifest);
   if (recompute) manifest.contentSha256 = contentSha256(manifest.entries);
   fs.writeFileSync(file, serializeBundleManifest(manifest));
@@ -101,9 +103,8 @@ describe('verifySnapshots', () => {
     const first = await snapshot(deps, SB);
     const second = await snapshot(deps, SB);
     const third = await snapshot(deps, SB);
-    const text = fs.readFileSync(manifestPath(second), 'utf8');
     // The header still parses (the bundle lists as complete); one inventory line does not.
-    fs.writeFileSync(manifestPath(second), text.replace(/"sha256":"[0-9a-f]{64}"/, '"sha256":"nope"'));
+    rewriteInventory(path.dirname(manifestPath(second)), (text) => text.replace(/"sha256":"[0-9a-f]{64}"/, '"sha256":"nope"'));
     fs.writeFileSync(manifestPath(third), '{ not json');
     const summary = await verifySnapshots({ sandbox: SB, all: true }, deps);
     expect(summary.bundles.map((b) => [b.id, b.ok, b.problems.map((p) => p.path)])).toEqual([

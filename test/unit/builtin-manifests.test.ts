@@ -40,7 +40,7 @@ function scan(kind: string, root: string, scope: ScopeOptions = {}): ScanResult 
 
 /** Captured files and links as `path module[/agent]`. */
 function captured(result: ScanResult): string[] {
-  return result.entries.filter((e) => e.type !== 'dir').map((e) => `${e.path} ${e.module}${e.agent ? `/${e.agent}` : ''}`);
+  return [...result.entries].filter((e) => e.type !== 'dir').map((e) => `${e.path} ${e.module}${e.agent ? `/${e.agent}` : ''}`);
 }
 
 function left(result: ScanResult): Record<string, string> {
@@ -81,7 +81,7 @@ describe('built-in openclaw', () => {
 
   it('records the absolute links of plugin-skills/ as links, and still refuses one anywhere else', () => {
     const ok = scan('openclaw', home(['plugin-skills/a -> /opt/openclaw/skills/a', 'plugin-skills/nested/b -> /elsewhere/b']));
-    expect(ok.entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.target])).toEqual([
+    expect([...ok.entries].filter((e) => e.type === 'symlink').map((e) => [e.path, e.target])).toEqual([
       ['plugin-skills/a', '/opt/openclaw/skills/a'],
       ['plugin-skills/nested/b', '/elsewhere/b'],
     ]);
@@ -137,8 +137,8 @@ describe('built-in hermes', () => {
   it('keeps state.db as a link when it points at the runtime database by an absolute path', () => {
     const result = scan('hermes', home(['runtime/state.db', 'state.db -> $ROOT/runtime/state.db']));
     expect(result.unsafeLinks).toEqual([]);
-    expect(result.entries.find((e) => e.path === 'state.db')).toMatchObject({ type: 'symlink', module: 'sessions' });
-    expect(result.entries.find((e) => e.path === 'runtime/state.db')).toMatchObject({ type: 'file', module: 'sessions' });
+    expect([...result.entries].find((e) => e.path === 'state.db')).toMatchObject({ type: 'symlink', module: 'sessions' });
+    expect([...result.entries].find((e) => e.path === 'runtime/state.db')).toMatchObject({ type: 'file', module: 'sessions' });
   });
 
   it('--no-secrets leaves browser-profile/ out, in the home and in each profile', () => {

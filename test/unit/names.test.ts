@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { completeManifest, type ManifestDraft } from '../../src/engine/bundle/complete-manifest.js';
-import { publishBundle } from '../../src/engine/bundle/publish.js';
+import { publishManifest } from '../../src/engine/bundle/publish.js';
 import { decodeName, displayName, encodeName, fsPath, nameEncodingProblem } from '../../src/fs-safety/fs-path.js';
 import { foreignPathProblem, relativePathProblem } from '../../src/fs-safety/safe-path.js';
-import { parseBundleManifest, serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { serializeBundleManifest } from '../../src/manifest/bundle-manifest.js';
+import { readBundleManifest } from '../../src/store/bundles.js';
 import { tempDir } from '../helpers/cli.js';
 import { testDeps } from '../helpers/deps.js';
 
@@ -74,10 +76,10 @@ describe('publishBundle', () => {
     const partial = path.join(dir, 'home', 's', '2026-01-01T00-00-00-000Z.partial');
     fs.mkdirSync(partial, { recursive: true });
     const names = ['a\\b', 'c:x', 'w\udcff'];
-    const published = publishBundle(partial, completeManifest(draft(names)), testDeps(path.join(dir, 'home')), 'create');
-    const text = fs.readFileSync(path.join(published, 'rebuild-manifest.json'), 'utf8');
+    const published = publishManifest(partial, completeManifest(draft(names)), testDeps(path.join(dir, 'home')), 'create');
+    const text = zlib.gunzipSync(fs.readFileSync(path.join(published, 'rebuild-inventory.jsonl.gz'))).toString('utf8');
     expect(text).toContain('"w\\udcff"');
-    expect(parseBundleManifest(text, 'm').entries.map((e) => e.path)).toEqual(names);
+    expect(readBundleManifest(published).entries.map((e) => e.path)).toEqual(names);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -87,7 +89,7 @@ describe('publishBundle', () => {
     fs.mkdirSync(partial, { recursive: true });
     const manifest = completeManifest(draft(['ok', 'ok']));
     expect(() => serializeBundleManifest(manifest)).not.toThrow();
-    expect(() => publishBundle(partial, manifest, testDeps(path.join(dir, 'home')), 'create')).toThrow(/not published/);
+    expect(() => publishManifest(partial, manifest, testDeps(path.join(dir, 'home')), 'create')).toThrow(/not published/);
     expect(fs.readdirSync(path.dirname(partial))).toEqual([path.basename(partial)]);
     expect(fs.existsSync(path.join(partial, 'rebuild-manifest.json'))).toBe(false);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,6 @@
-import { MANIFEST_FILE, PAYLOAD_DIR, serializeBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { MANIFEST_FILE, PAYLOAD_DIR, serializeBundleHeader, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { INVENTORY_FILE } from '../../manifest/inventory.js';
+import { writeInventory } from '../../store/inventory-writer.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
 import { portableEntry } from '../bundle/portable.js';
 import type { ArchivePlan, Selected } from './export-plan.js';
@@ -29,10 +31,12 @@ function derivedManifest(bundle: BundleManifest, selected: Selected, keepSecrets
   });
 }
 
-/** clawback's tar: the manifest first, then `payload/...` in manifest order. */
+/** clawback's tar: the manifest's header first, then its inventory sidecar, then `payload/...` in manifest order. */
 export function planTar(bundle: BundleManifest, selected: Selected, keepSecrets: boolean, secretModules: Set<string>, time: Date): ArchivePlan {
   const manifest = derivedManifest(bundle, selected, keepSecrets, secretModules);
-  const manifestBytes = Buffer.from(serializeBundleManifest(manifest), 'utf8');
+  const { entries, skipped, contentSha256: _sum, inventory: _ref, ...header } = manifest;
+  const inventory = writeInventory(undefined, entries, skipped);
+  const manifestBytes = Buffer.from(serializeBundleHeader(header, inventory.ref, inventory.contentSha256), 'utf8');
   return {
     kind: 'tar',
     files: manifest.entries.filter((e) => e.type === 'file'),
@@ -42,6 +46,7 @@ export function planTar(bundle: BundleManifest, selected: Selected, keepSecrets:
     output: undefined,
     *entries(reader) {
       yield { name: MANIFEST_FILE, type: 'file', buffer: manifestBytes, mode: 0o600, mtime: time };
+      yield { name: INVENTORY_FILE, type: 'file', buffer: inventory.bytes, mode: 0o600, mtime: time };
       yield { name: PAYLOAD_DIR, type: 'directory', mode: 0o700, mtime: time };
       for (const e of manifest.entries) {
         const name = tarEntryName(e.path);

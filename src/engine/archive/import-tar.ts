@@ -9,7 +9,9 @@ import { NO_FOLLOW, threadReader } from '../../fs-safety/file-reader.js';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleHeader, parseBundleManifest, type BundleManifest } from '../../manifest/bundle-manifest.js';
+import { INVENTORY_FILE } from '../../manifest/inventory.js';
+import { collectInventory, sidecarInventory } from '../../store/inventory-reader.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { completeManifest } from '../bundle/complete-manifest.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
@@ -28,8 +30,7 @@ const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 export async function stageClawbackTar(archive: string, gzip: boolean, context: ImportContext): Promise<StagedImport> {
   const { request, agentManifest } = context;
   const label = `${request.file}: ${MANIFEST_FILE}`;
-  const manifest = parseBundleManifest((await readFirstEntry(archive, gzip, request.file)).toString('utf8'), label);
-  assertContentChecksum(manifest, label);
+  const manifest = archivedManifest(await readLeadingEntries(archive, gzip, request.file), label);
   if (manifest.agentType !== agentManifest.agent) {
     throw new RefusedError('agent-mismatch', `${request.file} holds a snapshot of a ${manifest.agentType} home; ${request.sandbox} is registered as ${agentManifest.agent}`, {
       hint: `import it into a sandbox registered with --agent ${manifest.agentType}`,
@@ -48,7 +49,7 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
     archive,
     plan.partialDir,
     (name) => {
-      if (name === MANIFEST_FILE) return null;
+      if (name === MANIFEST_FILE || name === INVENTORY_FILE) return null;
       // Checked while listing, so an archive with entries its manifest does not name writes nothing.
       if (name === PAYLOAD_DIR) return name;
       const rel = listed.take(name);
@@ -143,21 +144,42 @@ function verifyPayload(payload: string, manifest: BundleManifest, file: string, 
 }
 
 /**
- * Reads the archive's first entry, which must be the manifest, without
- * decompressing the rest: the manifest decides how the archive is checked.
+ * The archive's manifest: its header with the inventory sidecar that follows it (exports since the
+ * sidecar), or one with its entries inline (older exports); either way checked like a bundle's.
  */
-function readFirstEntry(file: string, gzip: boolean, label: string): Promise<Buffer> {
+function archivedManifest(leading: { manifest: Buffer; inventory?: Buffer }, label: string): BundleManifest {
+  const text = leading.manifest.toString('utf8');
+  if (!text.includes('\n "entries": [')) {
+    const header = parseBundleHeader(text, label);
+    if (header.inventory !== undefined) {
+      if (leading.inventory === undefined) throw corruptTar(label, `its manifest names an inventory, but ${INVENTORY_FILE} does not follow it`);
+      const { entries, skipped } = collectInventory(sidecarInventory('', header.inventory, header.contentSha256 ?? '', leading.inventory));
+      const { contentSha256: checksum, inventory: _ref, ...rest } = header;
+      return { ...rest, entries, skipped, contentSha256: checksum ?? '' };
+    }
+  }
+  const manifest = parseBundleManifest(text, label);
+  assertContentChecksum(manifest, label);
+  return manifest;
+}
+
+/**
+ * Reads the archive's first entry, which must be the manifest, and the inventory sidecar when it
+ * follows, without decompressing the rest: the manifest decides how the archive is checked.
+ */
+function readLeadingEntries(file: string, gzip: boolean, label: string): Promise<{ manifest: Buffer; inventory?: Buffer }> {
   return new Promise((resolve, reject) => {
     const input = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
     const gunzip = gzip ? zlib.createGunzip() : undefined;
     const parser = new Parser({ strict: true });
     let settled = false;
-    const settle = (error: unknown, data?: Buffer): void => {
+    let manifest: Buffer | undefined;
+    const settle = (error: unknown, inventory?: Buffer): void => {
       if (settled) return;
       settled = true;
       input.destroy();
       gunzip?.destroy();
-      if (error === undefined) resolve(data!);
+      if (error === undefined) resolve(inventory === undefined ? { manifest: manifest! } : { manifest: manifest!, inventory });
       else reject(error instanceof ClawbackError ? error : corruptTar(label, error instanceof Error ? error.message : String(error)));
     };
     parser.on('entry', (entry: ReadEntry) => {
@@ -165,22 +187,31 @@ function readFirstEntry(file: string, gzip: boolean, label: string): Promise<Buf
         entry.resume();
         return;
       }
-      if (entry.path !== MANIFEST_FILE || entry.type !== 'File') {
+      const second = manifest !== undefined;
+      if (second && (entry.path !== INVENTORY_FILE || entry.type !== 'File')) {
+        entry.resume();
+        settle(undefined);
+        return;
+      }
+      if (!second && (entry.path !== MANIFEST_FILE || entry.type !== 'File')) {
         entry.resume();
         settle(corruptTar(label, `its first entry is ${JSON.stringify(entry.path)}, not ${MANIFEST_FILE}`));
         return;
       }
       if (entry.size > MAX_MANIFEST_BYTES) {
         entry.resume();
-        settle(corruptTar(label, `its manifest claims ${entry.size} bytes`));
+        settle(corruptTar(label, `its ${second ? 'inventory' : 'manifest'} claims ${entry.size} bytes`));
         return;
       }
       const chunks: Buffer[] = [];
       entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-      entry.on('end', () => settle(undefined, Buffer.concat(chunks)));
+      entry.on('end', () => {
+        if (second) settle(undefined, Buffer.concat(chunks));
+        else manifest = Buffer.concat(chunks);
+      });
     });
     parser.on('error', (error: unknown) => settle(error));
-    parser.on('end', () => settle(corruptTar(label, 'it holds no entries')));
+    parser.on('end', () => (manifest === undefined ? settle(corruptTar(label, 'it holds no entries')) : settle(undefined)));
     input.on('error', (error) => settle(error));
     if (gunzip) {
       gunzip.on('error', (error) => settle(error));

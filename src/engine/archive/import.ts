@@ -7,7 +7,7 @@ import { listBundles } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { validateLabel } from '../bundle/label.js';
-import { publishBundle } from '../bundle/publish.js';
+import { publishManifest } from '../bundle/publish.js';
 import { removeBundles } from '../bundle/remove.js';
 import { IMPORT_SCRATCH_PREFIX } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
@@ -87,7 +87,7 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
   const context: ImportContext = { ...target, plan: (key, id, suggested, time) => (planned = planImport(request, records, sandboxDir, key, id, suggested, time)) };
   try {
     const staged = await stageByKind(archive, context);
-    publishBundle(staged.plan.partialDir, staged.manifest, deps, 'import');
+    publishManifest(staged.plan.partialDir, staged.manifest, deps, 'import');
     if (staged.plan.replaces.length > 0) removeBundles(sandboxDir, staged.plan.replaces, deps);
     return staged;
   } catch (error) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { tempSibling } from '../../store/atomic.js';
-import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { openInventory, type BundleRecord } from '../../store/bundles.js';
 import { walkNemoClawBundle } from './nemoclaw.js';
 import { capturedIdentity } from './source-identity.js';
 
@@ -159,9 +159,35 @@ const HEADER_WORDS = 6;
  * For snapshot create, right after publishing a bundle: cache its digest from the entries it
  * still holds, so the next `snapshot list` need not parse that inventory (~0.3 s on a large home).
  */
-export function cacheSpaceDigest(sandboxDir: string, id: string, entries: readonly BundleEntry[]): void {
+export function cacheSpaceDigest(sandboxDir: string, id: string, rows: DigestRows | Iterable<BundleEntry>): void {
   const stat = fs.statSync(path.join(sandboxDir, id, MANIFEST_FILE), { throwIfNoEntry: false });
-  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], computeDigest(entries));
+  const digest = rows instanceof DigestRows ? rows.digest() : computeDigest(rows);
+  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], digest);
+}
+
+/** A digest gathered one entry at a time (create feeds it as its inventory streams out): three numbers per file. */
+export class DigestRows {
+  private pathHash: number[] = [];
+  private keyHash: number[] = [];
+  private size: number[] = [];
+
+  add(entry: BundleEntry): void {
+    if (entry.type !== 'file') return;
+    this.pathHash.push(hash53(entry.path));
+    this.keyHash.push(linkKeyHash(entry));
+    this.size.push(entry.size ?? 0);
+  }
+
+  digest(): Digest {
+    const count = this.pathHash.length;
+    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => this.pathHash[a]! - this.pathHash[b]!);
+    return {
+      count,
+      pathHash: Float64Array.from(order, (i) => this.pathHash[i]!),
+      keyHash: Float64Array.from(order, (i) => this.keyHash[i]!),
+      size: Float64Array.from(order, (i) => this.size[i]!),
+    };
+  }
 }
 
 function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined {
@@ -173,30 +199,23 @@ function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined 
   const file = path.join(cacheDir, `${record.id}.bin`);
   const cached = readDigest(file, identity);
   if (cached) return cached;
-  let entries: readonly BundleEntry[];
+  let digest: Digest;
   try {
-    // Read here rather than through the record, which would keep the inventory in memory.
-    entries = readBundleManifest(record.dir).entries;
+    // Streamed here rather than read through the record, which would keep the inventory in memory.
+    digest = computeDigest(openInventory(record.dir, record.header).entries());
   } catch (error) {
     // A damaged inventory: verify reports it; here the bundle is just not counted.
     if (error instanceof ClawbackError) return undefined;
     throw error;
   }
-  const digest = computeDigest(entries);
   writeDigest(cacheDir, file, identity, digest);
   return digest;
 }
 
-function computeDigest(entries: readonly BundleEntry[]): Digest {
-  const files = entries.filter((e) => e.type === 'file');
-  const rows = files.map((e) => ({ pathHash: hash53(e.path), keyHash: linkKeyHash(e), size: e.size ?? 0 }));
-  rows.sort((a, b) => a.pathHash - b.pathHash);
-  return {
-    count: rows.length,
-    pathHash: Float64Array.from(rows, (r) => r.pathHash),
-    keyHash: Float64Array.from(rows, (r) => r.keyHash),
-    size: Float64Array.from(rows, (r) => r.size),
-  };
+function computeDigest(entries: Iterable<BundleEntry>): Digest {
+  const rows = new DigestRows();
+  for (const entry of entries) rows.add(entry);
+  return rows.digest();
 }
 
 /** Hash of the content and source identity create compares before linking (`stillAsCaptured`); 0 for files it never links. */

@@ -10,12 +10,12 @@ import { Selection, type ScopeOptions } from '../sandbox/selection.js';
  */
 export function assertAgentsFound(scope: ScopeOptions, scan: ScanResult, manifest: AgentManifest, mounts: BundleMount[], neverCapture: readonly string[]): void {
   if (!scope.agents) return;
-  const found = new Set(scan.entries.flatMap((e) => (e.agent === undefined ? [] : [e.agent])));
+  const found = scan.entries.agentNames();
   const missing = scope.agents.filter((a) => !found.has(a));
   if (missing.length === 0) return;
   const { agents: _ignored, ...unfiltered } = scope;
   const all = scanMounts(mounts, new Selection(manifest, mounts, unfiltered), manifest.managedLinks, neverCapture);
-  const there = [...new Set(all.entries.flatMap((e) => (e.agent === undefined ? [] : [e.agent])))].sort();
+  const there = [...all.entries.agentNames()].sort();
   throw new UsageError(`no agent ${missing.map((a) => JSON.stringify(a)).join(', ')} in this sandbox's state`, {
     hint: there.length > 0 ? `its agents: ${there.join(', ')}` : 'it holds no per-agent state; leave out --agent',
   });

@@ -1,32 +1,40 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { asUserError, NotFoundError, RefusedError } from '../../errors.js';
-import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { PAYLOAD_DIR, type BundleEntry, type BundleMount, type DatabaseRecord, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { asUserError, NotFoundError } from '../../errors.js';
+import { PAYLOAD_DIR } from '../../manifest/bundle-manifest.js';
+import type { InventorySummary } from '../../store/inventory-writer.js';
 import { ensureDir } from '../../store/atomic.js';
 import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { shortIdOf } from '../../store/short-id.js';
 import { sandboxBundleDir } from '../../store/home.js';
-import { getSandbox, type SandboxEntry } from '../../store/registry.js';
-import { completeManifest, type ManifestDraft } from '../bundle/complete-manifest.js';
+import { getSandbox } from '../../store/registry.js';
+import { completeHeader } from '../bundle/complete-manifest.js';
 import { assertLabelUnused, validateLabel } from '../bundle/label.js';
 import { publishBundle } from '../bundle/publish.js';
-import { cacheSpaceDigest } from '../bundle/space.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
-import { Selection, type ScopeOptions } from '../sandbox/selection.js';
+import { Selection } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
 import { linkSources } from './link-sources.js';
-import { OVERLONG_REASON, skipOverlongPaths } from './overlong.js';
-import { scanMounts, type ScanResult } from '../sandbox/scan.js';
+import { skipOverlongPaths } from './overlong.js';
+import { scanMounts } from '../sandbox/scan.js';
 import { assertAgentsFound } from './agents-found.js';
 import { createRemoteSnapshotLocked } from './remote-create.js';
 import { isRemoteSandbox } from '../sandbox/transport.js';
+import {
+  cacheSpaceDigestQuietly,
+  databaseRecord,
+  draftHeader,
+  InventorySink,
+  refuseUnsafeEntries,
+  type CreateSnapshotRequest,
+  type ScannedSandbox,
+  type SnapshotSummary,
+} from './snapshot-parts.js';
 
 export type { CreateSnapshotRequest, SnapshotSummary } from './snapshot-parts.js';
-import { cacheSpaceDigestQuietly, databaseRecord, draftManifest, refuseUnsafeEntries, type CreateSnapshotRequest, type ScannedSandbox, type SnapshotSummary } from './snapshot-parts.js';
 
 export async function createSnapshot(request: CreateSnapshotRequest, deps: EngineDeps): Promise<SnapshotSummary> {
   if (request.label !== undefined) validateLabel(request.label);
@@ -49,30 +57,30 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
   const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
-  const totalBytes = sandbox.scan.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.stat.size : 0), 0);
+  const totalBytes = sandbox.scan.entries.fileTotals().bytes;
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
-    const { writer, entries } = await writePayload(partialDir, sandbox.scan, records, deps);
-    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer) });
+    const { writer, inventory, sink } = await writePayload(partialDir, sandbox, records, deps);
+    const header = completeHeader({ ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer) }, inventory);
     deps.events.phase?.('sync');
-    const dir = publishBundle(partialDir, bundle, deps, 'create');
-    cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
+    const dir = publishBundle(partialDir, header, inventory, deps, 'create');
+    cacheSpaceDigestQuietly(sandboxDir, timestamp, sink.digest, deps);
     return {
       sandbox: request.sandbox,
       timestamp,
       shortId: shortIdOf(request.sandbox, timestamp),
-      name: bundle.name,
+      name: header.name,
       dir,
-      files: bundle.totals.files,
-      bytes: bundle.totals.bytes,
+      files: inventory.totals.files,
+      bytes: inventory.totals.bytes,
       linkedFiles: writer.linked,
       copiedFiles: writer.copied,
       copiedBytes: writer.copiedBytes,
       databases: writer.databases,
       skipped: sandbox.scan.skipped.length,
       warnings: [...sandbox.scan.warnings, ...writer.degraded.map((d) => `${d.path}: ${d.reason}`)],
-      incomplete: bundle.failedBackupDirs.length > 0 || writer.missedDatabases.length > 0,
+      incomplete: header.failedBackupDirs.length > 0 || writer.missedDatabases.length > 0,
       degraded: writer.degraded,
       missedDatabases: writer.missedDatabases,
       durationMs: deps.clock() - started,
@@ -103,19 +111,29 @@ function scanSandbox(request: CreateSnapshotRequest, deps: EngineDeps): ScannedS
   return { entry, manifest, mounts, selection, scan };
 }
 
-/** Writes the payload, linking unchanged files from earlier bundles; what could not be read joins the scan's skipped list. */
-async function writePayload(partialDir: string, scan: ScanResult, records: BundleRecord[], deps: EngineDeps): Promise<{ writer: BundleWriter; entries: BundleEntry[] }> {
+/**
+ * Writes the payload, linking unchanged files from earlier bundles, and streams the inventory
+ * out beside it; what could not be read joins the scan's skipped list, written after the entries.
+ */
+async function writePayload(
+  partialDir: string,
+  sandbox: ScannedSandbox,
+  records: BundleRecord[],
+  deps: EngineDeps,
+): Promise<{ writer: BundleWriter; inventory: InventorySummary; sink: InventorySink }> {
+  const { scan } = sandbox;
   const payload = path.join(partialDir, PAYLOAD_DIR);
   fs.mkdirSync(payload, { mode: 0o700 });
-  const files = scan.entries.filter((e) => e.type === 'file');
-  deps.events.phase?.('copy', { files: files.length, bytes: files.reduce((sum, e) => sum + e.stat.size, 0) });
-  const writer = new BundleWriter(payload, linkSources(records, new Set(files.map((e) => e.path)), deps), deps);
-  const written = await writer.writeAll(scan.entries);
-  scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
-  const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
-  for (const vanished of writer.vanished) {
-    if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+  const wanted = new Set<string>();
+  for (let i = 0; i < scan.entries.length; i++) if (scan.entries.type(i) === 'file') wanted.add(scan.entries.path(i));
+  deps.events.phase?.('copy', scan.entries.fileTotals());
+  const writer = new BundleWriter(payload, linkSources(records, wanted, deps), deps);
+  wanted.clear();
+  const sink = new InventorySink(partialDir, sandbox);
+  try {
+    await writer.writeAll(scan.entries, (entry) => sink.add(entry));
+    return { writer, inventory: sink.finish(writer), sink };
+  } finally {
+    sink.close();
   }
-  return { writer, entries: written.filter((e) => e.path !== '' && !writer.vanished.has(e.path)) };
 }
-

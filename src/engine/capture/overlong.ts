@@ -18,7 +18,9 @@ export function skipOverlongPaths(scan: ScanResult, payloadDir: string): string[
   const payloadBytes = Buffer.byteLength(payloadDir) + 1;
   const skippedDirs: string[] = [];
   const warnings: string[] = [];
-  scan.entries = scan.entries.filter((entry) => {
+  const list = scan.entries;
+  list.retain((i) => {
+    const entry = { path: list.path(i), source: list.source(i), type: list.type(i) };
     const sourceBytes = entry.source === '' ? 0 : Buffer.byteLength(entry.source) + STAGE_MARGIN;
     const bundleBytes = payloadBytes + Buffer.byteLength(entry.path);
     if (Math.max(sourceBytes, bundleBytes) <= PATH_MAX_BYTES) return true;

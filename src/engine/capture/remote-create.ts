@@ -3,12 +3,13 @@ import path from 'node:path';
 import { asUserError } from '../../errors.js';
 import { PAYLOAD_DIR } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
+import type { InventorySummary } from '../../store/inventory-writer.js';
 import { listBundles, PARTIAL_SUFFIX } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
 import { shortIdOf } from '../../store/short-id.js';
 import type { Transport } from '../../transport/index.js';
-import { completeManifest } from '../bundle/complete-manifest.js';
+import { completeHeader } from '../bundle/complete-manifest.js';
 import { assertLabelUnused } from '../bundle/label.js';
 import { publishBundle } from '../bundle/publish.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
@@ -21,7 +22,16 @@ import { assertAgentsFound } from './agents-found.js';
 import { linkSources } from './link-sources.js';
 import { skipOverlongPaths } from './overlong.js';
 import { RemoteBundleWriter, WITHOUT_SQLITE } from './remote-writer.js';
-import { cacheSpaceDigestQuietly, databaseRecord, draftManifest, refuseUnsafeEntries, type CreateSnapshotRequest, type ScannedSandbox, type SnapshotSummary } from './snapshot-parts.js';
+import {
+  cacheSpaceDigestQuietly,
+  databaseRecord,
+  draftHeader,
+  InventorySink,
+  refuseUnsafeEntries,
+  type CreateSnapshotRequest,
+  type ScannedSandbox,
+  type SnapshotSummary,
+} from './snapshot-parts.js';
 
 /**
  * `snapshot create` of a sandbox reached through a transport (SPEC §11): one remote scan judged by
@@ -60,28 +70,34 @@ async function createThrough(transport: Transport, request: CreateSnapshotReques
   if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
   const timestamp = freeTimestamp(sandboxDir, deps.now());
   const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
-  const files = sandbox.scan.entries.filter((e) => e.type === 'file');
-  const totalBytes = files.reduce((sum, e) => sum + e.stat.size, 0);
+  const totals = sandbox.scan.entries.fileTotals();
+  const totalBytes = totals.bytes;
   try {
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const payload = path.join(partialDir, PAYLOAD_DIR);
     fs.mkdirSync(payload, { mode: 0o700 });
-    deps.events.phase?.('copy', { files: files.length, bytes: totalBytes });
-    const previous = linkSources(records, new Set(files.map((e) => e.path)), deps);
+    deps.events.phase?.('copy', totals);
+    const scanned = [...sandbox.scan.entries];
+    const previous = linkSources(records, new Set(scanned.filter((e) => e.type === 'file').map((e) => e.path)), deps);
     const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, remoteTempPath(entry.root, deps, 'db-'), deps);
-    const written = await writer.writeAll(sandbox.scan.entries);
+    const written = await writer.writeAll(scanned);
     const scan = sandbox.scan;
-    scan.skipped.push(...writer.unreadable, ...writer.missedDatabases);
-    const accounted = new Set([...writer.unreadable, ...writer.missedDatabases].map((u) => u.path));
-    for (const vanished of writer.vanished) if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
-    const entries = written.filter((e) => e.path !== '' && !writer.vanished.has(e.path));
+    const sink = new InventorySink(partialDir, sandbox);
+    let inventory: InventorySummary;
+    try {
+      for (const item of written) if (item.path !== '' && !writer.vanished.has(item.path)) sink.add(item);
+      inventory = sink.finish(writer);
+    } finally {
+      sink.close();
+    }
     const origin: Record<string, string> = { via: transport.label };
     if (writer.withoutSqlite.length > 0) origin.capturedWithoutSqlite = writer.withoutSqlite.join('\n');
-    const bundle = completeManifest({ ...draftManifest(request, sandbox, timestamp, entries, deps), degraded: writer.degraded, databases: databaseRecord(writer), origin });
+    const header = completeHeader({ ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer), origin }, inventory);
     deps.events.phase?.('sync');
-    const dir = publishBundle(partialDir, bundle, deps, 'create');
-    cacheSpaceDigestQuietly(sandboxDir, timestamp, bundle.entries, deps);
+    const dir = publishBundle(partialDir, header, inventory, deps, 'create');
+    cacheSpaceDigestQuietly(sandboxDir, timestamp, sink.digest, deps);
+    const bundle = { name: header.name, totals: inventory.totals, failedBackupDirs: header.failedBackupDirs };
     return {
       sandbox: request.sandbox,
       timestamp,

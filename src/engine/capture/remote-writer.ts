@@ -9,7 +9,7 @@ import type { EngineDeps } from '../deps.js';
 import type { RemoteListing } from '../sandbox/remote-scan.js';
 import type { ScannedEntry } from '../sandbox/scan.js';
 import { contentFields, hardLink } from './bundle-writer.js';
-import type { LinkSource } from './link-sources.js';
+import type { LinkSources } from './link-sources.js';
 import { probeDatabaseMethod, RemoteDatabaseCapture, type DatabaseOutcome } from './remote-databases.js';
 import { fetchFiles, type RemoteFileJob } from './remote-files.js';
 
@@ -42,7 +42,7 @@ export class RemoteBundleWriter {
 
   constructor(
     private readonly payload: string,
-    private readonly previous: ReadonlyMap<string, LinkSource>,
+    private readonly previous: LinkSources,
     private readonly listing: RemoteListing,
     private readonly transport: Transport,
     /** The prefix of temp paths in the target (beside the root) for database backups. */
@@ -91,7 +91,7 @@ export class RemoteBundleWriter {
     const database = prior.entry.strategy === 'sqlite_backup';
     const captured = capturedIdentity(prior.entry);
     if (captured === undefined || captured !== sourceIdentityKey(stat, database ? this.walOf(scanned.source) : undefined)) return entry;
-    if (!hardLink(prior.file, dest)) return entry;
+    if (!hardLink(this.previous.fileOf(scanned.path, prior), dest)) return entry;
     this.linked++;
     if (database) this.databases.push(entry.path);
     this.deps.events.file?.(entry.path, 'linked');

@@ -1,9 +1,10 @@
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
 import type { BundleEntry, BundleMount, DatabaseRecord, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { RefusedError } from '../../errors.js';
+import { InventoryWriter, type InventorySummary } from '../../store/inventory-writer.js';
 import type { SandboxEntry } from '../../store/registry.js';
-import type { ManifestDraft } from '../bundle/complete-manifest.js';
-import { cacheSpaceDigest } from '../bundle/space.js';
+import type { HeaderDraft } from '../bundle/complete-manifest.js';
+import { cacheSpaceDigest, DigestRows } from '../bundle/space.js';
 import type { EngineDeps } from '../deps.js';
 import type { ScanResult } from '../sandbox/scan.js';
 import type { Selection } from '../sandbox/selection.js';
@@ -70,7 +71,59 @@ export interface ScannedSandbox {
   scan: ScanResult;
 }
 
-export function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSandbox, timestamp: string, entries: BundleEntry[], deps: EngineDeps): ManifestDraft {
+/** What the header needs to know of the entries, gathered as they stream into the inventory. */
+export interface SeenEntries {
+  stateFiles: Array<{ path: string; strategy: string }>;
+  includesSecrets: boolean;
+}
+
+/** What a payload writer (local or through a transport) leaves for the inventory's skipped list. */
+interface WriterLosses {
+  unreadable: SkippedEntry[];
+  missedDatabases: SkippedEntry[];
+  vanished: ReadonlySet<string>;
+}
+
+/**
+ * The inventory sidecar as entries stream out of a payload writer, with what the header and the
+ * space digest need gathered on the way. close() always; finish() once every entry is in.
+ */
+export class InventorySink {
+  readonly seen: SeenEntries = { stateFiles: [], includesSecrets: false };
+  readonly digest = new DigestRows();
+  private readonly writer: InventoryWriter;
+  private readonly stateFiles: Set<string>;
+
+  constructor(partialDir: string, private readonly sandbox: ScannedSandbox) {
+    this.writer = new InventoryWriter(partialDir);
+    this.stateFiles = new Set(sandbox.manifest.stateFiles.map((f) => f.path));
+  }
+
+  add(entry: BundleEntry): void {
+    this.writer.add(entry);
+    this.digest.add(entry);
+    if (entry.type === 'file' && (entry.strategy === 'sqlite_backup' || this.stateFiles.has(entry.path))) this.seen.stateFiles.push({ path: entry.path, strategy: entry.strategy ?? 'copy' });
+    if (!this.seen.includesSecrets && this.sandbox.selection.isSecretModule(entry.module)) this.seen.includesSecrets = true;
+  }
+
+  /** What could not be read joins the scan's skipped list, written after the entries. */
+  finish(losses: WriterLosses): InventorySummary {
+    const scan = this.sandbox.scan;
+    scan.skipped.push(...losses.unreadable, ...losses.missedDatabases);
+    const accounted = new Set([...losses.unreadable, ...losses.missedDatabases].map((u) => u.path));
+    for (const vanished of losses.vanished) {
+      if (!accounted.has(vanished)) scan.skipped.push({ path: vanished, reason: 'vanished during the snapshot' });
+    }
+    for (const skipped of scan.skipped) this.writer.addSkipped(skipped);
+    return this.writer.finish();
+  }
+
+  close(): void {
+    this.writer.close();
+  }
+}
+
+export function draftHeader(request: CreateSnapshotRequest, sandbox: ScannedSandbox, timestamp: string, seen: SeenEntries, deps: EngineDeps): HeaderDraft {
   const { entry, manifest, mounts, selection, scan } = sandbox;
   const { scope } = request;
   return {
@@ -84,10 +137,8 @@ export function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSa
     stateDirs: manifest.stateDirs.map((d) => (d.prefix ? `${d.path}*` : d.path)),
     backedUpDirs: scan.topDirs,
     failedBackupDirs: scan.skipped.filter((s) => s.reason.startsWith('unreadable') || s.reason.startsWith(OVERLONG_REASON)).map((s) => s.path),
-    stateFiles: entries
-      .filter((e) => e.type === 'file' && (e.strategy === 'sqlite_backup' || manifest.stateFiles.some((f) => f.path === e.path)))
-      .map((e) => ({ path: e.path, strategy: e.strategy ?? 'copy' })),
-    includesSecrets: entries.some((e) => selection.isSecretModule(e.module)),
+    stateFiles: seen.stateFiles,
+    includesSecrets: seen.includesSecrets,
     modulesExpected: (scope.only ?? selection.modulesKnown).filter((m) => scope.noSecrets !== true || !selection.isSecretModule(m)),
     policyPresets: entry.policyPresets,
     customPolicies: entry.customPolicies,
@@ -101,8 +152,6 @@ export function draftManifest(request: CreateSnapshotRequest, sandbox: ScannedSa
     },
     // Only mounts the snapshot covers: a restore recreates every recorded mount dir.
     mounts: mounts.filter((m) => m.prefix === '' || selection.classify(m.prefix, true).kind === 'in_scope'),
-    entries,
-    skipped: scan.skipped,
   };
 }
 
@@ -114,9 +163,9 @@ export function databaseRecord(writer: { databases: string[]; degraded: SkippedE
 }
 
 /** `snapshot list` would otherwise parse this inventory once to size the bundle; a failure here costs only that. */
-export function cacheSpaceDigestQuietly(sandboxDir: string, id: string, entries: BundleEntry[], deps: EngineDeps): void {
+export function cacheSpaceDigestQuietly(sandboxDir: string, id: string, rows: DigestRows, deps: EngineDeps): void {
   try {
-    cacheSpaceDigest(sandboxDir, id, entries);
+    cacheSpaceDigest(sandboxDir, id, rows);
   } catch (error) {
     deps.events.warning?.(`could not cache the size of ${id}: ${(error as Error).message}`);
   }

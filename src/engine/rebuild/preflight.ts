@@ -72,8 +72,7 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
       details: refused.slice(0, MAX_LISTED),
     });
   }
-  const files = scan.entries.filter((e) => e.type === 'file');
-  const stateBytes = files.reduce((sum, e) => sum + e.stat.size, 0);
+  const { files: stateFiles, bytes: stateBytes } = scan.entries.fileTotals();
 
   // The snapshot lands in the home; the restore stages a full copy beside the root.
   const disk = diskNeeds([{ dir: deps.layout.bundlesRoot, bytes: stateBytes }, { dir: parent, bytes: stateBytes }], freeBytes);
@@ -84,7 +83,7 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
       details: short.map((d) => `${d.dir}: ${formatBytes(d.freeBytes)} free, ${formatBytes(d.needBytes)} needed`),
     });
   }
-  return { entry, root, stateFiles: files.length, stateBytes, disk };
+  return { entry, root, stateFiles, stateBytes, disk };
 }
 
 /** Adds up what each filesystem must hold: two needs on one filesystem need their sum there. */

@@ -5,17 +5,10 @@ import type { BundleMount, SkippedEntry } from '../../manifest/bundle-manifest.j
 import { fsPath, readLinkTarget, readNames } from '../../fs-safety/fs-path.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import { companionBase, isSqliteFile } from '../../sqlite/detect.js';
+import { ScanList, type EntryMeta, type ScanRecord } from './scan-list.js';
 import type { Selection } from './selection.js';
 
-/** The few lstat fields a snapshot keeps; a retained fs.Stats costs ~1 KB, this about a fifth. */
-export interface EntryMeta {
-  mode: number;
-  size: number;
-  mtimeMs: number;
-  dev: number;
-  ino: number;
-  nlink: number;
-}
+export type { EntryMeta, ScannedEntry } from './scan-list.js';
 
 /** The lstat answers a scan uses: node's fs.Stats, or a remote listing's (remote-scan.ts). */
 export type StatLike = Pick<fs.Stats, 'mode' | 'size' | 'mtimeMs' | 'dev' | 'ino' | 'nlink' | 'isDirectory' | 'isFile' | 'isSymbolicLink' | 'isSocket' | 'isFIFO'>;
@@ -43,18 +36,9 @@ function metaOf(stat: StatLike): EntryMeta {
   return { mode: stat.mode, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino, nlink: stat.nlink };
 }
 
-export interface ScannedEntry {
-  path: string;
-  source: string;
-  type: 'file' | 'dir' | 'symlink';
-  module: string;
-  agent: string | undefined;
-  stat: EntryMeta;
-  target?: string;
-}
-
 export interface ScanResult {
-  entries: ScannedEntry[];
+  /** Every captured path, sorted by path, held as columns. */
+  entries: ScanList;
   skipped: SkippedEntry[];
   /** Links that are absolute or leave their root: a snapshot refuses them before writing anything. */
   unsafeLinks: string[];
@@ -75,16 +59,16 @@ function joinRel(prefix: string, rel: string): string {
  */
 export function scanMounts(mounts: BundleMount[], selection: Selection, managedLinks: string[], neverCapture: readonly string[] = [], view: ScanView = HOST_VIEW): ScanResult {
   const scanner = new MountScanner(mounts, selection, managedLinks, neverCapture, view);
-  for (const mount of mounts) scanner.scanMount(mount);
+  mounts.forEach((mount, index) => scanner.scanMount(mount, index));
   const result = scanner.result;
   dropSqliteCompanions(result, view);
-  result.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  result.entries.sortByPath();
   return result;
 }
 
 /** One scan's walk: what it found so far, and the directories waiting to learn whether they hold anything captured. */
 class MountScanner {
-  readonly result: ScanResult = { entries: [], skipped: [], unsafeLinks: [], specialFiles: [], warnings: [], topDirs: [] };
+  readonly result: ScanResult;
   private readonly allowLink: (path: string) => boolean;
   private readonly mountDirs: Set<string>;
   /** clawback's own home inside a state root would otherwise be snapshotted into itself, growing every time. */
@@ -93,7 +77,9 @@ class MountScanner {
   /** Dirs recorded so far. */
   private readonly keptDirs = new Set<string>();
   /** Dirs seen that are not in scope themselves and have no captured descendant yet. */
-  private readonly pendingDirs = new Map<string, ScannedEntry>();
+  private readonly pendingDirs = new Map<string, ScanRecord>();
+  /** The mount being walked, by index. */
+  private mount = 0;
 
   constructor(
     mounts: BundleMount[],
@@ -106,9 +92,11 @@ class MountScanner {
     this.mountDirs = new Set(mounts.map((m) => m.dir));
     this.never = new Set(neverCapture.map((dir) => path.resolve(dir)));
     this.mountPrefixes = mounts.filter((m) => m.prefix !== '').map((m) => m.prefix);
+    this.result = { entries: new ScanList(mounts), skipped: [], unsafeLinks: [], specialFiles: [], warnings: [], topDirs: [] };
   }
 
-  scanMount(mount: BundleMount): void {
+  scanMount(mount: BundleMount, index: number): void {
+    this.mount = index;
     // The mount dir itself is the user's choice and may be a link (e.g. ~/.openclaw -> /data/openclaw); below it nothing is followed.
     const stat = this.view.stat(mount.dir);
     if (!stat) return;
@@ -130,12 +118,12 @@ class MountScanner {
     const parts = mount.prefix.split('/');
     for (let i = 1; i < parts.length; i++) {
       const ancestor = parts.slice(0, i).join('/');
-      if (!this.keptDirs.has(ancestor) && !this.result.entries.some((e) => e.path === ancestor)) {
-        this.result.entries.push({ path: ancestor, source: '', type: 'dir', module: cls.module, agent: undefined, stat: metaOf(stat) });
+      if (!this.keptDirs.has(ancestor) && !this.result.entries.has(ancestor)) {
+        this.result.entries.push({ path: ancestor, mount: -1, type: 'dir', module: cls.module, agent: undefined, stat: metaOf(stat) });
         this.keptDirs.add(ancestor);
       }
     }
-    this.result.entries.push({ path: mount.prefix, source: mount.dir, type: 'dir', module: cls.module, agent: cls.agent, stat: metaOf(stat) });
+    this.result.entries.push({ path: mount.prefix, mount: this.mount, type: 'dir', module: cls.module, agent: cls.agent, stat: metaOf(stat) });
     this.keptDirs.add(mount.prefix);
     return true;
   }
@@ -190,8 +178,8 @@ class MountScanner {
       else if (cls.kind === 'secret_left_out') this.result.skipped.push({ path: payloadPath, reason: 'secrets left out (--no-secrets)' });
       return;
     }
-    const base: ScannedEntry = { path: payloadPath, source: absolute, type: 'file', module: cls.module, agent: cls.agent, stat: metaOf(stat) };
-    if (stat.isSymbolicLink()) this.visitLink(rel, base);
+    const base: ScanRecord = { path: payloadPath, mount: this.mount, type: 'file', module: cls.module, agent: cls.agent, stat: metaOf(stat) };
+    if (stat.isSymbolicLink()) this.visitLink(rel, absolute, base);
     else if (isDir) {
       if (rel !== '' && !payloadPath.includes('/')) this.result.topDirs.push(payloadPath);
       this.keep({ ...base, type: 'dir' });
@@ -212,12 +200,12 @@ class MountScanner {
   private visitOutOfScopeDir(mount: BundleMount, absolute: string, rel: string, payloadPath: string, stat: StatLike, kind: string): void {
     if (kind === 'unselected' && !this.selection.leadsToSelected(payloadPath)) return;
     const { module, agent } = this.selection.moduleOf(payloadPath);
-    this.pendingDirs.set(payloadPath, { path: payloadPath, source: absolute, type: 'dir', module, agent, stat: metaOf(stat) });
+    this.pendingDirs.set(payloadPath, { path: payloadPath, mount: this.mount, type: 'dir', module, agent, stat: metaOf(stat) });
     this.descend(mount, absolute, rel);
   }
 
-  private visitLink(rel: string, base: ScannedEntry): void {
-    const target = this.view.readLink(base.source);
+  private visitLink(rel: string, absolute: string, base: ScanRecord): void {
+    const target = this.view.readLink(absolute);
     if (!linkStaysInside(rel, target) && !this.allowLink(base.path)) {
       this.result.unsafeLinks.push(`${base.path} -> ${target}`);
       return;
@@ -226,7 +214,7 @@ class MountScanner {
   }
 
   /** Records a captured entry, and with it every pending directory above it. */
-  private keep(entry: ScannedEntry): void {
+  private keep(entry: ScanRecord): void {
     this.result.entries.push(entry);
     let slash = entry.path.lastIndexOf('/');
     while (slash > 0) {
@@ -245,15 +233,17 @@ class MountScanner {
 
 /** A database's -wal/-shm/-journal are read through SQLite, never copied. */
 function dropSqliteCompanions(result: ScanResult, view: ScanView): void {
-  const files = new Map(result.entries.filter((e) => e.type === 'file').map((e) => [e.path, e]));
-  const drop = new Set<string>();
-  for (const entry of files.values()) {
-    const base = companionBase(entry.path);
+  const list = result.entries;
+  const files = new Map<string, number>();
+  for (let i = 0; i < list.length; i++) if (list.type(i) === 'file') files.set(list.path(i), i);
+  const drop = new Set<number>();
+  for (const [p, i] of files) {
+    const base = companionBase(p);
     if (base === undefined) continue;
     const db = files.get(base);
-    if (db && view.isSqlite(db.source)) drop.add(entry.path);
+    if (db !== undefined && view.isSqlite(list.source(db))) drop.add(i);
   }
   if (drop.size === 0) return;
-  result.entries = result.entries.filter((e) => !drop.has(e.path));
-  for (const p of drop) result.skipped.push({ path: p, reason: 'sqlite companion (captured through the backup API)' });
+  for (const i of drop) result.skipped.push({ path: list.path(i), reason: 'sqlite companion (captured through the backup API)' });
+  list.retain((i) => !drop.has(i));
 }

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
-import { assertContentChecksum, MANIFEST_FILE, type BundleEntry, type BundleManifest } from '../../manifest/bundle-manifest.js';
-import { bundlePayloadDir, PARTIAL_SUFFIX, readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
+import { bundlePayloadDir, openInventory, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
+import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
@@ -157,32 +158,25 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
-  let manifest: BundleManifest;
-  try {
-    // Read here rather than through the record, which would keep every inventory of --all in memory.
-    manifest = readBundleManifest(record.dir);
-  } catch (error) {
-    if (!(error instanceof ClawbackError)) throw error;
-    problems.push({ path: MANIFEST_FILE, problem: error.message });
-    await hashing.finish();
-    return finish();
-  }
-  countFiles(result, manifest);
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-  else {
-    const toCheck = compareTree(manifest.entries, payload, found, problems);
-    found.clear();
-    // This thread hashes the batches no worker has taken yet, then waits for the workers.
-    checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing.finish(), payload, pool, problems);
-  }
-  await hashing.finish();
-  // Last, once the hashes are dropped: its transient memory then does not add to theirs.
+  const toCheck: FileEntry[] = [];
   try {
-    assertContentChecksum(manifest, MANIFEST_FILE);
+    // Streamed here rather than read through the record, which would keep every inventory of --all in memory.
+    compareTree(openInventory(record.dir, record.header), payload, found, problems, result, toCheck);
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
-    problems.push({ path: MANIFEST_FILE, problem: 'contentSha256 does not match the entries (the inventory was edited or damaged)' });
+    // A checksum over entries all read still lets every file be checked against them; anything else stops here.
+    const checksum = error.code === 'manifest-checksum';
+    problems.push({ path: MANIFEST_FILE, problem: checksum ? 'contentSha256 does not match the entries (the inventory was edited or damaged)' : error.message });
+    if (!checksum) {
+      await hashing.finish();
+      return finish();
+    }
   }
+  found?.clear();
+  // This thread hashes the batches no worker has taken yet, then waits for the workers.
+  if (found !== undefined) checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing.finish(), payload, pool, problems);
+  await hashing.finish();
   return finish();
 }
 
@@ -201,17 +195,6 @@ function unverified(record: BundleRecord): BundleVerification {
     problems: [],
     durationMs: 0,
   };
-}
-
-/** The files and bytes the manifest's entries list (not its totals, which could be edited). */
-function countFiles(result: BundleVerification, manifest: BundleManifest): void {
-  result.files = 0;
-  result.bytes = 0;
-  for (const entry of manifest.entries) {
-    if (entry.type !== 'file') continue;
-    result.files++;
-    result.bytes += entry.size ?? 0;
-  }
 }
 
 function finished(result: BundleVerification, record: BundleRecord, durationMs: number): BundleVerification {
@@ -264,23 +247,32 @@ function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
 }
 
 /**
- * The walked tree against the manifest: reports missing, extra and mistyped paths and
- * wrong link targets, and returns the file entries whose hashes are to be checked.
- * Below a missing, extra or mistyped directory, only that directory is reported.
+ * The walked tree against the inventory, streamed: reports missing, extra and mistyped paths and
+ * wrong link targets, counts the files and bytes the entries list (not the header's totals,
+ * which could be edited), and gathers in `files` the file entries whose hashes are to be checked. Below a
+ * missing, extra or mistyped directory, only that directory is reported. `found` keeps only
+ * what the inventory does not list.
  */
-function compareTree(entries: readonly BundleEntry[], payload: string, found: Map<string, FoundType>, problems: VerifyProblem[]): FileEntry[] {
-  const files: FileEntry[] = [];
+function compareTree(inventory: Inventory, payload: string, found: Map<string, FoundType> | undefined, problems: VerifyProblem[], counts: BundleVerification, files: FileEntry[]): void {
   const unreported = (rel: string, skip: Set<string>): boolean => {
     for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
       if (skip.has(rel.slice(0, slash))) return false;
     }
     return true;
   };
+  counts.files = 0;
+  counts.bytes = 0;
   const broken = new Set<string>();
-  for (const entry of entries) {
+  for (const entry of inventory.entries()) {
+    if (entry.type === 'file') {
+      counts.files++;
+      counts.bytes += entry.size ?? 0;
+    }
+    if (found === undefined) continue;
     const type = found.get(entry.path);
+    found.delete(entry.path);
     if (type === entry.type) {
-      if (type === 'file') files.push(entry as FileEntry);
+      if (type === 'file') files.push(checkedFields(entry));
       else if (type === 'symlink') {
         const target = readLinkTarget(`${payload}/${entry.path}`);
         if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
@@ -294,16 +286,19 @@ function compareTree(entries: readonly BundleEntry[], payload: string, found: Ma
       problem: type === undefined ? `missing (${TYPE_WORDS[entry.type]} in the manifest)` : `is ${TYPE_WORDS[type]}, the manifest says ${TYPE_WORDS[entry.type]}`,
     });
   }
-  // Usually every path on disk is listed: then there is nothing extra to look for.
-  if (found.size === entries.length - broken.size + [...broken].filter((rel) => found.has(rel)).length) return files;
-  const listed = new Set(entries.map((e) => e.path));
+  // What is left on disk is what the inventory does not list.
   const extra = new Set<string>();
-  for (const [rel, type] of found) {
-    if (listed.has(rel)) continue;
+  for (const [rel, type] of found ?? []) {
     extra.add(rel);
     if (unreported(rel, extra) && unreported(rel, broken)) problems.push({ path: rel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
   }
-  return files;
+}
+
+/** What checking a file's hash needs of its entry: the rest of it is not kept. */
+function checkedFields(entry: BundleEntry): FileEntry {
+  const kept: FileEntry = { path: entry.path, type: 'file', module: '', size: entry.size ?? 0, sha256: entry.sha256 ?? '' };
+  if (entry.strategy !== undefined) kept.strategy = entry.strategy;
+  return kept;
 }
 
 function shortHash(sha: string): string {
