@@ -3,8 +3,12 @@ import path from 'node:path';
 import type { Result } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxTargetUnavailable, makeBusyboxTarget, type BusyboxTarget } from '../../fixtures/busybox-target.js';
+import JSON5 from 'json5';
 import { generateHome } from '../../fixtures/generate.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
+import { writeHookScript } from '../helpers/hooks.js';
+import { quickCheckOk } from '../helpers/remote.js';
+import { readTree } from '../helpers/tree.js';
 
 /**
  * `snapshot diff` against the live state, and `rebuild`, of a sandbox behind a transport (issue 14
@@ -14,6 +18,26 @@ import { clawback, json, tempDir } from '../helpers/cli.js';
 
 const unavailable = busyboxTargetUnavailable();
 if (unavailable !== undefined) console.log(`busybox target tests skipped: ${unavailable}`);
+
+const FRESH_TOKEN = 'fresh-token-from-recreate-in-the-target';
+
+/** A recreate hook that reaches the target only through CLAWBACK_VIA (an exec: prefix here): a fresh config and a default file. */
+const RECREATE = `#!/bin/sh
+set -e
+echo "recreate $CLAWBACK_SANDBOX via=$CLAWBACK_VIA previous=$CLAWBACK_PREVIOUS_ROOT" >> "$HOOK_LOG"
+\${CLAWBACK_VIA#exec:} 'sh -s' <<EOF
+set -e
+mkdir -p "$CLAWBACK_ROOT/workspace"
+echo '# default AGENTS.md of a fresh install' > "$CLAWBACK_ROOT/workspace/AGENTS.md"
+echo '{ "gateway": { "port": 19001, "auth": { "token": "${FRESH_TOKEN}" } }, "ui": { "theme": "light" } }' > "$CLAWBACK_ROOT/openclaw.json"
+EOF
+`;
+
+/** What a rebuild does not bring back as captured: the merged config and what follows it, and what no snapshot holds. */
+const notRestored = (rel: string): boolean =>
+  /^(openclaw\.json|openclaw\.json\.last-good|\.config-hash|identity|devices|browser|logs|tmp|extensions\/[^/]+\/node_modules)(\/|$)/.test(rel) ||
+  rel.includes('.sqlite') ||
+  rel.includes('.clobbered.');
 
 interface DiffDoc {
   sandbox: string;
@@ -87,5 +111,54 @@ describe.skipIf(unavailable !== undefined)('diff and rebuild through the busybox
     expect(text.exitCode, String(text.stderr)).toBe(0);
     expect(lines(text)).toEqual(lines(await cli('loc', 'snapshot', 'diff', 'latest')));
     expect(String(text.stdout)).toMatch(/^\+ workspace\/NEW\.md {2}\(11 B\)$/m);
+  });
+
+  describe('rebuild', () => {
+    let hookLog: string;
+    const siblings = (): string[] => fs.readdirSync(path.dirname(root)).filter((n) => n.startsWith('.openclaw.') || n.startsWith('.clawback-tmp-'));
+    const run = (args: string[], extra: Record<string, string> = {}): Promise<Result> => clawback(home, args, { env: { HOOK_LOG: hookLog, ...extra } });
+
+    beforeAll(async () => {
+      hookLog = path.join(tempDir(), 'hooks.log');
+      const recreate = writeHookScript(path.join(tempDir(), 'hooks'), 'recreate.sh', RECREATE);
+      const set = await cli('sandbox', 'set', 'bb', '--hook-recreate', recreate, '--hook-stop', 'echo "stop $CLAWBACK_SANDBOX via=$CLAWBACK_VIA" >> "$HOOK_LOG"');
+      expect(set.exitCode, String(set.stderr)).toBe(0);
+      const configFile = path.join(root, 'openclaw.json');
+      const config = JSON5.parse(fs.readFileSync(configFile, 'utf8'));
+      config.ui.theme = 'solarized';
+      fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+    });
+
+    it('snapshots, moves the root aside, recreates and restores in the target; hooks get CLAWBACK_VIA; the user state is back byte for byte', async () => {
+      const userTree = readTree(root, { skip: notRestored });
+      const rebuilt = await run(['bb', 'rebuild', '--yes', '--json']);
+      expect(rebuilt.exitCode, String(rebuilt.stderr)).toBe(0);
+      const lines = fs.readFileSync(hookLog, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`stop bb via=${target.via}`);
+      expect(lines[1]).toMatch(/^recreate bb via=exec:.* previous=\/sandbox\/\.openclaw\.clawback-rebuild-\d{4}-/);
+      expect(lines[1]).toContain(`via=${target.via} `);
+      const config = JSON5.parse(fs.readFileSync(path.join(root, 'openclaw.json'), 'utf8')) as { gateway: { auth: { token: string } }; ui: { theme: string } };
+      expect([config.gateway.auth.token, config.ui.theme]).toEqual([FRESH_TOKEN, 'solarized']);
+      const after = readTree(root, { skip: notRestored });
+      expect([...after.keys()]).toEqual([...userTree.keys()]);
+      expect(after).toEqual(userTree);
+      for (const db of fs.readdirSync(path.join(root, 'memory')).filter((n) => n.endsWith('.sqlite'))) expect(quickCheckOk(path.join(root, 'memory', db)), db).toBe(true);
+      expect(siblings()).toEqual([]);
+      expect(fs.existsSync(path.join(home, 'journal', 'rebuild', 'bb.json'))).toBe(false);
+    });
+
+    it('a rebuild killed after the recreate hook is rolled back in the target by the next command', async () => {
+      const before = readTree(root);
+      const killed = await run(['bb', 'rebuild', '--yes'], { CLAWBACK_TEST_FAULT: 'rebuild:recreated' });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(siblings()).toEqual([expect.stringMatching(/^\.openclaw\.clawback-rebuild-/)]);
+      expect(fs.readFileSync(path.join(root, 'openclaw.json'), 'utf8')).toContain(FRESH_TOKEN);
+      const next = await run(['bb', 'snapshot', 'list']);
+      expect(next.exitCode, String(next.stderr)).toBe(0);
+      expect(String(next.stderr)).toContain('an interrupted rebuild of bb was rolled back: the original state is back at /sandbox/.openclaw');
+      expect(readTree(root)).toEqual(before);
+      expect(siblings()).toEqual([]);
+    });
   });
 });

@@ -207,7 +207,10 @@ describe.skipIf(noBusybox !== undefined)('snapshot create through exec: into a b
     for (const item of diffDoc.changed) expect(item.path).toBe(rel);
     await clawback(home, ['sandbox', 'set', 'slim', '--hook-recreate', 'true']);
     const rebuild = await clawback(home, ['slim', 'rebuild', '--yes', '--json']);
-    expect([rebuild.exitCode, JSON.parse(String(rebuild.stderr)).code]).toEqual([5, 'remote-rebuild']);
+    // Rebuild runs in the target: a recreate hook that lays down nothing is refused and the old root is put back there.
+    expect(rebuild.exitCode).toBe(5);
+    expect(JSON.parse(String(rebuild.stderr)).message).toContain('exited 0 but left no directory at /sandbox/.openclaw');
+    expect(fs.readdirSync(path.dirname(sample.root)).filter((n) => n.includes('.clawback-'))).toEqual([]);
     expect(fs.existsSync(sample.root)).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(doc.dir, 'rebuild-manifest.json'), 'utf8')) as { origin?: Record<string, string> };
     expect(manifest.origin?.capturedWithoutSqlite?.split('\n')).toContain(rel);

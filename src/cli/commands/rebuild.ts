@@ -25,7 +25,7 @@ export function registerRebuild(program: Command, act: Act): void {
         const present = await import('../present/rebuild.js');
         const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild/rebuild.js');
         const hooks = hookSettings(ctx);
-        const preflight = preflightRebuild(sandbox, ctx.deps);
+        const preflight = await preflightRebuild(sandbox, ctx.deps);
         if (flags.yes !== true) await confirm(ctx, present.confirmation(preflight));
         const live = !ctx.json && !ctx.quiet;
         const onStep = (step: Parameters<typeof presentTypes.stepLine>[0]): void => {
