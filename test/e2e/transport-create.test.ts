@@ -78,6 +78,11 @@ describe.skipIf(missing !== undefined)('snapshot create through ssh: and openshe
     expect(second.transferredBytes).toBeGreaterThan(0);
     expect(second.transferredBytes!).toBeLessThanOrEqual((sample.bytes + 2 * 1024 * 1024) * 0.01);
     expect((await clawback(home, ['web', 'snapshot', 'verify', '--all'], { env })).exitCode).toBe(0);
+    // diff against the live state through ssh: a file touched since the snapshot is hashed in the target, and is no change.
+    fs.utimesSync(path.join(sample.root, 'workspace', 'attachment.bin'), new Date('2030-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const diff = await clawback(home, ['web', 'snapshot', 'diff', 'latest', '--json'], { env });
+    expect(diff.exitCode, String(diff.stderr)).toBe(0);
+    expect(json<{ added: unknown[]; removed: unknown[]; changed: unknown[]; hashedFiles: number }>(diff)).toMatchObject({ added: [], removed: [], changed: [], hashedFiles: 1 });
   });
 
   it('a WAL database under a writer is backed up through SQLite in the target, consistent', async () => {
