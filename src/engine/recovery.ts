@@ -75,7 +75,7 @@ export async function recoverInterruptedWork(deps: EngineDeps): Promise<Recovery
     } catch (error) {
       // Another sandbox's target being unreachable must not stop this command: said once, settled later.
       if (!(error instanceof UnreachableError)) throw error;
-      deps.events.warning?.(`an interrupted restore of ${sandbox} cannot be settled now (${error.message}); the next command will try again`);
+      deps.events.warning?.(`an interrupted ${journals.has(sandbox) ? 'restore' : 'rebuild'} of ${sandbox} cannot be settled now (${error.message}); the next command will try again`);
       outcomes.push({ kind: 'restore', sandbox, action: 'skipped-unreachable' });
     } finally {
       lock.release();
