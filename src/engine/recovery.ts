@@ -6,6 +6,7 @@ import { acquireLock } from '../store/lock.js';
 import type { EngineDeps } from './deps.js';
 import { rebuildRecordDir, recoverRebuild, recoveryMessage, type RebuildRecovery } from './rebuild/journal.js';
 import { recoverRemoteJournal } from './restore/remote-recover.js';
+import { recoverRemoteRebuild } from './rebuild/remote-root.js';
 
 export type RecoveryOutcome =
   | ({ kind: 'restore' } & JournalRecovery)
@@ -36,7 +37,7 @@ async function recover(deps: EngineDeps, sandbox: string, rebuildInProgress: 'th
   }
   try {
     // A rebuild's own restore journal, if any, is settled above, before its record puts the old root back.
-    const rebuild = recoverRebuild(deps, sandbox);
+    const rebuild = (await recoverRemoteRebuild(deps, sandbox)) ?? recoverRebuild(deps, sandbox);
     if (rebuild) {
       outcomes.push({ kind: 'rebuild', ...rebuild });
       warn(recoveryMessage(rebuild));
@@ -74,7 +75,7 @@ export async function recoverInterruptedWork(deps: EngineDeps): Promise<Recovery
     } catch (error) {
       // Another sandbox's target being unreachable must not stop this command: said once, settled later.
       if (!(error instanceof UnreachableError)) throw error;
-      deps.events.warning?.(`an interrupted restore of ${sandbox} cannot be settled now (${error.message}); the next command will try again`);
+      deps.events.warning?.(`an interrupted ${journals.has(sandbox) ? 'restore' : 'rebuild'} of ${sandbox} cannot be settled now (${error.message}); the next command will try again`);
       outcomes.push({ kind: 'restore', sandbox, action: 'skipped-unreachable' });
     } finally {
       lock.release();

@@ -10,8 +10,9 @@ Steps: stop hook → snapshot pre-rebuild-<timestamp> → move the root aside to
 <root>.clawback-rebuild-<timestamp> → recreate hook → restore the snapshot (the fresh config keeps
 its runtime keys, e.g. gateway auth) → start hook → remove the old root. Any failure after the move
 puts the old root back and runs the start hook; the error names the snapshot.
-Hooks run with CLAWBACK_SANDBOX and CLAWBACK_ROOT set; the recreate hook also gets
+Hooks run with CLAWBACK_SANDBOX, CLAWBACK_ROOT and CLAWBACK_VIA set; the recreate hook also gets
 CLAWBACK_PREVIOUS_ROOT (the moved-aside root) and CLAWBACK_SNAPSHOT (the bundle directory).
+A sandbox with --via is rebuilt in its target: hooks run here, the moves are made there.
 A failed hook exits 5. CLAWBACK_HOOK_TIMEOUT=SECONDS overrides the timeouts (recreate 10 min, others 30 s).`;
 
 export function registerRebuild(program: Command, act: Act): void {
@@ -25,7 +26,7 @@ export function registerRebuild(program: Command, act: Act): void {
         const present = await import('../present/rebuild.js');
         const { preflightRebuild, rebuildSandbox } = await import('../../engine/rebuild/rebuild.js');
         const hooks = hookSettings(ctx);
-        const preflight = preflightRebuild(sandbox, ctx.deps);
+        const preflight = await preflightRebuild(sandbox, ctx.deps);
         if (flags.yes !== true) await confirm(ctx, present.confirmation(preflight));
         const live = !ctx.json && !ctx.quiet;
         const onStep = (step: Parameters<typeof presentTypes.stepLine>[0]): void => {

@@ -84,17 +84,20 @@ export function listJson(sandboxes: ListedSandbox[]): SandboxListDocument {
 
 export function listText(sandboxes: ListedSandbox[], view: TextView): string[] {
   if (sandboxes.length === 0) return ['no sandboxes registered (try `clawback discover`)'];
+  // The Via column appears once some sandbox is reached through a transport.
+  const via = sandboxes.some((s) => s.entry.via !== undefined);
+  const row = (s: ListedSandbox): string[] => [
+    s.entry.name,
+    s.entry.agent,
+    ...(via ? [s.entry.via ?? 'local'] : []),
+    s.entry.via !== undefined ? s.entry.root : shortPath(s.entry.root, view),
+    s.rootExists === null ? '-' : s.rootExists ? 'yes' : 'no',
+  ];
   return renderTable(
-    ['Name', 'Agent', 'Via', 'Root', 'Root exists'],
-    sandboxes.map((s) => [
-      s.entry.name,
-      s.entry.agent,
-      s.entry.via ?? 'local',
-      s.entry.via !== undefined ? s.entry.root : shortPath(s.entry.root, view),
-      s.rootExists === null ? '-' : s.rootExists ? 'yes' : 'no',
-    ]),
+    ['Name', 'Agent', ...(via ? ['Via'] : []), 'Root', 'Root exists'],
+    sandboxes.map(row),
     view,
-    { shrink: { 1: 'middle', 2: 'middle', 3: 'middle' } },
+    { shrink: via ? { 1: 'middle', 2: 'middle', 3: 'middle' } : { 1: 'middle', 2: 'middle' } },
   );
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { IntegrityError, RefusedError } from '../../errors.js';
+import { IntegrityError } from '../../errors.js';
 import type { BundleEntry, BundleManifest, BundleScope, EntryType } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
 import { isSqliteFile } from '../../sqlite/detect.js';
@@ -17,7 +17,10 @@ import { Selection, type ScopeOptions } from '../sandbox/selection.js';
 import { sandboxRecords } from '../bundle/find.js';
 import { restoredMode } from '../bundle/restored-mode.js';
 import { stillAsCaptured } from '../bundle/source-identity.js';
-import { isRemoteSandbox } from '../sandbox/transport.js';
+import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
+import type { SandboxEntry } from '../../store/registry.js';
+import type { BundleMount } from '../../manifest/bundle-manifest.js';
+import { remoteLiveState } from './diff-remote.js';
 
 export interface DiffRequest {
   sandbox: string;
@@ -75,6 +78,8 @@ interface Node {
   state: DiffState;
   entry?: BundleEntry;
   live?: ScannedEntry;
+  /** A remote live file: whether it holds the older entry's bytes, settled by the remote scan (diff-remote.ts). */
+  same?: boolean;
 }
 
 /**
@@ -92,20 +97,21 @@ export async function diffSnapshots(request: DiffRequest, deps: EngineDeps): Pro
   const before = nodesOfManifest(fromManifest);
   let after: Map<string, Node>;
   let to: DiffSide;
+  let remoteHashed = 0;
   if (request.to !== undefined) {
     const toRecord = usable(resolveSelector(records, request.to, request.sandbox));
     after = nodesOfManifest(toRecord.manifest!);
     to = sideOf(toRecord);
   } else {
-    refuseRemoteLive(request.sandbox, deps);
-    const live = scanLive(request.sandbox, fromManifest.scope, deps);
+    const live = await scanLive(request.sandbox, fromManifest, deps);
     tightenSecrets(before, live.selection);
     after = live.nodes;
+    remoteHashed = live.hashed;
     to = { kind: 'live', id: null, version: null, name: null, root: live.root };
   }
   const comparer = new ContentComparer(sandboxBundleDir(deps.layout, request.sandbox), deps.host.pid, (message) => deps.events.warning?.(message));
   try {
-    return { sandbox: request.sandbox, from: sideOf(fromRecord), to, ...(await compare(before, after, comparer)), hashedFiles: comparer.hashed };
+    return { sandbox: request.sandbox, from: sideOf(fromRecord), to, ...(await compare(before, after, comparer)), hashedFiles: comparer.hashed + remoteHashed };
   } finally {
     comparer.close();
   }
@@ -159,42 +165,56 @@ function tightenSecrets(nodes: Map<string, Node>, selection: Selection): void {
   }
 }
 
-/** Comparing with the live state of a sandbox behind a transport needs remote hashing, which diff does not do yet: never read a local path of the same name instead. */
-function refuseRemoteLive(sandbox: string, deps: EngineDeps): void {
-  const entry = getSandbox(deps.layout, sandbox);
-  if (!isRemoteSandbox(entry)) return;
-  throw new RefusedError('remote-live-diff', `${sandbox} is reached via ${entry.via}: diff against its live state is not supported yet`, {
-    hint: `take a snapshot (\`clawback ${sandbox} snapshot create\`, which moves only what changed) and diff two snapshots: \`clawback ${sandbox} snapshot diff SELECTOR latest\``,
-  });
+interface LiveSide {
+  root: string;
+  nodes: Map<string, Node>;
+  selection: Selection;
+  hashed: number;
 }
 
-function scanLive(sandbox: string, scope: BundleScope, deps: EngineDeps): { root: string; nodes: Map<string, Node>; selection: Selection } {
+function liveNode(scanned: ScannedEntry, same?: boolean): Node {
+  const stat = scanned.stat;
+  return {
+    state: {
+      type: scanned.type,
+      size: scanned.type === 'file' ? stat.size : null,
+      mode: scanned.type === 'symlink' ? null : stat.mode & 0o7777,
+      target: scanned.target ?? null,
+    },
+    live: scanned,
+    ...(same !== undefined ? { same } : {}),
+  };
+}
+
+/** The live state, scanned with the snapshot's selection: on this filesystem, or through the sandbox's transport. */
+async function scanLive(sandbox: string, snapshot: BundleManifest, deps: EngineDeps): Promise<LiveSide> {
   const entry = getSandbox(deps.layout, sandbox);
   const agentManifest = loadAgentManifest(entry.agent);
   const mounts = resolveMounts(entry, agentManifest, deps.host.homeDir);
+  const known = new Selection(agentManifest, mounts, {}).modulesKnown;
+  const selection = new Selection(agentManifest, mounts, liveScope(snapshot.scope, known));
+  deps.events.phase?.('scan');
+  if (isRemoteSandbox(entry)) return scanRemoteLive(entry, mounts, selection, agentManifest.managedLinks, snapshot, deps);
   if (!fs.statSync(entry.root, { throwIfNoEntry: false })?.isDirectory()) {
     deps.events.warning?.(`state root ${entry.root} does not exist: everything in the snapshot shows as removed`);
   }
-  const known = new Selection(agentManifest, mounts, {}).modulesKnown;
-  const selection = new Selection(agentManifest, mounts, liveScope(scope, known));
-  deps.events.phase?.('scan');
   const scan = scanMounts(mounts, selection, agentManifest.managedLinks, [deps.layout.home]);
   for (const link of scan.unsafeLinks) deps.events.warning?.(`${link}: an unsafe link a snapshot would refuse; not compared`);
   for (const special of scan.specialFiles) deps.events.warning?.(`${special}: a snapshot would refuse it; not compared`);
   const nodes = new Map<string, Node>();
-  for (const scanned of scan.entries) {
-    const stat = scanned.stat;
-    nodes.set(scanned.path, {
-      state: {
-        type: scanned.type,
-        size: scanned.type === 'file' ? stat.size : null,
-        mode: scanned.type === 'symlink' ? null : stat.mode & 0o7777,
-        target: scanned.target ?? null,
-      },
-      live: scanned,
-    });
-  }
-  return { root: entry.root, nodes, selection };
+  for (const scanned of scan.entries) nodes.set(scanned.path, liveNode(scanned));
+  return { root: entry.root, nodes, selection, hashed: 0 };
+}
+
+/** Never a local path of the same name: the target is scanned, and what must be hashed is hashed there. */
+async function scanRemoteLive(entry: SandboxEntry, mounts: BundleMount[], selection: Selection, managedLinks: string[], snapshot: BundleManifest, deps: EngineDeps): Promise<LiveSide> {
+  const captured = new Map(snapshot.entries.map((e) => [e.path, e]));
+  const live = await withSandboxTransport(entry, deps, (transport) => remoteLiveState(transport, { root: entry.root, mounts, selection, managedLinks, captured }));
+  if (!live.rootExists) deps.events.warning?.(`state root ${entry.root} does not exist in ${entry.via}: everything in the snapshot shows as removed`);
+  for (const warning of live.warnings) deps.events.warning?.(warning);
+  const nodes = new Map<string, Node>();
+  for (const file of live.entries) nodes.set(file.scanned.path, liveNode(file.scanned, file.same ?? false));
+  return { root: entry.root, nodes, selection, hashed: live.hashed };
 }
 
 async function compare(before: Map<string, Node>, after: Map<string, Node>, comparer: ContentComparer): Promise<Omit<DiffSummary, 'sandbox' | 'from' | 'to' | 'hashedFiles'>> {
@@ -252,6 +272,7 @@ class ContentComparer {
     const entry = old.entry;
     if (entry?.sha256 === undefined) return false;
     if (now.live === undefined) return entry.sha256 === now.entry?.sha256;
+    if (now.same !== undefined) return now.same;
     const live = now.live;
     if (entry.strategy === 'sqlite_backup' && isSqliteFile(live.source)) {
       // The bundle holds a backup-API copy, not the live bytes: compare a fresh copy, unless nothing moved (create's rule for reusing a copy).

@@ -33,6 +33,8 @@ export interface RebuildRecord {
   hookGroup?: number;
   host: string;
   createdAt: string;
+  /** The transport of a remote sandbox: `root` and `aside` are paths in its target, moved there (remote-root.ts). */
+  via?: string;
 }
 
 export interface RebuildRecovery {
@@ -74,7 +76,7 @@ export function readRebuildRecord(file: string): RebuildRecord {
   }
   if (!isRecord(raw)) throw fail('not a JSON object');
   if (raw.version !== REBUILD_RECORD_VERSION) throw fail(`record version ${JSON.stringify(raw.version)} is not supported (this clawback reads version ${REBUILD_RECORD_VERSION})`);
-  const { sandbox, state, root, aside, snapshot, pid, host, createdAt, hookGroup } = raw;
+  const { sandbox, state, root, aside, snapshot, pid, host, createdAt, hookGroup, via } = raw;
   if (typeof sandbox !== 'string' || (state !== 'moved' && state !== 'committed') || typeof root !== 'string' || typeof aside !== 'string' || !isRecord(snapshot)) {
     throw fail('sandbox, state, root, aside or snapshot missing');
   }
@@ -93,6 +95,7 @@ export function readRebuildRecord(file: string): RebuildRecord {
     host: str(host),
     createdAt: str(createdAt),
     ...(typeof hookGroup === 'number' && Number.isSafeInteger(hookGroup) && hookGroup > 1 ? { hookGroup } : {}),
+    ...(typeof via === 'string' && via !== 'local' ? { via } : {}),
   };
 }
 
@@ -123,17 +126,25 @@ export function finishCommitted(record: RebuildRecord): void {
   fsyncDir(path.dirname(record.root));
 }
 
-/**
- * Finishes (committed) or rolls back (moved) one sandbox's interrupted rebuild; the caller holds its
- * lock. A record whose process is still alive is a rebuild in progress: BusyError.
- */
-export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecovery | undefined {
+/** The sandbox's interrupted rebuild record, if any; a BusyError while the rebuild that wrote it still runs. */
+export function pendingRebuild(deps: EngineDeps, sandbox: string): RebuildRecord | undefined {
   const file = recordPath(deps.layout, sandbox);
   if (!fs.existsSync(file)) return undefined;
   const record = readRebuildRecord(file);
   if (inProgress(record, deps.host)) {
     throw new BusyError(`a rebuild of ${sandbox} by pid ${record.pid} is in progress`, { hint: 'wait for it to finish' });
   }
+  return record;
+}
+
+/**
+ * Finishes (committed) or rolls back (moved) one sandbox's interrupted rebuild; the caller holds its
+ * lock. A record whose process is still alive is a rebuild in progress: BusyError.
+ */
+export function recoverRebuild(deps: EngineDeps, sandbox: string): RebuildRecovery | undefined {
+  const record = pendingRebuild(deps, sandbox);
+  // A remote rebuild's paths are in its target (recoverRemoteRebuild): never touch a local path of the same name.
+  if (record === undefined || record.via !== undefined) return undefined;
   if (record.state === 'committed') finishCommitted(record);
   else {
     stopRecreateHook(record, deps);

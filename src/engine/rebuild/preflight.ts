@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, RefusedError } from '../../errors.js';
 import { getSandbox, type SandboxEntry } from '../../store/registry.js';
-import { scanMounts } from '../sandbox/scan.js';
+import { scanMounts, type ScanResult } from '../sandbox/scan.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { Selection } from '../sandbox/selection.js';
@@ -37,16 +37,10 @@ const MAX_LISTED = 20;
  */
 export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (dir: string) => number = statfsFree): RebuildPreflight {
   const entry = getSandbox(deps.layout, sandbox);
-  if (entry.hooks.recreate === undefined) {
-    throw new RefusedError('recreate-hook-missing', `${sandbox} has no recreate hook, so rebuild cannot lay down a fresh home`, {
-      hint: `set one with \`clawback sandbox set ${sandbox} --hook-recreate CMD\` (a command that creates a fresh agent home at $CLAWBACK_ROOT)`,
-    });
-  }
+  requireRecreateHook(entry);
   if (isRemoteSandbox(entry)) {
-    // Its move-aside and swap are local renames: never run them on a local path that merely has the remote root's name.
-    throw new RefusedError('remote-rebuild', `${sandbox} is reached via ${entry.via}: rebuild of a remote sandbox is not supported yet`, {
-      hint: `take a snapshot (\`clawback ${sandbox} snapshot create\`), recreate the agent in its target yourself, then \`clawback ${sandbox} snapshot restore\``,
-    });
+    // This preflight reads local paths: a remote sandbox is checked in its target (remote-root.ts), never at a local path of the same name.
+    throw new Error(`preflightRebuild called for ${sandbox}, which is reached via ${entry.via}`);
   }
   const root = path.resolve(entry.root);
   const rootStat = fs.lstatSync(root, { throwIfNoEntry: false });
@@ -65,13 +59,7 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
   const manifest = loadAgentManifest(entry.agent);
   const mounts = resolveMounts(entry, manifest, deps.host.homeDir);
   const scan = scanMounts(mounts, new Selection(manifest, mounts, {}), manifest.managedLinks);
-  const refused = [...scan.unsafeLinks, ...scan.specialFiles];
-  if (refused.length > 0) {
-    throw new RefusedError('unsafe-links', `refusing to rebuild ${sandbox}: its snapshot would refuse ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
-      hint: 'make the links relative and inside the root, or, if the agent manages them itself, declare them under managed_links in a custom manifest (`clawback manifest show <kind>` prints one to start from)',
-      details: refused.slice(0, MAX_LISTED),
-    });
-  }
+  refuseUnsafe(sandbox, scan);
   const { files: stateFiles, bytes: stateBytes } = scan.entries.fileTotals();
 
   // The snapshot lands in the home; the restore stages a full copy beside the root.
@@ -84,6 +72,24 @@ export function preflightRebuild(sandbox: string, deps: EngineDeps, freeBytes: (
     });
   }
   return { entry, root, stateFiles, stateBytes, disk };
+}
+
+export function requireRecreateHook(entry: SandboxEntry): void {
+  if (entry.hooks.recreate !== undefined) return;
+  throw new RefusedError('recreate-hook-missing', `${entry.name} has no recreate hook, so rebuild cannot lay down a fresh home`, {
+    hint: `set one with \`clawback sandbox set ${entry.name} --hook-recreate CMD\` (a command that creates a fresh agent home at $CLAWBACK_ROOT)`,
+  });
+}
+
+/** A rebuild whose snapshot would refuse entries stops before anything is touched (local and remote alike). */
+export function refuseUnsafe(sandbox: string, scan: Pick<ScanResult, 'unsafeLinks' | 'specialFiles'>): void {
+  const refused = [...scan.unsafeLinks, ...scan.specialFiles];
+  if (refused.length > 0) {
+    throw new RefusedError('unsafe-links', `refusing to rebuild ${sandbox}: its snapshot would refuse ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'} (absolute or escaping symlinks, FIFOs, devices)`, {
+      hint: 'make the links relative and inside the root, or, if the agent manages them itself, declare them under managed_links in a custom manifest (`clawback manifest show <kind>` prints one to start from)',
+      details: refused.slice(0, MAX_LISTED),
+    });
+  }
 }
 
 /** Adds up what each filesystem must hold: two needs on one filesystem need their sum there. */
@@ -109,7 +115,7 @@ function existingAncestor(dir: string): string {
   return current;
 }
 
-function statfsFree(dir: string): number {
+export function statfsFree(dir: string): number {
   const stats = fs.statfsSync(dir);
   return stats.bavail * stats.bsize;
 }

@@ -1,20 +1,19 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { ClawbackError, RebuildError, RefusedError } from '../../errors.js';
-import { fsyncDir } from '../../store/atomic.js';
 import { bundleTimestamp } from '../../store/home.js';
 import type { Lock } from '../../store/lock.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
 import { runRequiredHook, type HookSettings } from '../sandbox/hooks.js';
-import { finishCommitted, putOldRootBack, removeRebuildRecord, stopRecreateHook, writeRebuildRecord, type RebuildRecord } from './journal.js';
+import { removeRebuildRecord, stopRecreateHook, writeRebuildRecord, type RebuildRecord } from './journal.js';
 import { recoverSandbox } from '../recovery.js';
-import { preflightRebuild, type RebuildPreflight } from './preflight.js';
+import type { RebuildPreflight } from './preflight.js';
+import { preflightAny, rootOps } from './remote-root.js';
 import { restoreSnapshotLocked, type RestoreSummary } from '../restore/restore.js';
 import { createSnapshotLocked, type SnapshotSummary } from '../capture/create.js';
 import { sandboxLock } from '../sandbox/lock.js';
 
-export { preflightRebuild, type RebuildPreflight } from './preflight.js';
+export { type RebuildPreflight } from './preflight.js';
+export { preflightAny as preflightRebuild } from './remote-root.js';
 
 export interface RebuildRequest {
   sandbox: string;
@@ -67,7 +66,7 @@ export async function rebuildSandbox(request: RebuildRequest, deps: EngineDeps):
   const lock = sandboxLock(deps, request.sandbox, 'rebuild');
   try {
     await recoverSandbox(deps, request.sandbox);
-    const preflight = preflightRebuild(request.sandbox, deps);
+    const preflight = await preflightAny(request.sandbox, deps);
     const progress: Progress = { entry: preflight.entry, step: 'stop', stopped: false, snapshot: undefined, record: undefined, steps: [], warnings: [] };
     try {
       const restored = await runSteps(request, deps, preflight, progress);
@@ -179,16 +178,16 @@ async function moveRootAside(run: RebuildRun, snapshot: SnapshotSummary): Promis
     pid: deps.host.pid,
     host: deps.host.hostname,
     createdAt: deps.now().toISOString(),
+    ...(run.entry.via !== undefined && run.entry.via !== 'local' ? { via: run.entry.via } : {}),
   };
   await runStep(
     run,
     'move',
-    () => {
+    async () => {
       writeRebuildRecord(deps.layout, record);
       run.progress.record = record;
       deps.fault?.('rebuild:before-move');
-      fs.renameSync(root, aside);
-      fsyncDir(path.dirname(root));
+      await rootOps(run.entry, deps).moveAside(record);
     },
     () => `moved ${root} aside to ${aside}`,
   );
@@ -203,7 +202,7 @@ async function recreateRoot(run: RebuildRun, record: RebuildRecord): Promise<voi
     'recreate',
     async () => {
       await runRecreateHook(run, record);
-      if (!fs.lstatSync(root, { throwIfNoEntry: false })?.isDirectory()) {
+      if (!(await rootOps(entry, run.deps).rootIsDirectory(root))) {
         throw new RefusedError('recreate-left-no-root', `the recreate hook of ${entry.name} exited 0 but left no directory at ${root}`, {
           hint: 'the hook must create a fresh agent home at $CLAWBACK_ROOT',
         });
@@ -253,9 +252,9 @@ async function commitAndCleanUp(run: RebuildRun, record: RebuildRecord): Promise
   await runStep(
     run,
     'cleanup',
-    () => {
+    async () => {
       try {
-        finishCommitted(record);
+        await rootOps(run.entry, deps).finish(record);
         removeRebuildRecord(deps.layout, run.entry.name);
         return true;
       } catch (error) {
@@ -279,7 +278,7 @@ async function recoverFromFailure(error: unknown, request: RebuildRequest, deps:
   if (record) {
     try {
       stopRecreateHook(record, deps);
-      putOldRootBack(record);
+      await rootOps(entry, deps).putBack(record);
       removeRebuildRecord(deps.layout, entry.name);
       rolledBack = true;
     } catch (rollbackError) {

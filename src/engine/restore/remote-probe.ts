@@ -1,6 +1,6 @@
 import { decodeName } from '../../fs-safety/fs-path.js';
 import type { ProbedDir } from './remote-live.js';
-import { q, runRemote, type RemoteShell } from './remote-shell.js';
+import { q, runRemote, type RemoteShell } from '../sandbox/remote-shell.js';
 
 function splitNul(out: Buffer): string[] {
   const names: string[] = [];

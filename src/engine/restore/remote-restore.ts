@@ -7,7 +7,7 @@ import type { MappedMount } from './mounts.js';
 import type { LiveView } from './live-view.js';
 import { applyRemotePlan, type RemoteApplyInput } from './remote-apply.js';
 import { textsToFetch } from './remote-content.js';
-import { hashTool } from './remote-hash.js';
+import { hashTool } from '../sandbox/remote-hash.js';
 import { listRemote } from '../sandbox/remote-scan.js';
 import { RemoteLiveView } from './remote-live.js';
 import { probeDirs, readRemoteTexts } from './remote-probe.js';

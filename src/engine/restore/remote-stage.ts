@@ -3,9 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { tarStream, type TarWriteEntry } from '../../formats/tar-write.js';
 import type { PlanUnit } from './plan.js';
 import { newUnitContent, unitEntries, type ContentContext, type UnitContent } from './remote-content.js';
-import { remoteSha256, type HashTool } from './remote-hash.js';
+import { remoteSha256, type HashTool } from '../sandbox/remote-hash.js';
 import { listRemote } from '../sandbox/remote-scan.js';
-import { nulList, q, runRemote, stagedTreeMismatch, type RemoteShell } from './remote-shell.js';
+import { nulList, q, runRemote, stagedTreeMismatch, type RemoteShell } from '../sandbox/remote-shell.js';
 
 /**
  * Staging in a remote target (SPEC §11 "restore"): the staged trees are created beside the live

@@ -1,5 +1,5 @@
 import type { JournalRecord, SwapPair } from '../../store/journal.js';
-import { q, runRemote, type RemoteShell } from './remote-shell.js';
+import { q, runRemote, type RemoteShell } from '../sandbox/remote-shell.js';
 
 /**
  * The journaled swap of a remote restore, as `mv` commands run in the target (batched: one script per
