@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { FixtureScale } from '../fixtures/generate.js';
 import type { Place } from './args.js';
 import { ClawbackCli, field, firstLine, parseJson, type StepResult } from './clawback-cli.js';
@@ -87,10 +88,21 @@ function missing(command: string): StepResult {
   return { kind: 'missing', reason: `n/a (${command.replace('snapshot-', 'snapshot ')} not in this build)` };
 }
 
+/** A bundle's entries: inline in old manifests, else the gzipped JSON-lines sidecar the header names. */
+function bundleEntries(bundleDir: string): unknown {
+  const header = JSON.parse(fs.readFileSync(path.join(bundleDir, 'rebuild-manifest.json'), 'utf8')) as unknown;
+  const inline = field(header, 'entries');
+  if (inline !== undefined) return inline;
+  const file = field(header, 'inventory', 'file');
+  const count = field(header, 'inventory', 'entries');
+  if (typeof file !== 'string' || typeof count !== 'number') return undefined;
+  const lines = zlib.gunzipSync(fs.readFileSync(path.join(bundleDir, path.basename(file)))).toString('utf8').split('\n');
+  return lines.slice(0, count).map((line) => JSON.parse(line) as unknown);
+}
+
 /** Deletes half of the chosen bundle files from the live tree and appends to the rest. */
 function changeLiveFiles(root: string, bundleDir: string): Array<{ path: string; size: number }> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(bundleDir, 'rebuild-manifest.json'), 'utf8')) as unknown;
-  const entries = field(manifest, 'entries');
+  const entries = bundleEntries(bundleDir);
   if (!Array.isArray(entries)) throw new Error(`no entries in ${bundleDir}/rebuild-manifest.json`);
   // Daily memory notes: plain files that restore copies back as they are (no config merge).
   const candidates = entries
