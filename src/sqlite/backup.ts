@@ -22,21 +22,18 @@ function fsyncFile(file: string): void {
   }
 }
 
-/** Mapped at most this much of a database being checked (SQLite's default is none). */
-const MMAP_BYTES = 1 << 30;
-
 /**
  * Runs `PRAGMA quick_check` and throws IntegrityError unless it answers ok.
  * `readonly` for copies inside a published bundle: a read-write open may leave -wal/-shm files there.
- * `mmap` maps the file instead of reading it page by page: only for a file nothing truncates meanwhile.
+ * The file is read page by page, never mapped: a mapping would count the whole database in this
+ * process's resident memory (measured: verify of `large` 185 MiB mapped against ~95 read), for
+ * about a third of the check's time saved.
  */
-export function quickCheck(file: string, label: string, options: { readonly?: boolean; mmap?: boolean } = {}): void {
+export function quickCheck(file: string, label: string, options: { readonly?: boolean } = {}): void {
   const db = new Database(file, { fileMustExist: true, readonly: options.readonly === true });
   try {
     let answer: string;
     try {
-      // Pages mapped rather than read one pread each: a third of the check's time on a 90 MB database.
-      if (options.mmap === true) db.pragma(`mmap_size=${MMAP_BYTES}`);
       answer = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
     } catch (error) {
       // Damage bad enough that the check itself cannot run is what the check is for.
@@ -212,6 +209,5 @@ async function restoreThroughBackup(bundleCopy: string, dest: string, journalMod
   }
   for (const suffix of SQLITE_COMPANION_SUFFIXES) fs.rmSync(dest + suffix, { force: true });
   fsyncFile(dest);
-  // Mapped: the restored copy is this restore's own file, which nothing else writes.
-  quickCheck(dest, label, { mmap: true });
+  quickCheck(dest, label);
 }

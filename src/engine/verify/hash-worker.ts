@@ -103,7 +103,7 @@ export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
   return (file) => {
     try {
       // Mapped: a published bundle's files are never written or truncated while it exists.
-      quickCheck(file, '', { readonly: true, mmap: true });
+      quickCheck(file, '', { readonly: true });
       return undefined;
     } catch (error) {
       if (error instanceof ClawbackError) return error.message.replace(/^: /, '');
