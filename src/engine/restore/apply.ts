@@ -62,7 +62,8 @@ async function verifiedLiveFiles(checks: LiveChecks): Promise<Set<string>> {
   return new Set(checks.candidates.filter((_, i) => matches[i] === 1).map((c) => c.linkCandidate));
 }
 
-function openJournal(input: ApplyInput, stamp: string, deps: EngineDeps): JournalRecord {
+/** Writes the restore's journal before anything is staged; a restore through a transport adds its `via` and target marker. */
+export function openJournal(input: ApplyInput, stamp: string, deps: EngineDeps, remote: Pick<JournalRecord, 'via' | 'marker'> = {}): JournalRecord {
   const { plan, target } = input;
   const journal: JournalRecord = {
     version: 1,
@@ -72,6 +73,7 @@ function openJournal(input: ApplyInput, stamp: string, deps: EngineDeps): Journa
     pairs: plan.units.map((unit) => ({ live: unit.dir, ...stagedPathFor(unit.dir, stamp), liveExisted: unit.exists })),
     registry: { ...input.policy, ...(target.create ? { created: target.create } : {}) },
     createdAt: deps.now().toISOString(),
+    ...remote,
   };
   writeJournal(deps.layout, journal);
   return journal;

@@ -6,7 +6,7 @@ import { bundleTimestamp } from '../../store/home.js';
 import { applyRegistryChange, finishRollBack, journalPath, removeJournal, writeJournal, type JournalRecord } from '../../store/journal.js';
 import { updateRegistry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
-import { takePreRestoreSnapshot, type ApplyInput } from './apply.js';
+import { openJournal, takePreRestoreSnapshot, type ApplyInput } from './apply.js';
 import { InterruptCheck } from './interrupt.js';
 import { restoreItems, settlePending, writeTotals, type RestorePlan } from './plan.js';
 import { remoteSha256, type HashTool } from '../sandbox/remote-hash.js';
@@ -15,7 +15,7 @@ import { probeSwappable } from './remote-probe.js';
 import type { RemoteShell } from '../sandbox/remote-shell.js';
 import { finishRemoteStage, stageRemote } from './remote-stage.js';
 import { cleanUpCommitted, moveLiveAside, moveStagedIn, recordStagedIds, rollBackRemote } from './remote-swap.js';
-import { stagedPathFor, StageRun } from './stage.js';
+import { StageRun } from './stage.js';
 import type { PreRestoreSnapshot, RestoreOutcome } from './summary.js';
 
 export interface RemoteApplyInput extends ApplyInput {
@@ -60,21 +60,8 @@ async function verifyCandidates(input: RemoteApplyInput): Promise<Set<string>> {
   return new Set(candidates.filter((c, i) => hashes[i] === c.entry.sha256).map((c) => c.linkCandidate!));
 }
 
-function openJournal(input: RemoteApplyInput, stamp: string, deps: EngineDeps): JournalRecord {
-  const { plan, target } = input;
-  const journal: JournalRecord = {
-    version: 1,
-    sandbox: target.name,
-    state: 'staging',
-    bundle: input.bundleDir,
-    pairs: plan.units.map((unit) => ({ live: unit.dir, ...stagedPathFor(unit.dir, stamp), liveExisted: unit.exists })),
-    registry: { ...input.policy, ...(target.create ? { created: target.create } : {}) },
-    createdAt: deps.now().toISOString(),
-    via: input.shell.label,
-    marker: `${path.posix.resolve(target.entry.root)}.clawback-restore-${stamp}`,
-  };
-  writeJournal(deps.layout, journal);
-  return journal;
+function openRemoteJournal(input: RemoteApplyInput, stamp: string, deps: EngineDeps): JournalRecord {
+  return openJournal(input, stamp, deps, { via: input.shell.label, marker: `${path.posix.resolve(input.target.entry.root)}.clawback-restore-${stamp}` });
 }
 
 function markerText(journal: JournalRecord, deps: EngineDeps): string {
@@ -107,7 +94,7 @@ export async function applyRemotePlan(input: RemoteApplyInput, deps: EngineDeps)
   const verified = await verifyCandidates(input);
   const plan = settlePending(input.plan, new Set(restoreItems(input.plan.units).filter((i) => verified.has(i.linkCandidate ?? '')).map((i) => i.entry.path)));
   const stamp = bundleTimestamp(deps.now());
-  const journal = openJournal(input, stamp, deps);
+  const journal = openRemoteJournal(input, stamp, deps);
   const sent = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !verified.has(i.linkCandidate ?? '')).length;
   const interrupt = new InterruptCheck(deps, input.target.name);
   const run = new StageRun(deps, Number.POSITIVE_INFINITY, interrupt);
