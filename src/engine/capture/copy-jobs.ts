@@ -11,92 +11,101 @@ export interface CopyJob {
 
 export type JobOutcome = CopyOutcome | { kind: 'vanished' } | { kind: 'error'; code: string; message: string };
 
-/** Runs copy jobs in this thread. Errors are returned, not thrown, so a worker can report them. */
-export function copyJobs(jobs: CopyJob[], onProgress?: (files: number, bytes: number) => void): JobOutcome[] {
-  let files = 0;
-  let bytes = 0;
-  const outcomes = jobs.map((job) => {
-    let outcome: JobOutcome;
-    try {
-      outcome = copyFileHashed(job.source, job.dest, job.mode, { size: job.size });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-      outcome = code === 'ENOENT' ? { kind: 'vanished' } : { kind: 'error', code, message: (error as Error).message };
-    }
-    files++;
-    bytes += job.size;
-    if (onProgress && files % 256 === 0) {
-      onProgress(files, bytes);
-      files = 0;
-      bytes = 0;
-    }
-    return outcome;
-  });
-  // The last files since a report count too, or a bar would never reach its total.
-  if (onProgress && files > 0) onProgress(files, bytes);
-  return outcomes;
+/** Runs one copy job in this thread. Errors are returned, not thrown, so a worker can report them. */
+export function copyJob(job: CopyJob): JobOutcome {
+  try {
+    return copyFileHashed(job.source, job.dest, job.mode, { size: job.size });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+    return code === 'ENOENT' ? { kind: 'vanished' } : { kind: 'error', code, message: (error as Error).message };
+  }
 }
 
+/** What a copy worker is sent and sends back: a batch of jobs, numbered by the first one's position. */
+export interface CopyBatch {
+  first: number;
+  jobs: CopyJob[];
+}
+export interface CopyBatchDone {
+  first: number;
+  outcomes: JobOutcome[];
+}
+
+/** A batch ends at this many files or bytes, whichever comes first: each message costs both threads a little. */
+const BATCH_FILES = 128;
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** Below this many files starting the workers costs more than it saves. */
+const PARALLEL_MIN_JOBS = 400;
+/** Inline, a turn of the event loop after this many files: a signal handler runs there. */
 const INLINE_SLICE = 256;
 
 /**
- * copyJobs on this thread, a slice at a time with a turn of the event loop between slices: a signal
- * handler runs there, so a Ctrl-C during a long inline copy (one core, or a loaded machine) is not
- * held until the copy ends.
+ * Copies and hashes `count` files, job k built by `jobAt(k)` only when its batch is sent, and
+ * `settled(k, outcome)` called on this thread as its batch comes back: so no list of every job or
+ * outcome is ever held. On `workers` threads (hashing is CPU-bound) when there are enough files,
+ * each worker pulling a new batch as it returns one (two in hand, so it never waits); else on this
+ * thread, a slice at a time. Give the heaviest jobs first, so no core is left with one big file at the end.
  */
-async function copyJobsInline(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void): Promise<JobOutcome[]> {
-  const outcomes: JobOutcome[] = [];
-  for (let start = 0; start < jobs.length; start += INLINE_SLICE) {
-    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-    outcomes.push(...copyJobs(jobs.slice(start, start + INLINE_SLICE), onProgress));
+export async function copyStream(
+  count: number,
+  jobAt: (k: number) => CopyJob,
+  settled: (k: number, outcome: JobOutcome) => void,
+  onProgress: (files: number, bytes: number) => void,
+  workers = 2,
+): Promise<void> {
+  const script = count >= PARALLEL_MIN_JOBS && workers >= 2 ? compiledWorker('./copy-worker.js', import.meta.url) : undefined;
+  if (script === undefined) {
+    for (let k = 0; k < count; k++) {
+      if (k > 0 && k % INLINE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const job = jobAt(k);
+      settled(k, copyJob(job));
+      onProgress(1, job.size);
+    }
+    return;
   }
-  return outcomes;
-}
-
-type WorkerMessage = { type: 'progress'; files: number; bytes: number } | { type: 'done'; outcomes: JobOutcome[] };
-
-const PARALLEL_MIN_JOBS = 400;
-
-/**
- * Copies and hashes files on two worker threads when there are enough of them
- * to pay for starting the workers (both cores; hashing is CPU-bound), else inline.
- * Jobs are dealt round-robin by size so the two halves carry similar bytes.
- */
-export async function copyJobsParallel(jobs: CopyJob[], onProgress: (files: number, bytes: number) => void, workers = 2): Promise<JobOutcome[]> {
-  const script = jobs.length >= PARALLEL_MIN_JOBS && workers >= 2 ? compiledWorker('./copy-worker.js', import.meta.url) : undefined;
-  if (script === undefined) return copyJobsInline(jobs, onProgress);
-  const order = jobs.map((job, index) => ({ job, index })).sort((a, b) => b.job.size - a.job.size);
-  const shares: Array<Array<{ job: CopyJob; index: number }>> = Array.from({ length: workers }, () => []);
-  const load = new Array<number>(workers).fill(0);
-  for (const item of order) {
-    let target = 0;
-    for (let w = 1; w < workers; w++) if (load[w]! < load[target]!) target = w;
-    shares[target]!.push(item);
-    // a file costs its bytes plus a fixed per-file overhead (open/close/create)
-    load[target]! += item.job.size + 16 * 1024;
+  let next = 0;
+  const batchBytes = new Map<number, number>();
+  const take = (): CopyBatch | undefined => {
+    if (next >= count) return undefined;
+    const batch: CopyBatch = { first: next, jobs: [] };
+    let bytes = 0;
+    while (next < count && batch.jobs.length < BATCH_FILES && bytes < BATCH_BYTES) {
+      const job = jobAt(next++);
+      batch.jobs.push(job);
+      bytes += job.size;
+    }
+    batchBytes.set(batch.first, bytes);
+    return batch;
+  };
+  const threads: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let inFlight = 0;
+      const send = (worker: Worker): void => {
+        const batch = take();
+        if (batch === undefined) return;
+        inFlight++;
+        worker.postMessage(batch);
+      };
+      for (let w = 0; w < workers; w++) {
+        const worker = new Worker(script);
+        threads.push(worker);
+        worker.on('message', (done: CopyBatchDone) => {
+          inFlight--;
+          done.outcomes.forEach((outcome, i) => settled(done.first + i, outcome));
+          onProgress(done.outcomes.length, batchBytes.get(done.first) ?? 0);
+          batchBytes.delete(done.first);
+          send(worker);
+          if (inFlight === 0) resolve();
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`copy worker exited with code ${code}`)));
+        send(worker);
+        send(worker);
+      }
+      if (inFlight === 0) resolve();
+    });
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
   }
-  const results = new Array<JobOutcome>(jobs.length);
-  await Promise.all(
-    shares.map(
-      (share) =>
-        new Promise<void>((resolve, reject) => {
-          const worker = new Worker(script, { workerData: { jobs: share.map((s) => s.job) } });
-          worker.on('message', (message: WorkerMessage) => {
-            if (message.type === 'progress') {
-              onProgress(message.files, message.bytes);
-              return;
-            }
-            message.outcomes.forEach((outcome, i) => {
-              results[share[i]!.index] = outcome;
-            });
-            resolve();
-          });
-          worker.once('error', reject);
-          worker.once('exit', (code) => {
-            if (code !== 0) reject(new Error(`copy worker exited with code ${code}`));
-          });
-        }),
-    ),
-  );
-  return results;
 }

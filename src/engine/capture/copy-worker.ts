@@ -1,7 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { copyJobs, type CopyJob } from './copy-jobs.js';
+import { parentPort } from 'node:worker_threads';
+import { copyJob, type CopyBatch, type CopyBatchDone } from './copy-jobs.js';
 
-// One worker runs a share of the copy jobs with sync fs calls, reporting progress now and then.
-const jobs = (workerData as { jobs: CopyJob[] }).jobs;
-const outcomes = copyJobs(jobs, (files, bytes) => parentPort?.postMessage({ type: 'progress', files, bytes }));
-parentPort?.postMessage({ type: 'done', outcomes });
+// A copy worker copies each batch it is sent with sync fs calls and sends back its outcomes.
+parentPort?.on('message', (batch: CopyBatch) => {
+  parentPort?.postMessage({ first: batch.first, outcomes: batch.jobs.map(copyJob) } satisfies CopyBatchDone);
+});

@@ -124,8 +124,9 @@ async function writePayload(
   const { scan } = sandbox;
   const payload = path.join(partialDir, PAYLOAD_DIR);
   fs.mkdirSync(payload, { mode: 0o700 });
-  const wanted = new Set<string>();
-  for (let i = 0; i < scan.entries.length; i++) if (scan.entries.type(i) === 'file') wanted.add(scan.entries.path(i));
+  // A file's slot is its index in the scan.
+  const wanted = new Map<string, number>();
+  for (let i = 0; i < scan.entries.length; i++) if (scan.entries.type(i) === 'file') wanted.set(scan.entries.path(i), i);
   deps.events.phase?.('copy', scan.entries.fileTotals());
   const writer = new BundleWriter(payload, linkSources(records, wanted, deps), deps);
   wanted.clear();

@@ -10,60 +10,118 @@ export interface LinkSource {
   payload: string;
 }
 
-/** Per path, the newest earlier capture of it; `fileOf` names its file in that bundle. */
+/** Per file the snapshot will write (by its slot, the caller's index for it), the newest earlier capture of it; `fileOf` names its file in that bundle. */
 export interface LinkSources {
-  get(path: string): LinkSource | undefined;
+  /** Built on demand from the columns: hold it only as long as it is used. */
+  get(slot: number): LinkSource | undefined;
   fileOf(path: string, source: LinkSource): string;
 }
 
-/** The fields create compares and copies from a previous entry: the rest of it is not kept. */
-function kept(entry: BundleEntry): BundleEntry {
-  const slim: BundleEntry = { path: '', type: 'file', module: '', size: entry.size!, sha256: entry.sha256! };
-  if (entry.mode !== undefined) slim.mode = entry.mode;
-  if (entry.mtimeMs !== undefined) slim.mtimeMs = entry.mtimeMs;
-  if (entry.dev !== undefined) slim.dev = entry.dev;
-  if (entry.ino !== undefined) slim.ino = entry.ino;
-  if (entry.strategy !== undefined) slim.strategy = entry.strategy;
-  if (entry.journalMode !== undefined) slim.journalMode = entry.journalMode;
-  if (entry.walSize !== undefined) slim.walSize = entry.walSize;
-  if (entry.walMtimeMs !== undefined) slim.walMtimeMs = entry.walMtimeMs;
-  if (entry.sourceSize !== undefined) slim.sourceSize = entry.sourceSize;
-  if (entry.sparse === true) slim.sparse = true;
-  return slim;
+const NONE = -1;
+const SHA_BYTES = 32;
+const HEX_SHA = /^[0-9a-f]{64}$/;
+/** The fields only a database's entry (or an old bundle's odd one) has: kept aside, per slot. */
+type Rare = Pick<BundleEntry, 'strategy' | 'journalMode' | 'walSize' | 'walMtimeMs' | 'sourceSize' | 'sha256'>;
+
+/**
+ * The kept fields of the previous captures, one column each, indexed by slot: about 70 bytes a
+ * file, where an object per file cost several hundred. A number column holds NaN for a field the
+ * entry did not have.
+ */
+class SourceColumns {
+  readonly bundle: Int32Array;
+  private readonly numbers: Float64Array;
+  private readonly modes: Int32Array;
+  private readonly sparse: Uint8Array;
+  private readonly sha: Buffer;
+  private readonly rare = new Map<number, Rare>();
+
+  constructor(slots: number) {
+    this.bundle = new Int32Array(slots).fill(NONE);
+    this.numbers = new Float64Array(slots * 4);
+    this.modes = new Int32Array(slots);
+    this.sparse = new Uint8Array(slots);
+    this.sha = Buffer.alloc(slots * SHA_BYTES);
+  }
+
+  set(slot: number, bundle: number, entry: BundleEntry): void {
+    this.bundle[slot] = bundle;
+    this.numbers.set([entry.size!, entry.mtimeMs ?? NaN, entry.dev ?? NaN, entry.ino ?? NaN], slot * 4);
+    this.modes[slot] = entry.mode ?? NONE;
+    this.sparse[slot] = entry.sparse === true ? 1 : 0;
+    const rare: Rare = {};
+    if (HEX_SHA.test(entry.sha256!)) this.sha.write(entry.sha256!, slot * SHA_BYTES, SHA_BYTES, 'hex');
+    else rare.sha256 = entry.sha256!;
+    for (const key of ['strategy', 'journalMode', 'walSize', 'walMtimeMs', 'sourceSize'] as const) if (entry[key] !== undefined) Object.assign(rare, { [key]: entry[key] });
+    if (Object.keys(rare).length > 0) this.rare.set(slot, rare);
+    else this.rare.delete(slot);
+  }
+
+  /** The slimmed entry: the fields create compares and copies from a previous entry, no others. */
+  entry(slot: number): BundleEntry {
+    const at = slot * 4;
+    const rare = this.rare.get(slot);
+    const entry: BundleEntry = { path: '', type: 'file', module: '', size: this.numbers[at]!, sha256: rare?.sha256 ?? this.sha.toString('hex', slot * SHA_BYTES, (slot + 1) * SHA_BYTES) };
+    if (this.modes[slot] !== NONE) entry.mode = this.modes[slot]!;
+    const [mtimeMs, dev, ino] = [this.numbers[at + 1]!, this.numbers[at + 2]!, this.numbers[at + 3]!];
+    if (!Number.isNaN(mtimeMs)) entry.mtimeMs = mtimeMs;
+    if (!Number.isNaN(dev)) entry.dev = dev;
+    if (!Number.isNaN(ino)) entry.ino = ino;
+    if (rare !== undefined) {
+      const { sha256: _sha, ...rest } = rare;
+      Object.assign(entry, rest);
+    }
+    if (this.sparse[slot] === 1) entry.sparse = true;
+    return entry;
+  }
 }
 
 /**
- * For each path the snapshot will write, its entry in the newest bundle that holds it. The newest
- * bundle is read first, then older ones only for the paths still unanswered, stopping at the newest
- * full snapshot (it held everything then captured): a partial snapshot between two full ones costs
- * the next full one nothing. Inventories are streamed, and only wanted files are kept, slimmed to
- * what linking needs. A NemoClaw bundle is never a source: nothing may ever change it, not even its
- * link counts.
+ * For each file the snapshot will write (`wanted`: its path and slot), its entry in the newest
+ * bundle that holds it. The newest bundle is read first, then older ones only for the paths still
+ * unanswered, stopping at the newest full snapshot (it held everything then captured): a partial
+ * snapshot between two full ones costs the next full one nothing. Inventories are streamed, and only
+ * wanted files are kept, in columns. A NemoClaw bundle is never a source: nothing may ever change
+ * it, not even its link counts.
  */
-export function linkSources(records: BundleRecord[], wanted: ReadonlySet<string>, deps: EngineDeps): LinkSources {
-  const sources = new Map<string, LinkSource>();
-  const answered = new Set<string>();
+export function linkSources(records: BundleRecord[], wanted: ReadonlyMap<string, number>, deps: EngineDeps): LinkSources {
+  let slots = 0;
+  for (const slot of wanted.values()) slots = Math.max(slots, slot + 1);
+  const columns = new SourceColumns(slots);
+  const answered = new Uint8Array(slots);
+  const payloads: string[] = [];
+  let unanswered = wanted.size;
   const candidates = completeBundles(records).filter((r) => r.legacy === undefined).reverse();
   for (const record of candidates) {
     // A file captured raw there is tried through SQLite again (and named again), not linked silently.
     const degraded = new Set((record.header.degraded ?? []).map((d) => d.path));
-    const payload = path.join(record.dir, PAYLOAD_DIR);
-    const found = new Map<string, LinkSource>();
-    const seen: string[] = [];
+    const bundle = payloads.push(path.join(record.dir, PAYLOAD_DIR)) - 1;
+    const seen: number[] = [];
     try {
       for (const entry of openInventory(record.dir, record.header).entries()) {
-        if (!wanted.has(entry.path) || answered.has(entry.path)) continue;
-        seen.push(entry.path);
-        if (entry.type === 'file' && !degraded.has(entry.path)) found.set(entry.path, { entry: kept(entry), payload });
+        const slot = wanted.get(entry.path);
+        if (slot === undefined || answered[slot] !== 0) continue;
+        answered[slot] = 1;
+        seen.push(slot);
+        if (entry.type === 'file' && !degraded.has(entry.path)) columns.set(slot, bundle, entry);
       }
-      for (const p of seen) answered.add(p);
-      for (const [p, source] of found) sources.set(p, source);
+      unanswered -= seen.length;
     } catch (error) {
       // A damaged inventory only costs its links: none of it is used.
       if (!(error instanceof ClawbackError)) throw error;
+      for (const slot of seen) {
+        answered[slot] = 0;
+        if (columns.bundle[slot] === bundle) columns.bundle[slot] = NONE;
+      }
       deps.events.warning?.(`not reusing files of ${record.id}: ${error.message}`);
     }
-    if (record.header.scope.full || answered.size === wanted.size) break;
+    if (record.header.scope.full || unanswered === 0) break;
   }
-  return { get: (p) => sources.get(p), fileOf: (p, source) => `${source.payload}/${p}` };
+  return {
+    get: (slot) => {
+      const bundle = slot < slots ? columns.bundle[slot]! : NONE;
+      return bundle === NONE ? undefined : { entry: columns.entry(slot), payload: payloads[bundle]! };
+    },
+    fileOf: (p, source) => `${source.payload}/${p}`,
+  };
 }

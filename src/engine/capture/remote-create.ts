@@ -79,7 +79,7 @@ async function createThrough(transport: Transport, request: CreateSnapshotReques
     fs.mkdirSync(payload, { mode: 0o700 });
     deps.events.phase?.('copy', totals);
     const scanned = [...sandbox.scan.entries];
-    const previous = linkSources(records, new Set(scanned.filter((e) => e.type === 'file').map((e) => e.path)), deps);
+    const previous = linkSources(records, new Map(scanned.flatMap((e, slot) => (e.type === 'file' ? [[e.path, slot] as const] : []))), deps);
     const writer = new RemoteBundleWriter(payload, previous, sandbox.listing, transport, remoteTempPath(entry.root, deps, 'db-'), deps);
     const written = await writer.writeAll(scanned);
     const scan = sandbox.scan;

@@ -54,8 +54,8 @@ export class RemoteBundleWriter {
     const entries: BundleEntry[] = [];
     const files: Pending[] = [];
     const databases: Pending[] = [];
-    for (const scanned of scannedEntries) {
-      const entry = this.writeCheap(scanned);
+    for (const [slot, scanned] of scannedEntries.entries()) {
+      const entry = this.writeCheap(scanned, slot);
       entries.push(entry);
       if (entry.type !== 'file' || entry.sha256 !== undefined) continue;
       (this.listing.stats.get(scanned.source)?.sqlite === true ? databases : files).push({ entry, scanned });
@@ -72,7 +72,7 @@ export class RemoteBundleWriter {
   }
 
   /** Dirs and links are made here; an unchanged file is hard-linked (its entry then has its hash); others are left to fetch. */
-  private writeCheap(scanned: ScannedEntry): BundleEntry {
+  private writeCheap(scanned: ScannedEntry, slot: number): BundleEntry {
     const dest = this.destOf(scanned.path);
     const base: BundleEntry = { path: scanned.path, type: scanned.type, module: scanned.module };
     if (scanned.agent !== undefined) base.agent = scanned.agent;
@@ -86,7 +86,7 @@ export class RemoteBundleWriter {
     }
     const stat = scanned.stat;
     const entry: BundleEntry = { ...base, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
-    const prior = this.previous.get(scanned.path);
+    const prior = this.previous.get(slot);
     if (prior === undefined) return entry;
     const database = prior.entry.strategy === 'sqlite_backup';
     const captured = capturedIdentity(prior.entry);
