@@ -9,7 +9,7 @@ export type StepResult =
 
 export const USAGE_EXIT = 2;
 
-/** Runs the built binary (`node bin/clawback.js`) against one clawback home. */
+/** Runs the built launcher (`bin/clawback.js`, as a user runs it) against one clawback home. */
 export class ClawbackCli {
   private readonly bin: string;
 
@@ -24,8 +24,10 @@ export class ClawbackCli {
   }
 
   run(args: string[]): Timing {
-    return this.watch.run(process.execPath, [this.bin, ...args], {
+    // The launcher itself, as a user runs it (it starts node with its own flags).
+    return this.watch.run(this.bin, args, {
       env: { ...process.env, ...this.extraEnv, CLAWBACK_HOME: this.home, NO_COLOR: '1' },
+      nodeLauncher: true,
     });
   }
 

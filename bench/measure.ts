@@ -17,6 +17,8 @@ export interface Timing {
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** The command is a script that starts node (bin/clawback.js): without GNU time, the usage hook goes in through NODE_OPTIONS. */
+  nodeLauncher?: boolean;
 }
 
 export class Interrupted extends Error {
@@ -68,6 +70,8 @@ export class Stopwatch {
     } else if (command === process.execPath) {
       argv = ['--import', this.rssHook, ...args];
       env = { ...env, CLAWBACK_BENCH_RSS_FILE: rssFile };
+    } else if (opts.nodeLauncher === true) {
+      env = { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import ${this.rssHook}`.trim(), CLAWBACK_BENCH_RSS_FILE: rssFile };
     }
     const start = process.hrtime.bigint();
     const result = spawnSync(file, argv, {

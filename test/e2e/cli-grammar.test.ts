@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clawback, REPO, tempDir } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, clawback, REPO, tempDir } from '../helpers/cli.js';
 
 /** Commander's parse errors come out in clawback's one error form, in the grammar users type. */
 let base: string;
@@ -78,5 +79,18 @@ describe('help and version', () => {
     const result = await clawback(home, ['--version']);
     expect(result.exitCode).toBe(0);
     expect(String(result.stdout).trim()).toBe(pkg.version);
+  });
+
+  it('the launcher runs as npm links it (a symlink, from anywhere), passing its arguments as they are, with a small young generation', async () => {
+    const link = path.join(base, 'bin', 'clawback');
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(BIN, link);
+    const probe = path.join(base, 'argv-probe.mjs');
+    fs.writeFileSync(probe, `process.stderr.write('ARGV ' + JSON.stringify([process.execArgv, process.argv.slice(2)]) + '\\n');\n`);
+    const result = await execa(link, ['--json', 'sandbox', 'show', "it's a b"], { cwd: '/', reject: false, env: { ...process.env, CLAWBACK_HOME: home, NODE_OPTIONS: `--import ${probe}` } });
+    expect(result.exitCode, String(result.stderr)).toBe(4);
+    const [execArgv, argv] = JSON.parse(/^ARGV (.*)$/m.exec(String(result.stderr))![1]!) as [string[], string[]];
+    expect(execArgv).toContain('--max-semi-space-size=4');
+    expect(argv).toEqual(['--json', 'sandbox', 'show', "it's a b"]);
   });
 });

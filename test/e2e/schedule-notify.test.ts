@@ -138,7 +138,9 @@ describe('schedule install --dry-run', () => {
     const fields = line.split(' ');
     expect(fields.slice(0, 5).join(' ')).toBe('*/15 * * * *');
     expect(fields[5]).toBe(process.execPath);
-    expect(fields[6]).toBe(fs.realpathSync(BIN));
+    // node starts as the launcher starts it: a small young generation.
+    expect(fields[6]).toBe('--max-semi-space-size=4');
+    expect(fields[7]).toBe(fs.realpathSync(BIN));
     // What cron would run: its own short PATH, no CLAWBACK_HOME.
     const ran = await execa('sh', ['-c', fields.slice(5).join(' ')], { env: { PATH: '/usr/bin:/bin' }, extendEnv: false, reject: false });
     expect(ran.exitCode, String(ran.stderr)).toBe(0);
@@ -163,7 +165,7 @@ describe('schedule install --dry-run', () => {
     const verify = await execa('systemd-analyze', ['verify', ...files], { reject: false });
     expect(verify.exitCode, `${verify.stdout}\n${verify.stderr}`).toBe(0);
     expect(String(verify.stderr)).toBe('');
-    expect(fs.readFileSync(files[0]!, 'utf8')).toContain(`ExecStart=${process.execPath} ${fs.realpathSync(BIN)} --home ${home} --quiet --wait 600 backup-all --ping "https://hc-ping.com/x%%20y"`);
+    expect(fs.readFileSync(files[0]!, 'utf8')).toContain(`ExecStart=${process.execPath} --max-semi-space-size=4 ${fs.realpathSync(BIN)} --home ${home} --quiet --wait 600 backup-all --ping "https://hc-ping.com/x%%20y"`);
     expect(fs.readFileSync(files[1]!, 'utf8')).toContain('OnCalendar=*-*-* 03:17:00');
     expect(fs.existsSync(cfg)).toBe(false);
   });

@@ -11,6 +11,12 @@ export interface Interval {
   onCalendar: string;
 }
 
+/**
+ * What node is started with, as bin/clawback.js starts it: a 4 MiB young generation, which halves
+ * the memory of a large snapshot at the same speed (an hourly run on a small host is where it counts).
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export interface ScheduleSpec {
   /** Absolute path of the node binary running clawback now (cron's PATH may not have it). */
   node: string;

@@ -1,4 +1,4 @@
-import { backupArgs, scheduleId, type ScheduleSpec } from './plan.js';
+import { backupArgs, NODE_FLAGS, scheduleId, type ScheduleSpec } from './plan.js';
 
 export interface SystemdUnits {
   service: { name: string; text: string };
@@ -8,7 +8,7 @@ export interface SystemdUnits {
 /** A oneshot service running backup-all at low priority, and a persistent timer (a missed run happens at boot). */
 export function renderSystemdUnits(spec: ScheduleSpec): SystemdUnits {
   const id = scheduleId(spec.home);
-  const exec = [spec.node, spec.script, ...backupArgs(spec)].map(systemdQuote).join(' ');
+  const exec = [spec.node, ...NODE_FLAGS, spec.script, ...backupArgs(spec)].map(systemdQuote).join(' ');
   const service = [
     '[Unit]',
     `Description=clawback backup-all of ${systemdEscapeText(spec.home)}`,
@@ -42,7 +42,7 @@ export function cronMarker(home: string): string {
 }
 
 export function renderCronLine(spec: ScheduleSpec): string {
-  const command = [spec.node, spec.script, ...backupArgs(spec)].map(shellQuote).join(' ');
+  const command = [spec.node, ...NODE_FLAGS, spec.script, ...backupArgs(spec)].map(shellQuote).join(' ');
   // cron turns an unescaped % into a newline.
   return `${spec.interval.cron} ${command.replace(/%/g, '\\%')}`;
 }
