@@ -2,25 +2,14 @@ import picomatch from 'picomatch';
 import { UsageError } from '../../errors.js';
 import { isRecord } from '../../records.js';
 import type { DeletedBundle } from '../bundle/remove.js';
+import type { RetentionPolicy } from '../bundle/retention-policy.js';
 import type { EngineDeps } from '../deps.js';
 import { labelTag, listRemoteBundles, sandboxFilter, type RemoteBundle } from './remote.js';
 import type { Restic } from './restic.js';
 
-/** clawback's retention flags (the same as local prune's), applied by restic forget. */
-export interface RemotePolicy {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  olderThanMs?: number;
-  keepName?: string[];
-}
-
 export interface RemotePruneRequest {
   sandbox: string;
-  policy: RemotePolicy;
+  policy: RetentionPolicy;
   dryRun: boolean;
 }
 
@@ -56,7 +45,7 @@ const COUNTS = [
  * it back from the newest snapshot, not from now); `--keep-name GLOB` keeps the labels it matches,
  * each as a `--keep-tag label=…`.
  */
-function forgetFlags(policy: RemotePolicy, bundles: RemoteBundle[]): string[] {
+function forgetFlags(policy: RetentionPolicy, bundles: RemoteBundle[]): string[] {
   const flags: string[] = [];
   for (const [field, flag] of COUNTS) if (policy[field] !== undefined) flags.push(flag, String(policy[field]));
   if (policy.olderThanMs !== undefined) flags.push('--keep-within', `${Math.max(1, Math.ceil(policy.olderThanMs / 3_600_000))}h`);

@@ -32,6 +32,7 @@
 import picomatch from 'picomatch';
 
 import { UsageError } from '../../errors.js';
+import type { RetentionPolicy } from '../bundle/retention-policy.js';
 
 export interface RetentionCandidate {
   id: string;
@@ -40,18 +41,7 @@ export interface RetentionCandidate {
   complete: boolean;
 }
 
-export interface RetentionPolicy {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  /** Only bundles older than now - olderThanMs may be removed. */
-  olderThanMs?: number;
-  /** picomatch globs on labels: a bundle whose label matches one is never removed. */
-  keepName?: string[];
-}
+export type { RetentionPolicy };
 
 export interface RetentionDecision {
   id: string;
