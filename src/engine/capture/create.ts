@@ -1,32 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { asUserError, NotFoundError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { PAYLOAD_DIR } from '../../manifest/bundle-manifest.js';
-import type { InventorySummary } from '../../store/inventory-writer.js';
-import { ensureDir } from '../../store/atomic.js';
-import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
-import { shortIdOf } from '../../store/short-id.js';
-import { sandboxBundleDir } from '../../store/home.js';
+import type { BundleRecord } from '../../store/bundles.js';
 import { getSandbox } from '../../store/registry.js';
-import { completeHeader } from '../bundle/complete-manifest.js';
-import { assertLabelUnused, validateLabel } from '../bundle/label.js';
-import { publishBundle } from '../bundle/publish.js';
-import { freeTimestamp } from '../bundle/timestamp.js';
+import { validateLabel } from '../bundle/label.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest, resolveMounts } from '../sandbox/layout.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { Selection } from '../sandbox/selection.js';
 import { BundleWriter } from './bundle-writer.js';
+import { publishSnapshot, type WrittenPayload } from './publish-snapshot.js';
 import { linkSources } from './link-sources.js';
-import { skipOverlongPaths } from './overlong.js';
 import { scanMounts } from '../sandbox/scan.js';
 import { assertAgentsFound } from './agents-found.js';
 import { createRemoteSnapshotLocked } from './remote-create.js';
 import { isRemoteSandbox } from '../sandbox/transport.js';
 import {
-  cacheSpaceDigestQuietly,
-  databaseRecord,
-  draftHeader,
   InventorySink,
   refuseUnsafeEntries,
   type CreateSnapshotRequest,
@@ -51,44 +41,7 @@ export async function createSnapshotLocked(request: CreateSnapshotRequest, deps:
   if (isRemoteSandbox(getSandbox(deps.layout, request.sandbox))) return createRemoteSnapshotLocked(request, deps);
   const started = deps.clock();
   const sandbox = scanSandbox(request, deps);
-  const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
-  ensureDir(sandboxDir);
-  const records = listBundles(sandboxDir);
-  if (request.label !== undefined) assertLabelUnused(request.label, records, request.sandbox);
-  const timestamp = freeTimestamp(sandboxDir, deps.now());
-  const partialDir = path.join(sandboxDir, timestamp + PARTIAL_SUFFIX);
-  const totalBytes = sandbox.scan.entries.fileTotals().bytes;
-  try {
-    fs.mkdirSync(partialDir, { mode: 0o700 });
-    for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
-    const { writer, inventory, sink } = await writePayload(partialDir, sandbox, records, deps);
-    const header = completeHeader({ ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer) }, inventory);
-    deps.events.phase?.('sync');
-    const dir = publishBundle(partialDir, header, inventory, deps, 'create');
-    cacheSpaceDigestQuietly(sandboxDir, timestamp, sink.digest, deps);
-    return {
-      sandbox: request.sandbox,
-      timestamp,
-      shortId: shortIdOf(request.sandbox, timestamp),
-      name: header.name,
-      dir,
-      files: inventory.totals.files,
-      bytes: inventory.totals.bytes,
-      linkedFiles: writer.linked,
-      copiedFiles: writer.copied,
-      copiedBytes: writer.copiedBytes,
-      databases: writer.databases,
-      skipped: sandbox.scan.skipped.length,
-      warnings: [...sandbox.scan.warnings, ...writer.degraded.map((d) => `${d.path}: ${d.reason}`)],
-      incomplete: header.failedBackupDirs.length > 0 || writer.missedDatabases.length > 0,
-      degraded: writer.degraded,
-      missedDatabases: writer.missedDatabases,
-      durationMs: deps.clock() - started,
-    };
-  } catch (error) {
-    fs.rmSync(partialDir, { recursive: true, force: true });
-    throw asUserError(error, sandboxDir, { nothingWritten: true, needBytes: totalBytes, needInodes: sandbox.scan.entries.length + 2 });
-  }
+  return publishSnapshot(request, sandbox, started, deps, (partialDir, records) => writePayload(partialDir, sandbox, records, deps));
 }
 
 /** Scans the sandbox's mounts, refusing unsafe links and special files before anything is written. */
@@ -120,7 +73,7 @@ async function writePayload(
   sandbox: ScannedSandbox,
   records: BundleRecord[],
   deps: EngineDeps,
-): Promise<{ writer: BundleWriter; inventory: InventorySummary; sink: InventorySink }> {
+): Promise<WrittenPayload> {
   const { scan } = sandbox;
   const payload = path.join(partialDir, PAYLOAD_DIR);
   fs.mkdirSync(payload, { mode: 0o700 });

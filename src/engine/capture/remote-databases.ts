@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { IntegrityError } from '../../errors.js';
-import { writeAll } from '../../formats/file-io.js';
 import { quickCheck } from '../../sqlite/backup.js';
 import { makeSelfContained } from '../../sqlite/self-contained.js';
 import { encodeName } from '../../fs-safety/fs-path.js';
