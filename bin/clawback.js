@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { run } from '../dist/src/cli/main.js';
+import { fastPath } from '../dist/src/cli/fast-path.js';
 
-await run();
+// Root help and --version need neither commander nor any command (src/cli/fast-path.ts).
+if (!(await fastPath(process.argv.slice(2)))) {
+  const { run } = await import('../dist/src/cli/main.js');
+  await run();
+}
