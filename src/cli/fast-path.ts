@@ -32,7 +32,12 @@ async function cachedRootHelp(): Promise<string | undefined> {
   const cached = fs.statSync(cache, { throwIfNoEntry: false });
   const self = fs.statSync(new URL(import.meta.url), { throwIfNoEntry: false });
   if (cached === undefined || self === undefined || cached.mtimeMs < self.mtimeMs) return undefined;
-  const text: unknown = ((await import(cache.href)) as { ROOT_HELP?: unknown }).ROOT_HELP;
+  let text: unknown;
+  try {
+    text = ((await import(cache.href)) as { ROOT_HELP?: unknown }).ROOT_HELP;
+  } catch {
+    return undefined; // a damaged cache: the live program renders help
+  }
   return typeof text === 'string' ? text : undefined;
 }
 
