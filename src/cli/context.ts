@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { EngineDeps, FileAction } from '../engine/deps.js';
 import { UsageError } from '../errors.js';
+import { colors, type Colors } from './ansi.js';
 import { expandHome, homeLayout } from '../store/home.js';
 import { hostFacts, monotonicClock } from './host.js';
 import type { InterruptGate } from './interrupts.js';
@@ -40,7 +40,7 @@ export interface CliContext {
   io: CliIo;
   json: boolean;
   quiet: boolean;
-  color: ChalkInstance;
+  color: Colors;
   interactive: boolean;
   deps: EngineDeps;
   progress: ProgressReporter;
@@ -79,7 +79,7 @@ export function buildContext(options: GlobalOptions, io: CliIo, version: string)
   const json = options.json === true;
   const quiet = options.quiet === true;
   const verbose = options.verbose === true && !quiet && !json;
-  const color = new Chalk({ level: colorAllowed(io) && !json ? 1 : 0 });
+  const color = colors(colorAllowed(io) && !json);
   // The bar is no colour: NO_COLOR leaves it; only a pipe, --quiet or --json hide it.
   const progress = new ProgressReporter(io.stderr, io.stderrIsTTY && !quiet && !json, progressDelayMs(io.env));
   const waitSeconds = options.wait !== undefined ? parseWait(options.wait) : 0;

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { isatty } from 'node:tty';
 import type { CliIo } from './context.js';
 import { InterruptGate } from './interrupts.js';
 
@@ -7,7 +8,8 @@ export function defaultIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdinIsTTY: process.stdin.isTTY === true,
+    // Not process.stdin.isTTY: building the stdin stream cost every command a few ms, and only a prompt reads it.
+    stdinIsTTY: isatty(0),
     stderrIsTTY: process.stderr.isTTY === true,
     ...(process.stdout.isTTY === true ? { columns: process.stdout.columns } : {}),
     env: process.env,

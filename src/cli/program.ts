@@ -27,6 +27,8 @@ function configureCommand(command: Command, program: Command, io: CliIo): void {
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
     outputError: () => undefined,
+    // Commander's own rule, through io: the terminal's columns, else (undefined) 80; the build renders the cached help at 80.
+    getOutHelpWidth: (() => io.columns) as () => number,
   });
   if (command === program) return;
   if (userWords(command).perSandbox) {

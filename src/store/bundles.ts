@@ -12,7 +12,7 @@ import {
 import { isNemoClawManifest, nemoclawHeader, parseNemoClawManifest, type NemoClawManifest } from '../manifest/nemoclaw-manifest.js';
 import { isRecord } from '../records.js';
 import { collectInventory, inlineInventory, sidecarInventory, type Inventory } from './inventory-reader.js';
-import { namesIn } from './dirs.js';
+import { direntsIn } from './dirs.js';
 import { parseBundleTimestamp } from './home.js';
 import { shortIdOf } from './short-id.js';
 
@@ -105,13 +105,16 @@ export interface LegacyReader {
   inventory(dir: string, header: BundleHeader, manifest: NemoClawManifest): BundleManifest;
 }
 
+/** One buffer for every header read: a fresh 64 KiB per bundle made a list of 500 mostly garbage collection. */
+let headerBuffer: Buffer | undefined;
+
 function readBundleHeader(dir: string, legacy: LegacyReader | undefined): { header: BundleHeader; legacy?: NemoClawManifest } {
   const file = path.join(dir, MANIFEST_FILE);
   const fd = fs.openSync(file, 'r');
   let text: string;
   try {
     // The header normally fits in the first 64 KiB; the parser falls back to the whole file if not.
-    const buffer = Buffer.allocUnsafe(64 * 1024);
+    const buffer = (headerBuffer ??= Buffer.allocUnsafe(64 * 1024));
     const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
     text = buffer.subarray(0, read).toString('utf8');
     if (read === buffer.length && !text.includes(INLINE_ENTRIES)) text = fs.readFileSync(file, 'utf8');
@@ -155,11 +158,11 @@ function makeRecord(fields: Omit<BundleRecord, 'manifest'>, legacy: LegacyReader
 export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRecord[] {
   const records: BundleRecord[] = [];
   const sandbox = path.basename(sandboxDir);
-  for (const name of namesIn(sandboxDir)) {
-    if (name.startsWith('.')) continue;
+  // The entries' types come with the names (no lstat per bundle; node lstats a name whose type the filesystem does not give).
+  for (const entry of direntsIn(sandboxDir)) {
+    const name = entry.name;
+    if (name.startsWith('.') || !entry.isDirectory()) continue;
     const dir = path.join(sandboxDir, name);
-    const stat = fs.lstatSync(dir, { throwIfNoEntry: false });
-    if (!stat?.isDirectory()) continue;
     const partial = name.endsWith(PARTIAL_SUFFIX);
     const timestamp = partial ? name.slice(0, -PARTIAL_SUFFIX.length) : name;
     const fields: Omit<BundleRecord, 'manifest'> = {

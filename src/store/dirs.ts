@@ -13,6 +13,16 @@ export function namesIn(dir: string): string[] {
   }
 }
 
+/** A directory's entries with their types; a directory that does not exist (yet) has none. */
+export function direntsIn(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+}
+
 /** rm -rf; a directory someone made read-only is given back its write bit first. Names are bytes. */
 export function removeTree(target: string): void {
   const where = fsPath(target);

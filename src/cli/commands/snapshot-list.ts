@@ -22,8 +22,8 @@ export function registerSnapshotList(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, flags: { exact?: boolean; repo?: string }) => {
         if (flags.repo !== undefined) return listRemote(ctx, sandbox, flags.repo);
-        const present = await import('../present/snapshot-list.js');
-        const { listSnapshotsWithSpace } = await import('../../engine/inspect/list.js');
+        // Both module graphs load at once, not one after the other.
+        const [present, { listSnapshotsWithSpace }] = await Promise.all([import('../present/snapshot-list.js'), import('../../engine/inspect/list.js')]);
         const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
         const result = { sandbox, snapshots, diskUsage };
         emit(ctx, present.json(result), (view) => present.text(result, view));

@@ -1,4 +1,5 @@
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type Picomatch from 'picomatch';
 import { ClawbackError } from '../../errors.js';
 import type { BundleHeader } from '../../manifest/bundle-manifest.js';
 import type { BundleRecord } from '../../store/bundles.js';
@@ -34,6 +35,12 @@ export function snapshotScope(header: BundleHeader, facts: ModuleFacts | undefin
   return { full: false, modules, agents: s.agents ? [...s.agents] : null, secrets: s.includesSecrets && secretModuleChosen };
 }
 
+let picomatchModule: typeof Picomatch | undefined;
+/** The glob matcher, loaded only by a restore's --path: `snapshot list` reads this module for scopes alone. */
+function picomatch(): typeof Picomatch {
+  return (picomatchModule ??= createRequire(import.meta.url)('picomatch') as typeof Picomatch);
+}
+
 /** What a restore asks for: the modules (--only), agents (--agent) and paths (--path) it restores; all absent = everything. */
 export interface RestoreNeed {
   only?: readonly string[];
@@ -47,7 +54,7 @@ export interface RestoreNeed {
  */
 function pathsMatcher(globs: readonly string[]): (path: string) => boolean {
   const matchers = globs.map((g) => g.replace(/^\.\//, '').replace(/\/+$/, '')).map((g) => {
-    const match = picomatch(g, { dot: true });
+    const match = picomatch()(g, { dot: true });
     return g.includes('/') ? match : (p: string) => match(p.slice(p.lastIndexOf('/') + 1));
   });
   return (path) => {

@@ -225,6 +225,22 @@ function linkKeyHash(entry: BundleEntry): number {
   return hash53(`${entry.sha256}\0${identity}`) || 1;
 }
 
+/** Digests are read through one buffer: a small one (most) in a single read, with no fstat and no allocation per bundle. */
+const DIGEST_READ_BYTES = 256 * 1024;
+let digestBuffer: Float64Array | undefined;
+
+/** The digest file's words: read whole into the shared buffer when it fits, else into its own array (its size from fstat). */
+function readWords(fd: number): Float64Array | undefined {
+  const shared = (digestBuffer ??= new Float64Array(DIGEST_READ_BYTES / 8));
+  const read = fs.readSync(fd, new Uint8Array(shared.buffer), 0, DIGEST_READ_BYTES, 0);
+  if (read < DIGEST_READ_BYTES) return read % 8 === 0 ? shared.slice(0, read / 8) : undefined;
+  const size = fs.fstatSync(fd).size;
+  if (size % 8 !== 0) return undefined;
+  // Read straight into a Float64Array's own (8-byte aligned) memory.
+  const words = new Float64Array(size / 8);
+  return fs.readSync(fd, new Uint8Array(words.buffer), 0, size, 0) === size ? words : undefined;
+}
+
 function readDigest(file: string, identity: number[]): Digest | undefined {
   let fd: number;
   try {
@@ -232,18 +248,16 @@ function readDigest(file: string, identity: number[]): Digest | undefined {
   } catch {
     return undefined;
   }
-  let words: Float64Array;
+  let read: Float64Array | undefined;
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size < HEADER_WORDS * 8 || size % 8 !== 0) return undefined;
-    // Read straight into a Float64Array's own (8-byte aligned) memory.
-    words = new Float64Array(size / 8);
-    if (fs.readSync(fd, new Uint8Array(words.buffer), 0, size, 0) !== size) return undefined;
+    read = readWords(fd);
   } catch {
     return undefined;
   } finally {
     fs.closeSync(fd);
   }
+  if (read === undefined || read.length < HEADER_WORDS) return undefined;
+  const words = read;
   const count = words[2]!;
   if (words[0] !== DIGEST_MAGIC || words[1] !== DIGEST_VERSION || words.length !== HEADER_WORDS + 3 * count) return undefined;
   if (words[3] !== identity[0] || words[4] !== identity[1] || words[5] !== identity[2]) return undefined;

@@ -67,7 +67,8 @@ export interface DiskUsage {
 export function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): { snapshots: SnapshotRow[]; diskUsage: DiskUsage } {
   const records = sandboxRecords(sandbox, deps);
   const space = options.exact ? spaceFromInodes(records) : spaceFromManifests(records, spaceCacheDir(sandboxBundleDir(deps.layout, sandbox)));
-  const facts = sandboxModuleFacts(sandbox, deps);
+  // Only a partial snapshot's scope needs the agent manifest's modules: parsing it loads the YAML parser (~50 ms).
+  const facts = records.some((r) => r.header !== undefined && !r.header.scope.full) ? sandboxModuleFacts(sandbox, deps) : undefined;
   const snapshots = records.map((r) => toRow(r, facts, space));
   const totalBytes = records.filter((r) => !space.uncounted.includes(r.id)).reduce((sum, r) => sum + (r.header?.totals.bytes ?? 0), 0);
   return { snapshots, diskUsage: { bytes: space.bytes, files: space.files, totalBytes, method: space.method, uncounted: space.uncounted } };
