@@ -19,7 +19,7 @@ export interface CopyHasher {
 
 export function copyHasher(expectedBytes: number): CopyHasher {
   const script = expectedBytes < WORKER_MIN_BYTES ? undefined : compiledWorker('./copy-hash-worker.js', import.meta.url);
-  if (script === undefined) return { hash: (file) => Promise.resolve(threadReader().hashFile(file)), cancel: () => undefined };
+  if (script === undefined) return { hash: (file) => new Promise<FileDigest>((resolve) => resolve(threadReader().hashFile(file))), cancel: () => undefined };
   const worker = new Worker(script);
   // Until it is handed a file, the idle worker must not keep the process alive.
   worker.unref();
