@@ -226,6 +226,7 @@ async function restoreThroughBackup(bundleCopy: string, dest: string, journalMod
   try {
     const db = new Database(source ?? bundleCopy, { fileMustExist: true, readonly: source === undefined });
     try {
+      db.pragma(`cache_size = ${SOURCE_CACHE_SIZE}`);
       await db.backup(dest, { progress: () => ALL_PAGES });
     } finally {
       db.close();
