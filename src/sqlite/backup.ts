@@ -6,6 +6,12 @@ import { SQLITE_COMPANION_SUFFIXES, walModeHeader } from './detect.js';
 /** Larger than any database's page count: the rest of the copy happens in one step, so a busy writer cannot restart it forever. */
 const ALL_PAGES = 2 ** 30;
 
+/** The backup source connection's `cache_size`: negative is KiB, so 1 MiB. */
+const SOURCE_CACHE_SIZE = -1024;
+
+/** quick_check's `cache_size`: 2 MiB. */
+const CHECK_CACHE_SIZE = -2048;
+
 /** How long a snapshot waits for a database another process holds locked. */
 export const DEFAULT_BUSY_WAIT_MS = 10_000;
 
@@ -32,6 +38,8 @@ function fsyncFile(file: string): void {
 export function quickCheck(file: string, label: string, options: { readonly?: boolean } = {}): void {
   const db = new Database(file, { fileMustExist: true, readonly: options.readonly === true });
   try {
+    // The check visits each page about once: 2 MiB of cache reads as few pages as 16 (measured on 500 MB), for 14 MiB less resident memory.
+    db.pragma(`cache_size = ${CHECK_CACHE_SIZE}`);
     let answer: string;
     try {
       answer = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
@@ -47,13 +55,24 @@ export function quickCheck(file: string, label: string, options: { readonly?: bo
   }
 }
 
+export interface BackupOptions<T> {
+  busyWaitMs?: number;
+  /**
+   * Work on the finished copy that runs while quick_check reads it (say, hashing it on another
+   * thread): started once the copy is complete, fsynced and no longer written, awaited after the
+   * check. It must only read the copy. When the check fails its outcome is ignored and the check's
+   * error is thrown, as without it.
+   */
+  whileChecking?: (copy: string) => Promise<T>;
+}
+
 /**
  * Copy a live database into `dest` (which must not exist), switch the copy to a self-contained
  * rollback journal, fsync it and quick_check it. Capture never creates, changes or leaves a file in
  * the state root, which may be read-only or on a full filesystem: the live database is only ever
  * opened read-only, and its -wal/-shm are read through SQLite, never copied.
  */
-export async function backupDatabase(source: string, dest: string, label: string, options: { busyWaitMs?: number } = {}): Promise<SqliteCopy> {
+export async function backupDatabase<T = undefined>(source: string, dest: string, label: string, options: BackupOptions<T> = {}): Promise<SqliteCopy & { alongside?: T }> {
   let journalMode: string;
   try {
     journalMode = (await copyClosedWalDatabase(source, dest)) ?? (await backupLiveDatabase(source, dest, options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS));
@@ -73,8 +92,19 @@ export async function backupDatabase(source: string, dest: string, label: string
   }
   for (const suffix of SQLITE_COMPANION_SUFFIXES) fs.rmSync(dest + suffix, { force: true });
   fsyncFile(dest);
-  quickCheck(dest, label);
-  return { journalMode };
+  if (options.whileChecking === undefined) {
+    quickCheck(dest, label);
+    return { journalMode };
+  }
+  // From here on nothing writes the copy: it has no companions left, and the check opens it read-only.
+  const alongside = options.whileChecking(dest);
+  try {
+    quickCheck(dest, label, { readonly: true });
+  } catch (error) {
+    await alongside.catch(() => undefined);
+    throw error;
+  }
+  return { journalMode, alongside: await alongside };
 }
 
 /**
@@ -87,6 +117,8 @@ async function backupLiveDatabase(source: string, dest: string, busyWaitMs: numb
   try {
     // A bounded wait: a process holding the database under locking_mode=EXCLUSIVE (as Chromium does) never lets go.
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyWaitMs))}`);
+    // The copy reads each page once, in order: a page cache only adds to resident memory (16 MiB by default; measured: same time).
+    db.pragma(`cache_size = ${SOURCE_CACHE_SIZE}`);
     const journalMode = String(db.pragma('journal_mode', { simple: true }));
     await db.backup(dest, { progress: () => ALL_PAGES });
     return journalMode;
@@ -194,6 +226,7 @@ async function restoreThroughBackup(bundleCopy: string, dest: string, journalMod
   try {
     const db = new Database(source ?? bundleCopy, { fileMustExist: true, readonly: source === undefined });
     try {
+      db.pragma(`cache_size = ${SOURCE_CACHE_SIZE}`);
       await db.backup(dest, { progress: () => ALL_PAGES });
     } finally {
       db.close();

@@ -2,13 +2,14 @@ import { BusyError, isSpaceError, IntegrityError, RefusedError } from '../../err
 import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { backupDatabase } from '../../sqlite/backup.js';
-import { threadReader } from '../../fs-safety/file-reader.js';
+import type { FileDigest } from '../../fs-safety/file-reader.js';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { stillAsCaptured, walIdentity } from '../bundle/source-identity.js';
 import type { EngineDeps } from '../deps.js';
 import { copyFileHashed } from './copy.js';
 import { copyStream, type CopyJob, type JobOutcome } from './copy-jobs.js';
+import { copyHasher } from './copy-hash.js';
 import type { ScanList, ScannedEntry } from '../sandbox/scan-list.js';
 import type { LinkSource, LinkSources } from './link-sources.js';
 
@@ -179,10 +180,15 @@ export class BundleWriter {
     const dest = this.destOf(entry.path);
     // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
     const wal = walIdentity(scanned.source);
-    let copy: Awaited<ReturnType<typeof backupDatabase>>;
+    const hasher = copyHasher(scanned.stat.size);
+    let copy: Awaited<ReturnType<typeof backupDatabase<FileDigest>>>;
     try {
-      copy = await backupDatabase(scanned.source, dest, entry.path, this.deps.sqliteWaitMs !== undefined ? { busyWaitMs: this.deps.sqliteWaitMs } : {});
+      copy = await backupDatabase(scanned.source, dest, entry.path, {
+        ...(this.deps.sqliteWaitMs !== undefined ? { busyWaitMs: this.deps.sqliteWaitMs } : {}),
+        whileChecking: (file) => hasher.hash(file),
+      });
     } catch (error) {
+      hasher.cancel();
       if (error instanceof BusyError || error instanceof RefusedError) {
         // Its raw bytes would be a torn copy: the database is named as not captured instead, and the snapshot is partial.
         fs.rmSync(fsPath(dest), { force: true });
@@ -195,7 +201,7 @@ export class BundleWriter {
       return this.copyRaw(entry, scanned, error);
     }
     fs.chmodSync(fsPath(dest), bundleFileMode(entry.mode));
-    const { sha256, size } = threadReader().hashFile(dest);
+    const { sha256, size } = copy.alongside!;
     this.databases.push(entry.path);
     this.copied++;
     this.deps.events.file?.(entry.path, 'copied');
