@@ -99,13 +99,14 @@ export class ExpectedFiles {
   private readonly sizes: Float64Array;
   private readonly digests: Buffer;
   private readonly flags: Uint8Array;
-  private readonly paths: string[];
+  readonly count: number;
 
-  constructor(readonly count: number) {
-    this.sizes = new Float64Array(count);
-    this.digests = Buffer.alloc(DIGEST * count);
-    this.flags = new Uint8Array(count);
-    this.paths = new Array<string>(count);
+  /** `paths`: every payload file's path, by index (the walk's strings: the manifest's die young). */
+  constructor(private readonly paths: readonly string[]) {
+    this.count = paths.length;
+    this.sizes = new Float64Array(this.count);
+    this.digests = Buffer.alloc(DIGEST * this.count);
+    this.flags = new Uint8Array(this.count);
   }
 
   /** The walk found `entry` as a file at `index`: its hash is to be checked. */
@@ -113,7 +114,6 @@ export class ExpectedFiles {
     this.sizes[index] = entry.size ?? 0;
     this.digests.write(entry.sha256 ?? '', DIGEST * index, DIGEST, 'hex');
     this.flags[index] = CHECK | (entry.strategy === 'sqlite_backup' ? DATABASE : 0);
-    this.paths[index] = entry.path;
   }
 
   get(index: number): FileEntry | undefined {

@@ -15,8 +15,6 @@ const BATCH_FILES = 128;
 export interface HashRunHandle {
   add(rel: string): void;
   end(): void;
-  /** How many files were added. */
-  readonly count: number;
   finish(): Promise<OutcomeTable>;
 }
 
@@ -95,9 +93,6 @@ export class HasherPool {
         if (pending.length >= BATCH_FILES) flush();
       },
       end,
-      get count() {
-        return count;
-      },
       finish: () => (finished ??= finish()),
     };
   }

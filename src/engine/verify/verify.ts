@@ -160,13 +160,18 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.begin(payload, result.bytes, result.files, deps);
   let found: Map<string, number> | undefined;
+  // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
+  const paths: string[] = [];
   try {
-    found = walkPayload(payload, hashing.add);
+    found = walkPayload(payload, (rel) => {
+      paths.push(rel);
+      hashing.add(rel);
+    });
   } finally {
     hashing.end();
   }
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-  const expected = new ExpectedFiles(hashing.count);
+  const expected = new ExpectedFiles(paths);
   try {
     // Streamed here rather than read through the record, which would keep every inventory of --all in memory.
     compareTree(openInventory(record.dir, record.header), payload, found, problems, result, expected);
