@@ -174,4 +174,17 @@ describe('verifySnapshots', () => {
       expect(summary.files).toBe(summary.bundles[0]!.files);
     }
   });
+
+  it('a database copy the header lists, replaced by a directory, is named as such on worker threads too', async () => {
+    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js');
+    const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const id = await snapshot(deps, SB);
+    const db = payloadPath(fx.home, SB, id, 'memory/main.sqlite');
+    fs.rmSync(db);
+    fs.mkdirSync(db);
+    for (const threads of [0, 1]) {
+      const summary = await compiled.verifySnapshots({ sandbox: SB, threads, parallelFromBytes: 0 }, deps);
+      expect(problemsOf(summary)).toEqual([['memory/main.sqlite', 'is a directory, the manifest says a file']]);
+    }
+  });
 });

@@ -14,6 +14,8 @@ const BATCH_FILES = 128;
  */
 export interface HashRunHandle {
   add(rel: string): void;
+  /** Adds a file as a batch of its own (a large one, to be hashed first, while other threads take the rest). */
+  addAlone(rel: string): void;
   end(): void;
   finish(): Promise<OutcomeTable>;
 }
@@ -91,6 +93,12 @@ export class HasherPool {
         pending.push(rel);
         count++;
         if (pending.length >= BATCH_FILES) flush();
+      },
+      addAlone: (rel) => {
+        flush();
+        pending.push(rel);
+        count++;
+        flush();
       },
       end,
       finish: () => (finished ??= finish()),

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
+import { relativePathProblem } from '../../fs-safety/safe-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { MANIFEST_FILE } from '../../manifest/bundle-manifest.js';
@@ -162,10 +163,17 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   let found: Map<string, number> | undefined;
   // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
   const paths: string[] = [];
+  const early = new Map<string, number>();
   try {
+    for (const rel of largeDatabasesFirst(record, payload)) {
+      early.set(rel, paths.push(rel) - 1);
+      hashing.addAlone(rel);
+    }
     found = walkPayload(payload, (rel) => {
-      paths.push(rel);
+      const index = early.get(rel);
+      if (index !== undefined) return index;
       hashing.add(rel);
+      return paths.push(rel) - 1;
     });
   } finally {
     hashing.end();
@@ -242,21 +250,35 @@ function foundType(code: number): FoundType {
 const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
 
 /**
- * Every path below the payload with its type, from readdir's d_type (lstat only where the
- * filesystem gives none); each file is handed to `onFile` as it is found, and mapped to its
- * place in that order.
+ * The database copies the header lists that are regular files in the payload, largest first:
+ * the largest files of most bundles, and each is quick_checked after it is hashed, so one found
+ * late in the walk would leave one thread checking it while the others idle. Handed out before
+ * the walk, they are hashed first, each by its own thread, while the rest is walked.
  */
-function walkPayload(payload: string, onFile: (rel: string) => void): Map<string, number> | undefined {
+function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
+  const databases: Array<{ rel: string; size: number }> = [];
+  for (const { path: rel, strategy } of record.header?.stateFiles ?? []) {
+    if (strategy !== 'sqlite_backup' || relativePathProblem(rel) !== undefined) continue;
+    const stat = fs.lstatSync(fsPath(`${payload}/${rel}`), { throwIfNoEntry: false });
+    if (stat?.isFile()) databases.push({ rel, size: stat.size });
+  }
+  return databases.sort((a, b) => b.size - a.size).map((d) => d.rel);
+}
+
+/**
+ * Every path below the payload with its type, from readdir's d_type (lstat only where the
+ * filesystem gives none); each file is handed to `onFile` as it is found, which gives its
+ * index (its place among the files to hash).
+ */
+function walkPayload(payload: string, onFile: (rel: string) => number): Map<string, number> | undefined {
   if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   const found = new Map<string, number>();
-  let files = 0;
   const walk = (dir: string, rel: string): void => {
     for (const { name, dirent } of readDirents(dir)) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const type = direntType(`${dir}/${name}`, dirent);
       if (type === 'file') {
-        found.set(childRel, files++);
-        onFile(childRel);
+        found.set(childRel, onFile(childRel));
         continue;
       }
       found.set(childRel, FOUND_CODES[type]);
