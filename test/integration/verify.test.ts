@@ -136,4 +136,55 @@ describe('verifySnapshots', () => {
     expect(problemsOf(threaded)).toEqual([['workspace/SOUL.md', expect.stringMatching(/^content differs/)]]);
     expect(threaded.files).toBe(inline.files);
   });
+
+  it('on worker threads, files spread over many batches and the database copy: the same damage as on this thread', async () => {
+    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js');
+    expect(fs.existsSync(built), 'run `npm run build` first').toBe(true);
+    const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const many = path.join(fx.root, 'workspace', 'many');
+    fs.mkdirSync(many);
+    for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(many, `f-${i}.md`), `note ${i}\n`.repeat(i % 7 + 1));
+    const id = await snapshot(deps, SB);
+    const p = (rel: string): string => payloadPath(fx.home, SB, id, rel);
+    // Same size (450 % 7 + 1 lines), other bytes.
+    fs.writeFileSync(p('workspace/many/f-450.md'), 'NOTE 450\n'.repeat(3));
+    fs.rmSync(p('workspace/many/f-10.md'));
+    fs.writeFileSync(p('workspace/many/f-extra.md'), 'not in the manifest');
+    const db = p('memory/main.sqlite');
+    const probe = new Database(db, { readonly: true });
+    const pageSize = probe.pragma('page_size', { simple: true }) as number;
+    const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
+    probe.close();
+    const fd = fs.openSync(db, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
+    fs.closeSync(fd);
+    rewriteManifest(id, (m) => {
+      m.entries.find((e) => e.path === 'memory/main.sqlite')!.sha256 = sha256File(db);
+    });
+    const expected = [
+      ['memory/main.sqlite', expect.stringMatching(/quick_check|malformed|not a readable SQLite database/)],
+      ['workspace/many/f-10.md', 'missing (a file in the manifest)'],
+      ['workspace/many/f-450.md', expect.stringMatching(/^content differs: sha256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…$/)],
+      ['workspace/many/f-extra.md', 'a file that the manifest does not list'],
+    ];
+    for (const threads of [0, 1, 2]) {
+      const summary = await compiled.verifySnapshots({ sandbox: SB, threads, parallelFromBytes: 0 }, deps);
+      expect(summary.threads).toBe(threads);
+      expect(problemsOf(summary)).toEqual(expected);
+      expect(summary.files).toBe(summary.bundles[0]!.files);
+    }
+  });
+
+  it('a database copy the header lists, replaced by a directory, is named as such on worker threads too', async () => {
+    const built = path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js');
+    const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const id = await snapshot(deps, SB);
+    const db = payloadPath(fx.home, SB, id, 'memory/main.sqlite');
+    fs.rmSync(db);
+    fs.mkdirSync(db);
+    for (const threads of [0, 1]) {
+      const summary = await compiled.verifySnapshots({ sandbox: SB, threads, parallelFromBytes: 0 }, deps);
+      expect(problemsOf(summary)).toEqual([['memory/main.sqlite', 'is a directory, the manifest says a file']]);
+    }
+  });
 });

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { ClawbackError } from '../../errors.js';
 import { threadReader, type FileDigest } from '../../fs-safety/file-reader.js';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
+import { packBatch, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
 export interface HashJob {
@@ -13,22 +13,7 @@ export interface HashJob {
   careful?: boolean;
 }
 
-export interface Hashed {
-  index: number;
-  kind: 'hashed';
-  size: number;
-  sha256: string;
-  /** The file starts with the SQLite header. */
-  database?: true;
-  /** What quick_check found, when it ran and did not answer ok. */
-  databaseProblem?: string;
-}
-
-export type HashOutcome =
-  | Hashed
-  | { index: number; kind: 'missing' }
-  | { index: number; kind: 'not-a-file' }
-  | { index: number; kind: 'unreadable'; code: string };
+export type { Hashed, HashOutcome } from './file-table.js';
 
 /** quick_check of one file: undefined when ok, else what is wrong. */
 export type DatabaseChecker = (file: string) => string | undefined;
@@ -95,59 +80,120 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
 }
 
 /**
- * quick_check through a read-only connection, so the bundle stays byte for byte as it was.
- * Loaded on first need: better-sqlite3 takes tens of ms to load.
+ * SQLite's page cache for a quick_check, in KiB. better-sqlite3's default is 16 MiB, which a
+ * check of any database past that size fills, in every thread that checks one; the check reads
+ * each page once, so a small cache costs no extra reads.
+ */
+const CHECK_CACHE_KIB = 1024;
+
+/**
+ * quick_check through a read-only connection, so the bundle stays byte for byte as it was (the
+ * same check and answers as sqlite/backup.ts's quickCheck, with a small page cache). Loaded on
+ * first need: better-sqlite3 takes tens of ms to load.
  */
 export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
-  const { quickCheck } = await import('../../sqlite/backup.js');
+  const { default: Database } = await import('better-sqlite3');
+  const quickCheck = (file: string): string => {
+    const db = new Database(file, { fileMustExist: true, readonly: true });
+    try {
+      db.pragma(`cache_size = -${CHECK_CACHE_KIB}`);
+      return (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
+    } catch (error) {
+      // Damage bad enough that the check itself cannot run is what the check is for.
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB') throw error;
+      return (error as Error).message;
+    } finally {
+      db.close();
+    }
+  };
   return (file) => {
     try {
-      // Mapped: a published bundle's files are never written or truncated while it exists.
-      quickCheck(file, '', { readonly: true });
-      return undefined;
+      const answer = quickCheck(file);
+      return answer === 'ok' ? undefined : `quick_check says ${answer}`;
     } catch (error) {
-      if (error instanceof ClawbackError) return error.message.replace(/^: /, '');
       return `not a readable SQLite database (${(error as Error).message})`;
     }
   };
 }
 
 /**
- * One bundle's hashing, shared by every worker: each claims the next batch from a shared
- * counter, so the workers balance themselves without waiting for the main thread (which
- * is busy parsing the manifest meanwhile).
+ * One bundle's hashing, shared by every worker and the calling thread. The files arrive in
+ * batches while the calling thread still walks the payload; each thread claims the next batch
+ * it holds from the shared counter (compare-and-swap, so no thread claims a batch it has not
+ * been sent yet), so the threads balance themselves and hashing starts with the first batch.
  */
-export interface HashRun {
-  payload: string;
-  /** Payload-relative paths; an outcome's index is its place here. */
-  files: string[];
-  /** Batch b is files[bounds[b]] up to files[bounds[b + 1]]. */
-  bounds: number[];
-  /** Int32Array over a SharedArrayBuffer: the next unclaimed batch. */
-  next: Int32Array;
-}
+export type RunMessage =
+  | { kind: 'run'; payload: string; next: Int32Array }
+  | { kind: 'batch'; first: number; files: string[] }
+  | { kind: 'end' };
 
-export type WorkerReply = { kind: 'batch'; outcomes: HashOutcome[] } | { kind: 'done' };
+export type WorkerReply = { kind: 'batch'; batch: PackedBatch } | { kind: 'done' };
 
-async function hashRun(run: HashRun, hasher: FileHasher, load: () => Promise<DatabaseChecker>, send: (reply: WorkerReply) => void): Promise<void> {
-  const batches = run.bounds.length - 1;
-  for (let b = Atomics.add(run.next, 0, 1); b < batches; b = Atomics.add(run.next, 0, 1)) {
-    const jobs: HashJob[] = [];
-    for (let i = run.bounds[b]!; i < run.bounds[b + 1]!; i++) jobs.push({ index: i, file: `${run.payload}/${run.files[i]}` });
-    const outcomes = hasher.hashAll(jobs);
-    await checkDatabases(jobs, outcomes, load);
-    send({ kind: 'batch', outcomes });
+/** The batches of one run as one thread holds them; `claim` takes the next one (undefined: none held now). */
+export class BatchQueue {
+  private readonly batches: Array<{ first: number; files: string[] } | undefined> = [];
+  ended = false;
+
+  constructor(
+    readonly payload: string,
+    private readonly next: Int32Array,
+  ) {}
+
+  add(first: number, files: string[]): void {
+    this.batches.push({ first, files });
   }
-  send({ kind: 'done' });
+
+  claim(): HashJob[] | undefined {
+    for (;;) {
+      const b = Atomics.load(this.next, 0);
+      if (b >= this.batches.length) return undefined;
+      // Batches below the counter were claimed by some thread: let them go.
+      for (let gone = b - 1; gone >= 0 && this.batches[gone] !== undefined; gone--) this.batches[gone] = undefined;
+      if (Atomics.compareExchange(this.next, 0, b, b + 1) !== b) continue;
+      const batch = this.batches[b]!;
+      this.batches[b] = undefined;
+      return batch.files.map((rel, k) => ({ index: batch.first + k, file: `${this.payload}/${rel}` }));
+    }
+  }
+
+  /** Every batch is sent and claimed. */
+  get drained(): boolean {
+    return this.ended && Atomics.load(this.next, 0) >= this.batches.length;
+  }
 }
 
-// As a worker thread: take part in each hash run it is sent, until the parent terminates it.
+/** Hashes (and quick_checks) one claimed batch. */
+export async function hashBatch(jobs: HashJob[], hasher: FileHasher, load: () => Promise<DatabaseChecker>): Promise<HashOutcome[]> {
+  const outcomes = hasher.hashAll(jobs);
+  await checkDatabases(jobs, outcomes, load);
+  return outcomes;
+}
+
+// As a worker thread: take part in each run it is sent, until the parent terminates it.
 if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === WORKER_ROLE) {
   const port = parentPort;
   const hasher = new FileHasher();
   let checker: Promise<DatabaseChecker> | undefined;
   const load = (): Promise<DatabaseChecker> => (checker ??= loadDatabaseChecker());
-  port.on('message', (run: HashRun) => {
-    void hashRun(run, hasher, load, (reply) => port.postMessage(reply));
+  let queue: BatchQueue | undefined;
+  let pumping = false;
+  const pump = async (): Promise<void> => {
+    if (pumping || queue === undefined) return;
+    pumping = true;
+    const run = queue;
+    for (let jobs = run.claim(); jobs !== undefined; jobs = run.claim()) port.postMessage({ kind: 'batch', batch: packBatch(jobs[0]!.index, await hashBatch(jobs, hasher, load)) } satisfies WorkerReply);
+    pumping = false;
+    if (run !== queue) return void pump();
+    if (run.drained) {
+      queue = undefined;
+      port.postMessage({ kind: 'done' } satisfies WorkerReply);
+    }
+  };
+  port.on('message', (message: RunMessage) => {
+    if (message.kind === 'run') queue = new BatchQueue(message.payload, message.next);
+    else if (message.kind === 'batch') queue?.add(message.first, message.files);
+    else if (queue !== undefined) queue.ended = true;
+    void pump();
   });
 }

@@ -1,23 +1,33 @@
 import { Worker } from 'node:worker_threads';
 import { compiledWorker } from '../bundle/worker-script.js';
 import type { EngineDeps, Progress } from '../deps.js';
-import { checkDatabases, FileHasher, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashJob, type HashOutcome, type HashRun, type WorkerReply } from './hash-worker.js';
+import { OutcomeTable, packBatch, type PackedBatch } from './file-table.js';
+import { BatchQueue, FileHasher, hashBatch, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashOutcome, type RunMessage, type WorkerReply } from './hash-worker.js';
 
-const BATCH_FILES = 256;
-const BATCH_BYTES = 8 * 1024 * 1024;
+/** Files per batch: the walk hands them out this many at a time, before any size is known. */
+const BATCH_FILES = 128;
 
-/** One bundle's hashing under way: `finish` hashes what is left on this thread too, then gives every outcome. */
+/**
+ * One bundle's hashing under way: `add` hands out files as the payload walk finds them (their
+ * index is their place in the order added), `end` says there are no more, and `finish` hashes
+ * what no worker has taken yet on this thread too, then gives every outcome.
+ */
 export interface HashRunHandle {
-  finish(): Promise<HashOutcome[]>;
+  add(rel: string): void;
+  /** Adds a file as a batch of its own (a large one, to be hashed first, while other threads take the rest). */
+  addAlone(rel: string): void;
+  end(): void;
+  finish(): Promise<OutcomeTable>;
 }
 
 /**
- * Hashes files on worker threads (each one sync reads into its own buffer); the workers
- * claim batches from a shared counter, so one large file does not leave a core idle and
- * no worker waits for this thread. Once this thread has parsed the manifest it claims
- * batches from the same counter, so no core idles at the end. Database copies are
- * quick_checked by whichever thread hashed them. Small bundles are hashed on the calling
- * thread: starting workers would cost more than it saves.
+ * Hashes files on worker threads (each one sync reads into its own buffer) while this thread
+ * is still walking the payload: batches go to every worker as they fill, and each thread claims
+ * the next one from a shared counter, so one large file does not leave a core idle and no
+ * worker waits for this thread. Once this thread has compared the inventory it claims batches
+ * from the same counter, so no core idles at the end. Database copies are quick_checked by
+ * whichever thread hashed them. Small bundles are hashed on the calling thread: starting
+ * workers would cost more than it saves.
  */
 export class HasherPool {
   used = false;
@@ -35,45 +45,71 @@ export class HasherPool {
     if (this.threads > 0 && bytes >= this.parallelFromBytes) this.start();
   }
 
-  /** Starts hashing payload files (relative paths); `bytes` (expected) decides whether workers are worth it. */
-  hash(files: string[], payload: string, bytes: number, deps: EngineDeps): HashRunHandle {
+  /** Starts a run over `payload`; `bytes` (expected) and `files` (expected) decide whether workers are worth it. */
+  begin(payload: string, bytes: number, files: number, deps: EngineDeps): HashRunHandle {
     const done: Progress = { files: 0, bytes: 0 };
-    const report = (outcomes: HashOutcome[]): void => {
-      for (const outcome of outcomes) {
-        done.files++;
-        if (outcome.kind === 'hashed') done.bytes += outcome.size;
-      }
+    const outcomes = new OutcomeTable();
+    const settle = (batch: PackedBatch): void => {
+      const stored = outcomes.put(batch);
+      done.files += stored.files;
+      done.bytes += stored.bytes;
       deps.events.progress?.({ ...done });
     };
-    const run: HashRun = { payload, files, bounds: batchBounds(files.length, bytes), next: new Int32Array(new SharedArrayBuffer(4)) };
-    const outcomes = new Array<HashOutcome>(files.length);
-    const workers = this.worthWorkers(bytes, files.length) ? this.start() : undefined;
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const queue = new BatchQueue(payload, next);
+    const workers = this.worthWorkers(bytes, files) ? this.start() : undefined;
+    const send = (message: RunMessage): void => workers?.forEach((w) => w.postMessage(message));
     let onWorkers: Promise<void> = Promise.resolve();
     if (workers !== undefined) {
       this.used = true;
-      onWorkers = runOnWorkers(workers, run, outcomes, report);
+      onWorkers = runOnWorkers(workers, settle);
       // Awaited in finish(); this keeps a run that is never finished (an early return) from going unobserved.
       onWorkers.catch(() => undefined);
+      send({ kind: 'run', payload, next });
     }
-    let finished: Promise<HashOutcome[]> | undefined;
-    const finish = async (): Promise<HashOutcome[]> => {
-      await this.hashHere(run, outcomes, report);
+    let count = 0;
+    let pending: string[] = [];
+    const flush = (): void => {
+      if (pending.length === 0) return;
+      queue.add(count - pending.length, pending);
+      send({ kind: 'batch', first: count - pending.length, files: pending });
+      pending = [];
+    };
+    const end = (): void => {
+      if (queue.ended) return;
+      flush();
+      queue.ended = true;
+      send({ kind: 'end' });
+    };
+    let finished: Promise<OutcomeTable> | undefined;
+    const finish = async (): Promise<OutcomeTable> => {
+      end();
+      await this.hashHere(queue, settle);
       await onWorkers;
       return outcomes;
     };
-    return { finish: () => (finished ??= finish()) };
+    return {
+      add: (rel) => {
+        pending.push(rel);
+        count++;
+        if (pending.length >= BATCH_FILES) flush();
+      },
+      addAlone: (rel) => {
+        flush();
+        pending.push(rel);
+        count++;
+        flush();
+      },
+      end,
+      finish: () => (finished ??= finish()),
+    };
   }
 
   /** Claims the batches no worker took yet and hashes them on this thread, giving the event loop a turn between them. */
-  private async hashHere(run: HashRun, outcomes: HashOutcome[], report: (outcomes: HashOutcome[]) => void): Promise<void> {
-    const batches = run.bounds.length - 1;
-    for (let b = Atomics.add(run.next, 0, 1); b < batches; b = Atomics.add(run.next, 0, 1)) {
-      const jobs: HashJob[] = [];
-      for (let i = run.bounds[b]!; i < run.bounds[b + 1]!; i++) jobs.push({ index: i, file: `${run.payload}/${run.files[i]}` });
-      const answers = this.local.hashAll(jobs);
-      await checkDatabases(jobs, answers, () => (this.localChecker ??= loadDatabaseChecker()));
-      for (const answer of answers) outcomes[answer.index] = answer;
-      report(answers);
+  private async hashHere(queue: BatchQueue, settle: (batch: PackedBatch) => void): Promise<void> {
+    const load = (): Promise<DatabaseChecker> => (this.localChecker ??= loadDatabaseChecker());
+    for (let jobs = queue.claim(); jobs !== undefined; jobs = queue.claim()) {
+      settle(packBatch(jobs[0]!.index, await hashBatch(jobs, this.local, load)));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -104,21 +140,8 @@ export class HasherPool {
   }
 }
 
-/**
- * Batch boundaries over the file list: BATCH_FILES files, fewer when the bundle's files
- * are large on average (sizes are not known before hashing), so batches stay near BATCH_BYTES.
- */
-function batchBounds(count: number, bytes: number): number[] {
-  const average = count > 0 ? bytes / count : 0;
-  const size = Math.max(1, Math.min(BATCH_FILES, Math.floor(BATCH_BYTES / Math.max(average, 1))));
-  const bounds: number[] = [];
-  for (let start = 0; start < count; start += size) bounds.push(start);
-  bounds.push(count);
-  return bounds;
-}
-
 /** Every worker joins the run; it is over when each has said it found no batch left. */
-function runOnWorkers(workers: Worker[], run: HashRun, outcomes: HashOutcome[], report: (outcomes: HashOutcome[]) => void): Promise<void> {
+function runOnWorkers(workers: Worker[], settle: (batch: PackedBatch) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let working = workers.length;
     const cleanup = (): void => {
@@ -129,11 +152,7 @@ function runOnWorkers(workers: Worker[], run: HashRun, outcomes: HashOutcome[], 
     };
     for (const worker of workers) {
       worker.on('message', (reply: WorkerReply) => {
-        if (reply.kind === 'batch') {
-          for (const outcome of reply.outcomes) outcomes[outcome.index] = outcome;
-          report(reply.outcomes);
-          return;
-        }
+        if (reply.kind === 'batch') return settle(reply.batch);
         if (--working === 0) {
           cleanup();
           resolve();
@@ -143,7 +162,6 @@ function runOnWorkers(workers: Worker[], run: HashRun, outcomes: HashOutcome[], 
         cleanup();
         reject(error);
       });
-      worker.postMessage(run);
     }
   });
 }

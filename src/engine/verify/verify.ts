@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
+import { relativePathProblem } from '../../fs-safety/safe-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
-import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
+import { MANIFEST_FILE } from '../../manifest/bundle-manifest.js';
 import { bundlePayloadDir, openInventory, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
@@ -10,6 +11,7 @@ import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps, HostFacts } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { HashOutcome } from './hash-worker.js';
+import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
 import { checkNemoClawBundle } from './nemoclaw.js';
 
@@ -19,7 +21,7 @@ export interface VerifyRequest {
   selector?: string;
   /** Every bundle of the sandbox; partial and corrupt ones count as damage (not a `.partial` being written now). */
   all?: boolean;
-  /** Hashing worker threads; default one per idle core (at most 4, none on one core or a busy machine); 0 hashes on the calling thread. */
+  /** Hashing worker threads; default one per core but one (at most 4, none on one core); 0 hashes on the calling thread. */
   threads?: number;
   /** A bundle with fewer payload bytes is hashed on the calling thread (default 128 MiB: below it, starting workers costs more). */
   parallelFromBytes?: number;
@@ -117,20 +119,22 @@ export async function verifyStagedBundle(dir: string, timestamp: string, deps: E
 }
 
 /**
- * One worker per core (at most 4), none on one core. The load average is not asked: it counts
+ * One worker per core but one (at most 4), none on one core: this thread hashes too once it has
+ * compared the inventory, so a worker per core would only add a thread to boot (~40 MB and a
+ * tenth of the CPU on the large home) for no more cores. The load average is not asked: it counts
  * this clawback's own work of the last minute (a verify right after a create saw load 1 on an
  * idle 2-core machine and hashed on one thread at half the speed), and a busy machine shares
- * its cores among processes, not threads. Workers cost ~25 % more CPU and ~40 MB of memory.
+ * its cores among processes, not threads.
  */
 function defaultThreads(host: HostFacts): number {
   const cores = host.parallelism;
-  return cores < 2 ? 0 : Math.min(cores, MAX_THREADS);
+  return cores < 2 ? 0 : Math.min(cores - 1, MAX_THREADS);
 }
 
 /**
- * One bundle: the payload is walked first and its files handed to the hashing workers at
- * once, so they hash while this thread parses the manifest and compares the tree. Hashes
- * and quick_check answers are then matched to the manifest, and its contentSha256 checked.
+ * One bundle: the payload is walked and its files handed to the hashing workers as they are
+ * found, so they hash while this thread walks, then parses the manifest and compares the tree.
+ * Hashes and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
 async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
   const started = deps.clock();
@@ -152,17 +156,33 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     return finish();
   }
   const payload = record.payloadDir;
-  // Workers boot while the payload is walked.
+  // Workers boot while the payload is walked, and hash its files as the walk finds them.
   pool.warm(result.bytes);
-  const found = walkPayload(payload);
-  const foundFiles = found ? [...found].filter(([, type]) => type === 'file').map(([rel]) => rel) : [];
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
-  const hashing = pool.hash(foundFiles, payload, result.bytes, deps);
+  const hashing = pool.begin(payload, result.bytes, result.files, deps);
+  let found: Map<string, number> | undefined;
+  // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
+  const paths: string[] = [];
+  const early = new Map<string, number>();
+  try {
+    for (const rel of largeDatabasesFirst(record, payload)) {
+      early.set(rel, paths.push(rel) - 1);
+      hashing.addAlone(rel);
+    }
+    found = walkPayload(payload, (rel) => {
+      const index = early.get(rel);
+      if (index !== undefined) return index;
+      hashing.add(rel);
+      return paths.push(rel) - 1;
+    });
+  } finally {
+    hashing.end();
+  }
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
-  const toCheck: FileEntry[] = [];
+  const expected = new ExpectedFiles(paths);
   try {
     // Streamed here rather than read through the record, which would keep every inventory of --all in memory.
-    compareTree(openInventory(record.dir, record.header), payload, found, problems, result, toCheck);
+    compareTree(openInventory(record.dir, record.header), payload, found, problems, result, expected);
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
     // A checksum over entries all read still lets every file be checked against them; anything else stops here.
@@ -175,8 +195,8 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   }
   found?.clear();
   // This thread hashes the batches no worker has taken yet, then waits for the workers.
-  if (found !== undefined) checkHashes(toCheck, new Map(foundFiles.map((rel, i) => [rel, i])), await hashing.finish(), payload, pool, problems);
-  await hashing.finish();
+  const outcomes = await hashing.finish();
+  if (found !== undefined) checkHashes(expected, outcomes, payload, pool, problems);
   return finish();
 }
 
@@ -205,10 +225,12 @@ function finished(result: BundleVerification, record: BundleRecord, durationMs: 
   return result;
 }
 
-/** Each file's hash (and, for a database, its quick_check) against its entry; `indexOf` places a path among the outcomes. */
-function checkHashes(toCheck: FileEntry[], indexOf: Map<string, number>, outcomes: HashOutcome[], payload: string, pool: HasherPool, problems: VerifyProblem[]): void {
-  for (const entry of toCheck) {
-    let outcome = outcomes[indexOf.get(entry.path)!]!;
+/** Each file's hash (and, for a database, its quick_check) against its entry. */
+function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[]): void {
+  for (let index = 0; index < expected.count; index++) {
+    const entry = expected.get(index);
+    if (entry === undefined) continue;
+    let outcome = outcomes.get(index)!;
     // Workers stop at a short read; before calling a file damaged, read it again to its very end.
     if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
     const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
@@ -216,20 +238,50 @@ function checkHashes(toCheck: FileEntry[], indexOf: Map<string, number>, outcome
   }
 }
 
-type FileEntry = BundleEntry & { size: number; sha256: string };
 type FoundType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** In the walk's map, a file is its index among the files handed out for hashing (>= 0); anything else one of these. */
+const FOUND_CODES: Record<Exclude<FoundType, 'file'>, number> = { dir: -1, symlink: -2, other: -3 };
+
+function foundType(code: number): FoundType {
+  return code >= 0 ? 'file' : code === FOUND_CODES.dir ? 'dir' : code === FOUND_CODES.symlink ? 'symlink' : 'other';
+}
 
 const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
 
-/** Every path below the payload with its type, from readdir's d_type (lstat only where the filesystem gives none). */
-function walkPayload(payload: string): Map<string, FoundType> | undefined {
+/**
+ * The database copies the header lists that are regular files in the payload, largest first:
+ * the largest files of most bundles, and each is quick_checked after it is hashed, so one found
+ * late in the walk would leave one thread checking it while the others idle. Handed out before
+ * the walk, they are hashed first, each by its own thread, while the rest is walked.
+ */
+function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
+  const databases: Array<{ rel: string; size: number }> = [];
+  for (const { path: rel, strategy } of record.header?.stateFiles ?? []) {
+    if (strategy !== 'sqlite_backup' || relativePathProblem(rel) !== undefined) continue;
+    const stat = fs.lstatSync(fsPath(`${payload}/${rel}`), { throwIfNoEntry: false });
+    if (stat?.isFile()) databases.push({ rel, size: stat.size });
+  }
+  return databases.sort((a, b) => b.size - a.size).map((d) => d.rel);
+}
+
+/**
+ * Every path below the payload with its type, from readdir's d_type (lstat only where the
+ * filesystem gives none); each file is handed to `onFile` as it is found, which gives its
+ * index (its place among the files to hash).
+ */
+function walkPayload(payload: string, onFile: (rel: string) => number): Map<string, number> | undefined {
   if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
-  const found = new Map<string, FoundType>();
+  const found = new Map<string, number>();
   const walk = (dir: string, rel: string): void => {
     for (const { name, dirent } of readDirents(dir)) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const type = direntType(`${dir}/${name}`, dirent);
-      found.set(childRel, type);
+      if (type === 'file') {
+        found.set(childRel, onFile(childRel));
+        continue;
+      }
+      found.set(childRel, FOUND_CODES[type]);
       if (type === 'dir') walk(`${dir}/${name}`, childRel);
     }
   };
@@ -249,11 +301,11 @@ function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
 /**
  * The walked tree against the inventory, streamed: reports missing, extra and mistyped paths and
  * wrong link targets, counts the files and bytes the entries list (not the header's totals,
- * which could be edited), and gathers in `files` the file entries whose hashes are to be checked. Below a
+ * which could be edited), and records in `files` the file entries whose hashes are to be checked. Below a
  * missing, extra or mistyped directory, only that directory is reported. `found` keeps only
  * what the inventory does not list.
  */
-function compareTree(inventory: Inventory, payload: string, found: Map<string, FoundType> | undefined, problems: VerifyProblem[], counts: BundleVerification, files: FileEntry[]): void {
+function compareTree(inventory: Inventory, payload: string, found: Map<string, number> | undefined, problems: VerifyProblem[], counts: BundleVerification, files: ExpectedFiles): void {
   const unreported = (rel: string, skip: Set<string>): boolean => {
     for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
       if (skip.has(rel.slice(0, slash))) return false;
@@ -269,10 +321,11 @@ function compareTree(inventory: Inventory, payload: string, found: Map<string, F
       counts.bytes += entry.size ?? 0;
     }
     if (found === undefined) continue;
-    const type = found.get(entry.path);
+    const code = found.get(entry.path);
+    const type = code === undefined ? undefined : foundType(code);
     found.delete(entry.path);
     if (type === entry.type) {
-      if (type === 'file') files.push(checkedFields(entry));
+      if (type === 'file') files.expect(code!, entry);
       else if (type === 'symlink') {
         const target = readLinkTarget(`${payload}/${entry.path}`);
         if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
@@ -288,17 +341,11 @@ function compareTree(inventory: Inventory, payload: string, found: Map<string, F
   }
   // What is left on disk is what the inventory does not list.
   const extra = new Set<string>();
-  for (const [rel, type] of found ?? []) {
+  for (const [rel, code] of found ?? []) {
+    const type = foundType(code);
     extra.add(rel);
     if (unreported(rel, extra) && unreported(rel, broken)) problems.push({ path: rel, problem: `${TYPE_WORDS[type]} that the manifest does not list` });
   }
-}
-
-/** What checking a file's hash needs of its entry: the rest of it is not kept. */
-function checkedFields(entry: BundleEntry): FileEntry {
-  const kept: FileEntry = { path: entry.path, type: 'file', module: '', size: entry.size ?? 0, sha256: entry.sha256 ?? '' };
-  if (entry.strategy !== undefined) kept.strategy = entry.strategy;
-  return kept;
 }
 
 function shortHash(sha: string): string {

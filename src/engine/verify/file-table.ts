@@ -1,0 +1,129 @@
+import type { BundleEntry } from '../../manifest/bundle-manifest.js';
+
+/*
+ * What verify knows of each payload file, by the file's index (its place in the payload walk),
+ * held in typed arrays rather than an object per file: memory stays near flat whatever the file
+ * count, and the outcomes cross from the workers as a few buffers per batch.
+ */
+
+const DIGEST = 32;
+
+export interface Hashed {
+  index: number;
+  kind: 'hashed';
+  size: number;
+  sha256: string;
+  /** The file starts with the SQLite header. */
+  database?: true;
+  /** What quick_check found, when it ran and did not answer ok. */
+  databaseProblem?: string;
+}
+
+export type HashOutcome =
+  | Hashed
+  | { index: number; kind: 'missing' }
+  | { index: number; kind: 'not-a-file' }
+  | { index: number; kind: 'unreadable'; code: string };
+
+/** One batch's outcomes, packed: sizes and sha256s of files first..first+n-1; what is not a plain hash in `special`. */
+export interface PackedBatch {
+  first: number;
+  sizes: Float64Array;
+  digests: Uint8Array;
+  /** Outcomes that are not a plain hash: missing, unreadable, not a file, or a database quick_check problem. */
+  special: HashOutcome[];
+}
+
+/** Packs a batch's outcomes, which are in index order from `first`. */
+export function packBatch(first: number, outcomes: readonly HashOutcome[]): PackedBatch {
+  const sizes = new Float64Array(outcomes.length);
+  const digests = Buffer.alloc(DIGEST * outcomes.length);
+  const special: HashOutcome[] = [];
+  outcomes.forEach((outcome, k) => {
+    if (outcome.kind !== 'hashed' || outcome.databaseProblem !== undefined) special.push(outcome);
+    if (outcome.kind !== 'hashed') return;
+    sizes[k] = outcome.size;
+    digests.write(outcome.sha256, DIGEST * k, DIGEST, 'hex');
+  });
+  return { first, sizes, digests, special };
+}
+
+/** The hash outcomes of one run, by file index. */
+export class OutcomeTable {
+  private sizes = new Float64Array(0);
+  private digests = Buffer.alloc(0);
+  private seen = new Uint8Array(0);
+  private readonly special = new Map<number, HashOutcome>();
+
+  /** Stores a batch; gives its file count and hashed bytes (for progress). */
+  put(batch: PackedBatch): { files: number; bytes: number } {
+    const count = batch.sizes.length;
+    this.reserve(batch.first + count);
+    this.sizes.set(batch.sizes, batch.first);
+    this.digests.set(batch.digests, DIGEST * batch.first);
+    this.seen.fill(1, batch.first, batch.first + count);
+    let bytes = 0;
+    for (const size of batch.sizes) bytes += size;
+    for (const outcome of batch.special) this.special.set(outcome.index, outcome);
+    return { files: count, bytes };
+  }
+
+  get(index: number): HashOutcome | undefined {
+    const special = this.special.get(index);
+    if (special !== undefined) return special;
+    if (this.seen[index] !== 1) return undefined;
+    return { index, kind: 'hashed', size: this.sizes[index]!, sha256: this.digests.toString('hex', DIGEST * index, DIGEST * (index + 1)) };
+  }
+
+  private reserve(count: number): void {
+    if (count <= this.seen.length) return;
+    const capacity = Math.max(count, this.seen.length * 2, 1024);
+    const sizes = new Float64Array(capacity);
+    sizes.set(this.sizes);
+    const digests = Buffer.alloc(DIGEST * capacity);
+    this.digests.copy(digests);
+    const seen = new Uint8Array(capacity);
+    seen.set(this.seen);
+    Object.assign(this, { sizes, digests, seen });
+  }
+}
+
+/** A file entry whose hash is to be checked: what checking needs of it. */
+export type FileEntry = BundleEntry & { size: number; sha256: string; index: number };
+
+const CHECK = 1;
+const DATABASE = 2;
+
+/** The manifest's file entries to check against the outcomes, by file index. */
+export class ExpectedFiles {
+  private readonly sizes: Float64Array;
+  private readonly digests: Buffer;
+  private readonly flags: Uint8Array;
+  readonly count: number;
+
+  /** `paths`: every payload file's path, by index (the walk's strings: the manifest's die young). */
+  constructor(private readonly paths: readonly string[]) {
+    this.count = paths.length;
+    this.sizes = new Float64Array(this.count);
+    this.digests = Buffer.alloc(DIGEST * this.count);
+    this.flags = new Uint8Array(this.count);
+  }
+
+  /** The walk found `entry` as a file at `index`: its hash is to be checked. */
+  expect(index: number, entry: BundleEntry): void {
+    this.sizes[index] = entry.size ?? 0;
+    this.digests.write(entry.sha256 ?? '', DIGEST * index, DIGEST, 'hex');
+    this.flags[index] = CHECK | (entry.strategy === 'sqlite_backup' ? DATABASE : 0);
+  }
+
+  get(index: number): FileEntry | undefined {
+    const flags = this.flags[index]!;
+    if ((flags & CHECK) === 0) return undefined;
+    const entry: FileEntry = {
+      path: this.paths[index]!, type: 'file', module: '', size: this.sizes[index]!, index,
+      sha256: this.digests.toString('hex', DIGEST * index, DIGEST * (index + 1)),
+    };
+    if ((flags & DATABASE) !== 0) entry.strategy = 'sqlite_backup';
+    return entry;
+  }
+}
