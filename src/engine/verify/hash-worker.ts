@@ -1,3 +1,4 @@
+import { ClawbackError } from '../../errors.js';
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -80,38 +81,17 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
 }
 
 /**
- * SQLite's page cache for a quick_check, in KiB. better-sqlite3's default is 16 MiB, which a
- * check of any database past that size fills, in every thread that checks one; the check reads
- * each page once, so a small cache costs no extra reads.
- */
-const CHECK_CACHE_KIB = 1024;
-
-/**
  * quick_check through a read-only connection, so the bundle stays byte for byte as it was (the
- * same check and answers as sqlite/backup.ts's quickCheck, with a small page cache). Loaded on
- * first need: better-sqlite3 takes tens of ms to load.
+ * small page cache is quickCheck's own). Loaded on first need: better-sqlite3 takes tens of ms to load.
  */
 export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
-  const { default: Database } = await import('better-sqlite3');
-  const quickCheck = (file: string): string => {
-    const db = new Database(file, { fileMustExist: true, readonly: true });
-    try {
-      db.pragma(`cache_size = -${CHECK_CACHE_KIB}`);
-      return (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check).join('; ');
-    } catch (error) {
-      // Damage bad enough that the check itself cannot run is what the check is for.
-      const code = (error as { code?: unknown }).code;
-      if (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB') throw error;
-      return (error as Error).message;
-    } finally {
-      db.close();
-    }
-  };
+  const { quickCheck } = await import('../../sqlite/backup.js');
   return (file) => {
     try {
-      const answer = quickCheck(file);
-      return answer === 'ok' ? undefined : `quick_check says ${answer}`;
+      quickCheck(file, '', { readonly: true });
+      return undefined;
     } catch (error) {
+      if (error instanceof ClawbackError) return error.message.replace(/^: /, '');
       return `not a readable SQLite database (${(error as Error).message})`;
     }
   };
