@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { errnoCode, SpecialFileError } from '../../errors.js';
-import { fsPath, readLinkTarget } from '../../fs-safety/fs-path.js';
+import { fsPath, hasEscapedBytes, readLinkTarget } from '../../fs-safety/fs-path.js';
 import { TREE_DIR, type TreeColumns } from './carried-tree.js';
 
 /**
@@ -8,31 +8,32 @@ import { TREE_DIR, type TreeColumns } from './carried-tree.js';
  * (Linux), so it keeps its inode and mtime like a carried file; otherwise it is made anew
  * (`target` is read only then).
  */
-export function carrySymlink(source: string, target: () => string, dest: string): void {
+export function carrySymlink(source: string | Buffer, target: () => string, dest: string | Buffer): void {
   try {
-    fs.linkSync(fsPath(source), fsPath(dest));
-    if (fs.lstatSync(fsPath(dest)).isSymbolicLink()) return;
-    fs.unlinkSync(fsPath(dest));
+    fs.linkSync(source, dest);
+    if (fs.lstatSync(dest).isSymbolicLink()) return;
+    fs.unlinkSync(dest);
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOENT' && code !== 'EACCES') throw error;
   }
-  fs.symlinkSync(fsPath(target()), fsPath(dest));
+  fs.symlinkSync(fsPath(target()), dest);
 }
 
-export function linkOrCopy(source: string, dest: string, regular: boolean): void {
+/** `source` and `dest` as fsPath gives them (a plain string when the name is UTF-8). */
+export function linkOrCopy(source: string | Buffer, dest: string | Buffer, regular: boolean): void {
   try {
-    fs.linkSync(fsPath(source), fsPath(dest));
+    fs.linkSync(source, dest);
     return;
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
-    if (!regular) throw new SpecialFileError(source);
+    if (!regular) throw new SpecialFileError(source.toString());
   }
-  const input = fs.openSync(fsPath(source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const input = fs.openSync(source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const stat = fs.fstatSync(input);
-    const out = fs.openSync(fsPath(dest), 'wx', 0o600);
+    const out = fs.openSync(dest, 'wx', 0o600);
     try {
       const buffer = Buffer.allocUnsafe(1024 * 1024);
       for (;;) {
@@ -54,10 +55,13 @@ export function linkOrCopy(source: string, dest: string, regular: boolean): void
 export type CarryOutcome = { warning: string } | { denied: string } | undefined;
 
 /** Links (or copies) one carried live entry into the staged tree; vanished, special and denied entries are reported, not thrown. */
-export function carryEntry(source: string, dest: string, type: 'file' | 'symlink' | 'special', display: string, target: () => string): CarryOutcome {
+export function carryEntry(source: string, dest: string, type: 'file' | 'symlink' | 'special', display: string, target: () => string, plain = false): CarryOutcome {
+  // `plain`: the caller knows both paths are UTF-8, so fsPath need not look.
+  const from = plain ? source : fsPath(source);
+  const to = plain ? dest : fsPath(dest);
   try {
-    if (type === 'symlink') carrySymlink(source, target, dest);
-    else linkOrCopy(source, dest, type === 'file');
+    if (type === 'symlink') carrySymlink(from, target, to);
+    else linkOrCopy(from, to, type === 'file');
     return undefined;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { warning: `${display} vanished before it could be carried over` };
@@ -83,8 +87,8 @@ export interface TreeResult {
 const TYPE_NAMES = ['dir', 'file', 'symlink', 'special'] as const;
 
 /** The live directory's permission bits, or 0o700 when it vanished since the plan walked it. */
-function liveDirMode(dir: string): number {
-  const stat = fs.lstatSync(fsPath(dir), { throwIfNoEntry: false });
+function liveDirMode(dir: string | Buffer): number {
+  const stat = fs.lstatSync(dir, { throwIfNoEntry: false });
   return stat?.isDirectory() ? stat.mode & 0o7777 : 0o700;
 }
 
@@ -97,21 +101,27 @@ export function stageTree(job: TreeJob): TreeResult {
   const result: TreeResult = { warnings: [], denied: [] };
   const n = job.names.length;
   const rels = new Array<string | undefined>(n);
-  const dirs: Array<{ rel: string; mode: number }> = [{ rel: '', mode: liveDirMode(job.source) }];
+  // Whether an entry's path holds escaped bytes, known from its directory's: each name is tested once, not each whole path.
+  const escaped = new Uint8Array(n);
+  const rootEscaped = hasEscapedBytes(job.source) || hasEscapedBytes(job.dest);
+  const dirs: Array<{ rel: string; mode: number }> = [{ rel: '', mode: liveDirMode(fsPath(job.source)) }];
   fs.mkdirSync(fsPath(job.dest), { mode: 0o700 });
   for (let i = 0; i < n; i++) {
     const parent = job.parents[i]!;
-    const rel = parent < 0 ? job.names[i]! : `${rels[parent]!}/${job.names[i]!}`;
+    const name = job.names[i]!;
+    const rel = parent < 0 ? name : `${rels[parent]!}/${name}`;
+    escaped[i] = (parent < 0 ? rootEscaped : escaped[parent] === 1) || hasEscapedBytes(name) ? 1 : 0;
     const type = job.types[i]!;
     const source = `${job.source}/${rel}`;
     const dest = `${job.dest}/${rel}`;
     if (type === TREE_DIR) {
       rels[i] = rel;
-      fs.mkdirSync(fsPath(dest), { mode: 0o700 });
-      dirs.push({ rel, mode: liveDirMode(source) });
+      const plain = escaped[i] === 0;
+      fs.mkdirSync(plain ? dest : fsPath(dest), { mode: 0o700 });
+      dirs.push({ rel, mode: liveDirMode(plain ? source : fsPath(source)) });
       continue;
     }
-    const outcome = carryEntry(source, dest, TYPE_NAMES[type] as 'file' | 'symlink' | 'special', `${job.display}/${rel}`, () => readLinkTarget(source));
+    const outcome = carryEntry(source, dest, TYPE_NAMES[type] as 'file' | 'symlink' | 'special', `${job.display}/${rel}`, () => readLinkTarget(source), escaped[i] === 0);
     if (outcome && 'warning' in outcome) result.warnings.push(outcome.warning);
     else if (outcome) result.denied.push(outcome.denied);
   }

@@ -38,8 +38,11 @@ export class StageRun implements PoolRun {
     return this.deps.signal;
   }
 
+  /** Cores another thread of this restore keeps busy meanwhile (the live hashing worker): staging leaves them to it. */
+  reserved = 0;
+
   get parallelism(): number {
-    return this.deps.host.parallelism;
+    return Math.max(1, this.deps.host.parallelism - this.reserved);
   }
 
   stopIfInterrupted(): void {
@@ -157,7 +160,7 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
       const dest = stagedPath(stageDir, item.rel);
       // Changed since it was hashed (the agent is still running?): the bundle's copy after all.
       if (unchangedSinceHashed(item.linkCandidate, item)) {
-        linkOrCopy(item.linkCandidate, dest, true);
+        linkOrCopy(fsPath(item.linkCandidate), fsPath(dest), true);
         run.tick(item.entry.size ?? 0);
       } else {
         copyVerified(item.source, dest, item.entry, item.mode);
