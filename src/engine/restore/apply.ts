@@ -54,6 +54,18 @@ function startLiveChecks(plan: RestorePlan): LiveChecks {
   return { candidates, databases, hashing };
 }
 
+/**
+ * Whether the hash worker reads more than staging copies (a restore over a live tree that mostly
+ * holds the snapshot's files): then the copies are written here while the worker hashes, one
+ * thread a core, instead of adding staging workers (and their memory) that would only share the cores.
+ */
+function hashingOutweighsCopying(checks: LiveChecks, plan: RestorePlan): boolean {
+  if (checks.hashing.mode !== 'worker') return false;
+  const size = (items: readonly RestoreItem[]): number => items.reduce((sum, i) => sum + (i.entry.size ?? 0), 0);
+  const hashed = size(checks.candidates) + size(checks.databases);
+  return hashed >= writeTotals(plan).bytes - size(checks.candidates);
+}
+
 /** The link candidates whose bytes match the manifest; a database copy that does not is a damaged bundle. */
 async function verifiedLiveFiles(checks: LiveChecks): Promise<Set<string>> {
   const matches = await checks.hashing.results();
@@ -95,6 +107,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   const copies = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !i.linkCandidate).length;
   const interrupt = new InterruptCheck(deps, input.target.name);
   const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)), interrupt);
+  run.reserved = hashingOutweighsCopying(checks, plan) ? 1 : 0;
   const rewriteWarnings: string[] = [];
   let preRestore: PreRestoreSnapshot | null = null;
   try {
@@ -105,6 +118,7 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
       await stageFromBundle(unit, staged(i), run);
     }
     const verifiedLive = await interrupt.unlessInterrupted(verifiedLiveFiles(checks));
+    run.reserved = 0;
     for (const [i, unit] of plan.units.entries()) await stageMismatched(unit, staged(i), run, verifiedLive);
     plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
     // Every bundle file the restore needs has now been read and checked against the manifest.
@@ -134,7 +148,9 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   }
 
   deps.events.phase?.('swap');
-  swapAndCommit(journal, deps);
+  // The carried trees are the bulk of an old tree: they are removed in parallel.
+  const heavy = plan.units.map((unit) => unit.items.flatMap((i) => (i.kind === 'tree' ? [{ rel: i.rel, entries: i.tree.length }] : [])));
+  await swapAndCommit(journal, deps, heavy);
   if (interrupt.aborted) rewriteWarnings.push('interrupted after the restore was committed: it was finished, not undone');
   return { plan, outcome: { merges: run.merges, preRestore, warnings: [...rewriteWarnings, ...run.warnings] } };
 }

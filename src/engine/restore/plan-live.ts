@@ -3,7 +3,8 @@ import type { Selection } from '../sandbox/selection.js';
 import type { KeepReason, LiveInfo, PlanChange, RestoreItem } from './plan-types.js';
 import type { ClassCache, UnitDraft } from './plan-bundle.js';
 import type { LiveType, LiveView } from './live-view.js';
-import { joinRel, stripPrefix, under } from './plan-paths.js';
+import { joinRel, parentOf, stripPrefix, under } from './plan-paths.js';
+import { CarriedTree } from './carried-tree.js';
 import { liveIsRestored } from './same-file.js';
 
 export interface WalkContext {
@@ -15,6 +16,8 @@ export interface WalkContext {
   classes: ClassCache;
   /** Payload paths the bundle could not hold (its skipped list); a live path at or below one is kept, never removed. */
   notCaptured: (payload: string) => boolean;
+  /** Carry a directory with nothing planned at or below it as one TreeItem (PlanInput.compactCarry). */
+  compact: boolean;
 }
 
 /** A unit once its live tree is walked: every live entry replaced, removed or carried over. */
@@ -56,15 +59,26 @@ export function walkLiveTree(draft: UnitDraft, context: WalkContext): WalkedUnit
   const unit: WalkedUnit = { ...draft, items: new Map(draft.items), liveDirModes: new Map(), changes: [], warnings: [], unlistable: [] };
   if (!unit.stat) return unit;
   unit.rootMode ??= unit.stat.mode & 0o7777;
-  const walk = new LiveWalk(unit, context);
+  const walk = new LiveWalk(unit, context, context.compact ? plannedDirs(unit) : undefined);
   for (const child of readChildren(context.live, unit.group.dir, unit.unlistable)) walk.visit(path.join(unit.group.dir, child.name), child.name, child.type);
   return unit;
+}
+
+/** Every rel the bundle's items and followers of the unit lie at or below: a carried directory elsewhere holds nothing of the plan. */
+function plannedDirs(unit: UnitDraft): Set<string> {
+  const dirs = new Set<string>();
+  for (const rel of [...unit.items.keys(), ...unit.follows.keys()]) {
+    for (let p = rel; p !== '' && !dirs.has(p); p = parentOf(p)) dirs.add(p);
+  }
+  return dirs;
 }
 
 class LiveWalk {
   constructor(
     private readonly unit: WalkedUnit,
     private readonly context: WalkContext,
+    /** Set when compacting: the rels a carried directory must not be at or above to become a TreeItem. */
+    private readonly planned: ReadonlySet<string> | undefined,
   ) {}
 
   private get live(): LiveView {
@@ -135,6 +149,13 @@ class LiveWalk {
   }
 
   private carryTree(abs: string, rel: string, type: LiveType, reason: KeepReason, display: string): void {
+    if (type === 'dir' && this.planned !== undefined && !this.planned.has(rel) && !this.unit.items.has(rel)) {
+      const tree = CarriedTree.walk(this.live, abs, display, this.unit.unlistable);
+      this.unit.items.set(rel, { kind: 'tree', rel, live: abs, reason, display, tree });
+      // One change for the whole tree, where its first path would have been (keptReasons keep the walk's order).
+      if (tree.files > 0) this.unit.changes.push({ path: display, action: 'kept', reason, tree });
+      return;
+    }
     this.carry(rel, liveInfo(this.live, abs, type, type === 'dir'), reason, display);
     if (type !== 'dir') return;
     for (const child of readChildren(this.live, abs, this.unit.unlistable)) this.carryTree(`${abs}/${child.name}`, joinRel(rel, child.name), child.type, reason, joinRel(display, child.name));

@@ -1,11 +1,11 @@
 import { UnsafeEntryPathError } from '../../errors.js';
 import { SQLITE_COMPANION_SUFFIXES } from '../../sqlite/detect.js';
-import type { CarryItem, KeepReason, PlanAction, PlanChange, PlanItem, PlanUnit } from './plan-types.js';
+import type { CarryItem, KeepReason, PlanAction, PlanChange, PlanItem, PlanUnit, TreeItem } from './plan-types.js';
 import type { WalkedUnit } from './plan-live.js';
 import { parentOf } from './plan-paths.js';
 
 /** Carried paths that a later step took out of the tree: their change becomes `action`. */
-function retag(changes: readonly PlanChange[], carried: readonly CarryItem[], action: PlanAction): PlanChange[] {
+function retag(changes: readonly PlanChange[], carried: ReadonlyArray<Pick<CarryItem, 'display'>>, action: PlanAction): PlanChange[] {
   if (carried.length === 0) return [...changes];
   const paths = new Set(carried.map((c) => c.display));
   return changes.map((c) => (c.action === 'kept' && paths.has(c.path) ? { ...c, action } : c));
@@ -67,7 +67,7 @@ export interface CompletedUnit {
 export function completeTree(walked: WalkedUnit): CompletedUnit {
   const items = new Map(walked.items);
   const warnings: string[] = [];
-  const dropped: CarryItem[] = [];
+  const dropped: Array<CarryItem | TreeItem> = [];
   clearAncestors(items, warnings, dropped);
   const ordered = orderTree(items, walked.liveDirModes, warnings, dropped);
   return {
@@ -84,10 +84,10 @@ export function completeTree(walked: WalkedUnit): CompletedUnit {
 }
 
 /** Every ancestor of a restored entry must be a directory: a carried file there is not carried, a bundle file there is a damaged bundle. */
-function clearAncestors(items: Map<string, PlanItem>, warnings: string[], dropped: CarryItem[]): void {
+function clearAncestors(items: Map<string, PlanItem>, warnings: string[], dropped: Array<CarryItem | TreeItem>): void {
   const neededDirs = new Set<string>();
   for (const item of items.values()) {
-    if (item.kind === 'carry') continue;
+    if (item.kind === 'carry' || item.kind === 'tree') continue;
     for (let dir = parentOf(item.rel); dir !== '' && !neededDirs.has(dir); dir = parentOf(dir)) neededDirs.add(dir);
   }
   for (const rel of neededDirs) {
@@ -107,7 +107,7 @@ function clearAncestors(items: Map<string, PlanItem>, warnings: string[], droppe
  * before their first descendant: every directory precedes what lies below it,
  * which is all staging needs.
  */
-function orderTree(items: Map<string, PlanItem>, liveDirModes: ReadonlyMap<string, number>, warnings: string[], dropped: CarryItem[]): PlanItem[] {
+function orderTree(items: Map<string, PlanItem>, liveDirModes: ReadonlyMap<string, number>, warnings: string[], dropped: Array<CarryItem | TreeItem>): PlanItem[] {
   const present = new Set<string>(['']);
   const ordered: PlanItem[] = [];
   for (const rel of [...items.keys()].sort()) {
@@ -126,8 +126,9 @@ function orderTree(items: Map<string, PlanItem>, liveDirModes: ReadonlyMap<strin
         if (item.kind === 'restore' || (item.kind === 'dir' && item.origin === 'bundle')) {
           throw new UnsafeEntryPathError(`bundle entry ${rel} lies below ${blocker.rel}, which is not a directory`);
         }
-        if (item.kind === 'carry') {
-          warnings.push(`${item.display} lies below ${blocker.rel}, which is not a directory in the restored tree; not carried over (it is in the pre-restore snapshot)`);
+        if (item.kind === 'carry' || item.kind === 'tree') {
+          const displays = item.kind === 'tree' ? item.tree.fileDisplays(item.display) : [item.display];
+          for (const display of displays) warnings.push(`${display} lies below ${blocker.rel}, which is not a directory in the restored tree; not carried over (it is in the pre-restore snapshot)`);
           dropped.push(item);
         }
         items.delete(rel);

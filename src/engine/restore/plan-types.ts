@@ -1,6 +1,7 @@
 import type { AgentManifest, MergeRule } from '../../manifest/agent-manifest.js';
 import type { BundleEntry, BundleManifest } from '../../manifest/bundle-manifest.js';
 import type { Selection } from '../sandbox/selection.js';
+import type { CarriedTree } from './carried-tree.js';
 import type { LiveType, LiveView } from './live-view.js';
 import type { MappedMount } from './mounts.js';
 
@@ -61,13 +62,22 @@ export type RestoreItem = {
 /** `follows`: a live companion of a restored config that the restore rewrites instead of carrying (see Follows). */
 export type CarryItem = { kind: 'carry'; rel: string; live: LiveInfo; reason: KeepReason; display: string; follows?: Follows };
 
+/**
+ * A live directory carried over with everything below it (nothing of the snapshot lies there): its
+ * entries held as columns (carried-tree.ts), not one item each, and linked into the staged tree in
+ * one job. Only a local restore that is not a dry run plans these (PlanInput.compactCarry).
+ */
+export type TreeItem = { kind: 'tree'; rel: string; live: string; reason: KeepReason; display: string; tree: CarriedTree };
+
 export type PlanItem =
   /** A directory of the restored tree (from the bundle, carried over, or needed as an ancestor). */
   | { kind: 'dir'; rel: string; mode: number; origin: 'bundle' | 'live' | 'implicit' }
   /** A live file, symlink or special file carried over unchanged (hard-linked when staged). */
   | CarryItem
   /** A bundle file or symlink written into the restored tree. */
-  | RestoreItem;
+  | RestoreItem
+  /** A live directory tree carried over as a whole. */
+  | TreeItem;
 
 export interface UnitPart {
   prefix: string;
@@ -101,6 +111,8 @@ export interface PlanChange {
   action: PlanAction;
   /** Set on paths that were carried over (kept), even when a later step removed or dropped them. */
   reason?: KeepReason;
+  /** A carried tree (its display path): the change stands for every non-directory entry below it. */
+  tree?: CarriedTree;
 }
 
 /** QwenPaw: the agent registry written into the staged config.json, and where each restored agent now lives (its agent.json). */
@@ -134,4 +146,6 @@ export interface PlanInput {
   statLive: boolean;
   /** Where the live state is read: this host's filesystem, or a remote target's scan. */
   live: LiveView;
+  /** Carry a live directory holding nothing of the snapshot as one TreeItem (a local restore that writes). */
+  compactCarry?: boolean;
 }

@@ -23,6 +23,7 @@ export function planRestore(input: PlanInput): RestorePlan {
     live: input.live,
     allPrefixes: mounts.map((m) => m.prefix).filter((p) => p !== ''),
     notCaptured: notCapturedBy(input.bundle),
+    compact: input.compactCarry === true,
   };
   const walked = drafts.units.map((unit) => walkLiveTree(unit, { ...walkContext, classes: drafts.classes }));
   refuseUnlistable(walked.flatMap((w) => w.unlistable));
@@ -87,8 +88,9 @@ export function writeTotals(plan: RestorePlan): { files: number; bytes: number }
 export type ListedAction = Exclude<PlanAction, 'dropped'>;
 
 export interface PlanTally {
-  /** Sorted. */
+  /** Sorted; for `kept`, a carried tree's paths are only its first few (counts has them all). */
   paths: Record<ListedAction, string[]>;
+  counts: Record<ListedAction, number>;
   /** Per reason carried over; a reason whose paths were all removed or dropped later stays, at 0. */
   keptReasons: Partial<Record<KeepReason, number>>;
   databases: string[];
@@ -99,14 +101,25 @@ export interface PlanTally {
 export function tallyPlan(plan: RestorePlan): PlanTally {
   const paths: Record<ListedAction, string[]> = { replaced: [], unchanged: [], pending: [], added: [], removed: [], kept: [] };
   const keptReasons: Partial<Record<KeepReason, number>> = {};
+  // A carried tree's change stands for all its paths; only its first few are listed.
+  const trees = { files: 0, first: [] as string[] };
   for (const change of plan.changes) {
-    if (change.action !== 'dropped') paths[change.action].push(change.path);
-    if (change.reason !== undefined) keptReasons[change.reason] = (keptReasons[change.reason] ?? 0) + (change.action === 'kept' ? 1 : 0);
+    const n = change.tree?.files ?? 1;
+    if (change.action !== 'dropped' && change.tree === undefined) paths[change.action].push(change.path);
+    else if (change.action !== 'dropped' && change.tree !== undefined) {
+      trees.files += n;
+      trees.first.push(...change.tree.first);
+    }
+    if (change.reason !== undefined) keptReasons[change.reason] = (keptReasons[change.reason] ?? 0) + (change.action === 'kept' ? n : 0);
   }
+  const counts = Object.fromEntries(Object.entries(paths).map(([action, list]) => [action, list.length])) as Record<ListedAction, number>;
+  counts.kept += trees.files;
+  paths.kept.push(...trees.first);
   for (const list of Object.values(paths)) list.sort();
   const files = restoreItems(plan.units).filter((i) => i.entry.type === 'file');
   return {
     paths,
+    counts,
     keptReasons,
     databases: files.filter((i) => i.entry.strategy === 'sqlite_backup').map((i) => i.entry.path).sort(),
     merges: files.filter((i) => i.merge && i.mergeLive).map((i) => i.entry.path).sort(),

@@ -80,6 +80,9 @@ export async function* unitEntries(unit: PlanUnit, stageDir: string, context: Co
       content.expected.set(item.rel, 'dir');
     } else if (item.kind === 'carry') {
       carried(item, stageDir, content, context, configs, ship, pending);
+    } else if (item.kind === 'tree') {
+      // A caller's mistake: only a local restore plans carried trees (PlanInput.compactCarry).
+      throw new Error('a remote restore has no carried trees');
     } else if (item.entry.type === 'symlink') {
       yield { name: tarName(stageDir, item.rel), type: 'symlink', mode: 0o777, mtime: item.entry.mtimeMs ?? context.now, linkTarget: item.entry.target! };
       content.expected.set(item.rel, 'symlink');

@@ -113,7 +113,8 @@ function planFor(request: RestoreRequest, source: RestoreSource, mounts: MappedM
   const selection = new Selection(agentManifest, mounts, restoreScope(bundle, request));
   assertPathsSelected(bundle, selection, request);
   const home = live === LOCAL_LIVE_VIEW ? deps.layout.home : undefined;
-  const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home, statLive: request.dryRun === true, live });
+  const local = live === LOCAL_LIVE_VIEW;
+  const plan = planRestore({ bundle, payloadDir, mounts, selection, agentManifest, home, statLive: request.dryRun === true, live, compactCarry: local && request.dryRun !== true });
   if (agentManifest.agent !== 'qwenpaw') return plan;
   return planQwenPawRestore(plan, { bundle, payloadDir, mounts, selection, full: request.only === undefined && request.agents === undefined && request.paths === undefined, homeDir: deps.host.homeDir });
 }

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
-import { errnoCode, RefusedError, SpecialFileError } from '../../errors.js';
+import { errnoCode, RefusedError } from '../../errors.js';
 import { mergeConfigText, type MergeReport } from '../config-merge/index.js';
 import type { EngineDeps } from '../deps.js';
 import type { InterruptCheck } from './interrupt.js';
-import type { PlanItem, PlanUnit, RestoreItem } from './plan.js';
+import type { PlanItem, PlanUnit, RestoreItem, TreeItem } from './plan.js';
+import { carryEntry, linkOrCopy } from './carry-link.js';
+import { stageTrees } from './carry-pool.js';
 import { holdsRestoredFile, restoredFile } from './same-file.js';
 import { stageFollowers } from './stage-follow.js';
 import { checkVerified, copyVerified, readVerified, writeStaged } from '../bundle/checked-read.js';
@@ -36,8 +38,11 @@ export class StageRun implements PoolRun {
     return this.deps.signal;
   }
 
+  /** Cores another thread of this restore keeps busy meanwhile (the live hashing worker): staging leaves them to it. */
+  reserved = 0;
+
   get parallelism(): number {
-    return this.deps.host.parallelism;
+    return Math.max(1, this.deps.host.parallelism - this.reserved);
   }
 
   stopIfInterrupted(): void {
@@ -111,7 +116,7 @@ export async function stageFromBundle(unit: PlanUnit, stageDir: string, run: Sta
   const script = stageWorkerScript(jobs, run);
   for (const item of unit.items) {
     await run.breathe();
-    if (item.kind === 'carry' || (item.kind === 'restore' && (item.linkCandidate || item.follows))) continue;
+    if (item.kind === 'carry' || item.kind === 'tree' || (item.kind === 'restore' && (item.linkCandidate || item.follows))) continue;
     const dest = stagedPath(stageDir, item.rel);
     if (item.kind === 'dir') fs.mkdirSync(fsPath(dest), { mode: 0o700 });
     else if (script === undefined || !pooled(item)) await writeRestored(item, dest, run);
@@ -155,7 +160,7 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
       const dest = stagedPath(stageDir, item.rel);
       // Changed since it was hashed (the agent is still running?): the bundle's copy after all.
       if (unchangedSinceHashed(item.linkCandidate, item)) {
-        linkOrCopy(item.linkCandidate, dest, true);
+        linkOrCopy(fsPath(item.linkCandidate), fsPath(dest), true);
         run.tick(item.entry.size ?? 0);
       } else {
         copyVerified(item.source, dest, item.entry, item.mode);
@@ -164,25 +169,14 @@ export async function stageCarried(unit: PlanUnit, stageDir: string, run: StageR
       continue;
     }
     if (item.kind !== 'carry' || item.follows) continue;
-    const dest = stagedPath(stageDir, item.rel);
     const live = item.live;
-    try {
-      if (live.type === 'symlink') carrySymlink(live.path, live.target!, dest);
-      else linkOrCopy(live.path, dest, live.type === 'file');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') {
-        run.warnings.push(`${item.display} vanished before it could be carried over`);
-        continue;
-      }
-      if (error instanceof SpecialFileError) {
-        run.warnings.push(`${item.display} is a special file that cannot be linked here; not carried over (it is in the pre-restore snapshot)`);
-        continue;
-      }
-      const code = errnoCode(error);
-      if (code !== 'EACCES' && code !== 'EPERM') throw error;
-      denied.push(live.path);
-    }
+    const outcome = carryEntry(live.path, stagedPath(stageDir, item.rel), live.type === 'dir' ? 'special' : live.type, item.display, () => live.target!);
+    if (outcome && 'warning' in outcome) run.warnings.push(outcome.warning);
+    else if (outcome) denied.push(outcome.denied);
   }
+  const trees = await stageTrees(unit.items.filter((i): i is TreeItem => i.kind === 'tree'), stageDir, run);
+  run.warnings.push(...trees.warnings);
+  denied.push(...trees.denied);
   refuseUncarried(denied);
 }
 
@@ -193,52 +187,6 @@ function refuseUncarried(paths: readonly string[]): void {
     hint: 'they belong to another user or are unreadable: restore as their owner, or move them out of the state root first',
     details: paths.slice(0, 20),
   });
-}
-
-/**
- * A carried symlink is hard-linked itself where the system links a link rather than its target
- * (Linux), so it keeps its inode and mtime like a carried file; otherwise it is made anew.
- */
-function carrySymlink(source: string, target: string, dest: string): void {
-  try {
-    fs.linkSync(fsPath(source), fsPath(dest));
-    if (fs.lstatSync(fsPath(dest)).isSymbolicLink()) return;
-    fs.unlinkSync(fsPath(dest));
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOENT' && code !== 'EACCES') throw error;
-  }
-  fs.symlinkSync(fsPath(target), fsPath(dest));
-}
-
-function linkOrCopy(source: string, dest: string, regular: boolean): void {
-  try {
-    fs.linkSync(fsPath(source), fsPath(dest));
-    return;
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
-    if (!regular) throw new SpecialFileError(source);
-  }
-  const input = fs.openSync(fsPath(source), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    const stat = fs.fstatSync(input);
-    const out = fs.openSync(fsPath(dest), 'wx', 0o600);
-    try {
-      const buffer = Buffer.allocUnsafe(1024 * 1024);
-      for (;;) {
-        const read = fs.readSync(input, buffer, 0, buffer.length, null);
-        if (read === 0) break;
-        fs.writeSync(out, buffer.subarray(0, read));
-      }
-      fs.fchmodSync(out, stat.mode & 0o7777);
-      fs.futimesSync(out, stat.atimeMs / 1000, stat.mtimeMs / 1000);
-    } finally {
-      fs.closeSync(out);
-    }
-  } finally {
-    fs.closeSync(input);
-  }
 }
 
 /** Directory modes last (deepest first), so a read-only directory does not block writes below it while staging. */

@@ -81,7 +81,7 @@ export interface SummaryInput {
 /** The plan (settled, after a restore) as the user sees it. */
 export function summariseRestore(input: SummaryInput): RestoreSummary {
   const { dryRun, target, record, bundle, plan, outcome } = input;
-  const { paths, keptReasons, databases } = tallyPlan(plan);
+  const { paths, counts, keptReasons, databases } = tallyPlan(plan);
   const list = (all: string[]): string[] => (dryRun ? all : all.slice(0, LISTED_AFTER_RESTORE));
   const changed = paths.replaced.length + paths.added.length + paths.removed.length > 0;
   return {
@@ -90,7 +90,7 @@ export function summariseRestore(input: SummaryInput): RestoreSummary {
     dryRun,
     bundle: { timestamp: record.timestamp, shortId: record.shortId, name: bundle.name, version: record.version ?? null, dir: record.dir, scope: input.scope ?? snapshotScope(bundle, undefined) },
     dirs: plan.units.map((u) => u.dir),
-    counts: { replaced: paths.replaced.length, unchanged: paths.unchanged.length, added: paths.added.length, removed: paths.removed.length, kept: paths.kept.length },
+    counts: { replaced: counts.replaced, unchanged: counts.unchanged, added: counts.added, removed: counts.removed, kept: counts.kept },
     keptReasons,
     paths: { replaced: list(paths.replaced), unchanged: list(paths.unchanged), added: list(paths.added), removed: list(paths.removed), kept: list(paths.kept) },
     databases,

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { RefusedError } from '../../errors.js';
 import { bundleTimestamp } from '../../store/home.js';
 import { fsyncDir } from '../../store/atomic.js';
-import { removeTree } from '../../store/dirs.js';
 import { applyRegistryChange, removeJournal, rollBack, writeJournal, type JournalRecord } from '../../store/journal.js';
 import type { EngineDeps } from '../deps.js';
+import { removeOldTree, type HeavyPart } from './remove-old.js';
 
 /**
  * A directory is swapped by renaming it and a sibling: that needs a writable
@@ -39,11 +39,12 @@ function renameDurably(from: string, to: string): void {
 /**
  * The swap: journal `swapping`, then per pair live → old and staged → live,
  * then journal `committed` (the commit point), then the registry change and
- * the removal of the old trees and the journal. A kill anywhere is finished
+ * the removal of the old trees (`heavy`: per pair, its large carried subtrees,
+ * removed in parallel first) and the journal. A kill anywhere is finished
  * by recoverJournals: before the commit point it rolls back, after it
  * forward. An error before the commit point rolls back here and is rethrown.
  */
-export function swapAndCommit(record: JournalRecord, deps: EngineDeps): void {
+export async function swapAndCommit(record: JournalRecord, deps: EngineDeps, heavy: ReadonlyArray<readonly HeavyPart[]> = []): Promise<void> {
   for (const pair of record.pairs) {
     const stat = fs.lstatSync(pair.staged);
     pair.stagedId = { dev: stat.dev, ino: stat.ino };
@@ -70,9 +71,9 @@ export function swapAndCommit(record: JournalRecord, deps: EngineDeps): void {
   // From here on the restored state is live; a failure leaves the journal for the next command to finish.
   applyRegistryChange(deps.layout, lockHost(deps), record.sandbox, record.registry);
   deps.fault?.('restore:before-cleanup');
-  record.pairs.forEach((pair, i) => {
-    removeTree(pair.old);
+  for (const [i, pair] of record.pairs.entries()) {
+    await removeOldTree(pair.old, heavy[i] ?? [], deps.host.parallelism);
     deps.fault?.(`restore:cleaned-${i}`);
-  });
+  }
   removeJournal(deps.layout, record.sandbox);
 }

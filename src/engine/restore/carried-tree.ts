@@ -1,0 +1,106 @@
+import type { LiveType, LiveView } from './live-view.js';
+
+/** Type codes of a carried tree's entries. */
+export const TREE_DIR = 0;
+export const TREE_FILE = 1;
+export const TREE_SYMLINK = 2;
+export const TREE_SPECIAL = 3;
+
+const CODES: Record<LiveType, number> = { dir: TREE_DIR, file: TREE_FILE, symlink: TREE_SYMLINK, special: TREE_SPECIAL };
+
+/** How many of a tree's paths a summary can list after a restore (summary.ts lists the first 20 of all kept paths). */
+const LISTED = 20;
+
+/** What a worker needs to rebuild a carried tree in the staged tree: its entries as columns, in walk order (a directory before what is below it). */
+export interface TreeColumns {
+  /** Each entry's name (bytes as fs-path strings). */
+  names: string[];
+  /** The index of each entry's directory; -1 for the tree's root directory. */
+  parents: Int32Array;
+  types: Uint8Array;
+}
+
+/**
+ * A carried-over live directory's entries (not the root itself), held as columns: one name string,
+ * a parent index and a type code each, about 40 bytes an entry where one plan item and change per
+ * path cost 400. The walk reads directories only (no lstat): a carried file is hard-linked, so its
+ * metadata travels with it. Counts and the first paths in sort order are kept for the summary.
+ */
+export class CarriedTree {
+  private readonly names: string[] = [];
+  private parents = new Int32Array(64);
+  private types = new Uint8Array(64);
+  /** Entries that are not directories: what the summary counts as kept. */
+  files = 0;
+  /** The smallest display paths of non-directory entries, sorted, at most LISTED. */
+  readonly first: string[] = [];
+
+  get length(): number {
+    return this.names.length;
+  }
+
+  private push(name: string, parent: number, type: LiveType): number {
+    const i = this.names.length;
+    if (i === this.types.length) {
+      const parents = new Int32Array(i * 2);
+      parents.set(this.parents);
+      this.parents = parents;
+      const types = new Uint8Array(i * 2);
+      types.set(this.types);
+      this.types = types;
+    }
+    this.names.push(name);
+    this.parents[i] = parent;
+    this.types[i] = CODES[type];
+    return i;
+  }
+
+  private noteFile(display: string): void {
+    this.files++;
+    const first = this.first;
+    if (first.length === LISTED && display >= first[LISTED - 1]!) return;
+    let at = first.length;
+    while (at > 0 && first[at - 1]! > display) at--;
+    first.splice(at, 0, display);
+    if (first.length > LISTED) first.pop();
+  }
+
+  /** Walks the live directory `abs` (shown as `display`); directories it cannot list go to `unlistable`, as the plan's walk does. */
+  static walk(live: LiveView, abs: string, display: string, unlistable: string[]): CarriedTree {
+    const tree = new CarriedTree();
+    const stack: Array<{ abs: string; display: string; index: number }> = [{ abs, display, index: -1 }];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      const children = live.children(dir.abs);
+      if (children === undefined) {
+        unlistable.push(dir.abs);
+        continue;
+      }
+      for (const child of children) {
+        const index = tree.push(child.name, dir.index, child.type);
+        const childDisplay = `${dir.display}/${child.name}`;
+        if (child.type === 'dir') stack.push({ abs: `${dir.abs}/${child.name}`, display: childDisplay, index });
+        else tree.noteFile(childDisplay);
+      }
+    }
+    return tree;
+  }
+
+  /** The columns a staging worker is sent (copies of the used part). */
+  columns(): TreeColumns {
+    const n = this.names.length;
+    return { names: this.names, parents: this.parents.slice(0, n), types: this.types.slice(0, n) };
+  }
+
+  /** Every non-directory entry's display path under `display`, sorted (only when the whole tree is dropped: rare). */
+  fileDisplays(display: string): string[] {
+    const paths = new Array<string>(this.names.length);
+    const out: string[] = [];
+    for (let i = 0; i < this.names.length; i++) {
+      const parent = this.parents[i]!;
+      paths[i] = `${parent < 0 ? display : paths[parent]!}/${this.names[i]!}`;
+      if (this.types[i] !== TREE_DIR) out.push(paths[i]!);
+    }
+    return out.sort();
+  }
+}
