@@ -14,7 +14,7 @@ const COUNT = 600;
 
 let f: RestoreFixture;
 let notesState: Record<string, string>;
-let bundleNote: string;
+let bundlePayload: string;
 const notesOf = (root: string): Record<string, string> => treeDigest(path.join(root, NOTES), { times: true });
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const created = await f.cli('oc', 'snapshot', 'create', '--json');
   expect(created.exitCode, String(created.stderr)).toBe(0);
   const dir = (JSON.parse(String(created.stdout)) as { snapshot: { dir: string } }).snapshot.dir;
-  bundleNote = path.join(dir, 'payload', NOTES, 'note-0300.md');
+  bundlePayload = path.join(dir, 'payload', NOTES);
 });
 
 afterAll(() => f?.cleanup());
@@ -43,14 +43,16 @@ describe('restore staged on worker threads', () => {
     expect(notesOf(root)).toEqual(notesState);
   });
 
-  it('names a damaged bundle file (exit 6) and leaves the target as it was', async () => {
-    const root = path.join(f.dir, 'damaged');
+  // The calling thread stages the heaviest files (up to its share), the worker the rest: one of each.
+  it.each(['note-0300.md', 'note-0049.md'])('names a damaged bundle file (%s: exit 6) and leaves the target as it was', async (note) => {
+    const root = path.join(f.dir, `damaged-${note}`);
+    const bundleNote = path.join(bundlePayload, note);
     const good = fs.readFileSync(bundleNote);
     fs.writeFileSync(bundleNote, Buffer.from(good.toString().toUpperCase()));
     try {
-      const result = await f.cli('oc', 'snapshot', 'restore', 'latest', '--to', 'damaged', '--root', root, '--yes', '--no-pre-restore');
+      const result = await f.cli('oc', 'snapshot', 'restore', 'latest', '--to', `damaged-${note}`, '--root', root, '--yes', '--no-pre-restore');
       expect(result.exitCode, String(result.stderr)).toBe(6);
-      expect(String(result.stderr)).toContain(`${NOTES}/note-0300.md: the bundle's copy does not match its sha256 in the manifest`);
+      expect(String(result.stderr)).toContain(`${NOTES}/${note}: the bundle's copy does not match its sha256 in the manifest`);
       expect(fs.existsSync(root)).toBe(false);
       expect(restoreLeftovers(root)).toEqual([]);
     } finally {

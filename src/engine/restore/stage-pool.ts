@@ -1,6 +1,7 @@
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 import { compiledWorker } from '../bundle/worker-script.js';
 import { PoolAborted, rebuildError, runOnWorkerPool } from '../bundle/worker-pool.js';
+import { stageBundleFile } from './stage-file.js';
 
 /** One bundle file a staging worker writes. */
 export interface StageJob {
@@ -17,6 +18,8 @@ export interface PoolRun {
   tick(bytes: number, restored?: string): void;
   /** Throws the restore's interrupted error when a Ctrl-C came. */
   stopIfInterrupted(): void;
+  /** A turn of the event loop (a Ctrl-C is seen there), and the interrupted error if one came. */
+  breathe(): Promise<void>;
 }
 
 /** Below this many files and bytes, starting workers costs more than it saves (as in snapshot create). */
@@ -34,29 +37,78 @@ export function stageWorkerScript(jobs: readonly StageJob[], run: PoolRun): stri
   return compiledWorker('./stage-worker.js', import.meta.url);
 }
 
+/** A job's weight when the jobs are shared out: a database costs more than its bytes (SQLite's backup, then a quick_check of the copy). */
+function weightOf(job: StageJob): number {
+  return (job.entry.size ?? 0) * (job.entry.strategy === 'sqlite_backup' ? DATABASE_COST : 1) + PER_FILE_WEIGHT;
+}
+
+/** A file costs this much besides its bytes (open, create, close). */
+const PER_FILE_WEIGHT = 16 * 1024;
+
 /**
- * Writes the jobs on worker threads, one per core (the pool snapshot create copies with), counting
- * each file as it is done. The first failing job in plan order is thrown once all have settled, as
- * the calling thread would have thrown it; a Ctrl-C stops the workers before the restore rolls back.
+ * Writes the jobs on this thread and on worker threads, together one per core: this thread takes
+ * at most its part of the weight (so there is one worker less, and its memory, for the same
+ * cores), the workers the rest. The first failing job in plan order is thrown once both have
+ * settled (a worker must not write into a staged tree being rolled back); a Ctrl-C stops the
+ * workers before the restore rolls back.
  */
 export async function stageOnWorkers(script: string, jobs: readonly StageJob[], run: PoolRun): Promise<void> {
+  const [mine, theirs] = share(jobs, run.parallelism);
   const first: { failed?: { index: number; error: Error } } = {};
-  try {
-    await runOnWorkerPool<StageJob, null>(
-      script,
-      jobs,
-      // A database costs more than its bytes: SQLite's backup, then a quick_check of the copy.
-      jobs.map((job) => (job.entry.size ?? 0) * (job.entry.strategy === 'sqlite_backup' ? DATABASE_COST : 1)),
-      Math.min(run.parallelism, MAX_WORKERS),
-      (index, outcome) => {
-        if (outcome.ok) run.tick(jobs[index]!.entry.size ?? 0, jobs[index]!.entry.path);
-        else if (first.failed === undefined || index < first.failed.index) first.failed = { index, error: rebuildError(outcome.error) };
-      },
-      run.signal,
-    );
-  } catch (error) {
-    if (error instanceof PoolAborted) run.stopIfInterrupted();
-    throw error;
+  const fail = (index: number, error: Error): void => {
+    if (first.failed === undefined || index < first.failed.index) first.failed = { index, error };
+  };
+  const settled = await Promise.allSettled([onThisThread(jobs, mine, run, fail), onWorkers(script, jobs, theirs, run, fail)]);
+  const thrown = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (thrown.length > 0) {
+    if (thrown.some((e) => e instanceof PoolAborted)) run.stopIfInterrupted();
+    throw thrown.find((e) => !(e instanceof PoolAborted)) ?? thrown[0];
   }
   if (first.failed !== undefined) throw first.failed.error;
+}
+
+/** The jobs (by index) for this thread and for the workers: this thread's share at most 1 / parallelism of the weight, dealt heaviest first. */
+function share(jobs: readonly StageJob[], parallelism: number): [number[], number[]] {
+  const order = jobs.map((job, i) => ({ i, w: weightOf(job) })).sort((a, b) => b.w - a.w);
+  const total = order.reduce((sum, o) => sum + o.w, 0);
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  let taken = 0;
+  for (const o of order) {
+    if (taken + o.w <= total / parallelism) {
+      mine.push(o.i);
+      taken += o.w;
+    } else theirs.push(o.i);
+  }
+  return [mine.sort((a, b) => a - b), theirs.sort((a, b) => a - b)];
+}
+
+async function onThisThread(jobs: readonly StageJob[], indexes: readonly number[], run: PoolRun, fail: (index: number, error: Error) => void): Promise<void> {
+  for (const i of indexes) {
+    await run.breathe();
+    const job = jobs[i]!;
+    try {
+      await stageBundleFile(job.source, job.dest, job.entry, job.mode);
+    } catch (error) {
+      fail(i, error as Error);
+      return;
+    }
+    run.tick(job.entry.size ?? 0, job.entry.path);
+  }
+}
+
+async function onWorkers(script: string, jobs: readonly StageJob[], indexes: readonly number[], run: PoolRun, fail: (index: number, error: Error) => void): Promise<void> {
+  if (indexes.length === 0) return;
+  const theirs = indexes.map((i) => jobs[i]!);
+  await runOnWorkerPool<StageJob, null>(
+    script,
+    theirs,
+    theirs.map(weightOf),
+    Math.max(1, Math.min(run.parallelism - 1, MAX_WORKERS)),
+    (k, outcome) => {
+      if (outcome.ok) run.tick(theirs[k]!.entry.size ?? 0, theirs[k]!.entry.path);
+      else fail(indexes[k]!, rebuildError(outcome.error));
+    },
+    run.signal,
+  );
 }
