@@ -5,18 +5,12 @@ import { emit } from '../output.js';
 import { positiveInt, repeatable } from './options.js';
 import { resticFor } from './repo-access.js';
 
-interface PruneFlags {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
+/** The keep rules as the policy takes them; --older-than as the user typed it. */
+type PruneFlags = Omit<RetentionPolicy, 'olderThanMs'> & {
   olderThan?: string;
-  keepName?: string[];
   dryRun?: boolean;
   repo?: string;
-}
+};
 
 async function policyOf(flags: PruneFlags): Promise<RetentionPolicy> {
   const { parseDuration } = await import('../../engine/retention/rules.js');
