@@ -2,7 +2,7 @@ import { compiledWorker } from '../bundle/worker-script.js';
 import { PoolAborted, rebuildError, runOnWorkerPool } from '../bundle/worker-pool.js';
 import { stageTree, type TreeJob, type TreeResult } from './carry-link.js';
 import type { TreeItem } from './plan-types.js';
-import type { PoolRun } from './stage-pool.js';
+import { shareByWeight, type PoolRun } from './stage-pool.js';
 
 /** Below this many entries, starting workers costs more than linking them here. */
 const PARALLEL_MIN_ENTRIES = 2000;
@@ -22,7 +22,7 @@ export async function stageTrees(trees: readonly TreeItem[], stageDir: string, r
     await onThisThread(jobs.map((_, i) => i), jobs, results, run);
   } else {
     // This thread takes a share too: one worker less (and its memory) for the same cores.
-    const [mine, theirs] = split(jobs, run.parallelism);
+    const [mine, theirs] = shareByWeight(jobs.map((job) => job.names.length), run.parallelism);
     const workers = Math.min(run.parallelism - 1, MAX_WORKERS);
     // Both settle before anything is thrown: a worker must not write into a staged tree being rolled back.
     const settled = await Promise.allSettled([onThisThread(mine, jobs, results, run), onWorkers(script, theirs, jobs, results, run, workers)]);
@@ -30,23 +30,6 @@ export async function stageTrees(trees: readonly TreeItem[], stageDir: string, r
     if (failed.length > 0) throw failed.find((e) => !(e instanceof PoolAborted)) ?? failed[0];
   }
   return { warnings: results.flatMap((r) => r?.warnings ?? []), denied: results.flatMap((r) => r?.denied ?? []) };
-}
-
-/** The jobs (by index) for this thread and for the workers: this thread's share at most 1 / parallelism of the entries, dealt largest first. */
-function split(jobs: readonly TreeJob[], parallelism: number): [number[], number[]] {
-  const order = jobs.map((job, i) => ({ i, n: job.names.length })).sort((a, b) => b.n - a.n);
-  const total = order.reduce((sum, o) => sum + o.n, 0);
-  const mine: number[] = [];
-  const theirs: number[] = [];
-  let taken = 0;
-  for (const o of order) {
-    // The share here stays at or under its part, the workers take the rest.
-    if (taken + o.n <= total / parallelism) {
-      mine.push(o.i);
-      taken += o.n;
-    } else theirs.push(o.i);
-  }
-  return [mine.sort((a, b) => a - b), theirs.sort((a, b) => a - b)];
 }
 
 async function onThisThread(indexes: readonly number[], jobs: readonly TreeJob[], results: Array<TreeResult | undefined>, run: PoolRun & { breathe(): Promise<void> }): Promise<void> {

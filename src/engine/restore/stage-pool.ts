@@ -53,7 +53,7 @@ const PER_FILE_WEIGHT = 16 * 1024;
  * workers before the restore rolls back.
  */
 export async function stageOnWorkers(script: string, jobs: readonly StageJob[], run: PoolRun): Promise<void> {
-  const [mine, theirs] = share(jobs, run.parallelism);
+  const [mine, theirs] = shareByWeight(jobs.map(weightOf), run.parallelism);
   const first: { failed?: { index: number; error: Error } } = {};
   const fail = (index: number, error: Error): void => {
     if (first.failed === undefined || index < first.failed.index) first.failed = { index, error };
@@ -67,9 +67,13 @@ export async function stageOnWorkers(script: string, jobs: readonly StageJob[], 
   if (first.failed !== undefined) throw first.failed.error;
 }
 
-/** The jobs (by index) for this thread and for the workers: this thread's share at most 1 / parallelism of the weight, dealt heaviest first. */
-function share(jobs: readonly StageJob[], parallelism: number): [number[], number[]] {
-  const order = jobs.map((job, i) => ({ i, w: weightOf(job) })).sort((a, b) => b.w - a.w);
+/**
+ * Job indexes for this thread and for the workers, by weight: this thread's share at most
+ * 1 / parallelism of the whole, dealt heaviest first, the workers the rest (restore's staging and
+ * its carried trees share their work this way).
+ */
+export function shareByWeight(weights: readonly number[], parallelism: number): [number[], number[]] {
+  const order = weights.map((w, i) => ({ i, w })).sort((a, b) => b.w - a.w);
   const total = order.reduce((sum, o) => sum + o.w, 0);
   const mine: number[] = [];
   const theirs: number[] = [];
