@@ -73,13 +73,7 @@ describe('verifySnapshots', () => {
     const id = await snapshot(deps, SB);
     const db = payloadPath(fx.home, SB, id, 'memory/main.sqlite');
     // Damage the root page of a table, then make the manifest agree with the damaged bytes, so only quick_check can tell.
-    const probe = new Database(db, { readonly: true });
-    const pageSize = probe.pragma('page_size', { simple: true }) as number;
-    const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
-    probe.close();
-    const fd = fs.openSync(db, 'r+');
-    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
-    fs.closeSync(fd);
+    damageRootPage(db);
     rewriteManifest(id, (m) => {
       const entry = m.entries.find((e) => e.path === 'memory/main.sqlite')!;
       entry.sha256 = sha256File(db);
@@ -151,13 +145,7 @@ describe('verifySnapshots', () => {
     fs.rmSync(p('workspace/many/f-10.md'));
     fs.writeFileSync(p('workspace/many/f-extra.md'), 'not in the manifest');
     const db = p('memory/main.sqlite');
-    const probe = new Database(db, { readonly: true });
-    const pageSize = probe.pragma('page_size', { simple: true }) as number;
-    const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
-    probe.close();
-    const fd = fs.openSync(db, 'r+');
-    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
-    fs.closeSync(fd);
+    damageRootPage(db);
     rewriteManifest(id, (m) => {
       m.entries.find((e) => e.path === 'memory/main.sqlite')!.sha256 = sha256File(db);
     });
@@ -188,3 +176,14 @@ describe('verifySnapshots', () => {
     }
   });
 });
+
+/** Damages the root page of a table in `db`, so only quick_check can tell (the bytes are a valid file). */
+function damageRootPage(db: string): void {
+  const probe = new Database(db, { readonly: true });
+  const pageSize = probe.pragma('page_size', { simple: true }) as number;
+  const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
+  probe.close();
+  const fd = fs.openSync(db, 'r+');
+  fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
+  fs.closeSync(fd);
+}
