@@ -54,18 +54,6 @@ function startLiveChecks(plan: RestorePlan): LiveChecks {
   return { candidates, databases, hashing };
 }
 
-/**
- * Whether the hash worker reads more than staging copies (a restore over a live tree that mostly
- * holds the snapshot's files): then the copies are written here while the worker hashes, one
- * thread a core, instead of adding staging workers (and their memory) that would only share the cores.
- */
-function hashingOutweighsCopying(checks: LiveChecks, plan: RestorePlan): boolean {
-  if (checks.hashing.mode !== 'worker') return false;
-  const size = (items: readonly RestoreItem[]): number => items.reduce((sum, i) => sum + (i.entry.size ?? 0), 0);
-  const hashed = size(checks.candidates) + size(checks.databases);
-  return hashed >= writeTotals(plan).bytes - size(checks.candidates);
-}
-
 /** The link candidates whose bytes match the manifest; a database copy that does not is a damaged bundle. */
 async function verifiedLiveFiles(checks: LiveChecks): Promise<Set<string>> {
   const matches = await checks.hashing.results();
@@ -107,7 +95,9 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   const copies = restoreItems(plan.units).filter((i) => i.entry.type === 'file' && !i.linkCandidate).length;
   const interrupt = new InterruptCheck(deps, input.target.name);
   const run = new StageRun(deps, Math.max(1, Math.floor(copies / 2)), interrupt);
-  run.reserved = hashingOutweighsCopying(checks, plan) ? 1 : 0;
+  // A hash worker holds a core while the bundle's files are staged: staging leaves it to it rather
+  // than add a worker (and its memory) that would only share the cores.
+  run.reserved = checks.hashing.mode === 'worker' ? 1 : 0;
   const rewriteWarnings: string[] = [];
   let preRestore: PreRestoreSnapshot | null = null;
   try {
