@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseAgentManifest, type AgentManifest } from '../../manifest/agent-manifest.js';
 import { BUILTIN_MANIFESTS, BUILTIN_KINDS } from '../../manifest/builtin.js';
+import { cachedBuiltin } from '../../manifest/builtin-cache.js';
 import type { BundleMount } from '../../manifest/bundle-manifest.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import { readQwenPawProfiles } from './qwenpaw-profiles.js';
@@ -12,7 +13,7 @@ export const SECRETS_MOUNT_PREFIX = '.clawback-secrets';
 
 export function loadAgentManifest(agent: string): AgentManifest {
   const builtin = BUILTIN_MANIFESTS[agent];
-  if (builtin !== undefined) return parseAgentManifest(builtin, `builtin:${agent}`);
+  if (builtin !== undefined) return cachedBuiltin(agent, builtin) ?? parseAgentManifest(builtin, `builtin:${agent}`);
   if (!agent.endsWith('.yaml') && !agent.endsWith('.yml') && !agent.includes('/')) {
     throw new UsageError(`unknown agent kind ${JSON.stringify(agent)}`, {
       hint: `use one of ${BUILTIN_KINDS.join(', ')}, or a path to a YAML manifest`,
