@@ -75,8 +75,9 @@ describe('tables piped', () => {
     const list = stdoutLines(await ok([SB, 'snapshot', 'list']));
     // The id and timestamp a user types back are never shortened; labels give way (Unique is in --wide).
     expect(list[0]).toMatch(/^Version +ID +Timestamp +Name +Scope +Files +Size$/);
-    // One line per snapshot right under the header: no separator lines.
-    expect(list[1]).toMatch(/^v1 +[0-9a-f]{8} +2\d{3}-\d\d-\d\dT[\d-]+ +bef\S*…\S* +/);
+    // One line per snapshot right under the header: no separator lines. Two snapshots taken within one
+    // second keep their whole timestamps (milliseconds and Z), so that each still names one snapshot.
+    expect(list[1]).toMatch(/^v1 +[0-9a-f]{8} +2\d{3}-\d\d-\d\dT[\d-]+Z? +bef\S*…\S* +/);
     expect(list[2]).toMatch(/^v2 /);
   });
 
