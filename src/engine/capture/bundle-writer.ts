@@ -105,9 +105,9 @@ export class BundleWriter {
     this.special.clear();
   }
 
+  /** A copy job from the scan's columns, without building the whole scanned entry again. */
   private jobOf(list: ScanList, index: number): CopyJob {
-    const scanned = list.at(index);
-    return { source: scanned.source, dest: this.destOf(scanned.path), mode: bundleFileMode(scanned.stat.mode & 0o7777), size: scanned.stat.size };
+    return { source: list.source(index), dest: this.destOf(list.path(index)), mode: bundleFileMode(list.mode(index) & 0o7777), size: list.size(index) };
   }
 
   /** A copied file's outcome goes into the columns as it comes back; any other is kept for `record`. */

@@ -87,6 +87,11 @@ export class ScanList {
     return this.stats[i * STAT_FIELDS + 1]!;
   }
 
+  /** The lstat mode (type and permission bits). */
+  mode(i: number): number {
+    return this.stats[i * STAT_FIELDS]!;
+  }
+
   /** How many files, and their bytes as the scan saw them. */
   fileTotals(): { files: number; bytes: number } {
     let files = 0;
