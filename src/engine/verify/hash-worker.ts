@@ -1,8 +1,8 @@
+import crypto from 'node:crypto';
 import { ClawbackError } from '../../errors.js';
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { threadReader, type FileDigest } from '../../fs-safety/file-reader.js';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
 import { packBatch, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
 
@@ -25,12 +25,19 @@ export const WORKER_ROLE = 'clawback-verify-hasher';
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /**
- * Hashes payload files through this thread's FileReader (memory stays flat whatever the
- * file size). A short read is taken as the end of a file; a mismatch is re-read with
+ * Bytes per read. Small enough that the buffer stays in the core's own cache between the copy
+ * out of the page cache and the hashing: measured on the large home (tmpfs), 64 KiB reads take
+ * half the system time of 1 MiB reads and ~35 % less CPU in all (read and sha256 together).
+ */
+const VERIFY_CHUNK = 64 * 1024;
+
+/**
+ * Hashes payload files with sync reads into one reused buffer of this thread's (memory stays flat
+ * whatever the file size). A short read is taken as the end of a file; a mismatch is re-read with
  * `careful` before it is reported. Files with the SQLite header are marked, for `checkDatabases`.
  */
 export class FileHasher {
-  private readonly reader = threadReader();
+  private readonly buffer = Buffer.allocUnsafe(VERIFY_CHUNK);
 
   hash(job: HashJob): HashOutcome {
     let fd: number;
@@ -42,15 +49,9 @@ export class FileHasher {
       if (code === 'ELOOP') return { index: job.index, kind: 'not-a-file' };
       return { index: job.index, kind: 'unreadable', code };
     }
-    let database = false;
-    let digest: FileDigest | undefined;
+    let outcome: Hashed;
     try {
-      digest = this.reader.hash(fd, {
-        trustShortRead: job.careful !== true,
-        each: (chunk, offset) => {
-          if (offset === 0) database = hasSqliteHeader(chunk);
-        },
-      });
+      outcome = this.digest(fd, job);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'EISDIR') return { index: job.index, kind: 'not-a-file' };
@@ -58,14 +59,42 @@ export class FileHasher {
     } finally {
       fs.closeSync(fd);
     }
-    const outcome: Hashed = { index: job.index, kind: 'hashed', size: digest!.size, sha256: digest!.sha256 };
-    if (database) outcome.database = true;
     return outcome;
+  }
+
+  /** sha256 and size of an open file; a file that fits one read is hashed by the one-shot crypto.hash. */
+  private digest(fd: number, job: HashJob): Hashed {
+    const buffer = this.buffer;
+    const careful = job.careful === true;
+    let hash: crypto.Hash | undefined;
+    let size = 0;
+    let database = false;
+    for (;;) {
+      let filled = 0;
+      let read: number;
+      do {
+        read = fs.readSync(fd, buffer, filled, VERIFY_CHUNK - filled, null);
+        filled += read;
+      } while (careful && read > 0 && filled < VERIFY_CHUNK);
+      const atEnd = read === 0 || filled < VERIFY_CHUNK;
+      const chunk = buffer.subarray(0, filled);
+      if (size === 0) database = hasSqliteHeader(chunk);
+      if (atEnd && hash === undefined) return hashed(job.index, filled, crypto.hash('sha256', chunk, 'hex'), database);
+      (hash ??= crypto.createHash('sha256')).update(chunk);
+      size += filled;
+      if (atEnd) return hashed(job.index, size, hash.digest('hex'), database);
+    }
   }
 
   hashAll(jobs: readonly HashJob[]): HashOutcome[] {
     return jobs.map((job) => this.hash(job));
   }
+}
+
+function hashed(index: number, size: number, sha256: string, database: boolean): Hashed {
+  const outcome: Hashed = { index, kind: 'hashed', size, sha256 };
+  if (database) outcome.database = true;
+  return outcome;
 }
 
 /** Run quick_check on the hashed files that are databases; the checker is loaded only if there is one. */
