@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import { ClawbackError } from '../../errors.js';
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
 import { packBatch, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
+import { WORKER_ROLE } from './prestart.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
 export interface HashJob {
@@ -18,8 +18,6 @@ export type { Hashed, HashOutcome } from './file-table.js';
 
 /** quick_check of one file: undefined when ok, else what is wrong. */
 export type DatabaseChecker = (file: string) => string | undefined;
-
-export const WORKER_ROLE = 'clawback-verify-hasher';
 
 // O_NONBLOCK: should a FIFO appear where a file was, open and read fail instead of hanging.
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
@@ -109,21 +107,10 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
   }
 }
 
-/**
- * quick_check through a read-only connection, so the bundle stays byte for byte as it was (the
- * small page cache is quickCheck's own). Loaded on first need: better-sqlite3 takes tens of ms to load.
- */
+/** The quick_check of database-check.ts, loaded on first need (with better-sqlite3). */
 export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
-  const { quickCheck } = await import('../../sqlite/backup.js');
-  return (file) => {
-    try {
-      quickCheck(file, '', { readonly: true });
-      return undefined;
-    } catch (error) {
-      if (error instanceof ClawbackError) return error.message.replace(/^: /, '');
-      return `not a readable SQLite database (${(error as Error).message})`;
-    }
-  };
+  const { checkDatabase } = await import('./database-check.js');
+  return checkDatabase;
 }
 
 /**

@@ -1,8 +1,8 @@
-import { Worker } from 'node:worker_threads';
-import { compiledWorker } from '../bundle/worker-script.js';
+import type { Worker } from 'node:worker_threads';
 import type { EngineDeps, Progress } from '../deps.js';
 import { OutcomeTable, packBatch, type PackedBatch } from './file-table.js';
-import { BatchQueue, FileHasher, hashBatch, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashOutcome, type RunMessage, type WorkerReply } from './hash-worker.js';
+import { dropHashers, startHashers, takeHashers } from './prestart.js';
+import { BatchQueue, FileHasher, hashBatch, loadDatabaseChecker, type DatabaseChecker, type HashOutcome, type RunMessage, type WorkerReply } from './hash-worker.js';
 
 /** Files per batch: the walk hands them out this many at a time, before any size is known. */
 const BATCH_FILES = 128;
@@ -126,17 +126,15 @@ export class HasherPool {
   }
 
   private start(): Worker[] | undefined {
-    if (this.workers) return this.workers;
-    const script = compiledWorker('./hash-worker.js', import.meta.url);
-    if (script === undefined) return undefined;
-    this.workers = Array.from({ length: this.threads }, () => new Worker(script, { workerData: { role: WORKER_ROLE } }));
+    // Workers prestarted by the command (prestart.ts) have had a head start on their boot.
+    this.workers ??= takeHashers(this.threads) ?? startHashers(this.threads);
     return this.workers;
   }
 
   async close(): Promise<void> {
     const workers = this.workers ?? [];
     this.workers = undefined;
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers.map((w) => w.terminate()), dropHashers()]);
   }
 }
 
