@@ -32,6 +32,14 @@ export interface PackedBatch {
   digests: Uint8Array;
   /** Outcomes that are not a plain hash: missing, unreadable, not a file, or a database quick_check problem. */
   special: HashOutcome[];
+  /** What quick_check found in files this batch checked but did not hash (a 'check' batch). */
+  checks?: DatabaseProblem[];
+}
+
+/** quick_check's answer for the file at `index`, when it is not ok. */
+export interface DatabaseProblem {
+  index: number;
+  problem: string;
 }
 
 /** Packs a batch's outcomes, which are in index order from `first`. */
@@ -54,6 +62,7 @@ export class OutcomeTable {
   private digests = Buffer.alloc(0);
   private seen = new Uint8Array(0);
   private readonly special = new Map<number, HashOutcome>();
+  private readonly checks = new Map<number, string>();
 
   /** Stores a batch; gives its file count and hashed bytes (for progress). */
   put(batch: PackedBatch): { files: number; bytes: number } {
@@ -65,12 +74,19 @@ export class OutcomeTable {
     let bytes = 0;
     for (const size of batch.sizes) bytes += size;
     for (const outcome of batch.special) this.special.set(outcome.index, outcome);
+    for (const { index, problem } of batch.checks ?? []) this.checks.set(index, problem);
     return { files: count, bytes };
   }
 
   get(index: number): HashOutcome | undefined {
-    const special = this.special.get(index);
-    if (special !== undefined) return special;
+    const outcome = this.special.get(index) ?? this.plain(index);
+    const problem = this.checks.get(index);
+    // A database checked by a batch of its own: its answer joins the hash.
+    if (problem !== undefined && outcome?.kind === 'hashed' && outcome.databaseProblem === undefined) return { ...outcome, databaseProblem: problem };
+    return outcome;
+  }
+
+  private plain(index: number): HashOutcome | undefined {
     if (this.seen[index] !== 1) return undefined;
     return { index, kind: 'hashed', size: this.sizes[index]!, sha256: this.digests.toString('hex', DIGEST * index, DIGEST * (index + 1)) };
   }

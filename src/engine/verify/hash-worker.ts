@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
-import { packBatch, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
+import { packBatch, type DatabaseProblem, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
 import { WORKER_ROLE } from './prestart.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
@@ -96,7 +96,7 @@ function hashed(index: number, size: number, sha256: string, database: boolean):
 }
 
 /** Run quick_check on the hashed files that are databases; the checker is loaded only if there is one. */
-export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOutcome[], load: () => Promise<DatabaseChecker>): Promise<void> {
+async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOutcome[], load: () => Promise<DatabaseChecker>): Promise<void> {
   const databases = outcomes.filter((o): o is Hashed => o.kind === 'hashed' && o.database === true);
   if (databases.length === 0) return;
   const check = await load();
@@ -105,6 +105,37 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
     const problem = check(files.get(outcome.index)!);
     if (problem !== undefined) outcome.databaseProblem = problem;
   }
+}
+
+const SQLITE_HEADER_BYTES = 16;
+
+/** Whether `file` is a regular file that starts with the SQLite header (a link, a FIFO or a directory is not). */
+function startsAsDatabase(file: string, buffer: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(fsPath(file), OPEN_FLAGS);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.fstatSync(fd).isFile() && fs.readSync(fd, buffer, 0, SQLITE_HEADER_BYTES, 0) === SQLITE_HEADER_BYTES && hasSqliteHeader(buffer.subarray(0, SQLITE_HEADER_BYTES));
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** quick_check of the files of a 'check' batch that are databases (the hashing of the same files is another batch). */
+async function checkOnly(jobs: readonly HashJob[], load: () => Promise<DatabaseChecker>): Promise<DatabaseProblem[]> {
+  const problems: DatabaseProblem[] = [];
+  const header = Buffer.alloc(SQLITE_HEADER_BYTES);
+  for (const job of jobs) {
+    if (!startsAsDatabase(job.file, header)) continue;
+    const problem = (await load())(job.file);
+    if (problem !== undefined) problems.push({ index: job.index, problem });
+  }
+  return problems;
 }
 
 /** The quick_check of database-check.ts, loaded on first need (with better-sqlite3). */
@@ -121,14 +152,28 @@ export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
  */
 export type RunMessage =
   | { kind: 'run'; payload: string; next: Int32Array }
-  | { kind: 'batch'; first: number; files: string[] }
+  | { kind: 'batch'; first: number; files: string[]; mode: BatchMode }
   | { kind: 'end' };
+
+/**
+ * What a batch asks for: 'both' hashes its files and quick_checks those that are databases; a
+ * large database is sent as a 'hash' batch and a 'check' batch of its own, so that two threads
+ * hash and check it at the same time.
+ */
+export type BatchMode = 'both' | 'hash' | 'check';
+
+/** A batch one thread claimed: its files as jobs, from index `first`. */
+export interface Claimed {
+  first: number;
+  jobs: HashJob[];
+  mode: BatchMode;
+}
 
 export type WorkerReply = { kind: 'batch'; batch: PackedBatch } | { kind: 'done' };
 
 /** The batches of one run as one thread holds them; `claim` takes the next one (undefined: none held now). */
 export class BatchQueue {
-  private readonly batches: Array<{ first: number; files: string[] } | undefined> = [];
+  private readonly batches: Array<{ first: number; files: string[]; mode: BatchMode } | undefined> = [];
   ended = false;
 
   constructor(
@@ -136,11 +181,11 @@ export class BatchQueue {
     private readonly next: Int32Array,
   ) {}
 
-  add(first: number, files: string[]): void {
-    this.batches.push({ first, files });
+  add(first: number, files: string[], mode: BatchMode): void {
+    this.batches.push({ first, files, mode });
   }
 
-  claim(): HashJob[] | undefined {
+  claim(): Claimed | undefined {
     for (;;) {
       const b = Atomics.load(this.next, 0);
       if (b >= this.batches.length) return undefined;
@@ -149,7 +194,8 @@ export class BatchQueue {
       if (Atomics.compareExchange(this.next, 0, b, b + 1) !== b) continue;
       const batch = this.batches[b]!;
       this.batches[b] = undefined;
-      return batch.files.map((rel, k) => ({ index: batch.first + k, file: `${this.payload}/${rel}` }));
+      const jobs = batch.files.map((rel, k) => ({ index: batch.first + k, file: `${this.payload}/${rel}` }));
+      return { first: batch.first, jobs, mode: batch.mode };
     }
   }
 
@@ -159,11 +205,13 @@ export class BatchQueue {
   }
 }
 
-/** Hashes (and quick_checks) one claimed batch. */
-export async function hashBatch(jobs: HashJob[], hasher: FileHasher, load: () => Promise<DatabaseChecker>): Promise<HashOutcome[]> {
+/** Hashes and/or quick_checks one claimed batch, as its mode asks. */
+export async function hashBatch(claimed: Claimed, hasher: FileHasher, load: () => Promise<DatabaseChecker>): Promise<PackedBatch> {
+  const { first, jobs, mode } = claimed;
+  if (mode === 'check') return { ...packBatch(first, []), checks: await checkOnly(jobs, load) };
   const outcomes = hasher.hashAll(jobs);
-  await checkDatabases(jobs, outcomes, load);
-  return outcomes;
+  if (mode === 'both') await checkDatabases(jobs, outcomes, load);
+  return packBatch(first, outcomes);
 }
 
 // As a worker thread: take part in each run it is sent, until the parent terminates it.
@@ -178,7 +226,7 @@ if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.rol
     if (pumping || queue === undefined) return;
     pumping = true;
     const run = queue;
-    for (let jobs = run.claim(); jobs !== undefined; jobs = run.claim()) port.postMessage({ kind: 'batch', batch: packBatch(jobs[0]!.index, await hashBatch(jobs, hasher, load)) } satisfies WorkerReply);
+    for (let claimed = run.claim(); claimed !== undefined; claimed = run.claim()) port.postMessage({ kind: 'batch', batch: await hashBatch(claimed, hasher, load) } satisfies WorkerReply);
     pumping = false;
     if (run !== queue) return void pump();
     if (run.drained) {
@@ -188,7 +236,7 @@ if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.rol
   };
   port.on('message', (message: RunMessage) => {
     if (message.kind === 'run') queue = new BatchQueue(message.payload, message.next);
-    else if (message.kind === 'batch') queue?.add(message.first, message.files);
+    else if (message.kind === 'batch') queue?.add(message.first, message.files, message.mode);
     else if (queue !== undefined) queue.ended = true;
     void pump();
   });

@@ -154,7 +154,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   try {
     for (const rel of largeDatabasesFirst(record, payload)) {
       early.set(rel, paths.push(rel) - 1);
-      hashing.addAlone(rel);
+      hashing.addDatabase(rel);
     }
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
@@ -238,9 +238,10 @@ const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a director
 
 /**
  * The database copies the header lists that are regular files in the payload, largest first:
- * the largest files of most bundles, and each is quick_checked after it is hashed, so one found
+ * the largest files of most bundles, and each is quick_checked as well as hashed, so one found
  * late in the walk would leave one thread checking it while the others idle. Handed out before
- * the walk, they are hashed first, each by its own thread, while the rest is walked.
+ * the walk, each as a hash batch and a check batch, they are hashed and checked first, by two
+ * threads at once, while the rest is walked.
  */
 function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
   const databases: Array<{ rel: string; size: number }> = [];
