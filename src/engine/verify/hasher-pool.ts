@@ -37,11 +37,21 @@ export class HasherPool {
   private workers: Worker[] | undefined;
   private readonly local = new FileHasher();
   private localChecker: Promise<DatabaseChecker> | undefined;
+  private released: Promise<void> | undefined;
 
   constructor(
     private readonly threads: number,
     private readonly parallelFromBytes: number,
   ) {}
+
+  /**
+   * Lets workers prestarted for this verify (prestart.ts) go at once, mid-boot, when none of the
+   * bundles to verify (their expected payload bytes) is large enough to be hashed on workers.
+   */
+  release(bundleBytes: readonly number[]): void {
+    if (this.threads > 0 && bundleBytes.some((bytes) => bytes >= this.parallelFromBytes)) return;
+    this.released = dropHashers();
+  }
 
   /** Starts the workers ahead of a bundle of `bytes` payload bytes, so they boot while its payload is walked. */
   warm(bytes: number): void {
@@ -142,7 +152,7 @@ export class HasherPool {
   async close(): Promise<void> {
     const workers = this.workers ?? [];
     this.workers = undefined;
-    await Promise.all([...workers.map((w) => w.terminate()), dropHashers()]);
+    await Promise.all([...workers.map((w) => w.terminate()), dropHashers(), this.released]);
   }
 }
 

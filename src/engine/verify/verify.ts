@@ -13,7 +13,6 @@ import { sandboxRecords } from '../bundle/find.js';
 import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
-import { checkNemoClawBundle } from './nemoclaw.js';
 import { defaultThreads } from './prestart.js';
 
 export interface VerifyRequest {
@@ -83,6 +82,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   const targets = chosen.filter((r) => !inProgress.includes(r.id));
   const threads = request.threads ?? defaultThreads(deps.host.parallelism);
   const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
+  pool.release(targets.map((r) => r.header?.totals.bytes ?? 0));
   const bundles: BundleVerification[] = [];
   try {
     for (const record of targets) bundles.push(await verifyBundle(record, pool, deps));
@@ -137,6 +137,8 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     return finish();
   }
   if (record.legacy !== undefined) {
+    // Loaded only for such a bundle: it brings better-sqlite3, which a clawback bundle's verify loads only on the thread that checks a database.
+    const { checkNemoClawBundle } = await import('./nemoclaw.js');
     const checked = checkNemoClawBundle(record.dir, record.legacy, path.dirname(record.dir), deps.host.pid);
     Object.assign(result, { files: checked.files, bytes: checked.bytes, hashes: false });
     problems.push(...checked.problems);
