@@ -8,6 +8,9 @@ import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 
 const DIGEST = 32;
 
+/** What a verify hashing worker is told it is (workerData.role); here, in a module the worker loads anyway. */
+export const WORKER_ROLE = 'clawback-verify-hasher';
+
 export interface Hashed {
   index: number;
   kind: 'hashed';

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
-import { packBatch, type DatabaseProblem, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
-import { WORKER_ROLE } from './prestart.js';
+import { packBatch, WORKER_ROLE, type DatabaseProblem, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
 export interface HashJob {

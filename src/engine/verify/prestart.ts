@@ -1,15 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { compiledWorker } from '../bundle/worker-script.js';
+import { WORKER_ROLE } from './file-table.js';
 
 /*
  * Verify's hashing workers, started before anything else of a verify loads: a worker takes
  * 50–250 ms to boot (most of it Node's own start-up in the new thread), and booted this early it
  * does so while the calling thread still loads the verify modules, reads the sandbox's bundles and
- * walks the payload. This module is kept tiny (node:worker_threads and the worker-script lookup)
- * so that starting the workers costs the caller next to nothing.
+ * walks the payload. This module is kept tiny (node:worker_threads, the worker-script lookup and
+ * file-table.ts, which the worker loads too) so that starting the workers costs the caller next to
+ * nothing.
  */
-
-export const WORKER_ROLE = 'clawback-verify-hasher';
 
 /** At most this many hashing workers, whatever the core count. */
 const MAX_THREADS = 4;
