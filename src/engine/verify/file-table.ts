@@ -89,6 +89,12 @@ export class OutcomeTable {
     return outcome;
   }
 
+  /** Whether the file at `index` was hashed, plainly (no other outcome, no quick_check problem), to `size` bytes and the sha256 at `digests[offset]`. */
+  plainEquals(index: number, size: number, digests: Buffer, offset: number): boolean {
+    if (this.seen[index] !== 1 || this.special.has(index) || this.checks.has(index)) return false;
+    return this.sizes[index] === size && this.digests.compare(digests, offset, offset + DIGEST, DIGEST * index, DIGEST * (index + 1)) === 0;
+  }
+
   private plain(index: number): HashOutcome | undefined {
     if (this.seen[index] !== 1) return undefined;
     return { index, kind: 'hashed', size: this.sizes[index]!, sha256: this.digests.toString('hex', DIGEST * index, DIGEST * (index + 1)) };
@@ -133,6 +139,14 @@ export class ExpectedFiles {
     this.sizes[index] = entry.size ?? 0;
     this.digests.write(entry.sha256 ?? '', DIGEST * index, DIGEST, 'hex');
     this.flags[index] = CHECK | (entry.strategy === 'sqlite_backup' ? DATABASE : 0);
+  }
+
+  /**
+   * Whether the file at `index` is to be checked and was hashed to exactly its recorded size and
+   * sha256 with nothing else to say: the common case, compared as bytes, with no objects built.
+   */
+  matches(index: number, outcomes: OutcomeTable): boolean {
+    return (this.flags[index]! & CHECK) !== 0 && outcomes.plainEquals(index, this.sizes[index]!, this.digests, DIGEST * index);
   }
 
   get(index: number): FileEntry | undefined {
