@@ -175,6 +175,51 @@ describe('verifySnapshots', () => {
       expect(problemsOf(summary)).toEqual([['memory/main.sqlite', 'is a directory, the manifest says a file']]);
     }
   });
+
+  it('finds a change past the first read of a large file, and a cut at a read boundary, on this thread and on workers', async () => {
+    const compiled = (await import(path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js'))) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    // Files of several reads each (verify reads 64 KiB at a time).
+    fs.writeFileSync(path.join(fx.root, 'workspace', 'big.bin'), Buffer.alloc(300_000, 7));
+    fs.writeFileSync(path.join(fx.root, 'workspace', 'cut.bin'), Buffer.alloc(200_000, 9));
+    const id = await snapshot(deps, SB);
+    const big = payloadPath(fx.home, SB, id, 'workspace/big.bin');
+    const bytes = fs.readFileSync(big);
+    bytes[250_000] = 8;
+    fs.writeFileSync(big, bytes);
+    fs.truncateSync(payloadPath(fx.home, SB, id, 'workspace/cut.bin'), 2 * 65536);
+    for (const threads of [0, 1]) {
+      const summary = await compiled.verifySnapshots({ sandbox: SB, threads, parallelFromBytes: 0 }, deps);
+      expect(problemsOf(summary)).toEqual([
+        ['workspace/big.bin', expect.stringMatching(/^content differs/)],
+        ['workspace/cut.bin', 'size is 131072 bytes, the manifest says 200000'],
+      ]);
+    }
+  });
+
+  it('adopts workers prestarted by the command, and lets them go when the bundle is too small for them', async () => {
+    const dist = path.join(REPO, 'dist', 'src', 'engine', 'verify');
+    const compiled = (await import(path.join(dist, 'verify.js'))) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const prestart = (await import(path.join(dist, 'prestart.js'))) as { prestartHashers(p: number): void; takeHashers(n: number): unknown[] | undefined };
+    const id = await snapshot(deps, SB);
+    fs.rmSync(payloadPath(fx.home, SB, id, 'cron/jobs.json'));
+    const expected = [['cron/jobs.json', 'missing (a file in the manifest)']];
+    const twoCores = { ...deps, host: { ...deps.host, parallelism: 2 } };
+    // Adopted: one worker (two cores), hashing beside this thread.
+    prestart.prestartHashers(2);
+    const adopted = await compiled.verifySnapshots({ sandbox: SB, parallelFromBytes: 0 }, twoCores);
+    expect([adopted.threads, problemsOf(adopted)]).toEqual([1, expected]);
+    expect(prestart.takeHashers(1)).toBeUndefined();
+    // A different count asked for: the prestarted ones are let go and others started.
+    prestart.prestartHashers(2);
+    const other = await compiled.verifySnapshots({ sandbox: SB, threads: 2, parallelFromBytes: 0 }, twoCores);
+    expect([other.threads, problemsOf(other)]).toEqual([2, expected]);
+    expect(prestart.takeHashers(1)).toBeUndefined();
+    // Too small for workers (the default threshold): hashed here, the prestarted worker let go.
+    prestart.prestartHashers(2);
+    const small = await compiled.verifySnapshots({ sandbox: SB }, twoCores);
+    expect([small.threads, problemsOf(small)]).toEqual([0, expected]);
+    expect(prestart.takeHashers(1)).toBeUndefined();
+  });
 });
 
 /** Damages the root page of a table in `db`, so only quick_check can tell (the bytes are a valid file). */

@@ -10,6 +10,8 @@ export function registerSnapshotVerify(program: Command, act: Act): void {
     .option('--all', 'verify every snapshot; incomplete and corrupt ones count as damage')
     .action(
       act(async (ctx, sandbox: string, selector: string | undefined, flags: { all?: boolean }) => {
+        // The hashing workers boot while the rest of verify loads (unused, they are let go).
+        (await import('../../engine/verify/prestart.js')).prestartHashers(ctx.deps.host.parallelism);
         const present = await import('../present/snapshot-verify.js');
         const { verifySnapshots } = await import('../../engine/verify/verify.js');
         const summary = await verifySnapshots({ sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) }, ctx.deps);

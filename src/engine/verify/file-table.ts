@@ -8,6 +8,9 @@ import type { BundleEntry } from '../../manifest/bundle-manifest.js';
 
 const DIGEST = 32;
 
+/** What a verify hashing worker is told it is (workerData.role); here, in a module the worker loads anyway. */
+export const WORKER_ROLE = 'clawback-verify-hasher';
+
 export interface Hashed {
   index: number;
   kind: 'hashed';
@@ -32,6 +35,14 @@ export interface PackedBatch {
   digests: Uint8Array;
   /** Outcomes that are not a plain hash: missing, unreadable, not a file, or a database quick_check problem. */
   special: HashOutcome[];
+  /** What quick_check found in files this batch checked but did not hash (a 'check' batch). */
+  checks?: DatabaseProblem[];
+}
+
+/** quick_check's answer for the file at `index`, when it is not ok. */
+export interface DatabaseProblem {
+  index: number;
+  problem: string;
 }
 
 /** Packs a batch's outcomes, which are in index order from `first`. */
@@ -54,6 +65,7 @@ export class OutcomeTable {
   private digests = Buffer.alloc(0);
   private seen = new Uint8Array(0);
   private readonly special = new Map<number, HashOutcome>();
+  private readonly checks = new Map<number, string>();
 
   /** Stores a batch; gives its file count and hashed bytes (for progress). */
   put(batch: PackedBatch): { files: number; bytes: number } {
@@ -65,12 +77,25 @@ export class OutcomeTable {
     let bytes = 0;
     for (const size of batch.sizes) bytes += size;
     for (const outcome of batch.special) this.special.set(outcome.index, outcome);
+    for (const { index, problem } of batch.checks ?? []) this.checks.set(index, problem);
     return { files: count, bytes };
   }
 
   get(index: number): HashOutcome | undefined {
-    const special = this.special.get(index);
-    if (special !== undefined) return special;
+    const outcome = this.special.get(index) ?? this.plain(index);
+    const problem = this.checks.get(index);
+    // A database checked by a batch of its own: its answer joins the hash.
+    if (problem !== undefined && outcome?.kind === 'hashed' && outcome.databaseProblem === undefined) return { ...outcome, databaseProblem: problem };
+    return outcome;
+  }
+
+  /** Whether the file at `index` was hashed, plainly (no other outcome, no quick_check problem), to `size` bytes and the sha256 at `digests[offset]`. */
+  plainEquals(index: number, size: number, digests: Buffer, offset: number): boolean {
+    if (this.seen[index] !== 1 || this.special.has(index) || this.checks.has(index)) return false;
+    return this.sizes[index] === size && this.digests.compare(digests, offset, offset + DIGEST, DIGEST * index, DIGEST * (index + 1)) === 0;
+  }
+
+  private plain(index: number): HashOutcome | undefined {
     if (this.seen[index] !== 1) return undefined;
     return { index, kind: 'hashed', size: this.sizes[index]!, sha256: this.digests.toString('hex', DIGEST * index, DIGEST * (index + 1)) };
   }
@@ -114,6 +139,14 @@ export class ExpectedFiles {
     this.sizes[index] = entry.size ?? 0;
     this.digests.write(entry.sha256 ?? '', DIGEST * index, DIGEST, 'hex');
     this.flags[index] = CHECK | (entry.strategy === 'sqlite_backup' ? DATABASE : 0);
+  }
+
+  /**
+   * Whether the file at `index` is to be checked and was hashed to exactly its recorded size and
+   * sha256 with nothing else to say: the common case, compared as bytes, with no objects built.
+   */
+  matches(index: number, outcomes: OutcomeTable): boolean {
+    return (this.flags[index]! & CHECK) !== 0 && outcomes.plainEquals(index, this.sizes[index]!, this.digests, DIGEST * index);
   }
 
   get(index: number): FileEntry | undefined {

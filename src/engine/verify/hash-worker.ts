@@ -1,10 +1,9 @@
-import { ClawbackError } from '../../errors.js';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { threadReader, type FileDigest } from '../../fs-safety/file-reader.js';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
-import { packBatch, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
+import { packBatch, WORKER_ROLE, type DatabaseProblem, type Hashed, type HashOutcome, type PackedBatch } from './file-table.js';
 
 /** One payload file to re-hash; `index` lets the caller put the answer back in place. */
 export interface HashJob {
@@ -19,18 +18,23 @@ export type { Hashed, HashOutcome } from './file-table.js';
 /** quick_check of one file: undefined when ok, else what is wrong. */
 export type DatabaseChecker = (file: string) => string | undefined;
 
-export const WORKER_ROLE = 'clawback-verify-hasher';
-
 // O_NONBLOCK: should a FIFO appear where a file was, open and read fail instead of hanging.
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /**
- * Hashes payload files through this thread's FileReader (memory stays flat whatever the
- * file size). A short read is taken as the end of a file; a mismatch is re-read with
+ * Bytes per read. Small enough that the buffer stays in the core's own cache between the copy
+ * out of the page cache and the hashing: measured on the large home (tmpfs), 64 KiB reads take
+ * half the system time of 1 MiB reads and ~35 % less CPU in all (read and sha256 together).
+ */
+const VERIFY_CHUNK = 64 * 1024;
+
+/**
+ * Hashes payload files with sync reads into one reused buffer of this thread's (memory stays flat
+ * whatever the file size). A short read is taken as the end of a file; a mismatch is re-read with
  * `careful` before it is reported. Files with the SQLite header are marked, for `checkDatabases`.
  */
 export class FileHasher {
-  private readonly reader = threadReader();
+  private readonly buffer = Buffer.allocUnsafe(VERIFY_CHUNK);
 
   hash(job: HashJob): HashOutcome {
     let fd: number;
@@ -42,15 +46,9 @@ export class FileHasher {
       if (code === 'ELOOP') return { index: job.index, kind: 'not-a-file' };
       return { index: job.index, kind: 'unreadable', code };
     }
-    let database = false;
-    let digest: FileDigest | undefined;
+    let outcome: Hashed;
     try {
-      digest = this.reader.hash(fd, {
-        trustShortRead: job.careful !== true,
-        each: (chunk, offset) => {
-          if (offset === 0) database = hasSqliteHeader(chunk);
-        },
-      });
+      outcome = this.digest(fd, job);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'EISDIR') return { index: job.index, kind: 'not-a-file' };
@@ -58,9 +56,31 @@ export class FileHasher {
     } finally {
       fs.closeSync(fd);
     }
-    const outcome: Hashed = { index: job.index, kind: 'hashed', size: digest!.size, sha256: digest!.sha256 };
-    if (database) outcome.database = true;
     return outcome;
+  }
+
+  /** sha256 and size of an open file; a file that fits one read is hashed by the one-shot crypto.hash. */
+  private digest(fd: number, job: HashJob): Hashed {
+    const buffer = this.buffer;
+    const careful = job.careful === true;
+    let hash: crypto.Hash | undefined;
+    let size = 0;
+    let database = false;
+    for (;;) {
+      let filled = 0;
+      let read: number;
+      do {
+        read = fs.readSync(fd, buffer, filled, VERIFY_CHUNK - filled, null);
+        filled += read;
+      } while (careful && read > 0 && filled < VERIFY_CHUNK);
+      const atEnd = read === 0 || filled < VERIFY_CHUNK;
+      const chunk = buffer.subarray(0, filled);
+      if (size === 0) database = hasSqliteHeader(chunk);
+      if (atEnd && hash === undefined) return hashed(job.index, filled, crypto.hash('sha256', chunk, 'hex'), database);
+      (hash ??= crypto.createHash('sha256')).update(chunk);
+      size += filled;
+      if (atEnd) return hashed(job.index, size, hash.digest('hex'), database);
+    }
   }
 
   hashAll(jobs: readonly HashJob[]): HashOutcome[] {
@@ -68,8 +88,14 @@ export class FileHasher {
   }
 }
 
+function hashed(index: number, size: number, sha256: string, database: boolean): Hashed {
+  const outcome: Hashed = { index, kind: 'hashed', size, sha256 };
+  if (database) outcome.database = true;
+  return outcome;
+}
+
 /** Run quick_check on the hashed files that are databases; the checker is loaded only if there is one. */
-export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOutcome[], load: () => Promise<DatabaseChecker>): Promise<void> {
+async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOutcome[], load: () => Promise<DatabaseChecker>): Promise<void> {
   const databases = outcomes.filter((o): o is Hashed => o.kind === 'hashed' && o.database === true);
   if (databases.length === 0) return;
   const check = await load();
@@ -80,21 +106,41 @@ export async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOut
   }
 }
 
-/**
- * quick_check through a read-only connection, so the bundle stays byte for byte as it was (the
- * small page cache is quickCheck's own). Loaded on first need: better-sqlite3 takes tens of ms to load.
- */
+const SQLITE_HEADER_BYTES = 16;
+
+/** Whether `file` is a regular file that starts with the SQLite header (a link, a FIFO or a directory is not). */
+function startsAsDatabase(file: string, buffer: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(fsPath(file), OPEN_FLAGS);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.fstatSync(fd).isFile() && fs.readSync(fd, buffer, 0, SQLITE_HEADER_BYTES, 0) === SQLITE_HEADER_BYTES && hasSqliteHeader(buffer.subarray(0, SQLITE_HEADER_BYTES));
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** quick_check of the files of a 'check' batch that are databases (the hashing of the same files is another batch). */
+async function checkOnly(jobs: readonly HashJob[], load: () => Promise<DatabaseChecker>): Promise<DatabaseProblem[]> {
+  const problems: DatabaseProblem[] = [];
+  const header = Buffer.alloc(SQLITE_HEADER_BYTES);
+  for (const job of jobs) {
+    if (!startsAsDatabase(job.file, header)) continue;
+    const problem = (await load())(job.file);
+    if (problem !== undefined) problems.push({ index: job.index, problem });
+  }
+  return problems;
+}
+
+/** The quick_check of database-check.ts, loaded on first need (with better-sqlite3). */
 export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
-  const { quickCheck } = await import('../../sqlite/backup.js');
-  return (file) => {
-    try {
-      quickCheck(file, '', { readonly: true });
-      return undefined;
-    } catch (error) {
-      if (error instanceof ClawbackError) return error.message.replace(/^: /, '');
-      return `not a readable SQLite database (${(error as Error).message})`;
-    }
-  };
+  const { checkDatabase } = await import('./database-check.js');
+  return checkDatabase;
 }
 
 /**
@@ -105,14 +151,28 @@ export async function loadDatabaseChecker(): Promise<DatabaseChecker> {
  */
 export type RunMessage =
   | { kind: 'run'; payload: string; next: Int32Array }
-  | { kind: 'batch'; first: number; files: string[] }
+  | { kind: 'batch'; first: number; files: string[]; mode: BatchMode }
   | { kind: 'end' };
+
+/**
+ * What a batch asks for: 'both' hashes its files and quick_checks those that are databases; a
+ * large database is sent as a 'hash' batch and a 'check' batch of its own, so that two threads
+ * hash and check it at the same time.
+ */
+export type BatchMode = 'both' | 'hash' | 'check';
+
+/** A batch one thread claimed: its files as jobs, from index `first`. */
+export interface Claimed {
+  first: number;
+  jobs: HashJob[];
+  mode: BatchMode;
+}
 
 export type WorkerReply = { kind: 'batch'; batch: PackedBatch } | { kind: 'done' };
 
 /** The batches of one run as one thread holds them; `claim` takes the next one (undefined: none held now). */
 export class BatchQueue {
-  private readonly batches: Array<{ first: number; files: string[] } | undefined> = [];
+  private readonly batches: Array<{ first: number; files: string[]; mode: BatchMode } | undefined> = [];
   ended = false;
 
   constructor(
@@ -120,11 +180,11 @@ export class BatchQueue {
     private readonly next: Int32Array,
   ) {}
 
-  add(first: number, files: string[]): void {
-    this.batches.push({ first, files });
+  add(first: number, files: string[], mode: BatchMode): void {
+    this.batches.push({ first, files, mode });
   }
 
-  claim(): HashJob[] | undefined {
+  claim(): Claimed | undefined {
     for (;;) {
       const b = Atomics.load(this.next, 0);
       if (b >= this.batches.length) return undefined;
@@ -133,7 +193,8 @@ export class BatchQueue {
       if (Atomics.compareExchange(this.next, 0, b, b + 1) !== b) continue;
       const batch = this.batches[b]!;
       this.batches[b] = undefined;
-      return batch.files.map((rel, k) => ({ index: batch.first + k, file: `${this.payload}/${rel}` }));
+      const jobs = batch.files.map((rel, k) => ({ index: batch.first + k, file: `${this.payload}/${rel}` }));
+      return { first: batch.first, jobs, mode: batch.mode };
     }
   }
 
@@ -143,11 +204,13 @@ export class BatchQueue {
   }
 }
 
-/** Hashes (and quick_checks) one claimed batch. */
-export async function hashBatch(jobs: HashJob[], hasher: FileHasher, load: () => Promise<DatabaseChecker>): Promise<HashOutcome[]> {
+/** Hashes and/or quick_checks one claimed batch, as its mode asks. */
+export async function hashBatch(claimed: Claimed, hasher: FileHasher, load: () => Promise<DatabaseChecker>): Promise<PackedBatch> {
+  const { first, jobs, mode } = claimed;
+  if (mode === 'check') return { ...packBatch(first, []), checks: await checkOnly(jobs, load) };
   const outcomes = hasher.hashAll(jobs);
-  await checkDatabases(jobs, outcomes, load);
-  return outcomes;
+  if (mode === 'both') await checkDatabases(jobs, outcomes, load);
+  return packBatch(first, outcomes);
 }
 
 // As a worker thread: take part in each run it is sent, until the parent terminates it.
@@ -162,7 +225,7 @@ if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.rol
     if (pumping || queue === undefined) return;
     pumping = true;
     const run = queue;
-    for (let jobs = run.claim(); jobs !== undefined; jobs = run.claim()) port.postMessage({ kind: 'batch', batch: packBatch(jobs[0]!.index, await hashBatch(jobs, hasher, load)) } satisfies WorkerReply);
+    for (let claimed = run.claim(); claimed !== undefined; claimed = run.claim()) port.postMessage({ kind: 'batch', batch: await hashBatch(claimed, hasher, load) } satisfies WorkerReply);
     pumping = false;
     if (run !== queue) return void pump();
     if (run.drained) {
@@ -172,7 +235,7 @@ if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.rol
   };
   port.on('message', (message: RunMessage) => {
     if (message.kind === 'run') queue = new BatchQueue(message.payload, message.next);
-    else if (message.kind === 'batch') queue?.add(message.first, message.files);
+    else if (message.kind === 'batch') queue?.add(message.first, message.files, message.mode);
     else if (queue !== undefined) queue.ended = true;
     void pump();
   });

@@ -1,8 +1,8 @@
-import { Worker } from 'node:worker_threads';
-import { compiledWorker } from '../bundle/worker-script.js';
+import type { Worker } from 'node:worker_threads';
 import type { EngineDeps, Progress } from '../deps.js';
-import { OutcomeTable, packBatch, type PackedBatch } from './file-table.js';
-import { BatchQueue, FileHasher, hashBatch, loadDatabaseChecker, WORKER_ROLE, type DatabaseChecker, type HashOutcome, type RunMessage, type WorkerReply } from './hash-worker.js';
+import { OutcomeTable, type PackedBatch } from './file-table.js';
+import { dropHashers, startHashers, takeHashers } from './prestart.js';
+import { BatchQueue, FileHasher, hashBatch, loadDatabaseChecker, type BatchMode, type DatabaseChecker, type HashOutcome, type RunMessage, type WorkerReply } from './hash-worker.js';
 
 /** Files per batch: the walk hands them out this many at a time, before any size is known. */
 const BATCH_FILES = 128;
@@ -14,8 +14,11 @@ const BATCH_FILES = 128;
  */
 export interface HashRunHandle {
   add(rel: string): void;
-  /** Adds a file as a batch of its own (a large one, to be hashed first, while other threads take the rest). */
-  addAlone(rel: string): void;
+  /**
+   * Adds a database copy as two batches of its own, one to hash it and one to quick_check it (a
+   * large one, to be hashed and checked first, by two threads at once, while others take the rest).
+   */
+  addDatabase(rel: string): void;
   end(): void;
   finish(): Promise<OutcomeTable>;
 }
@@ -34,11 +37,21 @@ export class HasherPool {
   private workers: Worker[] | undefined;
   private readonly local = new FileHasher();
   private localChecker: Promise<DatabaseChecker> | undefined;
+  private released: Promise<void> | undefined;
 
   constructor(
     private readonly threads: number,
     private readonly parallelFromBytes: number,
   ) {}
+
+  /**
+   * Lets workers prestarted for this verify (prestart.ts) go at once, mid-boot, when none of the
+   * bundles to verify (their expected payload bytes) is large enough to be hashed on workers.
+   */
+  release(bundleBytes: readonly number[]): void {
+    if (this.threads > 0 && bundleBytes.some((bytes) => bytes >= this.parallelFromBytes)) return;
+    this.released = dropHashers();
+  }
 
   /** Starts the workers ahead of a bundle of `bytes` payload bytes, so they boot while its payload is walked. */
   warm(bytes: number): void {
@@ -69,10 +82,15 @@ export class HasherPool {
     }
     let count = 0;
     let pending: string[] = [];
-    const flush = (): void => {
+    const flush = (mode: BatchMode = 'both'): void => {
       if (pending.length === 0) return;
-      queue.add(count - pending.length, pending);
-      send({ kind: 'batch', first: count - pending.length, files: pending });
+      const first = count - pending.length;
+      queue.add(first, pending, mode);
+      send({ kind: 'batch', first, files: pending, mode });
+      if (mode === 'hash') {
+        queue.add(first, pending, 'check');
+        send({ kind: 'batch', first, files: pending, mode: 'check' });
+      }
       pending = [];
     };
     const end = (): void => {
@@ -94,11 +112,11 @@ export class HasherPool {
         count++;
         if (pending.length >= BATCH_FILES) flush();
       },
-      addAlone: (rel) => {
+      addDatabase: (rel) => {
         flush();
         pending.push(rel);
         count++;
-        flush();
+        flush('hash');
       },
       end,
       finish: () => (finished ??= finish()),
@@ -108,8 +126,8 @@ export class HasherPool {
   /** Claims the batches no worker took yet and hashes them on this thread, giving the event loop a turn between them. */
   private async hashHere(queue: BatchQueue, settle: (batch: PackedBatch) => void): Promise<void> {
     const load = (): Promise<DatabaseChecker> => (this.localChecker ??= loadDatabaseChecker());
-    for (let jobs = queue.claim(); jobs !== undefined; jobs = queue.claim()) {
-      settle(packBatch(jobs[0]!.index, await hashBatch(jobs, this.local, load)));
+    for (let claimed = queue.claim(); claimed !== undefined; claimed = queue.claim()) {
+      settle(await hashBatch(claimed, this.local, load));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -126,17 +144,15 @@ export class HasherPool {
   }
 
   private start(): Worker[] | undefined {
-    if (this.workers) return this.workers;
-    const script = compiledWorker('./hash-worker.js', import.meta.url);
-    if (script === undefined) return undefined;
-    this.workers = Array.from({ length: this.threads }, () => new Worker(script, { workerData: { role: WORKER_ROLE } }));
+    // Workers prestarted by the command (prestart.ts) have had a head start on their boot.
+    this.workers ??= takeHashers(this.threads) ?? startHashers(this.threads);
     return this.workers;
   }
 
   async close(): Promise<void> {
     const workers = this.workers ?? [];
     this.workers = undefined;
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers.map((w) => w.terminate()), dropHashers(), this.released]);
   }
 }
 

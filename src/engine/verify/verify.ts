@@ -8,12 +8,12 @@ import { bundlePayloadDir, openInventory, PARTIAL_SUFFIX, type BundleRecord } fr
 import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
-import type { EngineDeps, HostFacts } from '../deps.js';
+import type { EngineDeps } from '../deps.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
-import { checkNemoClawBundle } from './nemoclaw.js';
+import { defaultThreads } from './prestart.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -68,7 +68,6 @@ export interface VerifySummary {
  * medium home (65 MB) they cost twice the time; only large bundles can win it back.
  */
 const WORKER_MIN_BYTES = 128 * 1024 * 1024;
-const MAX_THREADS = 4;
 
 export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps): Promise<VerifySummary> {
   if (request.all && request.selector !== undefined) {
@@ -81,8 +80,9 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   const held = chosen.some((r) => r.id.endsWith(PARTIAL_SUFFIX)) && lockIsHeld(deps.layout.locks, request.sandbox, deps.host);
   const inProgress = held ? chosen.filter((r) => r.id.endsWith(PARTIAL_SUFFIX)).map((r) => r.id) : [];
   const targets = chosen.filter((r) => !inProgress.includes(r.id));
-  const threads = request.threads ?? defaultThreads(deps.host);
+  const threads = request.threads ?? defaultThreads(deps.host.parallelism);
   const pool = new HasherPool(threads, request.parallelFromBytes ?? WORKER_MIN_BYTES);
+  pool.release(targets.map((r) => r.header?.totals.bytes ?? 0));
   const bundles: BundleVerification[] = [];
   try {
     for (const record of targets) bundles.push(await verifyBundle(record, pool, deps));
@@ -110,25 +110,12 @@ export async function verifyStagedBundle(dir: string, timestamp: string, deps: E
     id: timestamp, shortId: '', dir, timestamp, time: undefined, state: 'complete', version: undefined, header: undefined,
     payloadDir: bundlePayloadDir(dir), legacy: undefined, manifest: undefined, problem: undefined,
   } satisfies BundleRecord;
-  const pool = new HasherPool(defaultThreads(deps.host), WORKER_MIN_BYTES);
+  const pool = new HasherPool(defaultThreads(deps.host.parallelism), WORKER_MIN_BYTES);
   try {
     return await verifyBundle(record, pool, deps);
   } finally {
     await pool.close();
   }
-}
-
-/**
- * One worker per core but one (at most 4), none on one core: this thread hashes too once it has
- * compared the inventory, so a worker per core would only add a thread to boot (~40 MB and a
- * tenth of the CPU on the large home) for no more cores. The load average is not asked: it counts
- * this clawback's own work of the last minute (a verify right after a create saw load 1 on an
- * idle 2-core machine and hashed on one thread at half the speed), and a busy machine shares
- * its cores among processes, not threads.
- */
-function defaultThreads(host: HostFacts): number {
-  const cores = host.parallelism;
-  return cores < 2 ? 0 : Math.min(cores - 1, MAX_THREADS);
 }
 
 /**
@@ -150,6 +137,8 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
     return finish();
   }
   if (record.legacy !== undefined) {
+    // Loaded only for such a bundle: it brings better-sqlite3, which a clawback bundle's verify loads only on the thread that checks a database.
+    const { checkNemoClawBundle } = await import('./nemoclaw.js');
     const checked = checkNemoClawBundle(record.dir, record.legacy, path.dirname(record.dir), deps.host.pid);
     Object.assign(result, { files: checked.files, bytes: checked.bytes, hashes: false });
     problems.push(...checked.problems);
@@ -167,7 +156,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   try {
     for (const rel of largeDatabasesFirst(record, payload)) {
       early.set(rel, paths.push(rel) - 1);
-      hashing.addAlone(rel);
+      hashing.addDatabase(rel);
     }
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
@@ -228,6 +217,7 @@ function finished(result: BundleVerification, record: BundleRecord, durationMs: 
 /** Each file's hash (and, for a database, its quick_check) against its entry. */
 function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[]): void {
   for (let index = 0; index < expected.count; index++) {
+    if (expected.matches(index, outcomes)) continue;
     const entry = expected.get(index);
     if (entry === undefined) continue;
     let outcome = outcomes.get(index)!;
@@ -251,9 +241,10 @@ const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a director
 
 /**
  * The database copies the header lists that are regular files in the payload, largest first:
- * the largest files of most bundles, and each is quick_checked after it is hashed, so one found
+ * the largest files of most bundles, and each is quick_checked as well as hashed, so one found
  * late in the walk would leave one thread checking it while the others idle. Handed out before
- * the walk, they are hashed first, each by its own thread, while the rest is walked.
+ * the walk, each as a hash batch and a check batch, they are hashed and checked first, by two
+ * threads at once, while the rest is walked.
  */
 function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
   const databases: Array<{ rel: string; size: number }> = [];
