@@ -41,7 +41,7 @@ export function sandboxFilter(sandbox: string): string {
  * two machines) count once: the newest restic snapshot stands for it.
  */
 export async function listRemoteBundles(restic: Restic, sandbox: string): Promise<RemoteBundle[]> {
-  const result = await restic.run(['snapshots', '--json', '--tag', sandboxFilter(sandbox)], { what: `snapshots of ${sandbox}` });
+  const result = await restic.run(['snapshots', '--json', '--tag', sandboxFilter(sandbox)], { what: `snapshots of ${sandbox}`, readOnly: true });
   const byTimestamp = new Map<string, RemoteBundle>();
   for (const document of result.documents) {
     if (!Array.isArray(document)) continue;

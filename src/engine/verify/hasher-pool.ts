@@ -16,6 +16,8 @@ export interface HashRunHandle {
   add(rel: string): void;
   /** Adds a file as a batch of its own (a large one, to be hashed first, while other threads take the rest). */
   addAlone(rel: string): void;
+  /** Takes the next index without hashing anything for it (a file the caller vouches for otherwise). */
+  skip(): void;
   end(): void;
   finish(): Promise<OutcomeTable>;
 }
@@ -99,6 +101,10 @@ export class HasherPool {
         pending.push(rel);
         count++;
         flush();
+      },
+      skip: () => {
+        flush();
+        count++;
       },
       end,
       finish: () => (finished ??= finish()),
