@@ -54,7 +54,8 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
   const targets = chooseTargets(request, records);
   const lock = sandboxLock(deps, request.sandbox, 'snapshot push');
   try {
-    const listing = listRemoteBundles(restic, request.sandbox);
+    // Without restic's lock: the backup takes it, and a repository locked exclusively is reported there.
+    const listing = listRemoteBundles(restic, request.sandbox, { noLock: true });
     const first = targets.length === 1 ? targets[0] : undefined;
     const guess = first === undefined ? undefined : localBefore(records, first.timestamp);
     const early = first === undefined ? undefined : assertIntact(request.sandbox, first, guess, deps);

@@ -17,11 +17,12 @@ import type { UnhashedFiles } from '../verify/verify.js';
  * parent's manifest when P was pushed (hashed then, or themselves taken unread from a parent
  * checked the same way). So a file need not be hashed when all of these hold, and any doubt hashes it:
  *  - it is the parent bundle's file at the same path: the same inode (dev, ino), linked (nlink ≥ 2);
- *  - the inode was born and last written before the parent bundle was complete (birth time and
- *    mtime ≤ the mtime of the parent's rebuild-manifest.json, written last): so it is the inode, with
- *    the size and mtime, that P recorded at that path (the parent was pushed after it was complete);
- *    a file written or replaced since has a later mtime or birth time (a filesystem that reports no
- *    birth time gets every file hashed);
+ *  - the inode was born and last written before the parent bundle was complete (birth time ≤ mtime
+ *    ≤ the mtime of the parent's rebuild-manifest.json, written last): so it is the inode, with the
+ *    size and mtime, that P recorded at that path (the parent was pushed after it was complete). A
+ *    file written or replaced since has a later mtime or birth time; one whose mtime was set back
+ *    (touch, utimes) has an mtime before its birth, unless it was set to a time between the two by
+ *    hand, to the nanosecond. A filesystem that reports no birth time gets every file hashed;
  *  - the parent's inventory lists it as a file with the same sha256 and size as this bundle's
  *    inventory, and it still has that size: the bytes P holds are the ones this manifest names.
  * A file damaged in place since (its content changed, its mtime not) is then not read by restic:
@@ -49,7 +50,7 @@ export function unreadFiles(bundle: BundleRecord, parent: BundleRecord): UnreadF
     skip: (rel, index) => {
       const mine = fs.lstatSync(fsPath(`${here}/${rel}`), { throwIfNoEntry: false });
       if (mine?.isFile() !== true || mine.nlink < 2) return false;
-      if (!(mine.birthtimeMs > 0 && mine.birthtimeMs <= completeMs && mine.mtimeMs <= completeMs)) return false;
+      if (!(mine.birthtimeMs > 0 && mine.birthtimeMs <= mine.mtimeMs && mine.mtimeMs <= completeMs)) return false;
       const theirs = fs.lstatSync(fsPath(`${there}/${rel}`), { throwIfNoEntry: false });
       if (theirs?.isFile() !== true || theirs.ino !== mine.ino || theirs.dev !== mine.dev) return false;
       sizes.set(index, mine.size);
