@@ -59,7 +59,7 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
     const first = targets.length === 1 ? targets[0] : undefined;
     const guess = first === undefined ? undefined : localBefore(records, first.timestamp);
     const early = first === undefined ? undefined : assertIntact(request.sandbox, first, guess, deps);
-    // The listing's failure (password, repository, lock, restic missing) is the one to report.
+    // The listing's failure (restic missing, wrong password, no repository) is the one to report.
     const [listedOutcome, earlyOutcome] = await Promise.allSettled([listing, early]);
     if (listedOutcome.status === 'rejected') throw listedOutcome.reason;
     const listed = listedOutcome.value;
