@@ -5,6 +5,7 @@ import { sandboxRecords } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { verifySnapshots } from '../verify/verify.js';
+import { unreadFiles } from './unread.js';
 import { CLAWBACK_TAG, labelTag, listRemoteBundles } from './remote.js';
 import type { Restic, ResticMessage } from './restic.js';
 
@@ -43,15 +44,25 @@ export interface PushSummary {
 
 /**
  * Pushes bundles, each as one restic snapshot of its directory with relative paths, under the
- * sandbox lock (so no prune removes a bundle while it is read). Each bundle's hashes are checked
- * first: a damaged bundle is never copied off the machine.
+ * sandbox lock (so no prune removes a bundle while it is read). Each bundle is checked first: a
+ * damaged bundle is never copied off the machine. The check hashes what restic will read (unread.ts
+ * says why the rest need not be hashed); for a single bundle it runs while restic lists the
+ * repository, against the bundle before it here, and again only if the repository's parent differs.
  */
 export async function pushSnapshots(request: PushRequest, restic: Restic, deps: EngineDeps): Promise<PushSummary> {
-  const targets = chooseTargets(request, deps);
-  await restic.checkVersion();
+  const records = sandboxRecords(request.sandbox, deps);
+  const targets = chooseTargets(request, records);
   const lock = sandboxLock(deps, request.sandbox, 'snapshot push');
   try {
-    const listed = await listRemoteBundles(restic, request.sandbox);
+    // Without restic's lock: the backup takes it, and a repository locked exclusively is reported there.
+    const listing = listRemoteBundles(restic, request.sandbox, { noLock: true });
+    const first = targets.length === 1 ? targets[0] : undefined;
+    const guess = first === undefined ? undefined : localBefore(records, first.timestamp);
+    const early = first === undefined ? undefined : assertIntact(request.sandbox, first, guess, deps);
+    // The listing's failure (restic missing, wrong password, no repository) is the one to report.
+    const [listedOutcome, earlyOutcome] = await Promise.allSettled([listing, early]);
+    if (listedOutcome.status === 'rejected') throw listedOutcome.reason;
+    const listed = listedOutcome.value;
     const remote = new Map(listed.map((b) => [b.timestamp, b]));
     const parents: Parent[] = listed.filter((b) => b.hostname === deps.host.hostname);
     const bundles: PushedBundle[] = [];
@@ -61,8 +72,12 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
         bundles.push({ ...identity(record), status: 'present', snapshotId: held.snapshotId, dataAdded: null, filesNew: null, filesChanged: null, filesUnmodified: null, durationMs: 0 });
         continue;
       }
-      await assertIntact(request.sandbox, record, deps);
-      const pushed = await pushOne(request.sandbox, record, parentFor(parents, record.timestamp), restic, deps);
+      const parent = parentFor(parents, record.timestamp);
+      const parentHere = parent === undefined ? undefined : localComplete(records, parent.timestamp);
+      // Damage found early is damage whatever the parent; a clean check stands only against the parent restic will use.
+      if (record === first && earlyOutcome.status === 'rejected') throw earlyOutcome.reason;
+      if (record !== first || guess?.timestamp !== parentHere?.timestamp) await assertIntact(request.sandbox, record, parentHere, deps);
+      const pushed = await pushOne(request.sandbox, record, parent, restic, deps);
       parents.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId });
       bundles.push(pushed);
     }
@@ -78,15 +93,27 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
   }
 }
 
-function chooseTargets(request: PushRequest, deps: EngineDeps): BundleRecord[] {
+function chooseTargets(request: PushRequest, records: BundleRecord[]): BundleRecord[] {
   const chosen = [request.all, request.missing, request.selectors.length > 0].filter(Boolean).length;
   if (chosen > 1) throw new UsageError('give selectors, --all or --missing: one of them', { hint: 'without any, the latest snapshot is pushed' });
-  const records = sandboxRecords(request.sandbox, deps);
   // NemoClaw's own bundles record no hashes: only an explicit selector names one (and is refused).
   if (request.all || request.missing) return completeBundles(records).filter((r) => r.legacy === undefined);
   const selectors = request.selectors.length > 0 ? request.selectors : ['latest'];
   const seen = new Set<string>();
   return selectors.map((s) => resolveSelector(records, s, request.sandbox)).filter((r) => !seen.has(r.id) && seen.add(r.id));
+}
+
+/** The complete clawback bundle here with this timestamp (a parent's files are compared with it). */
+function localComplete(records: BundleRecord[], timestamp: string): BundleRecord | undefined {
+  return completeBundles(records).find((r) => r.timestamp === timestamp && r.legacy === undefined);
+}
+
+/** The newest complete clawback bundle here before `timestamp`: the likely parent, until the repository says. */
+function localBefore(records: BundleRecord[], timestamp: string): BundleRecord | undefined {
+  return completeBundles(records)
+    .filter((r) => r.legacy === undefined && r.timestamp < timestamp)
+    .sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1))
+    .at(-1);
 }
 
 interface Parent {
@@ -109,13 +136,21 @@ function identity(record: BundleRecord): Pick<PushedBundle, 'timestamp' | 'short
   return { timestamp: record.timestamp, shortId: record.shortId, name: record.header?.name ?? null };
 }
 
-async function assertIntact(sandbox: string, record: BundleRecord, deps: EngineDeps): Promise<void> {
+/**
+ * Refuses a bundle that does not verify. With a parent bundle here, the files restic will take
+ * unread from the parent's snapshot are not hashed (unread.ts), and this thread hashes the rest:
+ * they are few after an unchanged re-snapshot, and starting workers would cost more.
+ */
+async function assertIntact(sandbox: string, record: BundleRecord, parent: BundleRecord | undefined, deps: EngineDeps): Promise<void> {
   if (record.legacy !== undefined) {
     throw new RefusedError('push-legacy-bundle', `${sandbox} snapshot ${record.id} was written by NemoClaw and records no hashes, so a pulled copy could not be verified; it was not pushed`, {
       hint: `take a clawback snapshot (\`clawback ${sandbox} snapshot create\`) and push that`,
     });
   }
-  const summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
+  const unread = parent === undefined ? undefined : unreadFiles(record, parent);
+  let summary = await verifySnapshots({ sandbox, selector: record.id, ...(unread ? { unhashed: unread, threads: 0 } : {}) }, deps);
+  // A parent inventory found damaged at its end cannot vouch for anything: hash every file.
+  if (summary.ok && unread !== undefined && !unread.settle()) summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
   const problems = summary.bundles.flatMap((b) => b.problems.map((p) => `${p.path || '(bundle)'}: ${p.problem}`));
   if (summary.ok) return;
   throw new IntegrityError('push-damaged', `${sandbox} snapshot ${record.id} does not verify, so it was not pushed (${problems.length} problem(s))`, {

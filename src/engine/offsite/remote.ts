@@ -38,10 +38,13 @@ export function sandboxFilter(sandbox: string): string {
 
 /**
  * The sandbox's bundles in the repository, oldest first. Two snapshots of one bundle (pushed from
- * two machines) count once: the newest restic snapshot stands for it.
+ * two machines) count once: the newest restic snapshot stands for it. `noLock` lists without
+ * restic's lock (`--no-lock`: no lock file written, and none waited for), for a caller whose next
+ * call takes the lock anyway (push's backup).
  */
-export async function listRemoteBundles(restic: Restic, sandbox: string): Promise<RemoteBundle[]> {
-  const result = await restic.run(['snapshots', '--json', '--tag', sandboxFilter(sandbox)], { what: `snapshots of ${sandbox}` });
+export async function listRemoteBundles(restic: Restic, sandbox: string, options: { noLock?: boolean } = {}): Promise<RemoteBundle[]> {
+  const args = [...(options.noLock === true ? ['--no-lock'] : []), 'snapshots', '--json', '--tag', sandboxFilter(sandbox)];
+  const result = await restic.run(args, { what: `snapshots of ${sandbox}`, readOnly: true });
   const byTimestamp = new Map<string, RemoteBundle>();
   for (const document of result.documents) {
     if (!Array.isArray(document)) continue;

@@ -32,6 +32,8 @@ export interface RunOptions {
   accept?: number[];
   /** What the call does, for messages: `backup of 2026-…`. */
   what: string;
+  /** A call that changes nothing (a listing): it starts while the version is checked, and its outcome counts once that passed. */
+  readOnly?: boolean;
 }
 
 const MIN_VERSION: readonly [number, number] = [0, 14];
@@ -71,19 +73,26 @@ export class Restic {
 
   /** Runs `restic <global options> <args>`; a non-zero exit not in `accept` is thrown as clawback's error for it. */
   async run(args: string[], options: RunOptions): Promise<ResticResult> {
-    await this.checkVersion();
+    const version = this.checkVersion();
+    if (options.readOnly !== true) await version;
     const globals = this.repo.options.flatMap((o) => ['-o', o]);
     const documents: unknown[] = [];
-    const result = await spawnRestic([...globals, ...args], childEnv(this.access, true), {
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-      ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
-      onLine: (line, stream) => {
-        const value = parseJsonLine(line);
-        if (value === undefined) return;
-        if (stream === 'stdout') documents.push(value);
-        if (typeof value === 'object' && value !== null && !Array.isArray(value)) options.onMessage?.(value as ResticMessage);
-      },
-    });
+    const running = (async () =>
+      spawnRestic([...globals, ...args], childEnv(this.access, true), {
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+        ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+        onLine: (line, stream) => {
+          const value = parseJsonLine(line);
+          if (value === undefined) return;
+          if (stream === 'stdout') documents.push(value);
+          if (typeof value === 'object' && value !== null && !Array.isArray(value)) options.onMessage?.(value as ResticMessage);
+        },
+      }))();
+    // restic missing or too old is the failure to report, before anything the call itself met.
+    const [checked, ran] = await Promise.allSettled([version, running]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (ran.status === 'rejected') throw ran.reason;
+    const result = ran.value;
     if (result.code !== 0 && !(options.accept ?? []).includes(result.code)) throw resticFailure(result.code, result.stderr, this.repo, options.what);
     return { code: result.code, documents, stderr: result.stderr };
   }

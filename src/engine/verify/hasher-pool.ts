@@ -19,6 +19,8 @@ export interface HashRunHandle {
    * large one, to be hashed and checked first, by two threads at once, while others take the rest).
    */
   addDatabase(rel: string): void;
+  /** Takes the next index without hashing anything for it (a file the caller vouches for otherwise). */
+  skip(): void;
   end(): void;
   finish(): Promise<OutcomeTable>;
 }
@@ -117,6 +119,10 @@ export class HasherPool {
         pending.push(rel);
         count++;
         flush('hash');
+      },
+      skip: () => {
+        flush();
+        count++;
       },
       end,
       finish: () => (finished ??= finish()),

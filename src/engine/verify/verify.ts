@@ -3,7 +3,7 @@ import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js'
 import { relativePathProblem } from '../../fs-safety/safe-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
-import { MANIFEST_FILE } from '../../manifest/bundle-manifest.js';
+import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { bundlePayloadDir, openInventory, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
@@ -14,6 +14,9 @@ import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
 import { defaultThreads } from './prestart.js';
+import { HASH_LATE, UNREAD, unhashedMarks, type UnhashedFiles } from './unhashed.js';
+
+export type { UnhashedFiles } from './unhashed.js';
 
 export interface VerifyRequest {
   sandbox: string;
@@ -25,6 +28,8 @@ export interface VerifyRequest {
   threads?: number;
   /** A bundle with fewer payload bytes is hashed on the calling thread (default 128 MiB: below it, starting workers costs more). */
   parallelFromBytes?: number;
+  /** Payload files left unhashed (a push's: see UnhashedFiles); only with a selector. */
+  unhashed?: UnhashedFiles;
 }
 
 export interface VerifyProblem {
@@ -85,7 +90,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   pool.release(targets.map((r) => r.header?.totals.bytes ?? 0));
   const bundles: BundleVerification[] = [];
   try {
-    for (const record of targets) bundles.push(await verifyBundle(record, pool, deps));
+    for (const record of targets) bundles.push(await verifyBundle(record, pool, deps, request.unhashed));
   } finally {
     await pool.close();
   }
@@ -123,7 +128,7 @@ export async function verifyStagedBundle(dir: string, timestamp: string, deps: E
  * found, so they hash while this thread walks, then parses the manifest and compares the tree.
  * Hashes and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
-async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps): Promise<BundleVerification> {
+async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps, unhashed?: UnhashedFiles): Promise<BundleVerification> {
   const started = deps.clock();
   const result = unverified(record);
   const finish = (): BundleVerification => finished(result, record, deps.clock() - started);
@@ -153,25 +158,33 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
   const paths: string[] = [];
   const early = new Map<string, number>();
+  // The indices of the files `unhashed` skipped.
+  const skipped: number[] = [];
   try {
-    for (const rel of largeDatabasesFirst(record, payload)) {
+    // With files to skip, the databases too are left to the walk (which may skip them).
+    for (const rel of unhashed === undefined ? largeDatabasesFirst(record, payload) : []) {
       early.set(rel, paths.push(rel) - 1);
       hashing.addDatabase(rel);
     }
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
       if (index !== undefined) return index;
-      hashing.add(rel);
-      return paths.push(rel) - 1;
+      const unhashedHere = unhashed?.skip(rel, paths.length) === true;
+      if (unhashedHere) hashing.skip();
+      else hashing.add(rel);
+      const added = paths.push(rel) - 1;
+      if (unhashedHere) skipped.push(added);
+      return added;
     });
   } finally {
     hashing.end();
   }
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
   const expected = new ExpectedFiles(paths);
+  const unread = unhashedMarks(paths.length, skipped, unhashed);
   try {
     // Streamed here rather than read through the record, which would keep every inventory of --all in memory.
-    compareTree(openInventory(record.dir, record.header), payload, found, problems, result, expected);
+    compareTree(openInventory(record.dir, record.header), payload, found, problems, result, expected, unread?.onFile);
   } catch (error) {
     if (!(error instanceof ClawbackError)) throw error;
     // A checksum over entries all read still lets every file be checked against them; anything else stops here.
@@ -185,7 +198,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   found?.clear();
   // This thread hashes the batches no worker has taken yet, then waits for the workers.
   const outcomes = await hashing.finish();
-  if (found !== undefined) checkHashes(expected, outcomes, payload, pool, problems);
+  if (found !== undefined) checkHashes(expected, outcomes, payload, pool, problems, unread?.marks);
   return finish();
 }
 
@@ -215,12 +228,12 @@ function finished(result: BundleVerification, record: BundleRecord, durationMs: 
 }
 
 /** Each file's hash (and, for a database, its quick_check) against its entry. */
-function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[]): void {
+function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[], unread?: Uint8Array): void {
   for (let index = 0; index < expected.count; index++) {
     if (expected.matches(index, outcomes)) continue;
     const entry = expected.get(index);
-    if (entry === undefined) continue;
-    let outcome = outcomes.get(index)!;
+    if (entry === undefined || unread?.[index] === UNREAD) continue;
+    let outcome = unread?.[index] === HASH_LATE ? pool.recheck(`${payload}/${entry.path}`, { index, kind: 'missing' }) : outcomes.get(index)!;
     // Workers stop at a short read; before calling a file damaged, read it again to its very end.
     if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
     const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
@@ -296,7 +309,7 @@ function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
  * missing, extra or mistyped directory, only that directory is reported. `found` keeps only
  * what the inventory does not list.
  */
-function compareTree(inventory: Inventory, payload: string, found: Map<string, number> | undefined, problems: VerifyProblem[], counts: BundleVerification, files: ExpectedFiles): void {
+function compareTree(inventory: Inventory, payload: string, found: Map<string, number> | undefined, problems: VerifyProblem[], counts: BundleVerification, files: ExpectedFiles, onFile?: (index: number, entry: BundleEntry) => void): void {
   const unreported = (rel: string, skip: Set<string>): boolean => {
     for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
       if (skip.has(rel.slice(0, slash))) return false;
@@ -316,8 +329,10 @@ function compareTree(inventory: Inventory, payload: string, found: Map<string, n
     const type = code === undefined ? undefined : foundType(code);
     found.delete(entry.path);
     if (type === entry.type) {
-      if (type === 'file') files.expect(code!, entry);
-      else if (type === 'symlink') {
+      if (type === 'file') {
+        files.expect(code!, entry);
+        onFile?.(code!, entry);
+      } else if (type === 'symlink') {
         const target = readLinkTarget(`${payload}/${entry.path}`);
         if (target !== entry.target) problems.push({ path: entry.path, problem: `points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(entry.target)}` });
       }

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fsPath } from '../../fs-safety/fs-path.js';
+import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
+import { openInventory, type BundleRecord } from '../../store/bundles.js';
+import type { UnhashedFiles } from '../verify/verify.js';
+
+/**
+ * The payload files of a bundle that restic will not read when push backs it up with
+ * `--parent P --ignore-ctime`, P being the restic snapshot this host pushed of an earlier bundle
+ * (the parent bundle) that is still on disk; push's verify need not hash them.
+ *
+ * Why that keeps "a damaged bundle is never copied off the machine": restic reuses a parent's
+ * record of a file, without reading it, when the file at the same path has the same inode, size and
+ * mtime as that record (ctime is ignored: linking a file into a new bundle changes it). The bytes
+ * the repository then holds for the file are the ones P holds, and those were checked against the
+ * parent's manifest when P was pushed (hashed then, or themselves taken unread from a parent
+ * checked the same way). So a file need not be hashed when all of these hold, and any doubt hashes it:
+ *  - it is the parent bundle's file at the same path: the same inode (dev, ino), linked (nlink ≥ 2);
+ *  - the inode was born and last written before the parent bundle was complete (birth time ≤ mtime
+ *    ≤ the mtime of the parent's rebuild-manifest.json, written last): so it is the inode, with the
+ *    size and mtime, that P recorded at that path (the parent was pushed after it was complete). A
+ *    file written or replaced since has a later mtime or birth time; one whose mtime was set back
+ *    (touch, utimes) has an mtime before its birth, unless it was set to a time between the two by
+ *    hand, to the nanosecond. A filesystem that reports no birth time gets every file hashed;
+ *  - the parent's inventory lists it as a file with the same sha256 and size as this bundle's
+ *    inventory, and it still has that size: the bytes P holds are the ones this manifest names.
+ * A file damaged in place since (its content changed, its mtime not) is then not read by restic:
+ * the repository keeps the parent's checked bytes for it, so the pushed copy is whole, and a pull of
+ * it verifies. The local copy is damaged all the same, and `snapshot verify` says so.
+ *
+ * The parent's inventory is read alongside this bundle's, both in path order, one entry at a time;
+ * `settle` reads it to its end, where its checksums are checked: false means it is damaged, and the
+ * `keep` answers given from it cannot stand (push then hashes every file).
+ */
+export interface UnreadFiles extends UnhashedFiles {
+  settle(): boolean;
+}
+
+export function unreadFiles(bundle: BundleRecord, parent: BundleRecord): UnreadFiles | undefined {
+  const done = fs.lstatSync(fsPath(path.join(parent.dir, MANIFEST_FILE)), { throwIfNoEntry: false });
+  if (done?.isFile() !== true || parent.state !== 'complete' || parent.legacy !== undefined) return undefined;
+  const completeMs = done.mtimeMs;
+  const parentEntries = new EntryCursor(parent);
+  const here = bundle.payloadDir;
+  const there = parent.payloadDir;
+  // Each skipped file's size as the walk found it, by its index.
+  const sizes = new GrowingSizes();
+  return {
+    skip: (rel, index) => {
+      const mine = fs.lstatSync(fsPath(`${here}/${rel}`), { throwIfNoEntry: false });
+      if (mine?.isFile() !== true || mine.nlink < 2) return false;
+      if (!(mine.birthtimeMs > 0 && mine.birthtimeMs <= mine.mtimeMs && mine.mtimeMs <= completeMs)) return false;
+      const theirs = fs.lstatSync(fsPath(`${there}/${rel}`), { throwIfNoEntry: false });
+      if (theirs?.isFile() !== true || theirs.ino !== mine.ino || theirs.dev !== mine.dev) return false;
+      sizes.set(index, mine.size);
+      return true;
+    },
+    keep: (entry, index) => {
+      const recorded = parentEntries.find(entry.path);
+      if (recorded?.type !== 'file' || recorded.sha256 === undefined || recorded.sha256 !== entry.sha256 || recorded.size !== entry.size) return false;
+      return sizes.get(index) === entry.size;
+    },
+    settle: () => parentEntries.drain(),
+  };
+}
+
+class GrowingSizes {
+  private values = new Float64Array(1024);
+
+  set(index: number, size: number): void {
+    if (index >= this.values.length) {
+      const grown = new Float64Array(Math.max(index + 1, this.values.length * 2));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[index] = size;
+  }
+
+  get(index: number): number | undefined {
+    return this.values[index];
+  }
+}
+
+/** The parent's inventory, read forward only: `find` takes increasing paths (the inventory's order). */
+class EntryCursor {
+  private entries: Iterator<BundleEntry> | undefined;
+  private current: BundleEntry | undefined;
+  private ended = false;
+  private broken = false;
+
+  constructor(private readonly parent: BundleRecord) {}
+
+  find(rel: string): BundleEntry | undefined {
+    if (this.entries === undefined && !this.ended) this.open();
+    while (!this.ended && (this.current === undefined || this.current.path < rel)) this.step();
+    return !this.broken && this.current?.path === rel ? this.current : undefined;
+  }
+
+  /** Reads to the end; false when the inventory is damaged. */
+  drain(): boolean {
+    if (this.entries === undefined && !this.ended) this.open();
+    while (!this.ended) this.step();
+    return !this.broken;
+  }
+
+  private open(): void {
+    try {
+      this.entries = openInventory(this.parent.dir, this.parent.header).entries()[Symbol.iterator]();
+    } catch {
+      this.fail();
+    }
+  }
+
+  private step(): void {
+    try {
+      const next = this.entries!.next();
+      if (next.done === true) {
+        this.ended = true;
+        this.current = undefined;
+      } else this.current = next.value;
+    } catch {
+      this.fail();
+    }
+  }
+
+  private fail(): void {
+    this.broken = true;
+    this.ended = true;
+    this.current = undefined;
+  }
+}
