@@ -24,7 +24,11 @@ export class MappedPaths {
   constructor(private readonly map: EntryPathMap) {}
 
   resolve(name: string): string | null {
-    const rel = this.map(name);
+    return this.check(name, this.map(name));
+  }
+
+  /** Checks a destination the caller mapped `name` to itself. */
+  check(name: string, rel: string | null): string | null {
     if (rel === null) return null;
     const problem = relativePathProblem(rel);
     if (problem) throw new RefusedError('hostile-archive', `archive entry ${JSON.stringify(name)} maps to ${JSON.stringify(rel)}, which ${problem}`);
