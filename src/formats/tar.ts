@@ -41,6 +41,8 @@ export interface StreamExtractOptions extends ExtractTarOptions {
   fileMode?: (rel: string) => number;
   /** Called once a file's data is all written, with its size and sha256; what it throws refuses the archive. */
   fileWritten?: (rel: string, size: number, sha256: string) => void;
+  /** The map never gives two entries one path (the caller checks it, e.g. against a sorted list): no set of the paths taken is kept. */
+  distinctPaths?: boolean;
 }
 
 /** Like EntryPathMap, with the entry as archived: one pass can judge it against what it expects next. */
@@ -125,7 +127,7 @@ function guardFor(options: ExtractTarOptions): ArchiveGuard {
 export async function extractTarStreaming(file: string, destRoot: string, map: StreamEntryMap, options: StreamExtractOptions = {}): Promise<ExtractSummary> {
   const gzip = options.gzip ?? sniffGzip(file);
   const guard = guardFor(options);
-  const mapped = new MappedPaths(() => null);
+  const mapped = new MappedPaths(() => null, options.distinctPaths === true);
   fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
   const writer = new EntryWriter(new ExtractTarget(destRoot), file, options);
   try {

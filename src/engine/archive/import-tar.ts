@@ -88,6 +88,8 @@ async function extractChecked(archive: string, gzip: boolean, agentType: string,
   };
   await extractTarStreaming(archive, partialDir, map, {
     gzip,
+    // each path is the inventory's next, and the inventory's paths strictly increase
+    distinctPaths: true,
     agentIdRoots: agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
     // The link the inventory lists next, with this target; one that leaves the root was vouched for as managed by assertInventorySafe.
     allowSymlinks: (name, target) => {
