@@ -7,15 +7,15 @@ import { ClawbackError, IntegrityError, RefusedError } from '../../errors.js';
 import { extractTarStreaming, type TarEntryInfo } from '../../formats/tar.js';
 import { linkStaysInside } from '../../fs-safety/safe-path.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleHeader, parseBundleManifest, type BundleEntry, type BundleHeader } from '../../manifest/bundle-manifest.js';
+import { assertContentChecksum, MANIFEST_FILE, PAYLOAD_DIR, parseBundleHeader, parseBundleManifest, type BundleEntry, type BundleHeader, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { INVENTORY_FILE } from '../../manifest/inventory.js';
 import { inlineInventory, sidecarInventory, type Inventory } from '../../store/inventory-reader.js';
-import { InventoryWriter } from '../../store/inventory-writer.js';
+import { InventoryWriter, type InventorySummary } from '../../store/inventory-writer.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { completeHeader } from '../bundle/complete-manifest.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
 import { portableEntry } from '../bundle/portable.js';
-import { InventoryCursor } from './inventory-cursor.js';
+import { ListedEntries, OrderedEntries, type EntrySource } from './inventory-cursor.js';
 import type { ImportContext, StagedImport } from './types.js';
 import { tarEntryName, tarText } from './tar-names.js';
 
@@ -26,8 +26,9 @@ const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
  * Stages clawback's own tar or tar.gz: the manifest (the first entry) and its inventory read and
  * checked first, then the archive extracted in one pass, each payload entry checked against the
  * inventory's next entry (export writes them in its order) and each file hashed as it is written.
- * The inventory is read one entry at a time, twice (checked whole first, then in step with the
- * archive), and the new bundle's inventory is written as the entries pass: never held as objects.
+ * The inventory is read one entry at a time (checked whole first, then in step with the archive),
+ * and the new bundle's inventory is written as the entries pass: never held as objects. An archive
+ * whose payload is in another order is extracted again, its entries found by name.
  */
 export async function stageClawbackTar(archive: string, gzip: boolean, context: ImportContext): Promise<StagedImport> {
   const { request, agentManifest } = context;
@@ -42,17 +43,50 @@ export async function stageClawbackTar(archive: string, gzip: boolean, context: 
   const id = header.origin?.clawbackId ?? `${header.sandboxName}@${header.timestamp}`;
   const plan = context.plan('clawbackId', id, header.name, parseBundleTimestamp(header.timestamp) ?? context.deps.now());
   context.deps.events.phase?.('import', { files: header.totals.files, bytes: header.totals.bytes });
-  fs.mkdirSync(plan.partialDir, { recursive: true, mode: 0o700 });
-  const writer = new InventoryWriter(plan.partialDir);
+  let written = new WrittenInventory(plan.partialDir);
   try {
-    const databases = await extractChecked(archive, gzip, header.agentType, new InventoryCursor(inventory), writer, plan.partialDir, context);
-    for (const item of inventory.skipped) writer.addSkipped(item);
-    const summary = writer.finish();
+    const ordered = new OrderedEntries(inventory, (e) => written.add(e));
+    try {
+      await extractChecked(archive, gzip, header.agentType, ordered, plan.partialDir, context);
+    } catch (error) {
+      if (!ordered.outOfOrder) throw error;
+      written.close();
+      fs.rmSync(plan.partialDir, { recursive: true, force: true });
+      written = new WrittenInventory(plan.partialDir);
+      await extractChecked(archive, gzip, header.agentType, new ListedEntries(inventory), plan.partialDir, context);
+      for (const e of inventory.entries()) written.add(e);
+    }
+    const summary = written.finish(inventory.skipped);
     const origin = { ...header.origin, clawbackId: id, importedFrom: path.basename(request.file) };
     const final = completeHeader({ ...header, sandboxName: request.sandbox, timestamp: plan.timestamp, name: plan.label, origin }, summary);
-    return { plan, header: final, inventory: summary, format: gzip ? 'tar.gz' : 'tar', databases, skipped: 0, warnings: [] };
+    return { plan, header: final, inventory: summary, format: gzip ? 'tar.gz' : 'tar', databases: written.databases, skipped: 0, warnings: [] };
   } finally {
-    writer.close();
+    written.close();
+  }
+}
+
+/** The imported bundle's inventory, written into its partial dir as entries are accepted, and the databases among them. */
+class WrittenInventory {
+  readonly databases: string[] = [];
+  private readonly writer: InventoryWriter;
+
+  constructor(partialDir: string) {
+    fs.mkdirSync(partialDir, { recursive: true, mode: 0o700 });
+    this.writer = new InventoryWriter(partialDir);
+  }
+
+  add(entry: BundleEntry): void {
+    this.writer.add(portableEntry(entry));
+    if (entry.strategy === 'sqlite_backup') this.databases.push(entry.path);
+  }
+
+  finish(skipped: readonly SkippedEntry[]): InventorySummary {
+    for (const item of skipped) this.writer.addSkipped(item);
+    return this.writer.finish();
+  }
+
+  close(): void {
+    this.writer.close();
   }
 }
 
@@ -60,13 +94,12 @@ const TAR_TYPE: Record<BundleEntry['type'], string> = { file: 'file', dir: 'dire
 const KIND_NAME: Record<BundleEntry['type'], string> = { file: 'a regular file', dir: 'a directory', symlink: 'a symlink' };
 
 /**
- * The one extraction pass: every payload entry must be the inventory's next entry, of its type and
- * size (a link with its target), and every file must hash to its sha256; nothing may be missing.
- * Files get the bundle's mode. Returns the databases (sqlite_backup entries) it holds.
+ * One extraction pass: every payload entry must be one the inventory lists (found by `source`), of
+ * its type and size (a link with its target), and every file must hash to its sha256; nothing may
+ * be missing. Files get the bundle's mode.
  */
-async function extractChecked(archive: string, gzip: boolean, agentType: string, cursor: InventoryCursor, writer: InventoryWriter, partialDir: string, context: ImportContext): Promise<string[]> {
+async function extractChecked(archive: string, gzip: boolean, agentType: string, source: EntrySource, partialDir: string, context: ImportContext): Promise<void> {
   const { request, deps } = context;
-  const databases: string[] = [];
   let done = { files: 0, bytes: 0 };
   const fail: (why: string) => never = (why) => {
     throw new IntegrityError('archive-mismatch', `${request.file}: ${why}`, { hint: 'the archive was altered or damaged; nothing was imported' });
@@ -74,34 +107,29 @@ async function extractChecked(archive: string, gzip: boolean, agentType: string,
   const map = (name: string, info: TarEntryInfo): string | null => {
     if (name === MANIFEST_FILE || name === INVENTORY_FILE) return null;
     if (name === PAYLOAD_DIR) return name;
-    const next = cursor.peek();
     // Checked while extracting, so an archive with entries its manifest does not name fails here, its partial bundle removed.
-    if (next === undefined || tarEntryName(next.path) !== name) {
-      fail(`entry ${JSON.stringify(name)} is not listed in the manifest${next === undefined ? '' : ` where it stands (the next listed is ${JSON.stringify(next.path)})`}`);
-    }
-    cursor.take();
-    if (TAR_TYPE[next.type] !== info.type) fail(`${next.path} should be ${KIND_NAME[next.type]}`);
-    if (next.type === 'file' && info.size !== next.size) fail(`${next.path} does not match its size in the manifest`);
-    writer.add(portableEntry(next));
-    if (next.strategy === 'sqlite_backup') databases.push(next.path);
-    return `${PAYLOAD_DIR}/${next.path}`;
+    const entry = source.take(name);
+    if (entry === undefined) fail(`entry ${JSON.stringify(name)} is not listed in the manifest`);
+    if (TAR_TYPE[entry.type] !== info.type) fail(`${entry.path} should be ${KIND_NAME[entry.type]}`);
+    if (entry.type === 'file' && info.size !== entry.size) fail(`${entry.path} does not match its size in the manifest`);
+    return `${PAYLOAD_DIR}/${entry.path}`;
   };
   await extractTarStreaming(archive, partialDir, map, {
     gzip,
-    // each path is the inventory's next, and the inventory's paths strictly increase
+    // each inventory entry is handed out once, and its paths are distinct
     distinctPaths: true,
     agentIdRoots: agentType === 'qwenpaw' ? [`${PAYLOAD_DIR}/workspaces`] : [],
-    // The link the inventory lists next, with this target; one that leaves the root was vouched for as managed by assertInventorySafe.
+    // A link the inventory lists with this target; one that leaves the root was vouched for as managed by assertInventorySafe.
     allowSymlinks: (name, target) => {
-      const next = cursor.peek();
-      if (next?.type !== 'symlink' || tarEntryName(next.path) !== name || tarText(next.target ?? '') !== target) return false;
+      const entry = source.peek(name);
+      if (entry?.type !== 'symlink' || tarText(entry.target ?? '') !== target) return false;
       return linkStaysInside(name, target) ? true : 'managed';
     },
     // the inventory holds the exact bytes of a target the tar holds escaped
-    linkTargetOf: (_rel, archived) => cursor.current?.target ?? archived,
-    fileMode: () => bundleFileMode(cursor.current?.mode ?? 0o644),
+    linkTargetOf: (_rel, archived) => source.current?.target ?? archived,
+    fileMode: () => bundleFileMode(source.current?.mode ?? 0o644),
     fileWritten: (rel, size, sha256) => {
-      const entry = cursor.current;
+      const entry = source.current;
       if (entry === undefined || rel !== `${PAYLOAD_DIR}/${entry.path}`) fail(`${rel} is out of step with the manifest`);
       if (size !== entry.size || sha256 !== entry.sha256) fail(`${entry.path} does not match its sha256 in the manifest`);
       done = { files: done.files + 1, bytes: done.bytes + size };
@@ -109,9 +137,8 @@ async function extractChecked(archive: string, gzip: boolean, agentType: string,
     },
     ...(request.limits ? { limits: request.limits } : {}),
   });
-  const missing = cursor.rest();
+  const missing = source.rest();
   if (missing.count > 0) fail(`${missing.count} entr${missing.count === 1 ? 'y is' : 'ies are'} missing, e.g. ${missing.first!.path}`);
-  return databases;
 }
 
 /**
