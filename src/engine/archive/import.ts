@@ -46,9 +46,10 @@ export interface ImportSummary {
  * Imports an archive as a new bundle of a sandbox: clawback's tar or tar.gz
  * (encrypted or not) or a QwenPaw backup zip. An encrypted file is decrypted
  * and authenticated whole before anything is read from it; every entry passes
- * the hostile-archive guard and the containment join before anything is
- * extracted; extraction goes to `<timestamp>.partial/`, every file is checked
- * (or hashed, for a zip), and the bundle is published like a snapshot.
+ * the hostile-archive guard and the containment join before it is extracted
+ * (a zip's, before any is); extraction goes to `<timestamp>.partial/`, removed
+ * on any refusal; every file is checked (or hashed, for a zip), and the bundle
+ * is published like a snapshot.
  */
 export async function importArchive(request: ImportRequest, deps: EngineDeps): Promise<ImportSummary> {
   const started = deps.clock();
