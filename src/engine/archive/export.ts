@@ -147,8 +147,9 @@ async function writeArchive(writer: ArchivePlan, output: string, request: Export
     const through = request.passphrase !== undefined ? await createEncryptStream(request.passphrase, request.encryptOptions) : undefined;
     return (await writeTar(output, writer.entries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
   } catch (error) {
-    // A missing payload file (raw ENOENT from a writer, or the checked read's payload-missing) because the bundle went.
-    if ((errnoCode(error) === 'ENOENT' || (error instanceof IntegrityError && error.code === 'payload-missing')) && !fs.existsSync(record.dir)) {
+    // A missing payload file (raw ENOENT from a writer, the checked read's payload-missing, or the inventory's second read) because the bundle went.
+    const missing = error instanceof IntegrityError && (error.code === 'payload-missing' || error.code === 'inventory-damaged');
+    if ((errnoCode(error) === 'ENOENT' || missing) && !fs.existsSync(record.dir)) {
       throw new NotFoundError('bundle-not-found', `snapshot ${record.timestamp} was deleted while it was being exported`, { cause: error });
     }
     // The writers remove their temp file on failure: nothing is left at the output.
