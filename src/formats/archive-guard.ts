@@ -53,7 +53,8 @@ type Seen = typeof IMPLICIT_DIR | typeof EXPLICIT_DIR | typeof LEAF;
 
 /**
  * The hostile-archive rules (README "Safety rules", "Export, import, encryption, QwenPaw"), fed one entry at a time by a
- * listing pass that runs before anything is extracted. Throws RefusedError
+ * listing pass that runs before anything is extracted, or (extractTarStreaming) by the extraction itself,
+ * each entry before it is written. Throws RefusedError
  * `hostile-archive` naming the first offending entry.
  */
 export class ArchiveGuard {

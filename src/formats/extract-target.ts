@@ -21,13 +21,22 @@ export interface ExtractSummary {
 export class MappedPaths {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly map: EntryPathMap) {}
+  /** `distinct`: the caller's map never gives two names one path (it checks that itself), so the paths taken are not kept. */
+  constructor(
+    private readonly map: EntryPathMap,
+    private readonly distinct = false,
+  ) {}
 
   resolve(name: string): string | null {
-    const rel = this.map(name);
+    return this.check(name, this.map(name));
+  }
+
+  /** Checks a destination the caller mapped `name` to itself. */
+  check(name: string, rel: string | null): string | null {
     if (rel === null) return null;
     const problem = relativePathProblem(rel);
     if (problem) throw new RefusedError('hostile-archive', `archive entry ${JSON.stringify(name)} maps to ${JSON.stringify(rel)}, which ${problem}`);
+    if (this.distinct) return rel;
     if (this.seen.has(rel)) throw new RefusedError('hostile-archive', `archive entry ${JSON.stringify(name)} maps to ${JSON.stringify(rel)}, already taken by another entry`);
     this.seen.add(rel);
     return rel;

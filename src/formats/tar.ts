@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -35,6 +36,18 @@ export interface ExtractTarOptions extends ReadTarOptions {
   linkTargetOf?: (rel: string, archived: string) => string;
 }
 
+export interface StreamExtractOptions extends ExtractTarOptions {
+  /** The mode a file is created with, given its destination path (default: as preserveModes says). */
+  fileMode?: (rel: string) => number;
+  /** Called once a file's data is all written, with its size and sha256; what it throws refuses the archive. */
+  fileWritten?: (rel: string, size: number, sha256: string) => void;
+  /** The map never gives two entries one path (the caller checks it, e.g. against a sorted list): no set of the paths taken is kept. */
+  distinctPaths?: boolean;
+}
+
+/** Like EntryPathMap, with the entry as archived: one pass can judge it against what it expects next. */
+export type StreamEntryMap = (name: string, info: TarEntryInfo) => string | null;
+
 const BLOCK = 512;
 const READ_CHUNK = 1024 * 1024;
 
@@ -63,7 +76,7 @@ export async function extractTar(
   const gzip = options.gzip ?? sniffGzip(file);
   const plan = await planExtraction(file, gzip, map, options);
   fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
-  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options.preserveModes === true, options.linkTargetOf);
+  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options);
   let index = 0;
   try {
     await scanTar(file, gzip, (info, entry, fail) => {
@@ -86,13 +99,7 @@ interface PlannedEntry {
 
 /** The first pass: every entry through the guard and the caller's map, before anything is written. */
 async function planExtraction(file: string, gzip: boolean, map: EntryPathMap, options: ExtractTarOptions): Promise<PlannedEntry[]> {
-  // clawback's own tars carry any name POSIX allows
-  const guardOptions = {
-    pathProblem: relativePathProblem,
-    ...(options.allowSymlinks ? { allowSymlink: options.allowSymlinks } : {}),
-    ...(options.agentIdRoots ? { agentIdRoots: options.agentIdRoots } : {}),
-  };
-  const guard = new ArchiveGuard(options.limits, guardOptions);
+  const guard = guardFor(options);
   const mapped = new MappedPaths(map);
   const plan: PlannedEntry[] = [];
   await scanTar(file, gzip, (info) => {
@@ -100,6 +107,38 @@ async function planExtraction(file: string, gzip: boolean, map: EntryPathMap, op
     plan.push({ info, rel: mapped.resolve(name) });
   });
   return plan;
+}
+
+function guardFor(options: ExtractTarOptions): ArchiveGuard {
+  // clawback's own tars carry any name POSIX allows
+  return new ArchiveGuard(options.limits, {
+    pathProblem: relativePathProblem,
+    ...(options.allowSymlinks ? { allowSymlink: options.allowSymlinks } : {}),
+    ...(options.agentIdRoots ? { agentIdRoots: options.agentIdRoots } : {}),
+  });
+}
+
+/**
+ * Extracts in one pass (one decompression, no list of entries held): each entry is checked by the
+ * guard and the caller's map, then written, before the next is read; files can be hashed as they
+ * are written (`fileWritten`). A refusal can come after earlier entries were written, so extract
+ * into a staging directory that is removed on error.
+ */
+export async function extractTarStreaming(file: string, destRoot: string, map: StreamEntryMap, options: StreamExtractOptions = {}): Promise<ExtractSummary> {
+  const gzip = options.gzip ?? sniffGzip(file);
+  const guard = guardFor(options);
+  const mapped = new MappedPaths(() => null, options.distinctPaths === true);
+  fs.mkdirSync(destRoot, { recursive: true, mode: 0o700 });
+  const writer = new EntryWriter(new ExtractTarget(destRoot), file, options);
+  try {
+    await scanTar(file, gzip, (info, entry, fail) => {
+      const name = guard.check(info);
+      writer.write(mapped.check(name, map(name, info)), info, entry, fail);
+    });
+  } finally {
+    writer.close();
+  }
+  return writer.summary;
 }
 
 /** The second pass: writes each accepted entry, a file's data as the parser streams it. */
@@ -110,8 +149,7 @@ class EntryWriter {
   constructor(
     private readonly target: ExtractTarget,
     private readonly file: string,
-    private readonly preserveModes: boolean,
-    private readonly linkTargetOf: (rel: string, archived: string) => string = (_rel, archived) => archived,
+    private readonly options: StreamExtractOptions,
   ) {}
 
   write(rel: string | null, info: TarEntryInfo, entry: ReadEntry | null, fail: (error: unknown) => void): void {
@@ -121,7 +159,8 @@ class EntryWriter {
       this.target.directory(rel);
       this.summary.directories += 1;
     } else if (info.type === 'symlink') {
-      this.target.symlink(rel, this.linkTargetOf(rel, info.linkTarget ?? ''));
+      const archived = info.linkTarget ?? '';
+      this.target.symlink(rel, this.options.linkTargetOf ? this.options.linkTargetOf(rel, archived) : archived);
       this.summary.symlinks += 1;
     } else {
       this.writeFile(rel, info, entry, fail);
@@ -134,11 +173,17 @@ class EntryWriter {
   }
 
   private writeFile(rel: string, info: TarEntryInfo, entry: ReadEntry | null, fail: (error: unknown) => void): void {
-    const mode = this.preserveModes ? (info.mode ?? 0o600) & 0o755 : 0o600;
+    const { fileMode, fileWritten, preserveModes } = this.options;
+    const mode = fileMode ? fileMode(rel) : preserveModes === true ? (info.mode ?? 0o600) & 0o755 : 0o600;
     const fd = this.target.createFile(rel, mode);
     this.summary.files += 1;
+    const hash = fileWritten ? createHash('sha256') : undefined;
+    const done = (written: number): void => {
+      if (fileWritten) fileWritten(rel, written, hash!.digest('hex'));
+    };
     if (info.size === 0 || entry === null) {
       fs.closeSync(fd);
+      done(0);
       return;
     }
     this.openFd = fd;
@@ -146,6 +191,7 @@ class EntryWriter {
     entry.on('data', (chunk: Buffer) => {
       try {
         writeAll(fd, chunk);
+        hash?.update(chunk);
         written += chunk.length;
       } catch (error) {
         fail(error);
@@ -155,6 +201,13 @@ class EntryWriter {
       this.close();
       this.summary.bytes += written;
       if (written !== info.size) fail(corruptTar(this.file, `entry ${JSON.stringify(info.name)} is truncated`));
+      else {
+        try {
+          done(written);
+        } catch (error) {
+          fail(error);
+        }
+      }
     });
   }
 }

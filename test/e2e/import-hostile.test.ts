@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipBytes, type RawZipEntry } from '../../fixtures/qwenpaw-zip.js';
-import { expectOk, freshQwenPaw, qwenPawSource, tarWithExtra, type QwenPawSource, type RawTarEntry } from '../helpers/archives.js';
+import { Header } from 'tar';
+import { expectOk, freshQwenPaw, qwenPawSource, tarBytes, tarWithExtra, type QwenPawSource, type RawTarEntry } from '../helpers/archives.js';
 import { exportSnapshot } from '../../src/engine/archive/export.js';
 import { importArchive } from '../../src/engine/archive/import.js';
 import { ClawbackError, exitCodeFor } from '../../src/errors.js';
@@ -35,6 +36,44 @@ interface HostileCase {
   exitCode: 5 | 6;
   message: RegExp;
   env?: Record<string, string>;
+}
+
+/** The archive's entries as raw bytes (a pax or long-name header kept with the entry it describes), and the tar they make again. */
+function tarPieces(tar: Buffer): { name: string; bytes: Buffer }[] {
+  const pieces: { name: string; bytes: Buffer }[] = [];
+  let start = 0;
+  let at = 0;
+  while (at + 512 <= tar.length && !tar.subarray(at, at + 512).every((b) => b === 0)) {
+    const header = new Header(tar, at);
+    at += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
+    if (header.type === 'ExtendedHeader' || header.type === 'NextFileHasLongPath') continue;
+    pieces.push({ name: header.path ?? '', bytes: tar.subarray(start, at) });
+    start = at;
+  }
+  return pieces;
+}
+
+function tarOf(pieces: { bytes: Buffer }[]): Buffer {
+  return Buffer.concat([...pieces.map((p) => p.bytes), Buffer.alloc(1024)]);
+}
+
+/** Two payload files swapped: each is listed, but not where the inventory lists it. */
+function payloadSwapped(): Buffer {
+  const pieces = tarPieces(exportedTar);
+  const files = pieces.flatMap((p, i) => (p.name.startsWith('payload/') && p.bytes.length > 512 ? [i] : []));
+  const [a, b] = [files[0]!, files[1]!];
+  [pieces[a], pieces[b]] = [pieces[b]!, pieces[a]!];
+  return tarOf(pieces);
+}
+
+/** The inventory that follows the manifest, cut to half its bytes. */
+function inventoryTruncated(): Buffer {
+  const pieces = tarPieces(exportedTar);
+  const at = pieces.findIndex((p) => p.name === 'rebuild-inventory.jsonl.gz');
+  const data = pieces[at]!.bytes.subarray(512, 512 + new Header(pieces[at]!.bytes, 0).size!);
+  const cut = tarBytes([{ path: 'rebuild-inventory.jsonl.gz', type: 'File', data: data.subarray(0, data.length >> 1) }]);
+  pieces[at] = { name: 'rebuild-inventory.jsonl.gz', bytes: cut.subarray(0, cut.length - 1024) };
+  return tarOf(pieces);
 }
 
 const CASES: HostileCase[] = [
@@ -79,6 +118,8 @@ const CASES: HostileCase[] = [
   { name: 'tar: duplicate entry', ext: 'tar', exitCode: 5, message: /duplicate/, archive: () => tarWithExtra(exportedTar, [{ path: 'payload/config.json', type: 'File', data: Buffer.from('{}') }]) },
   { name: 'tar: bad agent id', ext: 'tar', exitCode: 5, message: /invalid agent id/, archive: () => tarWithExtra(exportedTar, [{ path: 'payload/workspaces/a b/x', type: 'File', data: Buffer.from('x') }]) },
   { name: 'tar: a file the manifest does not list', ext: 'tar', exitCode: 6, message: /not listed in the manifest/, archive: () => tarWithExtra(exportedTar, [{ path: 'payload/extra.txt', type: 'File', data: Buffer.from('x') }]) },
+  { name: 'tar: the last payload entry left out', ext: 'tar', exitCode: 6, message: /1 entry is missing/, archive: () => tarOf(tarPieces(exportedTar).slice(0, -1)) },
+  { name: 'tar: its inventory truncated', ext: 'tar', exitCode: 6, message: /rebuild-inventory\.jsonl\.gz: is truncated/, archive: inventoryTruncated },
   {
     name: 'tar: a payload file altered',
     ext: 'tar',
@@ -148,5 +189,22 @@ describe('hostile archives are refused before anything is written', () => {
     fs.writeFileSync(file, exportedTar);
     await expectOk(clawback(target.home, ['victim', 'snapshot', 'import', file]));
     expect(bundleIds(target.home, 'victim', { scratch: true })).toEqual([source.timestamp]);
+  });
+
+  it('an export whose payload entries are in another order still imports, every file checked by its name', async () => {
+    const file = path.join(caseDir, 'swapped.tar');
+    fs.writeFileSync(file, payloadSwapped());
+    const swapped = freshQwenPaw(source.base, 'swapped');
+    const summary = await importArchive({ sandbox: 'swapped', file }, testDeps(swapped.home));
+    expect(bundleIds(swapped.home, 'swapped', { scratch: true })).toEqual([source.timestamp]);
+    const verified = await clawback(swapped.home, ['swapped', 'snapshot', 'verify', 'latest']);
+    expect(verified.exitCode, String(verified.stderr)).toBe(0);
+    // the same archive with one of the swapped files altered is still refused by its hash
+    const altered = payloadSwapped();
+    altered[altered.indexOf('"active_agent"') + 1] = 'A'.charCodeAt(0);
+    fs.writeFileSync(file, altered);
+    const again = await importArchive({ sandbox: 'swapped', file, overwrite: true }, testDeps(swapped.home)).then(() => undefined, (e: unknown) => e);
+    expect((again as Error).message).toMatch(/does not match its sha256/);
+    expect(summary.files).toBeGreaterThan(1);
   });
 });

@@ -8,7 +8,7 @@ import { Header } from 'tar';
 import yazl from 'yazl';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IntegrityError, RefusedError } from '../../src/errors.js';
-import { extractTar, readTarEntries, writeTar, type TarWriteEntry } from '../../src/formats/tar.js';
+import { extractTar, extractTarStreaming, readTarEntries, writeTar, type TarWriteEntry } from '../../src/formats/tar.js';
 import { extractZipEntries, listZip, writeZip, type ZipWriteEntry } from '../../src/formats/zip.js';
 
 let dir: string;
@@ -141,6 +141,37 @@ describe('tar', () => {
     expect(fs.readdirSync(dest)).toEqual(['run.sh']);
     expect(fs.statSync(path.join(dest, 'run.sh')).mode & 0o7777).toBe(0o755);
     expect(result.skipped).toBe(2);
+  });
+
+  it('extracts in one pass, hashing each file as it is written; what the hook throws refuses the archive', async () => {
+    const src = path.join(dir, 'src');
+    const files = makeTree(src);
+    const archive = path.join(dir, 'tree.tar.gz');
+    await writeTar(archive, tarEntries(src, files), { gzip: true });
+    const dest = path.join(dir, 'dest');
+    const hashed = new Map<string, string>();
+    const result = await extractTarStreaming(archive, dest, (name) => name, {
+      fileMode: (rel) => (rel === 'config.json' ? 0o444 : 0o600),
+      fileWritten: (rel, size, sha256) => {
+        expect(size).toBe(files[rel]!.length);
+        hashed.set(rel, sha256);
+      },
+    });
+    expect(result.files).toBe(Object.keys(files).length);
+    for (const [rel, content] of Object.entries(files)) {
+      expect(fs.readFileSync(path.join(dest, rel)).equals(content), rel).toBe(true);
+      expect(hashed.get(rel), rel).toBe(crypto.createHash('sha256').update(content).digest('hex'));
+    }
+    expect(fs.statSync(path.join(dest, 'config.json')).mode & 0o777).toBe(0o444);
+    const refused = extractTarStreaming(archive, path.join(dir, 'dest2'), (name) => name, {
+      fileWritten: (rel) => {
+        if (rel === 'big/large.bin') throw new IntegrityError('archive-mismatch', `${rel} is not the file expected`);
+      },
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'archive-mismatch' });
+    // entries are still checked by the guard, one at a time
+    await expect(extractTarStreaming(archive, path.join(dir, 'dest3'), () => '../escaped')).rejects.toBeInstanceOf(RefusedError);
+    expect(fs.existsSync(path.join(dir, 'escaped'))).toBe(false);
   });
 
   it('refuses a map that points outside the destination, before writing anything', async () => {

@@ -11,7 +11,7 @@ export interface Selected {
   dropped: SkippedEntry[];
 }
 
-const SECRETS_LEFT_OUT = 'secrets left out of the export (pass --include-secrets or --encrypt to keep them)';
+export const SECRETS_LEFT_OUT = 'secrets left out of the export (pass --include-secrets or --encrypt to keep them)';
 
 export function selectEntries(bundle: BundleManifest, dropModule: (module: string) => boolean): Selected {
   const entries: BundleEntry[] = [];
@@ -25,7 +25,11 @@ export function selectEntries(bundle: BundleManifest, dropModule: (module: strin
 
 /** What one format writes: the files it reads, what it leaves out, and the entry stream that reads them. */
 interface PlanCommon {
-  files: BundleEntry[];
+  /** The files the archive holds, and their bytes before compression. */
+  fileCount: number;
+  fileBytes: number;
+  /** Whether the snapshot holds secrets (files of a secrets module), and how many the archive leaves out. */
+  secrets: { has: boolean; dropped: number };
   leftOut: SkippedEntry[];
   warnings: string[];
   qwenpawId: string | null;

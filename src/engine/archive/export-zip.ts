@@ -62,7 +62,7 @@ function metaOf(bundle: BundleManifest, selected: Selected, layout: ZipLayout, t
 }
 
 /** QwenPaw's backup zip: meta.json, then the files in the layout QwenPaw restores from. */
-export function planZip(bundle: BundleManifest, selected: Selected, time: Date, request: ExportRequest, root: string): ArchivePlan {
+export function planZip(bundle: BundleManifest, selected: Selected, hasSecrets: boolean, time: Date, request: ExportRequest, root: string): ArchivePlan {
   const layout = layoutOf(selected);
   const meta = metaOf(bundle, selected, layout, time, request);
   const metaBytes = Buffer.from(serializeQwenPawMeta(meta), 'utf8');
@@ -70,7 +70,9 @@ export function planZip(bundle: BundleManifest, selected: Selected, time: Date, 
   const { files, symlinks } = layout;
   return {
     kind: 'zip',
-    files,
+    fileCount: files.length,
+    fileBytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0),
+    secrets: { has: hasSecrets, dropped: selected.dropped.length },
     leftOut: layout.leftOut,
     warnings: symlinks > 0 ? [`${symlinks} symlink(s) are not in the zip: QwenPaw backups hold regular files only`] : [],
     qwenpawId: meta.id,

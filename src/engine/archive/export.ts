@@ -4,15 +4,16 @@ import { asUserError, errnoCode, IntegrityError, NotFoundError, RefusedError, Us
 import { createEncryptStream } from '../../formats/envelope.js';
 import { writeTar } from '../../formats/tar.js';
 import { writeZip } from '../../formats/zip.js';
-import { assertContentChecksum, MANIFEST_FILE, type BundleManifest, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { assertContentChecksum, MANIFEST_FILE, type BundleHeader, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
-import { readBundleManifest, type BundleRecord } from '../../store/bundles.js';
+import { inlineInventory, type Inventory } from '../../store/inventory-reader.js';
+import { readBundleManifest, recordInventory, type BundleRecord } from '../../store/bundles.js';
 import { parseBundleTimestamp } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { findSnapshot } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
 import { loadAgentManifest } from '../sandbox/layout.js';
-import { CheckedReader, selectEntries, type ArchivePlan, type Selected } from './export-plan.js';
+import { CheckedReader, selectEntries, type ArchivePlan } from './export-plan.js';
 import { planTar } from './export-tar.js';
 import { planZip } from './export-zip.js';
 import type { ExportFormat, ExportRequest } from './types.js';
@@ -57,36 +58,34 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
     throw new UsageError('--encrypt applies to the tar and tar.gz formats', { hint: 'QwenPaw cannot read an encrypted zip; export as tar.gz to encrypt' });
   }
   const entry = getSandbox(deps.layout, request.sandbox);
-  const { record, bundle } = exportableSnapshot(request, deps);
-  const secrets = secretsOf(bundle, entry.agent, request.includeSecrets === true || encrypted);
+  const { record, header } = exportableSnapshot(request, deps);
+  const keep = request.includeSecrets === true || encrypted;
+  const modules = secretModulesOf(header, entry.agent);
+  const time = parseBundleTimestamp(header.timestamp) ?? deps.now();
+  const writer = request.format === 'qwenpaw-zip' ? zipPlan(record, modules, keep, time, request, entry.root) : planTar(header, tarInventory(record), keep, modules, time);
   const warnings: string[] = [];
-  if (secrets.has && secrets.keep && !encrypted) {
+  if (writer.secrets.has && keep && !encrypted) {
     warnings.push('the export holds secrets (API keys, credentials) unencrypted; keep the file safe, or export with --encrypt');
   }
-  const time = parseBundleTimestamp(bundle.timestamp) ?? deps.now();
-  const writer =
-    request.format === 'qwenpaw-zip'
-      ? planZip(bundle, secrets.selected, time, request, entry.root)
-      : planTar(bundle, secrets.selected, secrets.keep, secrets.modules, time);
   const output = writer.output ?? request.output;
   if (output === undefined) throw new UsageError('no output file', { hint: 'pass -o FILE' });
   prepareOutput(output, request.force === true, writer.output !== undefined);
-  const bytes = writer.files.reduce((sum, e) => sum + (e.size ?? 0), 0);
-  deps.events.phase?.('export', { files: writer.files.length, bytes });
+  const bytes = writer.fileBytes;
+  deps.events.phase?.('export', { files: writer.fileCount, bytes });
   const entries = await writeArchive(writer, output, request, record, deps);
   // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
   for (const warning of [...warnings, ...writer.warnings]) deps.events.warning?.(warning);
   return {
     sandbox: request.sandbox,
-    bundle: { timestamp: bundle.timestamp, name: bundle.name, version: record.version ?? null },
+    bundle: { timestamp: header.timestamp, name: header.name, version: record.version ?? null },
     output,
     format: request.format,
     encrypted,
     entries,
-    files: writer.files.length,
+    files: writer.fileCount,
     bytes,
     archiveBytes: fs.statSync(output).size,
-    secrets: !secrets.has ? 'none' : secrets.selected.dropped.length > 0 ? 'left-out' : 'included',
+    secrets: !writer.secrets.has ? 'none' : writer.secrets.dropped > 0 ? 'left-out' : 'included',
     leftOut: writer.leftOut.slice(0, LISTED),
     leftOutCount: writer.leftOut.length,
     qwenpawId: writer.qwenpawId,
@@ -95,34 +94,49 @@ export async function exportSnapshot(request: ExportRequest, deps: EngineDeps): 
   };
 }
 
-/** The selected snapshot and its manifest, if it is complete, its inventory intact, and of a kind the format can hold. */
-function exportableSnapshot(request: ExportRequest, deps: EngineDeps): { record: BundleRecord; bundle: BundleManifest } {
+/**
+ * The selected snapshot, if it is complete and of a kind the format can hold, and its header; its
+ * inventory is read (and checked) by the plan, before anything is written.
+ */
+function exportableSnapshot(request: ExportRequest, deps: EngineDeps): { record: BundleRecord; header: BundleHeader } {
   const record = findSnapshot(request.sandbox, request.selector, deps);
   if (record.state !== 'complete') {
     throw new IntegrityError('bundle-incomplete', `${record.dir} is ${record.state}; only complete snapshots can be exported`, {
       hint: record.problem?.message ?? 'choose another snapshot (`snapshot list`)',
     });
   }
-  const bundle = record.manifest ?? readBundleManifest(record.dir);
-  assertContentChecksum(bundle, path.join(record.dir, MANIFEST_FILE));
-  if (request.format === 'qwenpaw-zip' && bundle.agentType !== 'qwenpaw') {
-    throw new RefusedError('not-qwenpaw', `snapshot ${bundle.timestamp} is of a ${bundle.agentType} home; only QwenPaw snapshots can be exported as a QwenPaw zip`, {
+  const header: BundleHeader = record.header ?? readBundleManifest(record.dir);
+  if (request.format === 'qwenpaw-zip' && header.agentType !== 'qwenpaw') {
+    throw new RefusedError('not-qwenpaw', `snapshot ${header.timestamp} is of a ${header.agentType} home; only QwenPaw snapshots can be exported as a QwenPaw zip`, {
       hint: 'use --format tar.gz',
     });
   }
-  return { record, bundle };
+  return { record, header };
 }
 
-/** Which modules hold secrets, whether the snapshot has any, and the entries kept when `keep` is false. */
-function secretsOf(bundle: BundleManifest, agent: string, keep: boolean): { modules: Set<string>; has: boolean; keep: boolean; selected: Selected } {
+/** The modules that hold secrets: the agent's, and a mount of the secrets module. */
+function secretModulesOf(header: BundleHeader, agent: string): Set<string> {
   const modules = new Set(loadAgentManifest(agent).modules.filter((m) => m.secret).map((m) => m.name));
-  for (const mount of bundle.mounts) if (mount.module === 'secrets') modules.add('secrets');
-  return {
-    modules,
-    has: bundle.entries.some((e) => e.type !== 'dir' && modules.has(e.module)),
-    keep,
-    selected: selectEntries(bundle, (module) => !keep && modules.has(module)),
-  };
+  for (const mount of header.mounts) if (mount.module === 'secrets') modules.add('secrets');
+  return modules;
+}
+
+/**
+ * The inventory a tar is written from, in path order (the order of its payload, which import
+ * follows): a clawback bundle's as stored; a NemoClaw bundle's, synthesised from its files, sorted.
+ */
+function tarInventory(record: BundleRecord): Inventory {
+  if (record.legacy === undefined) return recordInventory(record);
+  const manifest = record.manifest ?? readBundleManifest(record.dir);
+  return inlineInventory([...manifest.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), manifest.skipped);
+}
+
+/** A QwenPaw zip is laid out from the whole manifest (QwenPaw homes are small): read, checked, and the secrets left out unless kept. */
+function zipPlan(record: BundleRecord, modules: Set<string>, keep: boolean, time: Date, request: ExportRequest, root: string): ArchivePlan {
+  const bundle = record.manifest ?? readBundleManifest(record.dir);
+  assertContentChecksum(bundle, path.join(record.dir, MANIFEST_FILE));
+  const hasSecrets = bundle.entries.some((e) => e.type !== 'dir' && modules.has(e.module));
+  return planZip(bundle, selectEntries(bundle, (module) => !keep && modules.has(module)), hasSecrets, time, request, root);
 }
 
 /** Streams the plan's entries into the output; returns how many were written. */
@@ -133,8 +147,9 @@ async function writeArchive(writer: ArchivePlan, output: string, request: Export
     const through = request.passphrase !== undefined ? await createEncryptStream(request.passphrase, request.encryptOptions) : undefined;
     return (await writeTar(output, writer.entries(reader), { gzip: request.format === 'tar.gz', ...(through ? { through } : {}) })).entries;
   } catch (error) {
-    // A missing payload file (raw ENOENT from a writer, or the checked read's payload-missing) because the bundle went.
-    if ((errnoCode(error) === 'ENOENT' || (error instanceof IntegrityError && error.code === 'payload-missing')) && !fs.existsSync(record.dir)) {
+    // A missing payload file (raw ENOENT from a writer, the checked read's payload-missing, or the inventory's second read) because the bundle went.
+    const missing = error instanceof IntegrityError && (error.code === 'payload-missing' || error.code === 'inventory-damaged');
+    if ((errnoCode(error) === 'ENOENT' || missing) && !fs.existsSync(record.dir)) {
       throw new NotFoundError('bundle-not-found', `snapshot ${record.timestamp} was deleted while it was being exported`, { cause: error });
     }
     // The writers remove their temp file on failure: nothing is left at the output.

@@ -7,7 +7,7 @@ import { listBundles } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { getSandbox } from '../../store/registry.js';
 import { validateLabel } from '../bundle/label.js';
-import { publishManifest } from '../bundle/publish.js';
+import { publishBundle, publishManifest } from '../bundle/publish.js';
 import { removeBundles } from '../bundle/remove.js';
 import { IMPORT_SCRATCH_PREFIX } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
@@ -46,9 +46,10 @@ export interface ImportSummary {
  * Imports an archive as a new bundle of a sandbox: clawback's tar or tar.gz
  * (encrypted or not) or a QwenPaw backup zip. An encrypted file is decrypted
  * and authenticated whole before anything is read from it; every entry passes
- * the hostile-archive guard and the containment join before anything is
- * extracted; extraction goes to `<timestamp>.partial/`, every file is checked
- * (or hashed, for a zip), and the bundle is published like a snapshot.
+ * the hostile-archive guard and the containment join before it is extracted
+ * (a zip's, before any is); extraction goes to `<timestamp>.partial/`, removed
+ * on any refusal; every file is checked (or hashed, for a zip), and the bundle
+ * is published like a snapshot.
  */
 export async function importArchive(request: ImportRequest, deps: EngineDeps): Promise<ImportSummary> {
   const started = deps.clock();
@@ -87,7 +88,8 @@ async function stageAndPublish(archive: string, target: Omit<ImportContext, 'pla
   const context: ImportContext = { ...target, plan: (key, id, suggested, time) => (planned = planImport(request, records, sandboxDir, key, id, suggested, time)) };
   try {
     const staged = await stageByKind(archive, context);
-    publishManifest(staged.plan.partialDir, staged.manifest, deps, 'import');
+    if ('manifest' in staged) publishManifest(staged.plan.partialDir, staged.manifest, deps, 'import');
+    else publishBundle(staged.plan.partialDir, staged.header, staged.inventory, deps, 'import');
     if (staged.plan.replaces.length > 0) removeBundles(sandboxDir, staged.plan.replaces, deps);
     return staged;
   } catch (error) {
@@ -104,7 +106,8 @@ function stageByKind(archive: string, context: ImportContext): Promise<StagedImp
 }
 
 function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: boolean, sandboxDir: string, durationMs: number, deps: EngineDeps): ImportSummary {
-  const { manifest, plan } = staged;
+  const { plan } = staged;
+  const { totals, origin } = 'manifest' in staged ? staged.manifest : { totals: staged.inventory.totals, origin: staged.header.origin };
   // Warnings reach the user through deps.events.warning; the summary keeps them for --json.
   for (const warning of staged.warnings) deps.events.warning?.(warning);
   return {
@@ -115,11 +118,11 @@ function summaryOf(staged: StagedImport, request: ImportRequest, encrypted: bool
     timestamp: plan.timestamp,
     name: plan.label,
     dir: path.join(sandboxDir, plan.timestamp),
-    files: manifest.totals.files,
-    bytes: manifest.totals.bytes,
+    files: totals.files,
+    bytes: totals.bytes,
     databases: staged.databases,
     replaced: plan.replaces.map((r) => r.timestamp),
-    origin: manifest.origin ?? {},
+    origin: origin ?? {},
     skipped: staged.skipped,
     warnings: staged.warnings,
     durationMs,

@@ -1,7 +1,8 @@
 import type { EncryptOptions } from '../../formats/envelope.js';
 import type { ArchiveLimits } from '../../formats/archive-guard.js';
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import type { BundleManifest } from '../../manifest/bundle-manifest.js';
+import type { BundleHeader, BundleManifest } from '../../manifest/bundle-manifest.js';
+import type { InventorySummary } from '../../store/inventory-writer.js';
 import type { BundleRecord } from '../../store/bundles.js';
 import type { SandboxEntry } from '../../store/registry.js';
 import type { EngineDeps } from '../deps.js';
@@ -64,13 +65,15 @@ export interface ImportContext {
   plan(originKey: OriginKey, id: string, suggestedLabel: string | null, time: Date): ImportPlan;
 }
 
-export interface StagedImport {
+/** What a stager publishes: a whole manifest (its inventory written at publish), or a header whose inventory it already wrote into the partial bundle. */
+export type StagedContent = { manifest: BundleManifest } | { header: BundleHeader; inventory: InventorySummary };
+
+export type StagedImport = StagedContent & {
   plan: ImportPlan;
-  manifest: BundleManifest;
   format: ImportFormat;
   databases: string[];
   skipped: number;
   warnings: string[];
-}
+};
 
 export type OriginKey = 'qwenpawId' | 'clawbackId';
