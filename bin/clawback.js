@@ -54,9 +54,9 @@ function answerRootHelp(args) {
 const args = process.argv.slice(2);
 if (!answerRootHelp(args)) {
   (async () => {
-    // --version needs neither commander nor any command (src/cli/fast-path.ts).
-    const { fastPath } = await import('../dist/src/cli/fast-path.js');
-    if (await fastPath(args)) return;
+    // --version needs neither commander nor any command (src/cli/fast-path.ts); anything else loads only main.
+    const version = args.length === 1 && (args[0] === '-v' || args[0] === '--version');
+    if (version && (await (await import('../dist/src/cli/fast-path.js')).fastPath(args))) return;
     const { run } = await import('../dist/src/cli/main.js');
     await run();
   })();
