@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clawback, json } from '../helpers/cli.js';
 import { sandboxDir } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
+import { Writable } from 'node:stream';
+import type { CliIo } from '../../src/cli/context.js';
+import { main } from '../../src/cli/main.js';
 import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 interface ListDoc {
@@ -49,6 +52,31 @@ function editInPlace(file: string, from: string, to: string): void {
   expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
 }
 
+/** One invocation in this process: what it prints and its exit code, parsed by commander or not. */
+async function invoke(args: string[], commander: 'always' | undefined): Promise<{ stdout: string; stderr: string; code: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (into: string[]): Writable =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        into.push(chunk.toString());
+        done();
+      },
+    });
+  const io: CliIo = {
+    stdout: sink(out),
+    stderr: sink(err),
+    stdinIsTTY: false,
+    stderrIsTTY: false,
+    env: { NO_COLOR: '1', CLAWBACK_HOME: fx.home },
+    cwd: '/',
+    homedir: '/nonexistent',
+    prompt: async () => '',
+  };
+  const code = await main(args, io, commander === undefined ? {} : { commander });
+  return { stdout: out.join(''), stderr: err.join(''), code };
+}
+
 beforeAll(async () => {
   fx = lifecycleFixture('clawback-list-cache-');
   const deps = testDeps(fx.home);
@@ -66,8 +94,9 @@ describe('snapshot list through its per-sandbox caches', () => {
     expect(fs.existsSync(path.join(cacheDir(), 'summary.json'))).toBe(true);
     // What the cache says is what list shows: a header planted in it for an unchanged manifest is believed.
     const file = path.join(cacheDir(), 'headers.json');
-    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as { bundles: Record<string, { header: { name: string | null } }> };
-    cached.bundles[ids[0]!]!.header.name = 'planted';
+    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as { values: unknown[]; bundles: Record<string, Array<string | number>> };
+    const row = cached.bundles[ids[0]!]!;
+    row[row.indexOf('name') + 1] = cached.values.push('planted') - 1;
     fs.writeFileSync(file, JSON.stringify(cached));
     expect((await list()).snapshots.map((s) => s.name)).toEqual(['planted', null, null]);
     fs.rmSync(file);
@@ -94,5 +123,23 @@ describe('snapshot list through its per-sandbox caches', () => {
     const damaged = await warmEqualsCold();
     expect(damaged.snapshots.map((s) => s.state)).toEqual(['complete', 'corrupt', 'complete']);
     expect(damaged.diskUsage.uncounted).toEqual([ids[2]]);
+  });
+
+  it('a plain list, answered without commander, prints what commander parsing the same args prints', async () => {
+    const cases = [
+      [SB, 'snapshot', 'list'],
+      [SB, 'snapshot', 'list', '--json'],
+      [SB, 'snapshot', 'list', '--wide', '--exact'],
+      [SB, 'snapshot', 'list', '--json', '--exact', '--verbose'],
+      [SB, 'snapshot', 'list', '-q'],
+      [SB, 'snapshot', 'list', '--quiet', '--json'],
+      ['nosuch', 'snapshot', 'list'],
+      ['nosuch', 'snapshot', 'list', '--json'],
+    ];
+    for (const args of cases) {
+      const plain = await invoke(args, undefined);
+      expect([args, plain]).toEqual([args, await invoke(args, 'always')]);
+    }
+    expect((await invoke([SB, 'snapshot', 'list', '--json'], undefined)).stdout).toContain('"corrupt"');
   });
 });
