@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { Act, CliContext, GlobalOptions } from '../context.js';
 import { emit } from '../output.js';
-import { resticFor } from './repo-access.js';
 
 async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promise<void> {
+  const { resticFor } = await import('./repo-access.js');
   const { listRemoteBundles } = await import('../../engine/offsite/remote.js');
   const { sandboxRecords } = await import('../../engine/bundle/find.js');
   const localTimestamps = new Set(sandboxRecords(sandbox, ctx.deps).filter((r) => r.state === 'complete').map((r) => r.timestamp));
