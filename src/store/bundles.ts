@@ -122,7 +122,7 @@ interface HeaderRead {
 }
 
 function readBundleHeader(dir: string, legacy: LegacyReader | undefined): HeaderRead {
-  const file = path.join(dir, MANIFEST_FILE);
+  const file = childPath(dir, MANIFEST_FILE);
   const fd = fs.openSync(file, 'r');
   let text: string;
   let identity: string;
@@ -146,7 +146,7 @@ function readBundleHeader(dir: string, legacy: LegacyReader | undefined): Header
 
 /** A bundle's header: from the cache while its manifest is the file it was read from, else read (and cached when it is clawback's). */
 function headerOf(dir: string, id: string, legacy: LegacyReader | undefined, cache: HeaderCache): HeaderRead {
-  const stat = fs.statSync(path.join(dir, MANIFEST_FILE), { throwIfNoEntry: false });
+  const stat = fs.statSync(childPath(dir, MANIFEST_FILE), { throwIfNoEntry: false });
   if (stat !== undefined) {
     const identity = fileIdentity(stat);
     const header = cache.lookup(id, identity);
@@ -183,15 +183,24 @@ function makeRecord(fields: Omit<BundleRecord, 'manifest'>, legacy: LegacyReader
   }) as BundleRecord;
 }
 
+/**
+ * path.join(dir, name) for a normalised dir and a name readdir gave (or a constant one): neither has a
+ * slash nor is `.` or `..`, so there is nothing to normalise (1,500 joins were ~10 ms of a list of 500).
+ */
+function childPath(dir: string, name: string): string {
+  return dir === '.' || dir.endsWith('/') ? path.join(dir, name) : `${dir}/${name}`;
+}
+
 export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRecord[] {
   const records: BundleRecord[] = [];
   const sandbox = path.basename(sandboxDir);
+  const root = path.normalize(sandboxDir);
   const cache = HeaderCache.open(sandboxDir);
   // The entries' types come with the names (no lstat per bundle; node lstats a name whose type the filesystem does not give).
   for (const entry of direntsIn(sandboxDir)) {
     const name = entry.name;
     if (name.startsWith('.') || !entry.isDirectory()) continue;
-    const dir = path.join(sandboxDir, name);
+    const dir = childPath(root, name);
     const partial = name.endsWith(PARTIAL_SUFFIX);
     const timestamp = partial ? name.slice(0, -PARTIAL_SUFFIX.length) : name;
     const fields: Omit<BundleRecord, 'manifest'> = {
@@ -203,7 +212,7 @@ export function listBundles(sandboxDir: string, legacy?: LegacyReader): BundleRe
       state: partial ? 'partial' : 'complete',
       version: undefined,
       header: undefined,
-      payloadDir: bundlePayloadDir(dir),
+      payloadDir: childPath(dir, PAYLOAD_DIR),
       legacy: undefined,
       problem: undefined,
     };
