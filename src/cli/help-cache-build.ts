@@ -36,7 +36,10 @@ export async function renderLive(args: string[], columns?: number): Promise<{ st
   return { stdout: out.text(), stderr: err.text(), code };
 }
 
-/** The module `npm run build` writes next to fast-path.js: the root help as the live program renders it. */
+/**
+ * The module `npm run build` writes next to fast-path.js: the root help as the live program renders it.
+ * The launcher (bin/clawback.js, CommonJS) reads it as text: the JSON string after `\nexport const ROOT_HELP = `.
+ */
 export function helpCacheSource(help: string): string {
   return `// Written by \`npm run build\` (src/cli/help-cache-build.ts): \`clawback --help\` at 80 columns. Do not edit.\nexport const ROOT_HELP = ${JSON.stringify(help)};\n`;
 }
@@ -46,7 +49,7 @@ export async function writeHelpCache(): Promise<string> {
   const { stdout, code } = await renderLive(['--help']);
   if (code !== 0 || stdout === '') throw new Error(`clawback --help exited ${code} with ${stdout.length} characters: no help cache written`);
   const file = fileURLToPath(new URL(`./${HELP_CACHE_MODULE}`, import.meta.url));
-  // Written after the rest of the build, so its mtime says it is current (fast-path.ts trusts no older cache).
+  // Written after the rest of the build, so its mtime says it is current (the launcher trusts no older cache).
   fs.writeFileSync(`${file}.tmp`, helpCacheSource(stdout));
   fs.renameSync(`${file}.tmp`, file);
   return file;

@@ -4,22 +4,46 @@ import type { CliIo } from './context.js';
 import { defaultIo } from './io.js';
 import { reportError } from './output.js';
 import { colorAllowed } from './progress.js';
-import { buildProgram, isCommanderError, type ProgramState } from './program.js';
+import type { ProgramState } from './run-action.js';
 import { toolVersion } from './version.js';
 
 const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 
-/** Runs one clawback invocation and returns its exit code. Only this layer knows about process. */
-export async function main(args: string[], io: CliIo): Promise<number> {
+/**
+ * A command answered without building the commander program (commander and the program's modules
+ * are a good part of a short command's start-up): a plain local `<name> snapshot list`
+ * (commands/snapshot-list.ts plainList), exactly as its commander action runs it. undefined: commander parses.
+ */
+async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+  if (argv[0] !== 'snapshot-list') return undefined;
+  const { plainList, listLocal } = await import('./commands/snapshot-list.js');
+  const plain = plainList(argv);
+  if (plain === undefined) return undefined;
+  const { runAction } = await import('./run-action.js');
+  return () => runAction(plain.globals, io, state, toolVersion(), (ctx) => listLocal(ctx, plain.sandbox, plain.exact), []);
+}
+
+/**
+ * Runs one clawback invocation and returns its exit code. Only this layer knows about process.
+ * `commander: 'always'` (tests) parses every command with commander, as a command without a fast path is.
+ */
+export async function main(args: string[], io: CliIo, options: { commander?: 'always' } = {}): Promise<number> {
   const state: ProgramState = { exitCode: ExitCode.ok, json: args.includes('--json') };
   const argv = rewriteArgv(args);
+  let program: typeof import('./program.js') | undefined;
   try {
-    const program = await buildProgram(io, state, toolVersion(), main, argv);
-    await program.parseAsync(argv, { from: 'user' });
+    const fast = options.commander === 'always' ? undefined : await withoutCommander(argv, io, state);
+    if (fast !== undefined) {
+      await fast();
+      return state.exitCode;
+    }
+    program = await import('./program.js');
+    const built = await program.buildProgram(io, state, toolVersion(), main, argv);
+    await built.parseAsync(argv, { from: 'user' });
     return state.exitCode;
   } catch (error) {
     // Help and --version were printed; every parse error arrives here as a UsageError.
-    if (isCommanderError(error)) return ExitCode.ok;
+    if (program?.isCommanderError(error)) return ExitCode.ok;
     const colorOk = colorAllowed(io) && !state.json;
     const red = (s: string): string => (colorOk ? `\u001b[31m${s}\u001b[39m` : s);
     return reportError(error, io, state.json, red);

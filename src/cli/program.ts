@@ -1,15 +1,12 @@
-import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { commandWord } from './argv.js';
 import { registerCommands } from './commands/index.js';
 import type { Act, CliIo, CliRunner, GlobalOptions } from './context.js';
 import { EXIT_CODES_HELP, commandLine, grammarHelp, snapshotVerbs, userWords } from './help.js';
 import { HELP_CODES, parseError } from './parse-errors.js';
+import { runAction, type ProgramState } from './run-action.js';
 
-export interface ProgramState {
-  exitCode: number;
-  json: boolean;
-}
+export type { ProgramState } from './run-action.js';
 
 /** Every command (and subcommand) of the program, depth first. */
 function allCommands(command: Command): Command[] {
@@ -52,20 +49,7 @@ export async function buildProgram(io: CliIo, state: ProgramState, version: stri
     .option('--verbose', 'list each file copied or linked (create) or restored, one per line on stderr')
     .addOption(new Option('--wait <seconds>', 'wait this long for a busy sandbox lock (default: fail at once, exit 7)'));
 
-  const act: Act = (fn) => async (...args) => {
-    const globals = program.opts<GlobalOptions>();
-    state.json = globals.json === true;
-    const { buildContext } = await import('./context.js');
-    const ctx = buildContext(globals, io, version);
-    // Every command first finishes or rolls back a restore or rebuild that was interrupted (README "Restore").
-    if (fs.existsSync(ctx.deps.layout.journals)) {
-      const { recoverInterruptedWork } = await import('../engine/recovery.js');
-      await recoverInterruptedWork(ctx.deps);
-    }
-    // Stopped on every path, so an error (a rolled-back restore's exit 130) leaves the terminal as it was.
-    const code = await fn(ctx, ...args).finally(() => ctx.progress.stop());
-    if (typeof code === 'number') state.exitCode = code;
-  };
+  const act: Act = (fn) => (...args) => runAction(program.opts<GlobalOptions>(), io, state, version, fn, args);
   await registerCommands(program, act, runCli, version, commandWord(args));
   program.addHelpText('after', grammarHelp(program) + '\n' + EXIT_CODES_HELP);
   for (const command of allCommands(program)) configureCommand(command, program, io);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { Act, CliContext } from '../context.js';
+import type { Act, CliContext, GlobalOptions } from '../context.js';
 import { emit } from '../output.js';
-import { resticFor } from './repo-access.js';
 
 async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promise<void> {
+  const { resticFor } = await import('./repo-access.js');
   const { listRemoteBundles } = await import('../../engine/offsite/remote.js');
   const { sandboxRecords } = await import('../../engine/bundle/find.js');
   const localTimestamps = new Set(sandboxRecords(sandbox, ctx.deps).filter((r) => r.state === 'complete').map((r) => r.timestamp));
@@ -11,6 +11,44 @@ async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promi
   const list = { sandbox, repo, bundles, localTimestamps };
   const presentRemote = await import('../present/snapshot-list-repo.js');
   emit(ctx, presentRemote.json(list), (view) => presentRemote.text(list, view));
+}
+
+/** The local list: each bundle with the bytes only it holds, and the real disk use (also main's plain list, plainList). */
+export async function listLocal(ctx: CliContext, sandbox: string, exact: boolean): Promise<void> {
+  // Both module graphs load at once, not one after the other.
+  const [present, { listSnapshotsWithSpace }] = await Promise.all([import('../present/snapshot-list.js'), import('../../engine/inspect/list.js')]);
+  const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact });
+  const result = { sandbox, snapshots, diskUsage };
+  emit(ctx, present.json(result), (view) => present.text(result, view));
+}
+
+/** The flags a plain list may carry, and what each sets: global options, and the list's own --exact. */
+const PLAIN_FLAGS: ReadonlyMap<string, 'json' | 'quiet' | 'wide' | 'verbose' | 'exact'> = new Map([
+  ['--json', 'json'],
+  ['-q', 'quiet'],
+  ['--quiet', 'quiet'],
+  ['--wide', 'wide'],
+  ['--verbose', 'verbose'],
+  ['--exact', 'exact'],
+]);
+
+/**
+ * A plain local list (`<name> snapshot list` with only flags that take no value, each once, after
+ * the name), which main runs without building the commander program: what commander would parse
+ * from these args, or undefined for anything else (help, --home, --repo, an unknown option...).
+ */
+export function plainList(argv: readonly string[]): { sandbox: string; globals: GlobalOptions; exact: boolean } | undefined {
+  const [word, sandbox, ...flags] = argv;
+  if (word !== 'snapshot-list' || sandbox === undefined || sandbox.startsWith('-')) return undefined;
+  const globals: GlobalOptions = {};
+  let exact = false;
+  for (const flag of flags) {
+    const key = PLAIN_FLAGS.get(flag);
+    if (key === undefined || (key === 'exact' ? exact : globals[key] !== undefined)) return undefined;
+    if (key === 'exact') exact = true;
+    else globals[key] = true;
+  }
+  return { sandbox, globals, exact };
 }
 
 export function registerSnapshotList(program: Command, act: Act): void {
@@ -22,11 +60,7 @@ export function registerSnapshotList(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, flags: { exact?: boolean; repo?: string }) => {
         if (flags.repo !== undefined) return listRemote(ctx, sandbox, flags.repo);
-        // Both module graphs load at once, not one after the other.
-        const [present, { listSnapshotsWithSpace }] = await Promise.all([import('../present/snapshot-list.js'), import('../../engine/inspect/list.js')]);
-        const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact: flags.exact === true });
-        const result = { sandbox, snapshots, diskUsage };
-        emit(ctx, present.json(result), (view) => present.text(result, view));
+        return listLocal(ctx, sandbox, flags.exact === true);
       }),
     );
 }

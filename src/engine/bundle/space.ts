@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import { fsPath, readDirents, type NamedDirent } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
+import { isRecord } from '../../records.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { tempSibling } from '../../store/atomic.js';
 import { openInventory, type BundleRecord } from '../../store/bundles.js';
+import { HEADERS_CACHE_FILE, LIST_CACHE_DIR } from '../../store/header-cache.js';
 import { walkNemoClawBundle } from './nemoclaw.js';
 import { capturedIdentity } from './source-identity.js';
 
@@ -24,10 +26,11 @@ export interface SpaceUsage {
   uncounted: string[];
 }
 
-const CACHE_DIR = '.space-cache';
+/** The last result of spaceFromManifests, beside the digests, with the records it is for. */
+const SUMMARY_FILE = 'summary.json';
 
 export function spaceCacheDir(sandboxDir: string): string {
-  return path.join(sandboxDir, CACHE_DIR);
+  return path.join(sandboxDir, LIST_CACHE_DIR);
 }
 
 /** Drop the cached digests of bundles that are gone; a leftover would only cost disk, never a wrong number. */
@@ -40,6 +43,7 @@ export function forgetStaleDigests(sandboxDir: string): void {
     return;
   }
   for (const name of names) {
+    if (name === SUMMARY_FILE || name === HEADERS_CACHE_FILE) continue;
     const id = name.slice(0, name.indexOf('.bin'));
     if (!fs.existsSync(path.join(sandboxDir, id))) fs.rmSync(path.join(cacheDir, name), { force: true });
   }
@@ -58,9 +62,22 @@ export function forgetStaleDigests(sandboxDir: string): void {
  * Parsing 500 inventories costs over a second, so each bundle's inventory is reduced
  * once to a digest (path hash, identity hash, size per file) cached in `cacheDir`;
  * bundles never change once published, so the digest stays valid for as long as the
- * manifest file is the same one.
+ * manifest file is the same one. The result itself is kept too (SUMMARY_FILE), for as long as
+ * the records are the same bundles with the same manifests (a list of 500 bundles then reads one
+ * small file instead of 500 digests).
  */
 export function spaceFromManifests(records: readonly BundleRecord[], cacheDir: string): SpaceUsage {
+  const key = summaryKey(records);
+  const cached = key === undefined ? undefined : readSummary(cacheDir, key);
+  if (cached !== undefined) return cached;
+  const space = chainDigests(records, cacheDir);
+  // Only a result every complete bundle counted in: a damaged inventory is tried again next time, as its digest is.
+  const complete = records.filter((r) => r.state === 'complete').map((r) => r.id);
+  if (key !== undefined && !complete.some((id) => space.uncounted.includes(id))) writeSummary(cacheDir, key, space);
+  return space;
+}
+
+function chainDigests(records: readonly BundleRecord[], cacheDir: string): SpaceUsage {
   const uncounted: string[] = [];
   const groupSize: number[] = [];
   const groupOwner: string[] = [];
@@ -141,6 +158,54 @@ export function spaceFromInodes(records: readonly BundleRecord[]): SpaceUsage {
     if (!holding.shared) uniqueBytes.set(holding.owner, (uniqueBytes.get(holding.owner) ?? 0) + holding.size);
   }
   return { uniqueBytes, bytes, files: byInode.size, method: 'inodes', uncounted: [] };
+}
+
+/**
+ * What the result depends on: each record's id, state and manifest file (store/header-cache.ts
+ * fileIdentity), and how digests are made. undefined with a NemoClaw bundle, which is counted from its files.
+ */
+function summaryKey(records: readonly BundleRecord[]): string | undefined {
+  let key = `digest v${DIGEST_VERSION}`;
+  for (const record of records) {
+    if (record.legacy !== undefined) return undefined;
+    key += `\n${record.id} ${record.state} ${record.manifestIdentity ?? '-'}`;
+  }
+  return key;
+}
+
+interface Summary {
+  key: string;
+  uniqueBytes: Array<[string, number]>;
+  bytes: number;
+  files: number;
+  uncounted: string[];
+}
+
+function readSummary(cacheDir: string, key: string): SpaceUsage | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(path.join(cacheDir, SUMMARY_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(parsed)) return undefined;
+  const raw = parsed as Partial<Summary>;
+  if (raw.key !== key || !Array.isArray(raw.uniqueBytes) || typeof raw.bytes !== 'number' || typeof raw.files !== 'number' || !Array.isArray(raw.uncounted)) return undefined;
+  return { uniqueBytes: new Map(raw.uniqueBytes), bytes: raw.bytes, files: raw.files, method: 'manifests', uncounted: raw.uncounted };
+}
+
+/** A cache, as the digests are: written by rename without fsync; a failure to write it is ignored. */
+function writeSummary(cacheDir: string, key: string, space: SpaceUsage): void {
+  const file = path.join(cacheDir, SUMMARY_FILE);
+  const summary: Summary = { key, uniqueBytes: [...space.uniqueBytes], bytes: space.bytes, files: space.files, uncounted: space.uncounted };
+  const temp = tempSibling(file);
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(temp, JSON.stringify(summary), { mode: 0o600 });
+    fs.renameSync(temp, file);
+  } catch {
+    fs.rmSync(temp, { force: true });
+  }
 }
 
 /** One bundle's files sorted by path hash: each file's link identity hash (0: never linked) and size. */
