@@ -81,7 +81,8 @@ describe('space accounting from the manifests', () => {
     const second = await snapshot(deps, SB);
     const expected = usage('manifests');
     const cache = spaceCacheDir(sandboxDir(fx.home, SB));
-    expect(fs.readdirSync(cache).sort()).toEqual([`${first}.bin`, `${second}.bin`]);
+    // One digest per bundle, beside the list caches of headers and of the space result (store/header-cache.ts).
+    expect(fs.readdirSync(cache).sort()).toEqual([`${first}.bin`, `${second}.bin`, 'headers.json', 'summary.json']);
 
     // What create can cache right after publishing is the same digest list computes.
     const computed = fs.readFileSync(path.join(cache, `${second}.bin`));
@@ -90,6 +91,9 @@ describe('space accounting from the manifests', () => {
     expect(fs.readFileSync(path.join(cache, `${second}.bin`)).equals(computed)).toBe(true);
 
     fs.writeFileSync(path.join(cache, `${first}.bin`), 'garbage');
+    // The space result cached while no manifest changed needs no digest; once that is garbled too, the digest is computed again.
+    expect(usage('manifests')).toEqual(expected);
+    fs.writeFileSync(path.join(cache, 'summary.json'), '{"garbled');
     expect(usage('manifests')).toEqual(expected);
     expect(fs.statSync(path.join(cache, `${first}.bin`)).size).toBeGreaterThan(48);
 
