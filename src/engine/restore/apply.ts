@@ -43,6 +43,9 @@ interface LiveChecks {
   hashing: LiveHashing;
 }
 
+/** Bundle bytes the main thread stages while the live files are hashed, below which they are hashed here after staging. */
+const OVERLAP_MIN_BYTES = 32 * 1024 * 1024;
+
 function startLiveChecks(plan: RestorePlan): LiveChecks {
   const items = restoreItems(plan.units);
   const candidates = items.filter((i): i is RestoreItem & { linkCandidate: string } => i.linkCandidate !== undefined);
@@ -51,7 +54,10 @@ function startLiveChecks(plan: RestorePlan): LiveChecks {
   const jobs = new HashJobList();
   for (const i of candidates) jobs.add({ path: i.linkCandidate, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '', live: { mode: i.mode, mtimeMs: i.entry.mtimeMs ?? -1 } });
   for (const i of databases) jobs.add({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' });
-  const hashing = startLiveHashing(jobs);
+  // A worker only pays when this thread has bundle files to stage meanwhile; otherwise it would wait
+  // for it, and the worker's heap (tens of MiB) would be all it added.
+  const staged = items.reduce((sum, i) => sum + (i.entry.type === 'file' && !i.linkCandidate ? (i.entry.size ?? 0) : 0), 0);
+  const hashing = startLiveHashing(jobs, { worker: staged >= OVERLAP_MIN_BYTES });
   return { candidates, databases, hashing };
 }
 

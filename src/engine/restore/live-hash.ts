@@ -94,16 +94,44 @@ export class HashJobList {
   }
 }
 
+/** Job `i` of the columns, its path starting at `at` (jobs are read in order). */
+function jobAt(jobs: HashJobColumns, i: number, at: number): { job: LiveHashJob; next: number } {
+  const end = jobs.paths.indexOf('\0', at);
+  const mode = jobs.modes[i]!;
+  const job: LiveHashJob = { path: jobs.paths.slice(at, end), size: jobs.sizes[i]!, sha256: jobs.sha256s.slice(i * 64, i * 64 + 64), ...(mode >= 0 ? { live: { mode, mtimeMs: jobs.mtimes[i]! } } : {}) };
+  return { job, next: end + 1 };
+}
+
 export function hashJobsInline(jobs: HashJobColumns): Uint8Array {
   const n = jobs.sizes.length;
   const results = new Uint8Array(n);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const end = jobs.paths.indexOf('\0', at);
-    const mode = jobs.modes[i]!;
-    const job: LiveHashJob = { path: jobs.paths.slice(at, end), size: jobs.sizes[i]!, sha256: jobs.sha256s.slice(i * 64, i * 64 + 64), ...(mode >= 0 ? { live: { mode, mtimeMs: jobs.mtimes[i]! } } : {}) };
-    at = end + 1;
+  for (let i = 0, at = 0; i < n; i++) {
+    const { job, next } = jobAt(jobs, i, at);
+    at = next;
     results[i] = liveFileMatches(job) ? 1 : 0;
+  }
+  return results;
+}
+
+/** Hashed between two turns of the event loop when this thread does the work: a Ctrl-C is seen within a fraction of a second. */
+const INLINE_SLICE_BYTES = 16 * 1024 * 1024;
+/** A file costs this much besides its bytes (open, fstat, close). */
+const PER_FILE_BYTES = 16 * 1024;
+
+/** The same work on this thread, a slice at a time; stops (all 0) once `cancelled` says so. */
+async function hashJobsInSlices(jobs: HashJobColumns, cancelled: () => boolean): Promise<Uint8Array> {
+  const n = jobs.sizes.length;
+  const results = new Uint8Array(n);
+  let slice = 0;
+  for (let i = 0, at = 0; i < n; i++) {
+    const { job, next } = jobAt(jobs, i, at);
+    at = next;
+    results[i] = liveFileMatches(job) ? 1 : 0;
+    slice += job.size + PER_FILE_BYTES;
+    if (slice < INLINE_SLICE_BYTES) continue;
+    slice = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (cancelled()) return new Uint8Array(n);
   }
   return results;
 }
@@ -125,17 +153,27 @@ export interface LiveHashing {
 /**
  * Starts checking files against the manifest. Reading is all it does, so a
  * worker thread can run it on the second core while the main thread stages
- * bundle copies and restores databases; small jobs (and builds
- * where the worker script is missing, e.g. tests run from source) hash
- * inline when the results are asked for.
+ * bundle copies and restores databases; small jobs, builds where the worker
+ * script is missing (e.g. tests run from source), and `worker: false` (the
+ * main thread has next to nothing to stage meanwhile, so a worker would only
+ * add its memory, tens of MiB) hash on this thread, a slice at a time, when
+ * the results are asked for.
  */
-export function startLiveHashing(list: readonly LiveHashJob[] | HashJobList): LiveHashing {
+export function startLiveHashing(list: readonly LiveHashJob[] | HashJobList, options: { worker?: boolean } = {}): LiveHashing {
   const jobs = columnsOf(list);
   const n = jobs.sizes.length;
   const bytes = jobs.sizes.reduce((sum, size) => sum + size, 0);
-  const script = bytes < WORKER_MIN_BYTES ? undefined : compiledWorker('./live-hash-worker.js', import.meta.url);
+  const script = bytes < WORKER_MIN_BYTES || options.worker === false ? undefined : compiledWorker('./live-hash-worker.js', import.meta.url);
   if (script === undefined) {
-    return { mode: 'inline', results: () => Promise.resolve(hashJobsInline(jobs)), cancel: () => undefined };
+    let stopped = false;
+    let started: Promise<Uint8Array> | undefined;
+    return {
+      mode: 'inline',
+      results: () => (started ??= hashJobsInSlices(jobs, () => stopped)),
+      cancel: () => {
+        stopped = true;
+      },
+    };
   }
   const worker = new Worker(script, { workerData: jobs });
   let cancelled = false;
