@@ -12,7 +12,7 @@ import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { InterruptCheck } from './interrupt.js';
-import { startLiveHashing, type LiveHashing } from './live-hash.js';
+import { HashJobList, startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
 import type { PreRestoreSnapshot, RestoreOutcome } from './summary.js';
@@ -43,14 +43,21 @@ interface LiveChecks {
   hashing: LiveHashing;
 }
 
+/** Bundle bytes the main thread stages while the live files are hashed, below which they are hashed here after staging. */
+const OVERLAP_MIN_BYTES = 32 * 1024 * 1024;
+
 function startLiveChecks(plan: RestorePlan): LiveChecks {
   const items = restoreItems(plan.units);
   const candidates = items.filter((i): i is RestoreItem & { linkCandidate: string } => i.linkCandidate !== undefined);
   const databases = items.filter((i) => i.entry.strategy === 'sqlite_backup');
-  const hashing = startLiveHashing([
-    ...candidates.map((i) => ({ path: i.linkCandidate, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '', live: { mode: i.mode, mtimeMs: i.entry.mtimeMs ?? -1 } })),
-    ...databases.map((i) => ({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' })),
-  ]);
+  // Added one at a time to columns: 40,000 job objects cost megabytes here and again in the worker.
+  const jobs = new HashJobList();
+  for (const i of candidates) jobs.add({ path: i.linkCandidate, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '', live: { mode: i.mode, mtimeMs: i.entry.mtimeMs ?? -1 } });
+  for (const i of databases) jobs.add({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' });
+  // A worker only pays when this thread has bundle files to stage meanwhile; otherwise it would wait
+  // for it, and the worker's heap (tens of MiB) would be all it added.
+  const staged = items.reduce((sum, i) => sum + (i.entry.type === 'file' && !i.linkCandidate ? (i.entry.size ?? 0) : 0), 0);
+  const hashing = startLiveHashing(jobs, { worker: staged >= OVERLAP_MIN_BYTES });
   return { candidates, databases, hashing };
 }
 

@@ -13,21 +13,28 @@ const LISTED = 20;
 
 /** What a worker needs to rebuild a carried tree in the staged tree: its entries as columns, in walk order (a directory before what is below it). */
 export interface TreeColumns {
-  /** Each entry's name (bytes as fs-path strings). */
-  names: string[];
+  /**
+   * Every entry's name (bytes as fs-path strings) in entry order, separated by '/' (no name holds
+   * one): one string, where a string per entry cost about 30 bytes each (and as much again to send
+   * to a worker). Read them back in order with TreeNames.
+   */
+  names: string;
   /** The index of each entry's directory; -1 for the tree's root directory. */
   parents: Int32Array;
   types: Uint8Array;
 }
 
 /**
- * A carried-over live directory's entries (not the root itself), held as columns: one name string,
- * a parent index and a type code each, about 40 bytes an entry where one plan item and change per
- * path cost 400. The walk reads directories only (no lstat): a carried file is hard-linked, so its
+ * A carried-over live directory's entries (not the root itself), held as columns: the names in
+ * one string, a parent index and a type code each, about 15 bytes an entry where one plan item and
+ * change per path cost 400 (and a string per name 30). The walk reads directories only (no lstat): a carried file is hard-linked, so its
  * metadata travels with it. Counts and the first paths in sort order are kept for the summary.
  */
 export class CarriedTree {
-  private readonly names: string[] = [];
+  /** The names joined per directory listing, until names() joins them into one string. */
+  private chunks: string[] = [];
+  private joined: string | undefined;
+  private count = 0;
   private parents = new Int32Array(64);
   private types = new Uint8Array(64);
   /** Entries that are not directories: what the summary counts as kept. */
@@ -36,11 +43,20 @@ export class CarriedTree {
   readonly first: string[] = [];
 
   get length(): number {
-    return this.names.length;
+    return this.count;
   }
 
-  private push(name: string, parent: number, type: LiveType): number {
-    const i = this.names.length;
+  /** Every name in entry order, '/'-separated (TreeColumns.names). */
+  private names(): string {
+    if (this.joined === undefined) {
+      this.joined = this.chunks.join('/');
+      this.chunks = [];
+    }
+    return this.joined;
+  }
+
+  private push(parent: number, type: LiveType): number {
+    const i = this.count++;
     if (i === this.types.length) {
       const parents = new Int32Array(i * 2);
       parents.set(this.parents);
@@ -49,7 +65,6 @@ export class CarriedTree {
       types.set(this.types);
       this.types = types;
     }
-    this.names.push(name);
     this.parents[i] = parent;
     this.types[i] = CODES[type];
     return i;
@@ -76,31 +91,48 @@ export class CarriedTree {
         unlistable.push(dir.abs);
         continue;
       }
+      if (children.length > 0) tree.chunks.push(children.map((c) => c.name).join('/'));
       for (const child of children) {
-        const index = tree.push(child.name, dir.index, child.type);
+        const index = tree.push(dir.index, child.type);
         const childDisplay = `${dir.display}/${child.name}`;
         if (child.type === 'dir') stack.push({ abs: `${dir.abs}/${child.name}`, display: childDisplay, index });
         else tree.noteFile(childDisplay);
       }
     }
+    tree.names();
     return tree;
   }
 
   /** The columns a staging worker is sent (copies of the used part). */
   columns(): TreeColumns {
-    const n = this.names.length;
-    return { names: this.names, parents: this.parents.slice(0, n), types: this.types.slice(0, n) };
+    const n = this.count;
+    return { names: this.names(), parents: this.parents.slice(0, n), types: this.types.slice(0, n) };
   }
 
   /** Every non-directory entry's display path under `display`, sorted (only when the whole tree is dropped: rare). */
   fileDisplays(display: string): string[] {
-    const paths = new Array<string>(this.names.length);
+    const paths = new Array<string>(this.count);
     const out: string[] = [];
-    for (let i = 0; i < this.names.length; i++) {
+    const names = new TreeNames(this.names());
+    for (let i = 0; i < this.count; i++) {
       const parent = this.parents[i]!;
-      paths[i] = `${parent < 0 ? display : paths[parent]!}/${this.names[i]!}`;
+      paths[i] = `${parent < 0 ? display : paths[parent]!}/${names.next()}`;
       if (this.types[i] !== TREE_DIR) out.push(paths[i]!);
     }
     return out.sort();
+  }
+}
+
+/** Reads TreeColumns.names back one name at a time, in entry order. */
+export class TreeNames {
+  private at = 0;
+
+  constructor(private readonly names: string) {}
+
+  next(): string {
+    const end = this.names.indexOf('/', this.at);
+    const name = end < 0 ? this.names.slice(this.at) : this.names.slice(this.at, end);
+    this.at = end < 0 ? this.names.length : end + 1;
+    return name;
   }
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { errnoCode, SpecialFileError } from '../../errors.js';
 import { fsPath, hasEscapedBytes, readLinkTarget } from '../../fs-safety/fs-path.js';
-import { TREE_DIR, type TreeColumns } from './carried-tree.js';
+import { TREE_DIR, TreeNames, type TreeColumns } from './carried-tree.js';
 
 /**
  * A carried symlink is hard-linked itself where the system links a link rather than its target
@@ -99,7 +99,8 @@ function liveDirMode(dir: string | Buffer): number {
  */
 export function stageTree(job: TreeJob): TreeResult {
   const result: TreeResult = { warnings: [], denied: [] };
-  const n = job.names.length;
+  const n = job.types.length;
+  const names = new TreeNames(job.names);
   const rels = new Array<string | undefined>(n);
   // Whether an entry's path holds escaped bytes, known from its directory's: each name is tested once, not each whole path.
   const escaped = new Uint8Array(n);
@@ -108,7 +109,7 @@ export function stageTree(job: TreeJob): TreeResult {
   fs.mkdirSync(fsPath(job.dest), { mode: 0o700 });
   for (let i = 0; i < n; i++) {
     const parent = job.parents[i]!;
-    const name = job.names[i]!;
+    const name = names.next();
     const rel = parent < 0 ? name : `${rels[parent]!}/${name}`;
     escaped[i] = (parent < 0 ? rootEscaped : escaped[parent] === 1) || hasEscapedBytes(name) ? 1 : 0;
     const type = job.types[i]!;

@@ -15,14 +15,14 @@ const MAX_WORKERS = 4;
  */
 export async function stageTrees(trees: readonly TreeItem[], stageDir: string, run: PoolRun & { breathe(): Promise<void> }): Promise<TreeResult> {
   const jobs: TreeJob[] = trees.map((t) => ({ source: t.live, dest: `${stageDir}/${t.rel}`, display: t.display, ...t.tree.columns() }));
-  const entries = jobs.reduce((sum, job) => sum + job.names.length + 1, 0);
+  const entries = jobs.reduce((sum, job) => sum + job.types.length + 1, 0);
   const script = jobs.length >= 1 && run.parallelism >= 2 && entries >= PARALLEL_MIN_ENTRIES ? compiledWorker('./carry-worker.js', import.meta.url) : undefined;
   const results: Array<TreeResult | undefined> = new Array(jobs.length);
   if (script === undefined) {
     await onThisThread(jobs.map((_, i) => i), jobs, results, run);
   } else {
     // This thread takes a share too: one worker less (and its memory) for the same cores.
-    const [mine, theirs] = shareByWeight(jobs.map((job) => job.names.length), run.parallelism);
+    const [mine, theirs] = shareByWeight(jobs.map((job) => job.types.length), run.parallelism);
     const workers = Math.min(run.parallelism - 1, MAX_WORKERS);
     // Both settle before anything is thrown: a worker must not write into a staged tree being rolled back.
     const settled = await Promise.allSettled([onThisThread(mine, jobs, results, run), onWorkers(script, theirs, jobs, results, run, workers)]);
@@ -48,7 +48,7 @@ async function onWorkers(script: string, indexes: readonly number[], all: readon
       script,
       jobs,
       // A directory costs a mkdir and a chmod, a file one link: weigh by entries, as bytes.
-      jobs.map((job) => job.names.length * 4096),
+      jobs.map((job) => job.types.length * 4096),
       Math.max(1, workers),
       (index, outcome) => {
         if (outcome.ok) results[indexes[index]!] = outcome.value;

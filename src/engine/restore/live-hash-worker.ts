@@ -1,4 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { hashJobsInline, type LiveHashJob } from './live-hash.js';
+import { hashJobsInline, type HashJobColumns } from './live-hash.js';
 
-parentPort?.postMessage(hashJobsInline(workerData as LiveHashJob[]));
+parentPort?.postMessage(hashJobsInline(workerData as HashJobColumns));

@@ -35,12 +35,29 @@ export interface LiveView {
   readText(abs: string): string | undefined;
 }
 
-function typeOfDirent(dirent: fs.Dirent<Buffer>): LiveType {
+function typeOfDirent(dirent: fs.Dirent<Buffer> | fs.Dirent): LiveType {
   return dirent.isDirectory() ? 'dir' : dirent.isSymbolicLink() ? 'symlink' : dirent.isFile() ? 'file' : 'special';
 }
 
 function typeOfStat(stat: fs.Stats): LiveType {
   return stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'special';
+}
+
+/**
+ * A directory's children with their names as fs-path gives them (bytes that are not UTF-8 escaped).
+ * Node decodes names as UTF-8 itself, with U+FFFD for bytes that are not; only a listing holding one
+ * is read again as bytes (readDirents). A Buffer and a decode per name, for the 200,000 entries of a
+ * large home, were most of the garbage (and a fifth of the CPU) of planning a restore.
+ */
+function listChildren(dir: string): LiveChild[] {
+  const dirents = fs.readdirSync(fsPath(dir), { withFileTypes: true });
+  const children = new Array<LiveChild>(dirents.length);
+  for (let i = 0; i < dirents.length; i++) {
+    const dirent = dirents[i]!;
+    if (dirent.name.includes('\uFFFD')) return readDirents(dir).map((d) => ({ name: d.name, type: typeOfDirent(d.dirent) }));
+    children[i] = { name: dirent.name, type: typeOfDirent(dirent) };
+  }
+  return children;
 }
 
 /** This host's filesystem, through fs-path (names are bytes). */
@@ -51,7 +68,7 @@ export const LOCAL_LIVE_VIEW: LiveView = {
   },
   children(dir) {
     try {
-      return readDirents(dir).map((d) => ({ name: d.name, type: typeOfDirent(d.dirent) }));
+      return listChildren(dir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return [];

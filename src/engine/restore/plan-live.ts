@@ -56,7 +56,8 @@ function liveInfo(live: LiveView, abs: string, type: LiveType, withStat: boolean
  * carried-over file is hard-linked, so its metadata travels with it.
  */
 export function walkLiveTree(draft: UnitDraft, context: WalkContext): WalkedUnit {
-  const unit: WalkedUnit = { ...draft, items: new Map(draft.items), liveDirModes: new Map(), changes: [], warnings: [], unlistable: [] };
+  // The draft's items are taken over, not copied: nothing reads the draft once its live tree is walked.
+  const unit: WalkedUnit = { ...draft, items: draft.items, liveDirModes: new Map(), changes: [], warnings: [], unlistable: [] };
   if (!unit.stat) return unit;
   unit.rootMode ??= unit.stat.mode & 0o7777;
   const walk = new LiveWalk(unit, context, context.compact ? plannedDirs(unit) : undefined);
@@ -116,9 +117,11 @@ class LiveWalk {
   private compare(abs: string, type: LiveType, payload: string, item: RestoreItem): void {
     const plainFile = type === 'file' && item.entry.type === 'file' && item.entry.strategy !== 'sqlite_backup' && !item.merge && !item.follows;
     if (plainFile && !this.context.statLive) {
-      // The hash worker compares size, mode and mtime as it opens the file; no lstat here.
-      this.unit.items.set(item.rel, { ...item, linkCandidate: abs });
-      this.unit.changes.push({ path: payload, action: 'pending' });
+      // The hash worker compares size, mode and mtime as it opens the file; no lstat here. The item is
+      // this plan's own (placeBundleEntries made it), so it is marked in place rather than copied, and
+      // the change shares the entry's path string: tens of thousands of each on a large home.
+      item.linkCandidate = abs;
+      this.unit.changes.push({ path: payload === item.entry.path ? item.entry.path : payload, action: 'pending' });
       return;
     }
     const same = liveIsRestored(liveInfo(this.live, abs, type, type === 'file'), item);

@@ -65,7 +65,8 @@ export interface CompletedUnit {
  * missing), carried entries never in the way of restored ones.
  */
 export function completeTree(walked: WalkedUnit): CompletedUnit {
-  const items = new Map(walked.items);
+  // Taken over, not copied: the walked unit is not read again once its tree is complete.
+  const items = walked.items;
   const warnings: string[] = [];
   const dropped: Array<CarryItem | TreeItem> = [];
   clearAncestors(items, warnings, dropped);

@@ -1,7 +1,7 @@
 import { RefusedError } from '../../errors.js';
 import type { BundleManifest } from '../../manifest/bundle-manifest.js';
 import { placeBundleEntries } from './plan-bundle.js';
-import { walkLiveTree } from './plan-live.js';
+import { walkLiveTree, type WalkedUnit } from './plan-live.js';
 import { completeTree, dropStaleCompanions, followRestoredConfig } from './plan-tree.js';
 import { parentOf } from './plan-paths.js';
 import { groupUnits, openUnits } from './plan-units.js';
@@ -15,6 +15,22 @@ export type * from './plan-types.js';
  * the live entries in scope that the bundle lacks (removed).
  */
 export function planRestore(input: PlanInput): RestorePlan {
+  const { units: walked, warnings: walkWarnings } = walkUnits(input);
+  const completed = walked.map((unit) => completeTree(followRestoredConfig(dropStaleCompanions(unit))));
+  // Every unit is taken over by the completed ones (plan-tree.ts): let go of the walked ones.
+  walked.length = 0;
+  const units = completed.map((c) => c.unit);
+  const changes = completed.flatMap((c) => c.changes);
+  const added = addedChanges(units, changes);
+  for (const change of added) changes.push(change);
+  return { units, changes, warnings: [...walkWarnings, ...completed.flatMap((c) => c.warnings)] };
+}
+
+/**
+ * Steps 1 and 2, in a function of their own so that what only they need (the classification
+ * cache, the drafts) is garbage once they return rather than held to the end of planning.
+ */
+function walkUnits(input: PlanInput): { units: WalkedUnit[]; warnings: string[] } {
   const { mounts } = input;
   const drafts = placeBundleEntries(input, openUnits(groupUnits(mounts, input.home, input.live), input.live));
   const walkContext = {
@@ -24,18 +40,11 @@ export function planRestore(input: PlanInput): RestorePlan {
     allPrefixes: mounts.map((m) => m.prefix).filter((p) => p !== ''),
     notCaptured: notCapturedBy(input.bundle),
     compact: input.compactCarry === true,
+    classes: drafts.classes,
   };
-  const walked = drafts.units.map((unit) => walkLiveTree(unit, { ...walkContext, classes: drafts.classes }));
-  refuseUnlistable(walked.flatMap((w) => w.unlistable));
-  const cleaned = walked.map((unit) => followRestoredConfig(dropStaleCompanions(unit)));
-  const completed = cleaned.map((unit) => completeTree(unit));
-  const units = completed.map((c) => c.unit);
-  const changes = completed.flatMap((c) => c.changes);
-  return {
-    units,
-    changes: [...changes, ...addedChanges(units, changes)],
-    warnings: [...walked.flatMap((w) => w.warnings), ...completed.flatMap((c) => c.warnings)],
-  };
+  const units = drafts.units.map((unit) => walkLiveTree(unit, walkContext));
+  refuseUnlistable(units.flatMap((w) => w.unlistable));
+  return { units, warnings: units.flatMap((w) => w.warnings) };
 }
 
 /**
