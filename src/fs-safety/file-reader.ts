@@ -39,21 +39,25 @@ export interface HashOptions {
 export class FileReader {
   private buffer = Buffer.allocUnsafe(0);
 
+  /** `chunk`: bytes per read while hashing (verify reads 64 KiB, which stays in the core's cache). */
+  constructor(private readonly chunk = READ_CHUNK) {}
+
   /** sha256 and size of an open file from its current position. */
   hash(fd: number): FileDigest;
   hash(fd: number, options: HashOptions): FileDigest | undefined;
   hash(fd: number, options: HashOptions = {}): FileDigest | undefined {
-    const buffer = this.reserve(READ_CHUNK);
+    const chunkBytes = this.chunk;
+    const buffer = this.reserve(chunkBytes);
     let hash: crypto.Hash | undefined;
     let size = 0;
     for (;;) {
       let filled = 0;
       let read: number;
       do {
-        read = fs.readSync(fd, buffer, filled, READ_CHUNK - filled, null);
+        read = fs.readSync(fd, buffer, filled, chunkBytes - filled, null);
         filled += read;
-      } while (read > 0 && filled < READ_CHUNK && options.trustShortRead !== true);
-      const atEnd = read === 0 || filled < READ_CHUNK;
+      } while (read > 0 && filled < chunkBytes && options.trustShortRead !== true);
+      const atEnd = read === 0 || filled < chunkBytes;
       const chunk = buffer.subarray(0, filled);
       if (filled > 0 && options.each?.(chunk, size) === false) return undefined;
       if (atEnd && hash === undefined) return { sha256: crypto.hash('sha256', chunk, 'hex'), size: filled };
@@ -90,7 +94,7 @@ export class FileReader {
   }
 
   private reserve(bytes: number): Buffer {
-    if (this.buffer.length < bytes) this.buffer = Buffer.allocUnsafe(Math.max(bytes, READ_CHUNK));
+    if (this.buffer.length < bytes) this.buffer = Buffer.allocUnsafe(Math.max(bytes, this.chunk));
     return this.buffer;
   }
 }

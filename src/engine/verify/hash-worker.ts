@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { FileReader, type HashOptions } from '../../fs-safety/file-reader.js';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { hasSqliteHeader } from '../../sqlite/detect.js';
@@ -34,7 +34,14 @@ const VERIFY_CHUNK = 64 * 1024;
  * `careful` before it is reported. Files with the SQLite header are marked, for `checkDatabases`.
  */
 export class FileHasher {
-  private readonly buffer = Buffer.allocUnsafe(VERIFY_CHUNK);
+  private readonly reader = new FileReader(VERIFY_CHUNK);
+  /** Whether the file digest() is reading starts with the SQLite header (seen in its first chunk). */
+  private database = false;
+  private readonly sniff = (chunk: Buffer, offset: number): void => {
+    if (offset === 0) this.database = hasSqliteHeader(chunk);
+  };
+  private readonly quickRead: HashOptions = { trustShortRead: true, each: this.sniff };
+  private readonly carefulRead: HashOptions = { each: this.sniff };
 
   hash(job: HashJob): HashOutcome {
     let fd: number;
@@ -59,28 +66,12 @@ export class FileHasher {
     return outcome;
   }
 
-  /** sha256 and size of an open file; a file that fits one read is hashed by the one-shot crypto.hash. */
+  /** sha256 and size of an open file, and whether it starts with the SQLite header. */
   private digest(fd: number, job: HashJob): Hashed {
-    const buffer = this.buffer;
-    const careful = job.careful === true;
-    let hash: crypto.Hash | undefined;
-    let size = 0;
-    let database = false;
-    for (;;) {
-      let filled = 0;
-      let read: number;
-      do {
-        read = fs.readSync(fd, buffer, filled, VERIFY_CHUNK - filled, null);
-        filled += read;
-      } while (careful && read > 0 && filled < VERIFY_CHUNK);
-      const atEnd = read === 0 || filled < VERIFY_CHUNK;
-      const chunk = buffer.subarray(0, filled);
-      if (size === 0) database = hasSqliteHeader(chunk);
-      if (atEnd && hash === undefined) return hashed(job.index, filled, crypto.hash('sha256', chunk, 'hex'), database);
-      (hash ??= crypto.createHash('sha256')).update(chunk);
-      size += filled;
-      if (atEnd) return hashed(job.index, size, hash.digest('hex'), database);
-    }
+    this.database = false;
+    // sniff never stops the read, so there is always a digest.
+    const { sha256, size } = this.reader.hash(fd, job.careful === true ? this.carefulRead : this.quickRead)!;
+    return hashed(job.index, size, sha256, this.database);
   }
 
   hashAll(jobs: readonly HashJob[]): HashOutcome[] {
