@@ -1,7 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 import { IntegrityError } from '../errors.js';
 import { relativePathProblem } from '../fs-safety/safe-path.js';
+
+/** node:zlib, loaded on first use: a list that reads headers only never needs it (~4 ms to load). */
+let loadedZlib: typeof import('node:zlib') | undefined;
+function zlibModule(): typeof import('node:zlib') {
+  return (loadedZlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
+}
 
 /** The inventory sidecar beside `rebuild-manifest.json`: one JSON entry per line, gzipped. */
 export const INVENTORY_FILE = 'rebuild-inventory.jsonl.gz';
@@ -30,12 +36,12 @@ const MEMBER_HEAD = 20;
 const SUBFIELD = [0x43, 0x57];
 
 export function gzipMember(text: Buffer): Buffer {
-  const body = zlib.deflateRawSync(text, { level: 6 });
+  const body = zlibModule().deflateRawSync(text, { level: 6 });
   const member = Buffer.allocUnsafe(MEMBER_HEAD + body.length + 8);
   member.set([0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 8, 0, SUBFIELD[0]!, SUBFIELD[1]!, 4, 0], 0);
   member.writeUInt32LE(member.length, 16);
   body.copy(member, MEMBER_HEAD);
-  member.writeUInt32LE(zlib.crc32(text), MEMBER_HEAD + body.length);
+  member.writeUInt32LE(zlibModule().crc32(text), MEMBER_HEAD + body.length);
   member.writeUInt32LE(text.length % 2 ** 32, MEMBER_HEAD + body.length + 4);
   return member;
 }
@@ -52,11 +58,11 @@ export function memberLength(head: Buffer, file: string): number {
 export function gunzipMember(member: Buffer, file: string): Buffer {
   let text: Buffer;
   try {
-    text = zlib.inflateRawSync(member.subarray(MEMBER_HEAD, member.length - 8));
+    text = zlibModule().inflateRawSync(member.subarray(MEMBER_HEAD, member.length - 8));
   } catch (error) {
     throw inventoryDamaged(file, `does not decompress (${(error as Error).message})`);
   }
-  if (zlib.crc32(text) !== member.readUInt32LE(member.length - 8) || text.length % 2 ** 32 !== member.readUInt32LE(member.length - 4)) {
+  if (zlibModule().crc32(text) !== member.readUInt32LE(member.length - 8) || text.length % 2 ** 32 !== member.readUInt32LE(member.length - 4)) {
     throw inventoryDamaged(file, 'has a block whose checksum does not match');
   }
   return text;

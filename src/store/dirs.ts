@@ -1,7 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { fsPath, readDirents } from '../fs-safety/fs-path.js';
+
+/** node:child_process, loaded on first use: most commands never remove a tree, and the module costs a short command ~5 ms to load. */
+let loadedChildProcess: typeof import('node:child_process') | undefined;
+function childProcess(): typeof import('node:child_process') {
+  return (loadedChildProcess ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process'));
+}
 
 /** A directory's entry names; a directory that does not exist (yet) has none. */
 export function namesIn(dir: string): string[] {
@@ -28,7 +34,7 @@ export function removeTree(target: string): void {
   const where = fsPath(target);
   if (fs.lstatSync(where, { throwIfNoEntry: false }) === undefined) return;
   // coreutils rm walks with unlinkat and is 2-3x faster than fs.rmSync on a tree of 40,000 files.
-  if (typeof where === 'string' && spawnSync('rm', ['-rf', '--', where], { stdio: 'ignore' }).status === 0 && !fs.existsSync(where)) return;
+  if (typeof where === 'string' && childProcess().spawnSync('rm', ['-rf', '--', where], { stdio: 'ignore' }).status === 0 && !fs.existsSync(where)) return;
   try {
     fs.rmSync(where, { recursive: true, force: true });
     return;
