@@ -5,6 +5,14 @@ import { fsPath } from './fs-path.js';
 /** Bytes per read: large enough that the syscalls vanish against the hashing, small enough to keep memory flat. */
 export const READ_CHUNK = 1024 * 1024;
 
+/**
+ * Bytes per read for a reader that only hashes: small enough that the buffer stays in the core's own
+ * cache between the copy out of the page cache and the hashing. Measured on tmpfs: verify of the large
+ * home takes half the system time of 1 MiB reads (~35 % less CPU in all); hashing a 500 MB database
+ * copy while quick_check reads it, ~0.15 s less system time and a ~10 % faster snapshot.
+ */
+export const HASH_ONLY_CHUNK = 64 * 1024;
+
 /** Files up to this size may be read whole into the reader's buffer; larger ones are streamed. */
 export const WHOLE_FILE_LIMIT = READ_CHUNK;
 
