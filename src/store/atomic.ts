@@ -45,6 +45,21 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, mode 
   fsyncDir(path.dirname(target));
 }
 
+/**
+ * Writes a cache file by rename, without fsync: whoever reads a cache checks what it reads, so a lost
+ * or damaged one only costs the work it saved. Any failure to write it (a read-only or full home) is ignored.
+ */
+export function writeCacheFile(target: string, data: string | Uint8Array): void {
+  const temp = tempSibling(target);
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(temp, data, { mode: 0o600 });
+    fs.renameSync(temp, target);
+  } catch {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
 export function writeJsonAtomic(target: string, value: unknown, mode = 0o600): void {
   writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n', mode);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BundleHeader } from '../manifest/bundle-manifest.js';
 import { isRecord } from '../records.js';
-import { tempSibling } from './atomic.js';
+import { writeCacheFile } from './atomic.js';
 
 /**
  * The directory, under a sandbox's bundle dir, of the caches of what listing derives from the
@@ -77,14 +77,7 @@ export class HeaderCache {
   /** Writes the cache if it now holds other bundles than it did (new, changed or deleted ones). */
   save(): void {
     if (!this.changed && this.next.size === Object.keys(this.known.bundles).length) return;
-    const temp = tempSibling(this.file);
-    try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(temp, JSON.stringify(encode(this.next)), { mode: 0o600 });
-      fs.renameSync(temp, this.file);
-    } catch {
-      fs.rmSync(temp, { force: true });
-    }
+    writeCacheFile(this.file, JSON.stringify(encode(this.next)));
   }
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ClawbackError } from '../../errors.js';
 import { isRecord } from '../../records.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
-import { tempSibling } from '../../store/atomic.js';
+import { writeCacheFile } from '../../store/atomic.js';
 import { openInventory, type BundleRecord } from '../../store/bundles.js';
 import { HEADERS_CACHE_FILE, LIST_CACHE_DIR } from '../../store/header-cache.js';
 import { walkNemoClawBundle } from './nemoclaw.js';
@@ -198,14 +198,7 @@ function readSummary(cacheDir: string, key: string): SpaceUsage | undefined {
 function writeSummary(cacheDir: string, key: string, space: SpaceUsage): void {
   const file = path.join(cacheDir, SUMMARY_FILE);
   const summary: Summary = { key, uniqueBytes: [...space.uniqueBytes], bytes: space.bytes, files: space.files, uncounted: space.uncounted };
-  const temp = tempSibling(file);
-  try {
-    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, JSON.stringify(summary), { mode: 0o600 });
-    fs.renameSync(temp, file);
-  } catch {
-    fs.rmSync(temp, { force: true });
-  }
+  writeCacheFile(file, JSON.stringify(summary));
 }
 
 /** One bundle's files sorted by path hash: each file's link identity hash (0: never linked) and size. */
@@ -227,7 +220,7 @@ const HEADER_WORDS = 6;
 export function cacheSpaceDigest(sandboxDir: string, id: string, rows: DigestRows | Iterable<BundleEntry>): void {
   const stat = fs.statSync(path.join(sandboxDir, id, MANIFEST_FILE), { throwIfNoEntry: false });
   const digest = rows instanceof DigestRows ? rows.digest() : computeDigest(rows);
-  if (stat) writeDigest(spaceCacheDir(sandboxDir), path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], digest);
+  if (stat) writeDigest(path.join(spaceCacheDir(sandboxDir), `${id}.bin`), [stat.size, stat.mtimeMs, stat.ino], digest);
 }
 
 /** A digest gathered one entry at a time (create feeds it as its inventory streams out): three numbers per file. */
@@ -273,7 +266,7 @@ function loadDigest(record: BundleRecord, cacheDir: string): Digest | undefined 
     if (error instanceof ClawbackError) return undefined;
     throw error;
   }
-  writeDigest(cacheDir, file, identity, digest);
+  writeDigest(file, identity, digest);
   return digest;
 }
 
@@ -331,20 +324,13 @@ function readDigest(file: string, identity: number[]): Digest | undefined {
 }
 
 /** A cache: written without fsync, and any failure to write it (read-only home) is ignored. */
-function writeDigest(cacheDir: string, file: string, identity: number[], digest: Digest): void {
+function writeDigest(file: string, identity: number[], digest: Digest): void {
   const words = new Float64Array(HEADER_WORDS + 3 * digest.count);
   words.set([DIGEST_MAGIC, DIGEST_VERSION, digest.count, ...identity]);
   words.set(digest.pathHash, HEADER_WORDS);
   words.set(digest.keyHash, HEADER_WORDS + digest.count);
   words.set(digest.size, HEADER_WORDS + 2 * digest.count);
-  const temp = tempSibling(file);
-  try {
-    fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(temp, new Uint8Array(words.buffer), { mode: 0o600 });
-    fs.renameSync(temp, file);
-  } catch {
-    fs.rmSync(temp, { force: true });
-  }
+  writeCacheFile(file, new Uint8Array(words.buffer));
 }
 
 /** cyrb53: a fast 53-bit string hash; collisions only blur the accounting, never data. */
