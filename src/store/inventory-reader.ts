@@ -129,3 +129,32 @@ export function collectInventory(inventory: Inventory): { entries: BundleEntry[]
   for (const entry of inventory.entries()) entries.push(entry);
   return { entries, skipped: inventory.skipped };
 }
+
+/**
+ * An inventory read forward one entry at a time with the next entry in view, for readers that walk
+ * it in step with something else in path order (an archive's payload, another bundle's inventory).
+ * The inventory's own checks throw from peek() when they are reached.
+ */
+export class InventoryCursor {
+  private readonly iterator: Iterator<BundleEntry>;
+  /** The next entry once read (undefined at the end), or null when not read yet. */
+  private ahead: BundleEntry | undefined | null = null;
+
+  constructor(inventory: Inventory) {
+    this.iterator = inventory.entries()[Symbol.iterator]();
+  }
+
+  /** The next entry, not taken yet; undefined at the end. */
+  peek(): BundleEntry | undefined {
+    if (this.ahead === null) {
+      const next = this.iterator.next();
+      this.ahead = next.done === true ? undefined : next.value;
+    }
+    return this.ahead;
+  }
+
+  /** Moves past the entry peek() shows. */
+  advance(): void {
+    this.ahead = null;
+  }
+}

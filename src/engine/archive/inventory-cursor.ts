@@ -1,5 +1,5 @@
 import type { BundleEntry } from '../../manifest/bundle-manifest.js';
-import type { Inventory } from '../../store/inventory-reader.js';
+import { InventoryCursor, type Inventory } from '../../store/inventory-reader.js';
 import { tarEntryName } from './tar-names.js';
 
 /** How import finds the inventory entry an archive's payload entry stands for. */
@@ -20,9 +20,7 @@ export interface EntrySource {
  * the next one sets `outOfOrder` and throws: the caller reads the archive again by name.
  */
 export class OrderedEntries implements EntrySource {
-  private readonly iterator: Iterator<BundleEntry>;
-  /** The next entry once read (undefined at the end), or null when not read yet. */
-  private ahead: BundleEntry | undefined | null = null;
+  private readonly cursor: InventoryCursor;
   current: BundleEntry | undefined;
   outOfOrder = false;
 
@@ -30,11 +28,11 @@ export class OrderedEntries implements EntrySource {
     inventory: Inventory,
     private readonly onTake: (entry: BundleEntry) => void,
   ) {
-    this.iterator = inventory.entries()[Symbol.iterator]();
+    this.cursor = new InventoryCursor(inventory);
   }
 
   peek(name: string): BundleEntry | undefined {
-    const next = this.next();
+    const next = this.cursor.peek();
     if (next !== undefined && tarEntryName(next.path) !== name) {
       this.outOfOrder = true;
       throw new Error(`${JSON.stringify(name)} is not where the inventory lists it`);
@@ -44,28 +42,20 @@ export class OrderedEntries implements EntrySource {
 
   take(name: string): BundleEntry | undefined {
     const entry = this.peek(name);
-    this.ahead = null;
+    this.cursor.advance();
     this.current = entry;
     if (entry !== undefined) this.onTake(entry);
     return entry;
   }
 
   rest(): { count: number; first: BundleEntry | undefined } {
-    const first = this.next();
+    const first = this.cursor.peek();
     let count = 0;
-    while (this.next() !== undefined) {
+    while (this.cursor.peek() !== undefined) {
       count++;
-      this.ahead = null;
+      this.cursor.advance();
     }
     return { count, first };
-  }
-
-  private next(): BundleEntry | undefined {
-    if (this.ahead === null) {
-      const next = this.iterator.next();
-      this.ahead = next.done === true ? undefined : next.value;
-    }
-    return this.ahead;
   }
 }
 

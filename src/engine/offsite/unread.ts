@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
 import { openInventory, type BundleRecord } from '../../store/bundles.js';
+import { InventoryCursor } from '../../store/inventory-reader.js';
 import type { UnhashedFiles } from '../verify/verify.js';
 
 /**
@@ -82,51 +83,43 @@ class GrowingSizes {
   }
 }
 
-/** The parent's inventory, read forward only: `find` takes increasing paths (the inventory's order). */
+/** The parent's inventory, read forward only: `find` takes increasing paths (the inventory's order); a damaged one answers nothing. */
 class EntryCursor {
-  private entries: Iterator<BundleEntry> | undefined;
-  private current: BundleEntry | undefined;
-  private ended = false;
+  private cursor: InventoryCursor | undefined;
   private broken = false;
 
   constructor(private readonly parent: BundleRecord) {}
 
   find(rel: string): BundleEntry | undefined {
-    if (this.entries === undefined && !this.ended) this.open();
-    while (!this.ended && (this.current === undefined || this.current.path < rel)) this.step();
-    return !this.broken && this.current?.path === rel ? this.current : undefined;
+    const entry = this.read((cursor) => {
+      let next = cursor.peek();
+      while (next !== undefined && next.path < rel) {
+        cursor.advance();
+        next = cursor.peek();
+      }
+      return next;
+    });
+    return entry?.path === rel ? entry : undefined;
   }
 
   /** Reads to the end; false when the inventory is damaged. */
   drain(): boolean {
-    if (this.entries === undefined && !this.ended) this.open();
-    while (!this.ended) this.step();
+    this.read((cursor) => {
+      while (cursor.peek() !== undefined) cursor.advance();
+      return undefined;
+    });
     return !this.broken;
   }
 
-  private open(): void {
+  /** Runs `step` on the cursor, opened on first use; an error (a damaged or unreadable inventory) breaks it for good. */
+  private read(step: (cursor: InventoryCursor) => BundleEntry | undefined): BundleEntry | undefined {
+    if (this.broken) return undefined;
     try {
-      this.entries = openInventory(this.parent.dir, this.parent.header).entries()[Symbol.iterator]();
+      this.cursor ??= new InventoryCursor(openInventory(this.parent.dir, this.parent.header));
+      return step(this.cursor);
     } catch {
-      this.fail();
+      this.broken = true;
+      return undefined;
     }
-  }
-
-  private step(): void {
-    try {
-      const next = this.entries!.next();
-      if (next.done === true) {
-        this.ended = true;
-        this.current = undefined;
-      } else this.current = next.value;
-    } catch {
-      this.fail();
-    }
-  }
-
-  private fail(): void {
-    this.broken = true;
-    this.ended = true;
-    this.current = undefined;
   }
 }
