@@ -58,6 +58,8 @@ export class BundleWriter {
     /** Per path, the newest earlier capture of it, to hard-link from when the live file is unchanged. */
     private readonly previous: LinkSources,
     private readonly deps: EngineDeps,
+    /** Called as this thread starts waiting on a database's copy (its quick_check, then its hash): work that can load meanwhile. */
+    private readonly whileWaiting: () => void = () => undefined,
   ) {}
 
   /** Writes every entry's file, then gives `emit` each entry in scan (path) order; vanished ones are left out. */
@@ -185,7 +187,11 @@ export class BundleWriter {
     try {
       copy = await backupDatabase(scanned.source, dest, entry.path, {
         ...(this.deps.sqliteWaitMs !== undefined ? { busyWaitMs: this.deps.sqliteWaitMs } : {}),
-        whileChecking: (file) => hasher.hash(file),
+        whileChecking: (file) => {
+          const hashed = hasher.hash(file);
+          this.whileWaiting();
+          return hashed;
+        },
       });
     } catch (error) {
       hasher.cancel();

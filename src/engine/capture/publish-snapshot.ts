@@ -9,7 +9,6 @@ import type { InventorySummary } from '../../store/inventory-writer.js';
 import { shortIdOf } from '../../store/short-id.js';
 import { completeHeader } from '../bundle/complete-manifest.js';
 import { assertLabelUnused } from '../bundle/label.js';
-import { publishBundle } from '../bundle/publish.js';
 import { freeTimestamp } from '../bundle/timestamp.js';
 import type { EngineDeps } from '../deps.js';
 import { skipOverlongPaths } from './overlong.js';
@@ -32,6 +31,16 @@ export interface WrittenPayload {
   origin?: Record<string, string>;
   /** Warnings of the writer's own, after the scan's and the degraded files'. */
   warnings?: string[];
+}
+
+/**
+ * The publishing half of the frame (and node:child_process under it, for `sync -f`) is loaded once
+ * the payload is written, or earlier through `preloadPublishing` when this thread has nothing else to
+ * do (a database's copy hashing on a worker): it is not in the way of the payload's first copy.
+ */
+let publishing: Promise<typeof import('../bundle/publish.js')> | undefined;
+export function preloadPublishing(): Promise<typeof import('../bundle/publish.js')> {
+  return (publishing ??= import('../bundle/publish.js'));
 }
 
 /**
@@ -60,6 +69,7 @@ export async function publishSnapshot(
     const { writer, inventory, sink, origin, warnings = [] } = await write(partialDir, records);
     const draft = { ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer), ...(origin !== undefined ? { origin } : {}) };
     const header = completeHeader(draft, inventory);
+    const { publishBundle } = await preloadPublishing();
     deps.events.phase?.('sync');
     const dir = publishBundle(partialDir, header, inventory, deps, 'create');
     cacheSpaceDigestQuietly(sandboxDir, timestamp, sink.digest, deps);
