@@ -1,7 +1,7 @@
 import { BusyError, isSpaceError, IntegrityError, RefusedError } from '../../errors.js';
 import fs from 'node:fs';
 import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
-import { backupDatabase } from '../../sqlite/backup.js';
+import type { SqliteCopy } from '../../sqlite/backup.js';
 import type { FileDigest } from '../../fs-safety/file-reader.js';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
@@ -183,8 +183,10 @@ export class BundleWriter {
     // Taken before the copy: a write racing the backup then shows as a change next time, never the reverse.
     const wal = walIdentity(scanned.source);
     const hasher = copyHasher(scanned.stat.size);
-    let copy: Awaited<ReturnType<typeof backupDatabase<FileDigest>>>;
+    let copy: SqliteCopy & { alongside?: FileDigest };
     try {
+      // SQLite (better-sqlite3 and its native module, ~15 ms) loads only for a snapshot that copies a database.
+      const { backupDatabase } = await import('../../sqlite/backup.js');
       copy = await backupDatabase(scanned.source, dest, entry.path, {
         ...(this.deps.sqliteWaitMs !== undefined ? { busyWaitMs: this.deps.sqliteWaitMs } : {}),
         whileChecking: (file) => {
