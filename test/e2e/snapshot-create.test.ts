@@ -171,6 +171,24 @@ describe('snapshot create / list / show', () => {
     expect(fs.readFileSync(b, 'utf8')).not.toMatch(/changed\n$/);
   });
 
+  it('SQLite is loaded by a snapshot that copies a database, not by one that links every file', async () => {
+    // At exit the probe names the CommonJS modules the process loaded (better-sqlite3 is one).
+    const probe = path.join(base, 'modules-probe.mjs');
+    fs.writeFileSync(probe, "import { createRequire } from 'node:module';\nconst loaded = createRequire(import.meta.url).cache;\nprocess.on('exit', () => process.stderr.write('MODULES ' + JSON.stringify(Object.keys(loaded)) + '\\n'));\n");
+    const sqliteLoaded = async (): Promise<{ doc: CreateDoc; sqlite: boolean }> => {
+      const result = await execa('node', [path.join(REPO, 'bin', 'clawback.js'), 'oc', 'snapshot', 'create', '--json'], { reject: false, env: { ...process.env, CLAWBACK_HOME: home, NO_COLOR: '1', NODE_OPTIONS: `--import ${probe}` } });
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      const modules = JSON.parse(/^MODULES (.*)$/m.exec(String(result.stderr))![1]!) as string[];
+      return { doc: JSON.parse(String(result.stdout)) as CreateDoc, sqlite: modules.some((m) => m.includes(`${path.sep}better-sqlite3${path.sep}`)) };
+    };
+    const first = await sqliteLoaded();
+    expect(first.doc.snapshot.databases.length).toBeGreaterThan(0);
+    expect(first.sqlite).toBe(true);
+    const second = await sqliteLoaded();
+    expect(second.doc.snapshot.copiedFiles).toBe(0);
+    expect(second.sqlite).toBe(false);
+  });
+
   it('an unchanged file whose previous copy cannot be linked is copied afresh with its hash', async () => {
     const first = json<CreateDoc>(await clawback(home, ['oc', 'snapshot', 'create', '--json']));
     fs.rmSync(payload(first.snapshot.dir, 'workspace/SOUL.md'));
