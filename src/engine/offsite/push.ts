@@ -64,7 +64,7 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
     const parents: Parent[] = listed.filter((b) => b.hostname === deps.host.hostname);
     const bundles: PushedBundle[] = [];
     for (const record of targets) {
-      if (deps.signal?.aborted === true) throw interrupted();
+      if (stopped(deps)) throw interrupted();
       const held = remote.get(record.timestamp);
       if (held) {
         bundles.push({ ...identity(record), status: 'present', snapshotId: held.snapshotId, dataAdded: null, filesNew: null, filesChanged: null, filesUnmodified: null, durationMs: 0 });
@@ -80,6 +80,7 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
         await early?.backup?.gate?.cancel();
         if (early === undefined || early.checkedAgainst?.timestamp !== parentHere?.timestamp) await assertIntact(request.sandbox, record, parentHere, deps);
       }
+      if (stopped(deps)) throw interrupted();
       const pushed = await (gated ?? new BundleBackup(request.sandbox, record, parent, restic, deps, false)).finish();
       parents.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId });
       bundles.push(pushed);
@@ -129,6 +130,11 @@ function sameParent(a: Parent | undefined, b: Parent | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   const [short, long] = a.snapshotId.length <= b.snapshotId.length ? [a.snapshotId, b.snapshotId] : [b.snapshotId, a.snapshotId];
   return a.timestamp === b.timestamp && short.length >= 8 && long.startsWith(short);
+}
+
+/** Ctrl-C was pressed (the command took interrupts over). */
+function stopped(deps: EngineDeps): boolean {
+  return deps.signal?.aborted === true;
 }
 
 function interrupted(): InterruptedError {

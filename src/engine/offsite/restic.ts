@@ -257,7 +257,7 @@ function spawnRestic(args: string[], env: Record<string, string>, options: Spawn
     const where = options.cwd !== undefined ? { cwd: options.cwd } : {};
     const child =
       options.gated === true
-        ? spawn('sh', ['-c', GATE_SCRIPT, 'restic', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], ...where })
+        ? spawn('/bin/sh', ['-c', GATE_SCRIPT, 'restic', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], ...where })
         : spawn('restic', args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...where });
     let stdout = '';
     let stderr = '';
