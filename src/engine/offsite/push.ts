@@ -77,7 +77,8 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
       if (early && earlyOutcome.status === 'rejected') throw earlyOutcome.reason;
       const gated = early?.backup !== undefined && sameParent(early.backup.parent, parent) ? early.backup : undefined;
       if (gated === undefined) {
-        await early?.backup?.gate?.cancel();
+        // That restic fails having read nothing, beside the new one (both take shared locks); awaited below.
+        void early?.backup?.gate?.cancel();
         if (early === undefined || early.checkedAgainst?.timestamp !== parentHere?.timestamp) await assertIntact(request.sandbox, record, parentHere, deps);
       }
       if (stopped(deps)) throw interrupted();

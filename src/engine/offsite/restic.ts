@@ -46,14 +46,16 @@ export interface RunOptions {
  *    when: it cannot read a file before it has the rules (only the time saved depends on the order);
  *  - if clawback dies after restic opened the gate file, the pipe ends after `*`: restic excludes
  *    everything and fails ("snapshot is empty"), so no snapshot of an unchecked bundle is written;
- *  - `cancel()` sends SIGINT (restic removes its lock and exits 130) and waits for it to exit.
+ *  - `cancel()` shuts the gate the same way and waits for restic to exit: it fails having read
+ *    nothing, and removes its lock as on any failure. (Not SIGINT: one that reaches restic 0.14
+ *    while it writes its lock leaves the lock behind.)
  */
 export interface GatedRun {
   /** restic's outcome, as `run` gives it (a failure is thrown as clawback's error for it). */
   readonly done: Promise<ResticResult>;
   /** Lets restic read the backup (once the version check passed). */
   open(): void;
-  /** Stops a restic still held (SIGINT) and resolves once it has exited, its outcome dropped. */
+  /** Shuts the gate of a restic still held and resolves once restic has exited, its outcome dropped. */
   cancel(): Promise<void>;
 }
 
@@ -113,17 +115,27 @@ export class Restic {
     // A failed check is reported by the call that awaits it (this run's own outcome among them).
     version.catch(() => undefined);
     let child: ChildProcess | undefined;
-    let state: 'held' | 'open' | 'cancelled' = 'held';
+    let state: 'held' | 'open' | 'shut' = 'held';
     const gate = (): NodeJS.WritableStream | undefined => (child?.stdio[3] as NodeJS.WritableStream | null | undefined) ?? undefined;
+    const shut = (): void => {
+      if (state !== 'held') return;
+      state = 'shut';
+      gate()?.end();
+    };
+    const open = (): void => {
+      state = 'open';
+      void version.then(
+        () => gate()?.end(GATE_OPEN),
+        () => gate()?.end(),
+      );
+    };
     const done = this.start([args[0], '--exclude-file', GATE_FILE, ...args.slice(1)], { ...options, readOnly: true }, true, (c) => {
       child = c;
       gate()?.on('error', () => undefined);
       gate()?.write(GATE_SHUT);
-      if (state === 'open') void version.then(() => gate()?.end(GATE_OPEN), () => undefined);
-      if (state === 'cancelled') {
-        c.kill('SIGINT');
-        gate()?.end();
-      }
+      if (state === 'held') this.held.set(c, shut);
+      else if (state === 'open') open();
+      else gate()?.end();
     });
     const settled = done.then(
       () => undefined,
@@ -133,35 +145,31 @@ export class Restic {
       done,
       open: () => {
         if (state !== 'held') return;
-        state = 'open';
+        if (child !== undefined) this.held.delete(child);
         // Not yet spawned: the spawn handler opens it.
-        if (child === undefined) return;
-        void version.then(
-          () => gate()?.end(GATE_OPEN),
-          () => {
-            child?.kill('SIGINT');
-            gate()?.end();
-          },
-        );
+        if (child === undefined) state = 'open';
+        else open();
       },
       cancel: async () => {
-        if (state === 'held') {
-          state = 'cancelled';
-          child?.kill('SIGINT');
-          gate()?.end();
-        }
+        shut();
         await settled;
       },
     };
   }
 
-  /** Ctrl-C: every restic this instance runs gets SIGINT (restic then removes its lock and exits 130). */
+  /**
+   * Ctrl-C: every restic this instance runs gets SIGINT (restic removes its lock and exits 130),
+   * except one held at a gate: its gate is shut instead, so that it fails having read nothing. A
+   * SIGINT could reach it while it writes its lock, which restic 0.14 then leaves behind.
+   */
   cancelOn(signal: AbortSignal | undefined): void {
     signal?.addEventListener('abort', () => {
-      for (const child of this.live) child.kill('SIGINT');
+      for (const child of this.live) (this.held.get(child) ?? (() => child.kill('SIGINT')))();
     });
   }
 
+  /** The gated runs still held, with what shuts each gate. */
+  private readonly held = new Map<ChildProcess, () => void>();
   private readonly live = new Set<ChildProcess>();
 
   private async start(args: string[], options: RunOptions, gated = false, onChild?: (child: ChildProcess) => void): Promise<ResticResult> {
@@ -176,7 +184,10 @@ export class Restic {
         gated,
         onChild: (child) => {
           this.live.add(child);
-          child.on('close', () => this.live.delete(child));
+          child.on('close', () => {
+            this.live.delete(child);
+            this.held.delete(child);
+          });
           onChild?.(child);
         },
         onLine: (line, stream) => {
