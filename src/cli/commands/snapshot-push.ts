@@ -22,7 +22,10 @@ export function registerSnapshotPush(program: Command, act: Act): void {
     .action(
       act(async (ctx, sandbox: string, selectors: string[], flags: { repo: string; all?: boolean; missing?: boolean }) => {
         const { pushSnapshots } = await import('../../engine/offsite/push.js');
-        const summary = await pushSnapshots({ sandbox, selectors, all: flags.all === true, missing: flags.missing === true }, await resticFor(ctx, flags.repo), ctx.deps);
+        const restic = await resticFor(ctx, flags.repo);
+        // Ctrl-C stops the restic processes (they remove their locks) before the push exits 130.
+        const release = ctx.io.interrupts?.takeOver();
+        const summary = await pushSnapshots({ sandbox, selectors, all: flags.all === true, missing: flags.missing === true }, restic, ctx.deps).finally(() => release?.());
         emit(ctx, present.pushJson(summary), () => present.pushText(summary));
       }),
     );

@@ -1,13 +1,16 @@
-import { IntegrityError, RefusedError, UsageError } from '../../errors.js';
+import { IntegrityError, InterruptedError, RefusedError, UsageError } from '../../errors.js';
 import { completeBundles, type BundleRecord } from '../../store/bundles.js';
+import { sandboxBundleDir } from '../../store/home.js';
 import { resolveSelector } from '../../store/selector.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
 import { sandboxLock } from '../sandbox/lock.js';
 import { verifySnapshots } from '../verify/verify.js';
 import { unreadFiles } from './unread.js';
-import { CLAWBACK_TAG, labelTag, listRemoteBundles } from './remote.js';
-import type { Restic, ResticMessage } from './restic.js';
+import { BundleBackup, identity, type Parent, type PushedBundle } from './backup.js';
+import { readPushRecord, writePushRecord } from './push-record.js';
+import { listRemoteBundles } from './remote.js';
+import type { Restic } from './restic.js';
 
 export interface PushRequest {
   sandbox: string;
@@ -19,20 +22,7 @@ export interface PushRequest {
   missing: boolean;
 }
 
-export interface PushedBundle {
-  timestamp: string;
-  shortId: string;
-  name: string | null;
-  /** `pushed` now, or `present`: the repository already held it, so nothing was sent. */
-  status: 'pushed' | 'present';
-  snapshotId: string;
-  /** restic's summary of the backup (null for a bundle already present). */
-  dataAdded: number | null;
-  filesNew: number | null;
-  filesChanged: number | null;
-  filesUnmodified: number | null;
-  durationMs: number;
-}
+export type { PushedBundle } from './backup.js';
 
 export interface PushSummary {
   sandbox: string;
@@ -46,27 +36,35 @@ export interface PushSummary {
  * Pushes bundles, each as one restic snapshot of its directory with relative paths, under the
  * sandbox lock (so no prune removes a bundle while it is read). Each bundle is checked first: a
  * damaged bundle is never copied off the machine. The check hashes what restic will read (unread.ts
- * says why the rest need not be hashed); for a single bundle it runs while restic lists the
- * repository, against the bundle before it here, and again only if the repository's parent differs.
+ * says why the rest need not be hashed). For a single bundle, three things run side by side: restic
+ * lists the repository, the bundle is checked, and its `restic backup` starts held at a gate
+ * (restic.ts, GatedRun) with the parent this host recorded (push-record.ts), so that its start (the
+ * repository key's KDF) costs no time. The gate opens only once the check passed and the listing
+ * confirmed the parent; otherwise that restic is stopped before it read anything, and the bundle is
+ * checked again against the repository's parent if that differs, and backed up after.
  */
 export async function pushSnapshots(request: PushRequest, restic: Restic, deps: EngineDeps): Promise<PushSummary> {
   const records = sandboxRecords(request.sandbox, deps);
   const targets = chooseTargets(request, records);
   const lock = sandboxLock(deps, request.sandbox, 'snapshot push');
+  restic.cancelOn(deps.signal);
+  const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
+  let head: HeadStart | undefined;
   try {
     // Without restic's lock: the backup takes it, and a repository locked exclusively is reported there.
     const listing = listRemoteBundles(restic, request.sandbox, { noLock: true });
     const first = targets.length === 1 ? targets[0] : undefined;
-    const guess = first === undefined ? undefined : localBefore(records, first.timestamp);
-    const early = first === undefined ? undefined : assertIntact(request.sandbox, first, guess, deps);
+    head = first === undefined ? undefined : headStart(request.sandbox, first, records, readPushRecord(sandboxDir, restic.repo.repository), restic, deps);
+    deps.fault?.('push:started');
     // The listing's failure (restic missing, wrong password, no repository) is the one to report.
-    const [listedOutcome, earlyOutcome] = await Promise.allSettled([listing, early]);
+    const [listedOutcome, earlyOutcome] = await interruptible(Promise.allSettled([listing, head?.check]), deps.signal);
     if (listedOutcome.status === 'rejected') throw listedOutcome.reason;
     const listed = listedOutcome.value;
     const remote = new Map(listed.map((b) => [b.timestamp, b]));
     const parents: Parent[] = listed.filter((b) => b.hostname === deps.host.hostname);
     const bundles: PushedBundle[] = [];
     for (const record of targets) {
+      if (stopped(deps)) throw interrupted();
       const held = remote.get(record.timestamp);
       if (held) {
         bundles.push({ ...identity(record), status: 'present', snapshotId: held.snapshotId, dataAdded: null, filesNew: null, filesChanged: null, filesUnmodified: null, durationMs: 0 });
@@ -74,13 +72,21 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
       }
       const parent = parentFor(parents, record.timestamp);
       const parentHere = parent === undefined ? undefined : localComplete(records, parent.timestamp);
+      const early = record === first ? head : undefined;
       // Damage found early is damage whatever the parent; a clean check stands only against the parent restic will use.
-      if (record === first && earlyOutcome.status === 'rejected') throw earlyOutcome.reason;
-      if (record !== first || guess?.timestamp !== parentHere?.timestamp) await assertIntact(request.sandbox, record, parentHere, deps);
-      const pushed = await pushOne(request.sandbox, record, parent, restic, deps);
+      if (early && earlyOutcome.status === 'rejected') throw earlyOutcome.reason;
+      const gated = early?.backup !== undefined && sameParent(early.backup.parent, parent) ? early.backup : undefined;
+      if (gated === undefined) {
+        // That restic fails having read nothing, beside the new one (both take shared locks); awaited below.
+        void early?.backup?.gate?.cancel();
+        if (early === undefined || early.checkedAgainst?.timestamp !== parentHere?.timestamp) await assertIntact(request.sandbox, record, parentHere, deps);
+      }
+      if (stopped(deps)) throw interrupted();
+      const pushed = await (gated ?? new BundleBackup(request.sandbox, record, parent, restic, deps, false)).finish();
       parents.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId });
       bundles.push(pushed);
     }
+    writePushRecord(sandboxDir, restic.repo.repository, parents);
     return {
       sandbox: request.sandbox,
       repo: restic.repo.name,
@@ -89,7 +95,66 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
       present: bundles.filter((b) => b.status === 'present').length,
     };
   } finally {
+    // A held restic not let through is stopped, and awaited: no restic process (nor its lock) outlives the push.
+    await head?.backup?.gate?.cancel();
     lock.release();
+  }
+}
+
+/** What a single bundle's push starts before the listing answers: its check, and its backup held at the gate. */
+interface HeadStart {
+  check: Promise<void>;
+  /** The local bundle the check compared with (unread.ts); none: every file hashed. */
+  checkedAgainst: BundleRecord | undefined;
+  /** The held backup (none: the parent cannot be guessed, so the backup waits for the listing). */
+  backup: BundleBackup | undefined;
+}
+
+/**
+ * The parent guessed from this host's record of what it pushed to the repository. Without a
+ * record, the check compares with the bundle before this one here, as the repository's parent will
+ * most likely be its snapshot; only when there is none (the first push of the sandbox) does the
+ * backup start held without a parent, the check then hashing every file either way.
+ */
+function headStart(sandbox: string, record: BundleRecord, records: BundleRecord[], pushed: Parent[] | undefined, restic: Restic, deps: EngineDeps): HeadStart {
+  if (record.legacy !== undefined) return { check: assertIntact(sandbox, record, undefined, deps), checkedAgainst: undefined, backup: undefined };
+  const guess = pushed === undefined ? undefined : parentFor(pushed, record.timestamp);
+  const before = localBefore(records, record.timestamp);
+  const checkedAgainst = pushed === undefined ? before : guess === undefined ? undefined : localComplete(records, guess.timestamp);
+  const gated = pushed !== undefined || before === undefined;
+  const backup = gated ? new BundleBackup(sandbox, record, guess, restic, deps, true) : undefined;
+  return { check: assertIntact(sandbox, record, checkedAgainst, deps), checkedAgainst, backup };
+}
+
+/** The same restic snapshot (restic's summary names a new one by its short id, the listing by the full one). */
+function sameParent(a: Parent | undefined, b: Parent | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const [short, long] = a.snapshotId.length <= b.snapshotId.length ? [a.snapshotId, b.snapshotId] : [b.snapshotId, a.snapshotId];
+  return a.timestamp === b.timestamp && short.length >= 8 && long.startsWith(short);
+}
+
+/** Ctrl-C was pressed (the command took interrupts over). */
+function stopped(deps: EngineDeps): boolean {
+  return deps.signal?.aborted === true;
+}
+
+function interrupted(): InterruptedError {
+  return new InterruptedError('interrupted: the push stopped; the repository holds no snapshot of a bundle restic had not finished');
+}
+
+/** `work`, or an interruption as soon as Ctrl-C arrives (the restic processes get it too: Restic.cancelOn). */
+async function interruptible<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) throw interrupted();
+  let stop: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(interrupted());
+    signal.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', stop!);
   }
 }
 
@@ -116,11 +181,6 @@ function localBefore(records: BundleRecord[], timestamp: string): BundleRecord |
     .at(-1);
 }
 
-interface Parent {
-  timestamp: string;
-  snapshotId: string;
-}
-
 /**
  * The restic snapshot restic compares a new bundle with: the newest one pushed from this host before
  * it (else the newest at all). Unchanged files of a bundle are hard links to the previous bundle's, so
@@ -130,10 +190,6 @@ interface Parent {
 function parentFor(parents: Parent[], timestamp: string): Parent | undefined {
   const sorted = [...parents].sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
   return sorted.filter((p) => p.timestamp < timestamp).at(-1) ?? sorted.at(-1);
-}
-
-function identity(record: BundleRecord): Pick<PushedBundle, 'timestamp' | 'shortId' | 'name'> {
-  return { timestamp: record.timestamp, shortId: record.shortId, name: record.header?.name ?? null };
 }
 
 /**
@@ -159,64 +215,3 @@ async function assertIntact(sandbox: string, record: BundleRecord, parent: Bundl
   });
 }
 
-/**
- * `2026-04-21T14-11-25-795Z` → `2026-04-21 14:11:25.795`: restic's `--time` (Go's parser takes the
- * fraction though the layout has none), read as UTC (TZ=UTC). The restic snapshot then carries the
- * bundle's own time, so `forget --keep-daily` counts the days the bundles were taken, not pushed.
- */
-function resticTime(timestamp: string): string {
-  return timestamp.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z$/, '$1 $2:$3:$4.$5');
-}
-
-async function pushOne(sandbox: string, record: BundleRecord, parent: Parent | undefined, restic: Restic, deps: EngineDeps): Promise<PushedBundle> {
-  const started = deps.clock();
-  const label = record.header?.name;
-  const args = ['backup', '--json', '--tag', CLAWBACK_TAG, '--tag', `sandbox=${sandbox}`, '--tag', `bundle=${record.timestamp}`];
-  if (label) args.push('--tag', labelTag(label));
-  if (parent) args.push('--parent', parent.snapshotId, '--ignore-ctime');
-  args.push('--host', deps.host.hostname, '--time', resticTime(record.timestamp), '.');
-  let summary: ResticMessage | undefined;
-  let statusSeen = false;
-  deps.events.phase?.(`push ${record.id}`, record.header?.totals);
-  deps.fault?.('push:before-backup');
-  await restic.run(args, {
-    // Relative paths: unchanged files deduplicate across bundles and sandboxes, and a pull restores them as they were.
-    cwd: record.dir,
-    what: `backup of ${sandbox} ${record.id}`,
-    onMessage: (message) => {
-      if (message.message_type === 'status') {
-        deps.events.progress?.({ files: numberOf(message.files_done) ?? 0, bytes: numberOf(message.bytes_done) ?? 0 });
-        if (!statusSeen) deps.fault?.('push:status');
-        statusSeen = true;
-      } else if (message.message_type === 'summary') summary = message;
-      else if (message.message_type === 'error') deps.events.warning?.(`restic: ${describeError(message)}`);
-    },
-  });
-  const snapshotId = typeof summary?.snapshot_id === 'string' ? summary.snapshot_id : undefined;
-  if (!summary || snapshotId === undefined) {
-    throw new IntegrityError('push-unconfirmed', `restic finished the backup of ${record.id} without naming its snapshot`, {
-      hint: `check \`clawback ${sandbox} snapshot list --repo ${restic.repo.name}\`, then push again (a bundle the repository holds is not sent twice)`,
-    });
-  }
-  deps.fault?.('push:done');
-  return {
-    ...identity(record),
-    status: 'pushed',
-    snapshotId,
-    dataAdded: numberOf(summary.data_added),
-    filesNew: numberOf(summary.files_new),
-    filesChanged: numberOf(summary.files_changed),
-    filesUnmodified: numberOf(summary.files_unmodified),
-    durationMs: deps.clock() - started,
-  };
-}
-
-function numberOf(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function describeError(message: ResticMessage): string {
-  const error = message.error;
-  const text = typeof error === 'object' && error !== null && 'message' in error ? String((error as { message: unknown }).message) : JSON.stringify(error);
-  return `${typeof message.item === 'string' ? `${message.item}: ` : ''}${text}`;
-}

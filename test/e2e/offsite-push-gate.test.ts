@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateHome } from '../../fixtures/generate.js';
+import { clawback, tempDir } from '../helpers/cli.js';
+import { resticSnapshots, tagValue, type ResticSnapshot } from '../helpers/restic.js';
+
+/**
+ * A single bundle's push starts its `restic backup` at once, held before it reads anything, with the
+ * parent this host recorded; it is let through only once the bundle checked clean and the listing
+ * confirmed that parent. A wrong record costs a restic start, never the right parent; a refusal or
+ * a Ctrl-C leaves no snapshot, no lock and no restic process. The tiny OpenClaw home, a local repository.
+ */
+interface PushDoc {
+  bundles: Array<{ timestamp: string; status: string; snapshotId: string; filesNew: number; filesChanged: number; filesUnmodified: number }>;
+  pushed: number;
+}
+
+const FILE = 'workspace/SOUL.md';
+let base: string;
+let root: string;
+let home: string;
+let repo: string;
+let passwordFile: string;
+let env: Record<string, string>;
+
+async function ok(args: string[]): Promise<string> {
+  const result = await clawback(home, args, { env });
+  expect(result.exitCode, `${args.join(' ')}: ${String(result.stderr)}`).toBe(0);
+  return String(result.stdout);
+}
+
+async function snapshot(): Promise<string> {
+  const doc = JSON.parse(await ok(['oc', 'snapshot', 'create', '--json'])) as { snapshot: { timestamp: string } };
+  return doc.snapshot.timestamp;
+}
+
+async function push(timestamp: string): Promise<PushDoc['bundles'][number]> {
+  const doc = JSON.parse(await ok(['oc', 'snapshot', 'push', timestamp, '--repo', 'r', '--json'])) as PushDoc;
+  expect(doc.pushed).toBe(1);
+  return doc.bundles[0]!;
+}
+
+/** The repository's snapshot of a bundle, as restic lists it (with the parent restic backed it up against). */
+function held(timestamp: string): (ResticSnapshot & { parent?: string }) | undefined {
+  return resticSnapshots(repo, passwordFile, env).find((s) => tagValue(s, 'bundle') === timestamp);
+}
+
+/** restic processes still running for a bundle (its `bundle=` tag is on their command line). */
+function resticProcessesFor(timestamp: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(`bundle=${timestamp}`)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+function locks(): string[] {
+  return fs.readdirSync(path.join(repo, 'locks'));
+}
+
+function payloadFile(timestamp: string): string {
+  return path.join(home, 'rebuild-backups', 'oc', timestamp, 'payload', FILE);
+}
+
+/** Nothing of the push is left: no snapshot of the bundle, no lock, no restic process. */
+function nothingLeft(timestamp: string): void {
+  expect(held(timestamp)).toBeUndefined();
+  expect(locks()).toEqual([]);
+  expect(resticProcessesFor(timestamp)).toEqual([]);
+}
+
+beforeAll(async () => {
+  base = tempDir('clawback-push-gate-');
+  env = { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') };
+  root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'oc') }).root;
+  home = path.join(base, 'home');
+  repo = path.join(base, 'repo');
+  passwordFile = path.join(base, 'password');
+  fs.writeFileSync(passwordFile, 'push gate\n', { mode: 0o600 });
+  await ok(['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root]);
+  await ok(['repo', 'add', 'r', repo, '--password-file', passwordFile]);
+  await ok(['repo', 'init', 'r']);
+}, 120_000);
+
+afterAll(() => {
+  fs.rmSync(base, { recursive: true, force: true });
+}, 120_000);
+
+describe('a push whose record of the parent is wrong', () => {
+  it('after the last pushed snapshot was forgotten in the repository: backed up against the one before it', async () => {
+    const first = await push(await snapshot());
+    const second = await push(await snapshot());
+    expect(held(second.timestamp)?.parent).toBe(held(first.timestamp)?.id);
+    execFileSync('restic', ['forget', held(second.timestamp)!.id], { env: { ...process.env, ...env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: passwordFile } });
+    const third = await push(await snapshot());
+    expect(held(third.timestamp)?.parent).toBe(held(first.timestamp)?.id);
+    // Unchanged files are still taken from the parent, unread.
+    expect(third.filesUnmodified).toBeGreaterThan(20);
+    expect(third.filesNew).toBeLessThanOrEqual(2);
+  });
+
+  it('after the repository was made anew at the same place (the record names a snapshot of the old one): pushed whole, without a parent', async () => {
+    fs.rmSync(repo, { recursive: true, force: true });
+    await ok(['repo', 'init', 'r']);
+    const again = await push(await snapshot());
+    expect(held(again.timestamp)?.parent).toBeUndefined();
+    expect(again.filesUnmodified).toBe(0);
+    expect(again.filesNew).toBeGreaterThan(20);
+    // The record is right again: the next push is backed up against this one.
+    const next = await push(await snapshot());
+    expect(held(next.timestamp)?.parent).toBe(held(again.timestamp)?.id);
+    expect(locks()).toEqual([]);
+  });
+});
+
+describe('a push stopped while its restic waits at the gate', () => {
+  it('a damaged bundle found by the check: refused (exit 6), and no snapshot, lock or restic process is left', async () => {
+    fs.appendFileSync(path.join(root, FILE), '\na change, so the next snapshot copies this file\n');
+    const damaged = await snapshot();
+    fs.writeFileSync(payloadFile(damaged), Buffer.from(fs.readFileSync(payloadFile(damaged)).map((b) => b ^ 0x20)));
+    const result = await clawback(home, ['oc', 'snapshot', 'push', damaged, '--repo', 'r', '--json'], { env });
+    expect(result.exitCode, String(result.stderr)).toBe(6);
+    expect((JSON.parse(String(result.stderr)) as { code: string }).code).toBe('push-damaged');
+    nothingLeft(damaged);
+    await ok(['oc', 'snapshot', 'delete', damaged, '--yes']);
+  });
+
+  it('Ctrl-C: exit 130, and no snapshot, lock or restic process is left', async () => {
+    const interrupted = await snapshot();
+    const result = await clawback(home, ['oc', 'snapshot', 'push', interrupted, '--repo', 'r'], { env: { ...env, CLAWBACK_TEST_FAULT: 'SIGINT@push:started' } });
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(String(result.stderr)).toContain('interrupted');
+    nothingLeft(interrupted);
+    // The bundle is pushed by the next try.
+    expect((await push(interrupted)).status).toBe('pushed');
+  });
+
+  it('a wrong password: exit 6, said once, and no snapshot, lock or restic process is left', async () => {
+    const wrong = path.join(base, 'wrong-password');
+    fs.writeFileSync(wrong, 'not it\n', { mode: 0o600 });
+    await ok(['repo', 'add', 'bad', repo, '--password-file', wrong]);
+    const timestamp = await snapshot();
+    const result = await clawback(home, ['oc', 'snapshot', 'push', timestamp, '--repo', 'bad'], { env });
+    expect(result.exitCode, String(result.stderr)).toBe(6);
+    expect(String(result.stderr).match(/wrong password/g)).toHaveLength(1);
+    nothingLeft(timestamp);
+  });
+});
