@@ -129,6 +129,11 @@ export class TreeNames {
 
   constructor(private readonly names: string) {}
 
+  /** Where the next name starts in the names string. */
+  get offset(): number {
+    return this.at;
+  }
+
   next(): string {
     const end = this.names.indexOf('/', this.at);
     const name = end < 0 ? this.names.slice(this.at) : this.names.slice(this.at, end);
