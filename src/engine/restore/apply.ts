@@ -8,7 +8,6 @@ import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange 
 import { updateRegistry } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import { mismatch } from '../bundle/checked-read.js';
-import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { InterruptCheck } from './interrupt.js';
@@ -162,6 +161,8 @@ function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: Engin
 export async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
   const label = `pre-restore-${stamp}`;
   try {
+    // Loaded only when a safety snapshot is taken: the capture engine is megabytes of code a restore with nothing to save never runs.
+    const { createSnapshotLocked } = await import('../capture/create.js');
     const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
     if (summary.incomplete) {
       const unsaved = readBundleManifest(summary.dir).failedBackupDirs;
