@@ -160,22 +160,27 @@ export interface LiveHashing {
  * the results are asked for.
  */
 export function startLiveHashing(list: readonly LiveHashJob[] | HashJobList, options: { worker?: boolean } = {}): LiveHashing {
-  const jobs = columnsOf(list);
+  let jobs: HashJobColumns | undefined = columnsOf(list);
   const n = jobs.sizes.length;
   const bytes = jobs.sizes.reduce((sum, size) => sum + size, 0);
   const script = bytes < WORKER_MIN_BYTES || options.worker === false ? undefined : compiledWorker('./live-hash-worker.js', import.meta.url);
   if (script === undefined) {
+    const inline = jobs;
     let stopped = false;
     let started: Promise<Uint8Array> | undefined;
     return {
       mode: 'inline',
-      results: () => (started ??= hashJobsInSlices(jobs, () => stopped)),
+      results: () => (started ??= hashJobsInSlices(inline, () => stopped)),
       cancel: () => {
         stopped = true;
       },
     };
   }
   const worker = new Worker(script, { workerData: jobs });
+  // The worker has its own copy: the joined columns (megabytes of strings) are let go here and built
+  // again from the list only if the worker fails.
+  jobs = undefined;
+  const fallback = (): Uint8Array => hashJobsInline(columnsOf(list));
   let cancelled = false;
   const pending = new Promise<Uint8Array>((resolve) => {
     let settled = false;
@@ -189,8 +194,8 @@ export function startLiveHashing(list: readonly LiveHashJob[] | HashJobList, opt
       void worker.terminate();
     });
     // A worker that fails only costs time: the main thread does the work instead.
-    worker.once('error', () => settle(() => hashJobsInline(jobs)));
-    worker.once('exit', () => settle(() => hashJobsInline(jobs)));
+    worker.once('error', () => settle(fallback));
+    worker.once('exit', () => settle(fallback));
   });
   return {
     mode: 'worker',
