@@ -154,16 +154,30 @@ class ListingNames {
     this.offsetOf[i] = offset;
   }
 
-  /** Entry `i`'s path below the tree's root ('' for the root, -1). */
+  private last = -1;
+  private lastRel = '';
+
+  private nameOf(k: number, chunks: readonly string[]): string {
+    const text = chunks[this.chunkOf[k]!]!;
+    const at = this.offsetOf[k]!;
+    const end = text.indexOf('/', at);
+    return end < 0 ? text.slice(at) : text.slice(at, end);
+  }
+
+  /** Entry `i`'s path below the tree's root ('' for the root, -1); a directory listed right after its parent is one concatenation. */
   relOf(i: number, parents: Int32Array, chunks: readonly string[]): string {
-    const parts: string[] = [];
-    for (let k = i; k >= 0; k = parents[k]!) {
-      const text = chunks[this.chunkOf[k]!]!;
-      const at = this.offsetOf[k]!;
-      const end = text.indexOf('/', at);
-      parts.push(end < 0 ? text.slice(at) : text.slice(at, end));
+    if (i < 0) return '';
+    const parent = parents[i]!;
+    let rel: string;
+    if (parent >= 0 && parent === this.last) rel = `${this.lastRel}/${this.nameOf(i, chunks)}`;
+    else {
+      const parts: string[] = [];
+      for (let k = i; k >= 0; k = parents[k]!) parts.push(this.nameOf(k, chunks));
+      rel = parts.reverse().join('/');
     }
-    return parts.reverse().join('/');
+    this.last = i;
+    this.lastRel = rel;
+    return rel;
   }
 }
 

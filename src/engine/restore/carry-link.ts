@@ -121,15 +121,25 @@ class TreePaths {
     return end < 0 ? this.names.slice(at) : this.names.slice(at, end);
   }
 
-  /** Entry `i`'s path below the tree's root ('' for the root, -1). */
+  /**
+   * Entry `i`'s path below the tree's root ('' for the root, -1). The last path asked for is kept:
+   * entries are mostly asked for after their parent (a listing after its directory's) or a sibling.
+   */
   relOf(i: number, parents: Int32Array): string {
     if (i < 0) return '';
     if (i === this.cached) return this.cachedRel;
-    const parts: string[] = [];
-    for (let k = i; k >= 0; k = parents[k]!) parts.push(this.nameOf(k));
+    const parent = parents[i]!;
+    let rel: string;
+    if (parent >= 0 && parent === this.cached) rel = `${this.cachedRel}/${this.nameOf(i)}`;
+    else if (this.cached >= 0 && parent === parents[this.cached]) rel = `${this.cachedRel.slice(0, this.cachedRel.length - this.nameOf(this.cached).length)}${this.nameOf(i)}`;
+    else {
+      const parts: string[] = [];
+      for (let k = i; k >= 0; k = parents[k]!) parts.push(this.nameOf(k));
+      rel = parts.reverse().join('/');
+    }
     this.cached = i;
-    this.cachedRel = parts.reverse().join('/');
-    return this.cachedRel;
+    this.cachedRel = rel;
+    return rel;
   }
 }
 
