@@ -85,6 +85,33 @@ describe('hash jobs held as columns', () => {
     expect(hashing.mode).toBe('inline');
     expect([...(await hashing.results())]).toEqual([1, 0, 0, 0, 1, 0]);
   });
+
+  it('reads back paths beyond latin1 and paths holding bytes that are not UTF-8 (escaped), whatever their neighbours', () => {
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+    const named = (name: string | Buffer, text: string): string => {
+      const file = Buffer.concat([Buffer.from(`${dir}/`), Buffer.isBuffer(name) ? name : Buffer.from(name)]);
+      fs.writeFileSync(file, text);
+      return `${dir}/${Buffer.isBuffer(name) ? 'odd-\udcff.txt' : name}`;
+    };
+    const plain = named('plain.txt', 'p');
+    const latin = named('caf\u00e9.txt', 'l');
+    const wide = named('\u65e5\u8a18.txt', 'w');
+    const escaped = named(Buffer.concat([Buffer.from('odd-'), Buffer.from([0xff]), Buffer.from('.txt')]), 'e');
+    const only = (paths: string[], texts: string[]): number[] => {
+      const list = new HashJobList();
+      paths.forEach((p, i) => list.add({ path: p, size: 1, sha256: sha(texts[i]!) }));
+      return [...hashJobsInline(list.columns())];
+    };
+    // One byte per character while every path allows it; two once any does not.
+    expect(only([plain, latin], ['p', 'l'])).toEqual([1, 1]);
+    expect(only([plain, wide, latin], ['p', 'w', 'l'])).toEqual([1, 1, 1]);
+    expect(only([escaped, plain], ['e', 'p'])).toEqual([1, 1]);
+    // A sha256 that is not lowercase hex never matches, even one whose characters' low bytes would spell the digest.
+    const list = new HashJobList();
+    list.add({ path: plain, size: 1, sha256: sha('p').replace(/a/g, '\u0161') });
+    list.add({ path: plain, size: 1, sha256: sha('p').toUpperCase() });
+    expect([...hashJobsInline(list.columns())]).toEqual([0, 0]);
+  });
 });
 
 describe('the local live view', () => {

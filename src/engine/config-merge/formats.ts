@@ -1,9 +1,17 @@
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import JSON5 from 'json5';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
-import { parseDocument, stringify as stringifyYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { IntegrityError, ManifestError } from '../../errors.js';
 import { isRecord, type ConfigRecord } from './values.js';
+
+let yamlModule: typeof Yaml | undefined;
+
+/** `yaml` loads on first use (as agent-manifest.ts loads it): ~8 MiB of resident code that a restore merging only JSON5 configs never runs. */
+function yaml(): typeof Yaml {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+}
 
 export type ConfigFormat = 'json' | 'toml' | 'yaml';
 export type MergeSide = 'live' | 'snapshot';
@@ -45,7 +53,7 @@ function parseByFormat(format: ConfigFormat, text: string): unknown {
     case 'toml':
       return parseToml(text, { integersAsBigInt: true });
     case 'yaml': {
-      const doc = parseDocument(text);
+      const doc = yaml().parseDocument(text);
       const first = doc.errors[0];
       if (first) throw first;
       // An empty YAML file is an empty mapping, not a broken one.
@@ -64,7 +72,7 @@ export function serialiseConfig(format: ConfigFormat, value: unknown): string {
       return stringifyToml(value, { numbersAsFloat: true });
     case 'yaml':
       // Unfolded lines, so a long string stays on the line a user would look for it.
-      return stringifyYaml(value, { lineWidth: 0 });
+      return yaml().stringify(value, { lineWidth: 0 });
   }
 }
 

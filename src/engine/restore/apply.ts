@@ -8,7 +8,6 @@ import { rollBack, writeJournal, type JournalRecord, type JournalRegistryChange 
 import { updateRegistry } from '../../store/registry.js';
 import { syncfs } from '../../store/syncfs.js';
 import { mismatch } from '../bundle/checked-read.js';
-import { createSnapshotLocked } from '../capture/create.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { InterruptCheck } from './interrupt.js';
@@ -47,16 +46,22 @@ interface LiveChecks {
 const OVERLAP_MIN_BYTES = 32 * 1024 * 1024;
 
 function startLiveChecks(plan: RestorePlan): LiveChecks {
-  const items = restoreItems(plan.units);
-  const candidates = items.filter((i): i is RestoreItem & { linkCandidate: string } => i.linkCandidate !== undefined);
-  const databases = items.filter((i) => i.entry.strategy === 'sqlite_backup');
+  const candidates: Array<RestoreItem & { linkCandidate: string }> = [];
+  const databases: RestoreItem[] = [];
+  // Bundle bytes this thread stages. One pass, no intermediate arrays: on a large home these run to
+  // tens of thousands of entries, and were promoted to old space before they were let go.
+  let staged = 0;
+  for (const i of restoreItems(plan.units)) {
+    if (i.linkCandidate !== undefined) candidates.push(i as RestoreItem & { linkCandidate: string });
+    else if (i.entry.type === 'file') staged += i.entry.size ?? 0;
+    if (i.entry.strategy === 'sqlite_backup') databases.push(i);
+  }
   // Added one at a time to columns: 40,000 job objects cost megabytes here and again in the worker.
   const jobs = new HashJobList();
   for (const i of candidates) jobs.add({ path: i.linkCandidate, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '', live: { mode: i.mode, mtimeMs: i.entry.mtimeMs ?? -1 } });
   for (const i of databases) jobs.add({ path: i.source, size: i.entry.size ?? -1, sha256: i.entry.sha256 ?? '' });
   // A worker only pays when this thread has bundle files to stage meanwhile; otherwise it would wait
   // for it, and the worker's heap (tens of MiB) would be all it added.
-  const staged = items.reduce((sum, i) => sum + (i.entry.type === 'file' && !i.linkCandidate ? (i.entry.size ?? 0) : 0), 0);
   const hashing = startLiveHashing(jobs, { worker: staged >= OVERLAP_MIN_BYTES });
   return { candidates, databases, hashing };
 }
@@ -162,6 +167,8 @@ function registerTarget(entry: NonNullable<RestoreTarget['create']>, deps: Engin
 export async function takePreRestoreSnapshot(sandbox: string, stamp: string, deps: EngineDeps, warnings: string[]): Promise<PreRestoreSnapshot> {
   const label = `pre-restore-${stamp}`;
   try {
+    // Loaded only when a safety snapshot is taken: the capture engine is megabytes of code a restore with nothing to save never runs.
+    const { createSnapshotLocked } = await import('../capture/create.js');
     const summary = await createSnapshotLocked({ sandbox, label, scope: {} }, deps);
     if (summary.incomplete) {
       const unsaved = readBundleManifest(summary.dir).failedBackupDirs;

@@ -93,39 +93,96 @@ function liveDirMode(dir: string | Buffer): number {
 }
 
 /**
+ * A tree's paths rebuilt from its columns on demand, not held: a string per directory (there are
+ * 130,000 in an `xlarge` home's extension trees) lived to the end of the job, so every one was
+ * promoted to old space. Each entry's name is found by its offset in the names string, a path by
+ * its parent links; a listing's entries share their parent, so its path is built once.
+ */
+class TreePaths {
+  private readonly offsets: Int32Array;
+  private cached = -1;
+  private cachedRel = '';
+
+  constructor(
+    private readonly names: string,
+    count: number,
+  ) {
+    this.offsets = new Int32Array(count);
+  }
+
+  /** Records where entry `i`'s name starts (entries are read in order). */
+  note(i: number, at: number): void {
+    this.offsets[i] = at;
+  }
+
+  nameOf(i: number): string {
+    const at = this.offsets[i]!;
+    const end = this.names.indexOf('/', at);
+    return end < 0 ? this.names.slice(at) : this.names.slice(at, end);
+  }
+
+  /**
+   * Entry `i`'s path below the tree's root ('' for the root, -1). The last path asked for is kept:
+   * entries are mostly asked for after their parent (a listing after its directory's) or a sibling.
+   */
+  relOf(i: number, parents: Int32Array): string {
+    if (i < 0) return '';
+    if (i === this.cached) return this.cachedRel;
+    const parent = parents[i]!;
+    let rel: string;
+    if (parent >= 0 && parent === this.cached) rel = `${this.cachedRel}/${this.nameOf(i)}`;
+    else if (this.cached >= 0 && parent === parents[this.cached]) rel = `${this.cachedRel.slice(0, this.cachedRel.length - this.nameOf(this.cached).length)}${this.nameOf(i)}`;
+    else {
+      const parts: string[] = [];
+      for (let k = i; k >= 0; k = parents[k]!) parts.push(this.nameOf(k));
+      rel = parts.reverse().join('/');
+    }
+    this.cached = i;
+    this.cachedRel = rel;
+    return rel;
+  }
+}
+
+/**
  * Rebuilds a carried tree in the staged tree (on a staging worker, or the calling thread): its
  * directories created (their modes set last, deepest first, so a read-only one blocks nothing),
- * every other entry hard-linked from the live tree (copied where a link is impossible).
+ * every other entry hard-linked from the live tree (copied where a link is impossible). Nothing
+ * is held per entry but typed-array slots.
  */
 export function stageTree(job: TreeJob): TreeResult {
   const result: TreeResult = { warnings: [], denied: [] };
   const n = job.types.length;
   const names = new TreeNames(job.names);
-  const rels = new Array<string | undefined>(n);
+  const paths = new TreePaths(job.names, n);
   // Whether an entry's path holds escaped bytes, known from its directory's: each name is tested once, not each whole path.
   const escaped = new Uint8Array(n);
+  // A directory's live permission bits, set once everything below it is staged.
+  const modes = new Uint16Array(n);
   const rootEscaped = hasEscapedBytes(job.source) || hasEscapedBytes(job.dest);
-  const dirs: Array<{ rel: string; mode: number }> = [{ rel: '', mode: liveDirMode(fsPath(job.source)) }];
+  const rootMode = liveDirMode(fsPath(job.source));
   fs.mkdirSync(fsPath(job.dest), { mode: 0o700 });
   for (let i = 0; i < n; i++) {
     const parent = job.parents[i]!;
+    paths.note(i, names.offset);
     const name = names.next();
-    const rel = parent < 0 ? name : `${rels[parent]!}/${name}`;
+    const parentRel = paths.relOf(parent, job.parents);
+    const rel = parent < 0 ? name : `${parentRel}/${name}`;
     escaped[i] = (parent < 0 ? rootEscaped : escaped[parent] === 1) || hasEscapedBytes(name) ? 1 : 0;
     const type = job.types[i]!;
     const source = `${job.source}/${rel}`;
     const dest = `${job.dest}/${rel}`;
     if (type === TREE_DIR) {
-      rels[i] = rel;
       const plain = escaped[i] === 0;
       fs.mkdirSync(plain ? dest : fsPath(dest), { mode: 0o700 });
-      dirs.push({ rel, mode: liveDirMode(plain ? source : fsPath(source)) });
+      modes[i] = liveDirMode(plain ? source : fsPath(source));
       continue;
     }
     const outcome = carryEntry(source, dest, TYPE_NAMES[type] as 'file' | 'symlink' | 'special', `${job.display}/${rel}`, () => readLinkTarget(source), escaped[i] === 0);
     if (outcome && 'warning' in outcome) result.warnings.push(outcome.warning);
     else if (outcome) result.denied.push(outcome.denied);
   }
-  for (let d = dirs.length - 1; d >= 0; d--) fs.chmodSync(fsPath(dirs[d]!.rel === '' ? job.dest : `${job.dest}/${dirs[d]!.rel}`), dirs[d]!.mode);
+  // A directory's entry precedes every entry below it: in reverse, each is set after its contents.
+  for (let i = n - 1; i >= 0; i--) if (job.types[i] === TREE_DIR) fs.chmodSync(fsPath(`${job.dest}/${paths.relOf(i, job.parents)}`), modes[i]!);
+  fs.chmodSync(fsPath(job.dest), rootMode);
   return result;
 }

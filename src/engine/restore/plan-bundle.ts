@@ -38,6 +38,8 @@ export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]
   for (const unit of units) for (const part of unit.group.parts) if (!part.keep) unitOfPrefix.set(part.prefix, { unit, rel: part.rel });
 
   const classes = new Map<string, { cls: PathClass; isDir: boolean }>();
+  // One prefix string for every source path: each is then one concatenation, not two.
+  const payloadPrefix = `${input.payloadDir}/`;
   const unsafeLinks: string[] = [];
   for (const entry of bundle.entries) {
     const prefix = bundlePrefixes.find((p) => under(entry.path, p)) ?? '';
@@ -60,7 +62,7 @@ export function placeBundleEntries(input: PlanInput, opened: readonly OpenUnit[]
       entry.type === 'dir'
         ? { kind: 'dir', rel, mode, origin: 'bundle' }
         : // Entry paths were checked by parseBundleManifest (normalised, relative, no '..'), so a plain join stays inside.
-          { kind: 'restore', rel, entry, source: `${input.payloadDir}/${entry.path}`, mode, ...(merge ? { merge: merge.rule, ...(merge.at ? { mergeAt: merge.at } : {}) } : {}) };
+          { kind: 'restore', rel, entry, source: payloadPrefix + entry.path, mode, ...(merge ? { merge: merge.rule, ...(merge.at ? { mergeAt: merge.at } : {}) } : {}) };
     place.unit.items.set(rel, item);
     if (merge?.rule.kind === 'openclaw-config' && !merge.at) noteCompanions(place.unit, place.rel, entry.path, rel);
   }

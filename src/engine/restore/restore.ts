@@ -12,7 +12,6 @@ import { Selection } from '../sandbox/selection.js';
 import { applyPlan } from './apply.js';
 import { mapMounts, type MappedMount } from './mounts.js';
 import { LOCAL_LIVE_VIEW, type LiveView } from './live-view.js';
-import { assertRemoteRestorable, restoreRemote } from './remote-restore.js';
 import { isRemoteSandbox, withSandboxTransport } from '../sandbox/transport.js';
 import { planRestore, writeTotals, type RestorePlan } from './plan.js';
 import { diffPolicies } from './policy.js';
@@ -137,6 +136,8 @@ async function restoreLocked(request: RestoreRequest, target: RestoreTarget, dep
   let applied: { plan: RestorePlan; outcome: RestoreOutcome };
   if (isRemoteSandbox(target.entry)) {
     // The one seam between here and a remote target: planning reads a scan, staging and the swap run there.
+    // The remote path's modules load only for a remote target.
+    const { assertRemoteRestorable, restoreRemote } = await import('./remote-restore.js');
     assertRemoteRestorable(source.agentManifest.agent, target.entry.via ?? '');
     const plan = (live: LiveView): RestorePlan => planFor(request, source, mounts, live, deps);
     applied = await withSandboxTransport(target.entry, deps, (shell) => restoreRemote(shell, { mounts, plan, dryRun: request.dryRun === true, apply }, deps));
