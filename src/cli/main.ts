@@ -1,6 +1,6 @@
 import { ExitCode } from '../errors.js';
 import { rewriteArgv } from './argv.js';
-import type { CliIo } from './context.js';
+import type { CliContext, CliIo, GlobalOptions } from './context.js';
 import { defaultIo } from './io.js';
 import { reportError } from './output.js';
 import { colorAllowed } from './progress.js';
@@ -12,15 +12,29 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 /**
  * A command answered without building the commander program (commander and the program's modules
  * are a good part of a short command's start-up): a plain local `<name> snapshot list`
- * (commands/snapshot-list.ts plainList), exactly as its commander action runs it. undefined: commander parses.
+ * (commands/snapshot-list.ts plainList) or `<name> snapshot create` (commands/snapshot-create.ts
+ * plainCreate: cron's), exactly as its commander action runs it. undefined: commander parses.
  */
 async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
-  if (argv[0] !== 'snapshot-list') return undefined;
-  const { plainList, listLocal } = await import('./commands/snapshot-list.js');
-  const plain = plainList(argv);
-  if (plain === undefined) return undefined;
-  const { runAction } = await import('./run-action.js');
-  return () => runAction(plain.globals, io, state, toolVersion(), (ctx) => listLocal(ctx, plain.sandbox, plain.exact), []);
+  if (argv[0] === 'snapshot-list') {
+    const { plainList, listLocal } = await import('./commands/snapshot-list.js');
+    const plain = plainList(argv);
+    return plain && withGlobals(plain.globals, io, state, (ctx) => listLocal(ctx, plain.sandbox, plain.exact));
+  }
+  if (argv[0] === 'snapshot-create') {
+    const { plainCreate, createAction } = await import('./commands/snapshot-create.js');
+    const plain = plainCreate(argv);
+    return plain && withGlobals(plain.globals, io, state, (ctx) => createAction(ctx, plain.sandbox, plain.flags));
+  }
+  return undefined;
+}
+
+/** A command's action run as runAction runs every command's. */
+function withGlobals(globals: GlobalOptions, io: CliIo, state: ProgramState, action: (ctx: CliContext) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const { runAction } = await import('./run-action.js');
+    await runAction(globals, io, state, toolVersion(), action, []);
+  };
 }
 
 /**

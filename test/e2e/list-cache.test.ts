@@ -4,9 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clawback, json } from '../helpers/cli.js';
 import { sandboxDir } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
-import { Writable } from 'node:stream';
-import type { CliIo } from '../../src/cli/context.js';
-import { main } from '../../src/cli/main.js';
+import { invoke as invokeIn } from '../helpers/in-process.js';
 import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 interface ListDoc {
@@ -52,30 +50,7 @@ function editInPlace(file: string, from: string, to: string): void {
   expect([after.ino, after.size, after.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
 }
 
-/** One invocation in this process: what it prints and its exit code, parsed by commander or not. */
-async function invoke(args: string[], commander: 'always' | undefined): Promise<{ stdout: string; stderr: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]): Writable =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        into.push(chunk.toString());
-        done();
-      },
-    });
-  const io: CliIo = {
-    stdout: sink(out),
-    stderr: sink(err),
-    stdinIsTTY: false,
-    stderrIsTTY: false,
-    env: { NO_COLOR: '1', CLAWBACK_HOME: fx.home },
-    cwd: '/',
-    homedir: '/nonexistent',
-    prompt: async () => '',
-  };
-  const code = await main(args, io, commander === undefined ? {} : { commander });
-  return { stdout: out.join(''), stderr: err.join(''), code };
-}
+const invoke = (args: string[], commander: 'always' | undefined): ReturnType<typeof invokeIn> => invokeIn(fx.home, args, commander);
 
 beforeAll(async () => {
   fx = lifecycleFixture('clawback-list-cache-');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Act, CliContext, GlobalOptions } from '../context.js';
 import { emit } from '../output.js';
+import { plainArgs } from '../plain-args.js';
 
 async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promise<void> {
   const { resticFor } = await import('./repo-access.js');
@@ -22,33 +23,10 @@ export async function listLocal(ctx: CliContext, sandbox: string, exact: boolean
   emit(ctx, present.json(result), (view) => present.text(result, view));
 }
 
-/** The flags a plain list may carry, and what each sets: global options, and the list's own --exact. */
-const PLAIN_FLAGS: ReadonlyMap<string, 'json' | 'quiet' | 'wide' | 'verbose' | 'exact'> = new Map([
-  ['--json', 'json'],
-  ['-q', 'quiet'],
-  ['--quiet', 'quiet'],
-  ['--wide', 'wide'],
-  ['--verbose', 'verbose'],
-  ['--exact', 'exact'],
-]);
-
-/**
- * A plain local list (`<name> snapshot list` with only flags that take no value, each once, after
- * the name), which main runs without building the commander program: what commander would parse
- * from these args, or undefined for anything else (help, --home, --repo, an unknown option...).
- */
+/** A plain local list (`<name> snapshot list [--exact]`), which main runs without commander (plain-args.ts). */
 export function plainList(argv: readonly string[]): { sandbox: string; globals: GlobalOptions; exact: boolean } | undefined {
-  const [word, sandbox, ...flags] = argv;
-  if (word !== 'snapshot-list' || sandbox === undefined || sandbox.startsWith('-')) return undefined;
-  const globals: GlobalOptions = {};
-  let exact = false;
-  for (const flag of flags) {
-    const key = PLAIN_FLAGS.get(flag);
-    if (key === undefined || (key === 'exact' ? exact : globals[key] !== undefined)) return undefined;
-    if (key === 'exact') exact = true;
-    else globals[key] = true;
-  }
-  return { sandbox, globals, exact };
+  const plain = plainArgs(argv, 'snapshot-list', ['--exact'], 0);
+  return plain === undefined ? undefined : { sandbox: plain.sandbox, globals: plain.globals, exact: plain.flags.has('--exact') };
 }
 
 export function registerSnapshotList(program: Command, act: Act): void {
