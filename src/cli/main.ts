@@ -12,15 +12,28 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 /**
  * A command answered without building the commander program (commander and the program's modules
  * are a good part of a short command's start-up): a plain local `<name> snapshot list`
- * (commands/snapshot-list.ts plainList), exactly as its commander action runs it. undefined: commander parses.
+ * (commands/snapshot-list.ts plainList) or a plain verify (commands/snapshot-verify.ts plainVerify),
+ * exactly as its commander action runs it. undefined: commander parses.
  */
 async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+  if (argv[0] === 'snapshot-verify') return plainVerify(argv, io, state);
   if (argv[0] !== 'snapshot-list') return undefined;
   const { plainList, listLocal } = await import('./commands/snapshot-list.js');
   const plain = plainList(argv);
   if (plain === undefined) return undefined;
   const { runAction } = await import('./run-action.js');
   return () => runAction(plain.globals, io, state, toolVersion(), (ctx) => listLocal(ctx, plain.sandbox, plain.exact), []);
+}
+
+/** A plain verify, its hashing workers started first thing: they boot while everything else of verify loads. */
+async function plainVerify(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+  const verify = await import('./commands/snapshot-verify.js');
+  const plain = verify.plainVerify(argv);
+  if (plain === undefined) return undefined;
+  const [{ prestartHashers }, { availableParallelism }] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os')]);
+  prestartHashers(availableParallelism());
+  const { runAction } = await import('./run-action.js');
+  return () => runAction(plain.globals, io, state, toolVersion(), (ctx) => verify.verifyAction(ctx, plain.sandbox, plain.selector, plain.all), []);
 }
 
 /**

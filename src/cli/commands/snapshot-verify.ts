@@ -1,27 +1,67 @@
 import type { Command } from 'commander';
 import { ExitCode, PartialError } from '../../errors.js';
-import type { Act } from '../context.js';
+import type { Act, CliContext, GlobalOptions } from '../context.js';
 import { emit } from '../output.js';
+
+/** Verify's action, as commander runs it and as main runs a plain verify (plainVerify) without commander. */
+export async function verifyAction(ctx: CliContext, sandbox: string, selector: string | undefined, all: boolean): Promise<void> {
+  // The hashing workers boot while the rest of verify loads (unused, they are let go); a plain verify started them already.
+  (await import('../../engine/verify/prestart.js')).prestartHashers(ctx.deps.host.parallelism);
+  const [present, { verifySnapshots }] = await Promise.all([import('../present/snapshot-verify.js'), import('../../engine/verify/verify.js')]);
+  const summary = await verifySnapshots({ sandbox, all, ...(selector !== undefined ? { selector } : {}) }, ctx.deps);
+  emit(ctx, present.json(summary), () => present.text(summary));
+  if (!summary.ok) {
+    throw new PartialError('verify-failed', present.damageMessage(summary), summary, {
+      exitCode: ExitCode.integrity,
+      hint: 'restore from a snapshot that verifies, and delete the damaged one',
+    });
+  }
+}
+
+/** The flags a plain verify may carry, and what each sets: global options, and verify's own --all. */
+const PLAIN_FLAGS: ReadonlyMap<string, 'json' | 'quiet' | 'wide' | 'verbose' | 'all'> = new Map([
+  ['--json', 'json'],
+  ['-q', 'quiet'],
+  ['--quiet', 'quiet'],
+  ['--wide', 'wide'],
+  ['--verbose', 'verbose'],
+  ['--all', 'all'],
+]);
+
+export interface PlainVerify {
+  sandbox: string;
+  selector: string | undefined;
+  all: boolean;
+  globals: GlobalOptions;
+}
+
+/**
+ * A plain verify (`<name> snapshot verify [selector]` with only flags that take no value, each once,
+ * after the name), which main runs without building the commander program: what commander would
+ * parse from these args, or undefined for anything else (help, --home, a second selector, `--`...).
+ */
+export function plainVerify(argv: readonly string[]): PlainVerify | undefined {
+  const [word, sandbox, ...rest] = argv;
+  if (word !== 'snapshot-verify' || sandbox === undefined || sandbox.startsWith('-')) return undefined;
+  const plain: PlainVerify = { sandbox, selector: undefined, all: false, globals: {} };
+  for (const arg of rest) {
+    if (!arg.startsWith('-')) {
+      if (plain.selector !== undefined) return undefined;
+      plain.selector = arg;
+      continue;
+    }
+    const key = PLAIN_FLAGS.get(arg);
+    if (key === undefined || (key === 'all' ? plain.all : plain.globals[key] !== undefined)) return undefined;
+    if (key === 'all') plain.all = true;
+    else plain.globals[key] = true;
+  }
+  return plain;
+}
 
 export function registerSnapshotVerify(program: Command, act: Act): void {
   program
     .command('snapshot-verify <sandbox> [selector]', { hidden: true })
     .description('re-hash a snapshot against its manifest (default: latest); exit 6 on any damage')
     .option('--all', 'verify every snapshot; incomplete and corrupt ones count as damage')
-    .action(
-      act(async (ctx, sandbox: string, selector: string | undefined, flags: { all?: boolean }) => {
-        // The hashing workers boot while the rest of verify loads (unused, they are let go).
-        (await import('../../engine/verify/prestart.js')).prestartHashers(ctx.deps.host.parallelism);
-        const present = await import('../present/snapshot-verify.js');
-        const { verifySnapshots } = await import('../../engine/verify/verify.js');
-        const summary = await verifySnapshots({ sandbox, all: flags.all === true, ...(selector !== undefined ? { selector } : {}) }, ctx.deps);
-        emit(ctx, present.json(summary), () => present.text(summary));
-        if (!summary.ok) {
-          throw new PartialError('verify-failed', present.damageMessage(summary), summary, {
-            exitCode: ExitCode.integrity,
-            hint: 'restore from a snapshot that verifies, and delete the damaged one',
-          });
-        }
-      }),
-    );
+    .action(act((ctx, sandbox: string, selector: string | undefined, flags: { all?: boolean }) => verifyAction(ctx, sandbox, selector, flags.all === true)));
 }
