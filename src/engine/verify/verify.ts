@@ -278,7 +278,8 @@ function walkPayload(payload: string, onFile: (rel: string) => number): Map<stri
   if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   const found = new Map<string, number>();
   const walk = (dir: string, rel: string): void => {
-    for (const { name, dirent } of readDirents(dir)) {
+    for (const dirent of listDirents(dir)) {
+      const name = dirent.name;
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const type = direntType(`${dir}/${name}`, dirent);
       if (type === 'file') {
@@ -293,7 +294,20 @@ function walkPayload(payload: string, onFile: (rel: string) => number): Map<stri
   return found;
 }
 
-function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
+/**
+ * A directory's dirents, each named as fs-path names it (bytes that are not UTF-8 escaped). Node
+ * decodes names as UTF-8 itself, with U+FFFD for bytes that are not: only a listing holding one is
+ * read again as bytes (readDirents), which spares a Buffer and a decode per name.
+ */
+function listDirents(dir: string): Array<{ name: string } & Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>> {
+  const dirents = fs.readdirSync(fsPath(dir), { withFileTypes: true });
+  for (const dirent of dirents) {
+    if (dirent.name.includes('\uFFFD')) return readDirents(dir).map(({ name, dirent: bytes }) => ({ name, isFile: () => bytes.isFile(), isDirectory: () => bytes.isDirectory(), isSymbolicLink: () => bytes.isSymbolicLink() }));
+  }
+  return dirents;
+}
+
+function direntType(full: string, dirent: Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FoundType {
   if (dirent.isFile()) return 'file';
   if (dirent.isDirectory()) return 'dir';
   if (dirent.isSymbolicLink()) return 'symlink';
