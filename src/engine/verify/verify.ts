@@ -162,10 +162,9 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   const skipped: number[] = [];
   try {
     // With files to skip, the databases too are left to the walk (which may skip them).
-    for (const rel of unhashed === undefined ? largeDatabasesFirst(record, payload) : []) {
-      early.set(rel, paths.push(rel) - 1);
-      hashing.addDatabase(rel);
-    }
+    const databases = unhashed === undefined ? largeDatabasesFirst(record, payload) : [];
+    for (const rel of databases) early.set(rel, paths.push(rel) - 1);
+    hashing.addDatabases(databases);
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
       if (index !== undefined) return index;
@@ -256,8 +255,8 @@ const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a director
  * The database copies the header lists that are regular files in the payload, largest first:
  * the largest files of most bundles, and each is quick_checked as well as hashed, so one found
  * late in the walk would leave one thread checking it while the others idle. Handed out before
- * the walk, each as a hash batch and a check batch, they are hashed and checked first, by two
- * threads at once, while the rest is walked.
+ * the walk (HashRunHandle.addDatabases), they are hashed and checked first, by two threads at
+ * once, while the rest is walked.
  */
 function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
   const databases: Array<{ rel: string; size: number }> = [];
