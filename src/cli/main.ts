@@ -30,8 +30,7 @@ async function plainVerify(argv: string[], io: CliIo, state: ProgramState): Prom
   const verify = await import('./commands/snapshot-verify.js');
   const plain = verify.plainVerify(argv);
   if (plain === undefined) return undefined;
-  const [{ prestartHashers }, { availableParallelism }, v8] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os'), import('node:v8')]);
-  v8.setFlagsFromString('--no-opt');
+  const [{ prestartHashers }, { availableParallelism }] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os'), verify.optimiseLate()]);
   prestartHashers(availableParallelism());
   const { runAction } = await import('./run-action.js');
   return () => runAction(plain.globals, io, state, toolVersion(), (ctx) => verify.verifyAction(ctx, plain.sandbox, plain.selector, plain.all), []);
