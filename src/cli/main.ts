@@ -16,7 +16,7 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
  * exactly as its commander action runs it. undefined: commander parses.
  */
 async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
-  if (argv[0] === 'snapshot-verify') return plainVerify(argv, io, state);
+  if (argv[0] === 'snapshot-verify') return verifyWithoutCommander(argv, io, state);
   if (argv[0] !== 'snapshot-list') return undefined;
   const { plainList, listLocal } = await import('./commands/snapshot-list.js');
   const plain = plainList(argv);
@@ -26,7 +26,7 @@ async function withoutCommander(argv: string[], io: CliIo, state: ProgramState):
 }
 
 /** A plain verify, its hashing workers started first thing: they boot while everything else of verify loads. */
-async function plainVerify(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+async function verifyWithoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
   const verify = await import('./commands/snapshot-verify.js');
   const plain = verify.plainVerify(argv);
   if (plain === undefined) return undefined;
