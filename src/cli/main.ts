@@ -12,10 +12,12 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
 /**
  * A command answered without building the commander program (commander and the program's modules
  * are a good part of a short command's start-up): a plain local `<name> snapshot list`
- * (commands/snapshot-list.ts plainList) or `<name> snapshot create` (commands/snapshot-create.ts
- * plainCreate: cron's), exactly as its commander action runs it. undefined: commander parses.
+ * (commands/snapshot-list.ts plainList), `<name> snapshot create` (commands/snapshot-create.ts
+ * plainCreate: cron's) or `<name> snapshot verify` (commands/snapshot-verify.ts plainVerify), exactly
+ * as its commander action runs it. undefined: commander parses.
  */
 async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+  if (argv[0] === 'snapshot-verify') return verifyWithoutCommander(argv, io, state);
   if (argv[0] === 'snapshot-list') {
     const { plainList, listLocal } = await import('./commands/snapshot-list.js');
     const plain = plainList(argv);
@@ -35,6 +37,16 @@ function withGlobals(globals: GlobalOptions, io: CliIo, state: ProgramState, act
     const { runAction } = await import('./run-action.js');
     await runAction(globals, io, state, toolVersion(), action, []);
   };
+}
+
+/** A plain verify, its hashing workers started first thing: they boot while everything else of verify loads. */
+async function verifyWithoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
+  const verify = await import('./commands/snapshot-verify.js');
+  const plain = verify.plainVerify(argv);
+  if (plain === undefined) return undefined;
+  const [{ prestartHashers }, { availableParallelism }] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os'), verify.optimiseLate()]);
+  prestartHashers(availableParallelism());
+  return withGlobals(plain.globals, io, state, (ctx) => verify.verifyAction(ctx, plain.sandbox, plain.selector, plain.all));
 }
 
 /**

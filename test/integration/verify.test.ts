@@ -163,6 +163,21 @@ describe('verifySnapshots', () => {
     }
   });
 
+  it('quick_checks every database copy, the largest and the others, whichever thread checks them', async () => {
+    const compiled = (await import(path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js'))) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };
+    const id = await snapshot(deps, SB);
+    const damaged = ['memory/main.sqlite', 'agents/ops/agent/openclaw-agent.sqlite'];
+    for (const rel of damaged) damageRootPage(payloadPath(fx.home, SB, id, rel));
+    rewriteManifest(id, (m) => {
+      for (const rel of damaged) m.entries.find((e) => e.path === rel)!.sha256 = sha256File(payloadPath(fx.home, SB, id, rel));
+    });
+    const expected = [...damaged].sort().map((rel) => [rel, expect.stringMatching(/quick_check|malformed|not a readable SQLite database/)]);
+    for (const threads of [0, 1, 2]) {
+      const summary = await compiled.verifySnapshots({ sandbox: SB, threads, parallelFromBytes: 0 }, deps);
+      expect([threads, summary.threads, problemsOf(summary)]).toEqual([threads, threads, expected]);
+    }
+  });
+
   it('a database copy the header lists, replaced by a directory, is named as such on worker threads too', async () => {
     const built = path.join(REPO, 'dist', 'src', 'engine', 'verify', 'verify.js');
     const compiled = (await import(built)) as { verifySnapshots: (r: VerifyRequest, d: EngineDeps) => Promise<VerifySummary> };

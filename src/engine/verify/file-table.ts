@@ -7,6 +7,22 @@ import type { BundleEntry } from '../../manifest/bundle-manifest.js';
  */
 
 const DIGEST = 32;
+/** A digest as 32-bit words, for comparing two without a call into Buffer.compare per file. */
+const WORDS = DIGEST / 4;
+
+/** `count` digests: bytes (for hex in and out) and the same memory as words (for comparing). */
+function digestTable(count: number): { bytes: Buffer; words: Uint32Array } {
+  const memory = new ArrayBuffer(DIGEST * count);
+  return { bytes: Buffer.from(memory), words: new Uint32Array(memory) };
+}
+
+/** Whether digest `a` of `left` equals digest `b` of `right`. */
+function sameDigest(left: Uint32Array, a: number, right: Uint32Array, b: number): boolean {
+  const x = a * WORDS;
+  const y = b * WORDS;
+  for (let k = 0; k < WORDS; k++) if (left[x + k] !== right[y + k]) return false;
+  return true;
+}
 
 /** What a verify hashing worker is told it is (workerData.role); here, in a module the worker loads anyway. */
 export const WORKER_ROLE = 'clawback-verify-hasher';
@@ -63,6 +79,7 @@ export function packBatch(first: number, outcomes: readonly HashOutcome[]): Pack
 export class OutcomeTable {
   private sizes = new Float64Array(0);
   private digests = Buffer.alloc(0);
+  private words = new Uint32Array(0);
   private seen = new Uint8Array(0);
   private readonly special = new Map<number, HashOutcome>();
   private readonly checks = new Map<number, string>();
@@ -89,10 +106,10 @@ export class OutcomeTable {
     return outcome;
   }
 
-  /** Whether the file at `index` was hashed, plainly (no other outcome, no quick_check problem), to `size` bytes and the sha256 at `digests[offset]`. */
-  plainEquals(index: number, size: number, digests: Buffer, offset: number): boolean {
-    if (this.seen[index] !== 1 || this.special.has(index) || this.checks.has(index)) return false;
-    return this.sizes[index] === size && this.digests.compare(digests, offset, offset + DIGEST, DIGEST * index, DIGEST * (index + 1)) === 0;
+  /** Whether the file at `index` was hashed, plainly (no other outcome, no quick_check problem), to `size` bytes and the sha256 that is digest `at` of `words`. */
+  plainEquals(index: number, size: number, words: Uint32Array, at: number): boolean {
+    if (this.seen[index] !== 1 || this.sizes[index] !== size || !sameDigest(this.words, index, words, at)) return false;
+    return (this.special.size === 0 || !this.special.has(index)) && (this.checks.size === 0 || !this.checks.has(index));
   }
 
   private plain(index: number): HashOutcome | undefined {
@@ -105,11 +122,11 @@ export class OutcomeTable {
     const capacity = Math.max(count, this.seen.length * 2, 1024);
     const sizes = new Float64Array(capacity);
     sizes.set(this.sizes);
-    const digests = Buffer.alloc(DIGEST * capacity);
+    const { bytes: digests, words } = digestTable(capacity);
     this.digests.copy(digests);
     const seen = new Uint8Array(capacity);
     seen.set(this.seen);
-    Object.assign(this, { sizes, digests, seen });
+    Object.assign(this, { sizes, digests, words, seen });
   }
 }
 
@@ -123,6 +140,7 @@ const DATABASE = 2;
 export class ExpectedFiles {
   private readonly sizes: Float64Array;
   private readonly digests: Buffer;
+  private readonly words: Uint32Array;
   private readonly flags: Uint8Array;
   readonly count: number;
 
@@ -130,7 +148,7 @@ export class ExpectedFiles {
   constructor(private readonly paths: readonly string[]) {
     this.count = paths.length;
     this.sizes = new Float64Array(this.count);
-    this.digests = Buffer.alloc(DIGEST * this.count);
+    ({ bytes: this.digests, words: this.words } = digestTable(this.count));
     this.flags = new Uint8Array(this.count);
   }
 
@@ -146,7 +164,7 @@ export class ExpectedFiles {
    * sha256 with nothing else to say: the common case, compared as bytes, with no objects built.
    */
   matches(index: number, outcomes: OutcomeTable): boolean {
-    return (this.flags[index]! & CHECK) !== 0 && outcomes.plainEquals(index, this.sizes[index]!, this.digests, DIGEST * index);
+    return (this.flags[index]! & CHECK) !== 0 && outcomes.plainEquals(index, this.sizes[index]!, this.words, index);
   }
 
   get(index: number): FileEntry | undefined {

@@ -15,10 +15,11 @@ const BATCH_FILES = 128;
 export interface HashRunHandle {
   add(rel: string): void;
   /**
-   * Adds a database copy as two batches of its own, one to hash it and one to quick_check it (a
-   * large one, to be hashed and checked first, by two threads at once, while others take the rest).
+   * Adds database copies, largest first, to be hashed and checked first, by two threads at once,
+   * while others take the rest: the largest hashed in a batch of its own, then every one of them
+   * quick_checked in one batch (one thread loads better-sqlite3, not each), then the others hashed.
    */
-  addDatabase(rel: string): void;
+  addDatabases(rels: readonly string[]): void;
   /** Takes the next index without hashing anything for it (a file the caller vouches for otherwise). */
   skip(): void;
   end(): void;
@@ -84,15 +85,13 @@ export class HasherPool {
     }
     let count = 0;
     let pending: string[] = [];
+    const hand = (first: number, files: string[], mode: BatchMode): void => {
+      queue.add(first, files, mode);
+      send({ kind: 'batch', first, files, mode });
+    };
     const flush = (mode: BatchMode = 'both'): void => {
       if (pending.length === 0) return;
-      const first = count - pending.length;
-      queue.add(first, pending, mode);
-      send({ kind: 'batch', first, files: pending, mode });
-      if (mode === 'hash') {
-        queue.add(first, pending, 'check');
-        send({ kind: 'batch', first, files: pending, mode: 'check' });
-      }
+      hand(count - pending.length, pending, mode);
       pending = [];
     };
     const end = (): void => {
@@ -114,11 +113,14 @@ export class HasherPool {
         count++;
         if (pending.length >= BATCH_FILES) flush();
       },
-      addDatabase: (rel) => {
+      addDatabases: (rels) => {
+        if (rels.length === 0) return;
         flush();
-        pending.push(rel);
-        count++;
-        flush('hash');
+        const first = count;
+        count += rels.length;
+        hand(first, rels.slice(0, 1), 'hash');
+        hand(first, rels.slice(), 'check');
+        if (rels.length > 1) hand(first + 1, rels.slice(1), 'hash');
       },
       skip: () => {
         flush();

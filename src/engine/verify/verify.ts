@@ -162,10 +162,9 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   const skipped: number[] = [];
   try {
     // With files to skip, the databases too are left to the walk (which may skip them).
-    for (const rel of unhashed === undefined ? largeDatabasesFirst(record, payload) : []) {
-      early.set(rel, paths.push(rel) - 1);
-      hashing.addDatabase(rel);
-    }
+    const databases = unhashed === undefined ? largeDatabasesFirst(record, payload) : [];
+    for (const rel of databases) early.set(rel, paths.push(rel) - 1);
+    hashing.addDatabases(databases);
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
       if (index !== undefined) return index;
@@ -256,8 +255,8 @@ const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a director
  * The database copies the header lists that are regular files in the payload, largest first:
  * the largest files of most bundles, and each is quick_checked as well as hashed, so one found
  * late in the walk would leave one thread checking it while the others idle. Handed out before
- * the walk, each as a hash batch and a check batch, they are hashed and checked first, by two
- * threads at once, while the rest is walked.
+ * the walk (HashRunHandle.addDatabases), they are hashed and checked first, by two threads at
+ * once, while the rest is walked.
  */
 function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
   const databases: Array<{ rel: string; size: number }> = [];
@@ -278,7 +277,8 @@ function walkPayload(payload: string, onFile: (rel: string) => number): Map<stri
   if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
   const found = new Map<string, number>();
   const walk = (dir: string, rel: string): void => {
-    for (const { name, dirent } of readDirents(dir)) {
+    for (const dirent of listDirents(dir)) {
+      const name = dirent.name;
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const type = direntType(`${dir}/${name}`, dirent);
       if (type === 'file') {
@@ -293,7 +293,20 @@ function walkPayload(payload: string, onFile: (rel: string) => number): Map<stri
   return found;
 }
 
-function direntType(full: string, dirent: fs.Dirent<Buffer>): FoundType {
+/**
+ * A directory's dirents, each named as fs-path names it (bytes that are not UTF-8 escaped). Node
+ * decodes names as UTF-8 itself, with U+FFFD for bytes that are not: only a listing holding one is
+ * read again as bytes (readDirents), which spares a Buffer and a decode per name.
+ */
+function listDirents(dir: string): Array<{ name: string } & Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>> {
+  const dirents = fs.readdirSync(fsPath(dir), { withFileTypes: true });
+  for (const dirent of dirents) {
+    if (dirent.name.includes('\uFFFD')) return readDirents(dir).map(({ name, dirent: bytes }) => ({ name, isFile: () => bytes.isFile(), isDirectory: () => bytes.isDirectory(), isSymbolicLink: () => bytes.isSymbolicLink() }));
+  }
+  return dirents;
+}
+
+function direntType(full: string, dirent: Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FoundType {
   if (dirent.isFile()) return 'file';
   if (dirent.isDirectory()) return 'dir';
   if (dirent.isSymbolicLink()) return 'symlink';
