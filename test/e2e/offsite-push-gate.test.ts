@@ -154,3 +154,55 @@ describe('a push stopped while its restic waits at the gate', () => {
     nothingLeft(timestamp);
   });
 });
+
+describe('a local repository whose snapshots/ directory holds what this host recorded', () => {
+  it('is not listed by restic again, until a snapshot appears there or goes', async () => {
+    // restic itself, its calls logged: a push that lists the repository runs `restic ... snapshots ...`.
+    const log = path.join(base, 'restic-calls');
+    const bin = path.join(base, 'logging-bin');
+    fs.mkdirSync(bin, { recursive: true });
+    const real = execFileSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const logged = { ...env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const listings = (): number => {
+      const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n') : [];
+      fs.rmSync(log, { force: true });
+      return lines.filter((line) => /(^| )snapshots( |$)/.test(line)).length;
+    };
+    const pushLogged = async (timestamp: string): Promise<PushDoc> => {
+      const result = await clawback(home, ['oc', 'snapshot', 'push', timestamp, '--repo', 'r', '--json'], { env: logged });
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      return JSON.parse(String(result.stdout)) as PushDoc;
+    };
+    const resticEnv = { ...process.env, ...env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: passwordFile };
+
+    const first = (await pushLogged(await snapshot())).bundles[0]!;
+    listings();
+    // Nothing changed in the repository since: the record is its listing.
+    const second = (await pushLogged(await snapshot())).bundles[0]!;
+    expect(listings()).toBe(0);
+    expect(second.status).toBe('pushed');
+    expect(held(second.timestamp)?.parent).toBe(held(first.timestamp)?.id);
+    expect(second.filesUnmodified).toBeGreaterThan(20);
+
+    // Another machine pushes the next bundle behind this one's back: restic lists, and it is not pushed twice.
+    const third = await snapshot();
+    const dir = path.join(home, 'rebuild-backups', 'oc', third);
+    execFileSync(real, ['backup', '-q', '--tag', 'clawback', '--tag', 'sandbox=oc', '--tag', `bundle=${third}`, '--host', 'elsewhere', '.'], { cwd: dir, env: resticEnv });
+    const present = await pushLogged(third);
+    expect(listings()).toBe(1);
+    expect([present.pushed, present.bundles[0]!.status]).toEqual([0, 'present']);
+    expect(resticSnapshots(repo, passwordFile, env).filter((s) => tagValue(s, 'bundle') === third)).toHaveLength(1);
+
+    // A snapshot forgotten: restic lists again, and the next bundle is backed up against the one before.
+    execFileSync(real, ['forget', held(second.timestamp)!.id], { env: resticEnv });
+    const fourth = (await pushLogged(await snapshot())).bundles[0]!;
+    expect(listings()).toBe(1);
+    expect(held(fourth.timestamp)?.parent).toBe(held(first.timestamp)?.id);
+    // And the record is the listing again.
+    const fifth = (await pushLogged(await snapshot())).bundles[0]!;
+    expect(listings()).toBe(0);
+    expect(held(fifth.timestamp)?.parent).toBe(held(fourth.timestamp)?.id);
+    expect(locks()).toEqual([]);
+  });
+});

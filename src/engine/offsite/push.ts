@@ -8,7 +8,7 @@ import { sandboxLock } from '../sandbox/lock.js';
 import { verifySnapshots } from '../verify/verify.js';
 import { unreadFiles } from './unread.js';
 import { BundleBackup, identity, type Parent, type PushedBundle } from './backup.js';
-import { readPushRecord, writePushRecord } from './push-record.js';
+import { listingAfter, readPushRecord, recallListing, snapshotFiles, writePushRecord, type Listed } from './push-record.js';
 import { listRemoteBundles } from './remote.js';
 import type { Restic } from './restic.js';
 
@@ -51,10 +51,16 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
   const sandboxDir = sandboxBundleDir(deps.layout, request.sandbox);
   let head: HeadStart | undefined;
   try {
+    const repository = restic.repo.repository;
+    // A local repository's snapshot files as they were before anything else: what the next push's record is checked against.
+    const filesBefore = snapshotFiles(repository);
+    const known = filesBefore === undefined ? undefined : recallListing(sandboxDir, repository, filesBefore);
     // Without restic's lock: the backup takes it, and a repository locked exclusively is reported there.
-    const listing = listRemoteBundles(restic, request.sandbox, { noLock: true });
+    // A recorded listing still needs restic there (its version checked, ~10 ms), as a listing would.
+    const listing: Promise<Listed[]> = known !== undefined ? restic.checkVersion().then(() => known) : listRemoteBundles(restic, request.sandbox, { noLock: true });
     const first = targets.length === 1 ? targets[0] : undefined;
-    head = first === undefined ? undefined : headStart(request.sandbox, first, records, readPushRecord(sandboxDir, restic.repo.repository), restic, deps);
+    const pushedHere = known !== undefined ? known.filter((b) => b.hostname === deps.host.hostname) : readPushRecord(sandboxDir, repository);
+    head = first === undefined ? undefined : headStart(request.sandbox, first, records, pushedHere, restic, deps);
     deps.fault?.('push:started');
     // The listing's failure (restic missing, wrong password, no repository) is the one to report.
     const [listedOutcome, earlyOutcome] = await interruptible(Promise.allSettled([listing, head?.check]), deps.signal);
@@ -63,6 +69,7 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
     const remote = new Map(listed.map((b) => [b.timestamp, b]));
     const parents: Parent[] = listed.filter((b) => b.hostname === deps.host.hostname);
     const bundles: PushedBundle[] = [];
+    const made: Listed[] = [];
     for (const record of targets) {
       if (stopped(deps)) throw interrupted();
       const held = remote.get(record.timestamp);
@@ -84,9 +91,10 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
       if (stopped(deps)) throw interrupted();
       const pushed = await (gated ?? new BundleBackup(request.sandbox, record, parent, restic, deps, false)).finish();
       parents.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId });
+      made.push({ timestamp: record.timestamp, snapshotId: pushed.snapshotId, hostname: deps.host.hostname });
       bundles.push(pushed);
     }
-    writePushRecord(sandboxDir, restic.repo.repository, parents);
+    writePushRecord(sandboxDir, repository, parents, listingAfter(repository, filesBefore, listed, made));
     return {
       sandbox: request.sandbox,
       repo: restic.repo.name,
