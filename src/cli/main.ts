@@ -44,7 +44,7 @@ async function verifyWithoutCommander(argv: string[], io: CliIo, state: ProgramS
   const verify = await import('./commands/snapshot-verify.js');
   const plain = verify.plainVerify(argv);
   if (plain === undefined) return undefined;
-  const [{ prestartHashers }, { availableParallelism }] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os'), verify.optimiseLate()]);
+  const [{ prestartHashers }, { availableParallelism }] = await Promise.all([import('../engine/verify/prestart.js'), import('node:os'), import('./optimise-late.js').then((o) => o.optimiseLate())]);
   prestartHashers(availableParallelism());
   return withGlobals(plain.globals, io, state, (ctx) => verify.verifyAction(ctx, plain.sandbox, plain.selector, plain.all));
 }

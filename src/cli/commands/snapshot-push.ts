@@ -21,7 +21,8 @@ export function registerSnapshotPush(program: Command, act: Act): void {
     .addHelpText('after', PUSH_HELP)
     .action(
       act(async (ctx, sandbox: string, selectors: string[], flags: { repo: string; all?: boolean; missing?: boolean }) => {
-        const { pushSnapshots } = await import('../../engine/offsite/push.js');
+        // Its check runs beside restic's start: V8's optimising compiler would take CPU from both (optimise-late.ts).
+        const [{ pushSnapshots }] = await Promise.all([import('../../engine/offsite/push.js'), import('../optimise-late.js').then((o) => o.optimiseLate())]);
         const restic = await resticFor(ctx, flags.repo);
         // Ctrl-C stops the restic processes (they remove their locks) before the push exits 130.
         const release = ctx.io.interrupts?.takeOver();

@@ -19,30 +19,6 @@ export async function verifyAction(ctx: CliContext, sandbox: string, selector: s
   }
 }
 
-/** CPU time (µs, every thread's) a plain verify spends before V8's optimising compiler is let back in (optimiseLate). */
-const OPTIMISE_AFTER_CPU_US = 1_500_000;
-const OPTIMISE_POLL_MS = 200;
-
-/**
- * Keeps V8's optimising compiler (TurboFan) out of a plain verify until it has used 1.5 s of CPU,
- * and lets it back in after that: most verifies are over by then (the large home's takes ~0.9 s of
- * CPU), and in so short a process compiling the hot functions cost more CPU than it saved (large:
- * ~1.03 s -> 0.89 s of CPU, peak RSS 85 -> 77 MiB); a longer one (--all of several 1.5 GB bundles)
- * gains from it again. CPU time, not wall time, so a busy machine does not bring it back early. The
- * flag is the process's, so it holds for the hashing workers too (they are started after).
- */
-export async function optimiseLate(): Promise<void> {
-  const v8 = await import('node:v8');
-  v8.setFlagsFromString('--no-opt');
-  const poll = setInterval(() => {
-    const { user, system } = process.cpuUsage();
-    if (user + system < OPTIMISE_AFTER_CPU_US) return;
-    v8.setFlagsFromString('--opt');
-    clearInterval(poll);
-  }, OPTIMISE_POLL_MS);
-  poll.unref();
-}
-
 export interface PlainVerify {
   sandbox: string;
   selector: string | undefined;
