@@ -11,6 +11,7 @@ import { mismatch } from '../bundle/checked-read.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { InterruptCheck } from './interrupt.js';
+import { releaseGarbage } from './release-garbage.js';
 import { HashJobList, startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
@@ -101,6 +102,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   let plan = input.plan;
   for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
   const checks = startLiveChecks(plan);
+  // Planning's dead objects are let go before staging (and its database restores) adds to the hash worker's memory.
+  releaseGarbage();
   const stamp = bundleTimestamp(deps.now());
   const journal = openJournal(input, stamp, deps);
   const staged = (i: number): string => journal.pairs[i]!.staged;
