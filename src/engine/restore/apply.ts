@@ -124,6 +124,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
     }
     const verifiedLive = await interrupt.unlessInterrupted(verifiedLiveFiles(checks));
     run.reserved = 0;
+    // Staging's dead objects too, before the carried trees' workers add theirs.
+    releaseGarbage();
     for (const [i, unit] of plan.units.entries()) await stageMismatched(unit, staged(i), run, verifiedLive);
     plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
     // Every bundle file the restore needs has now been read and checked against the manifest.
