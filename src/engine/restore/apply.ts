@@ -11,6 +11,7 @@ import { mismatch } from '../bundle/checked-read.js';
 import type { EngineDeps } from '../deps.js';
 import { rewriteStagedRegistry } from './qwenpaw-registry.js';
 import { InterruptCheck } from './interrupt.js';
+import { releaseGarbage } from './release-garbage.js';
 import { HashJobList, startLiveHashing, type LiveHashing } from './live-hash.js';
 import { restoreItems, settlePending, writeTotals, type RestoreItem, type RestorePlan } from './plan.js';
 import { finishStage, stageCarried, stagedPathFor, stageFromBundle, stageMismatched, StageRun } from './stage.js';
@@ -101,6 +102,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
   let plan = input.plan;
   for (const unit of plan.units) assertSwappable(unit.dir, unit.exists);
   const checks = startLiveChecks(plan);
+  // Planning's dead objects are let go before staging (and its database restores) adds to the hash worker's memory.
+  releaseGarbage();
   const stamp = bundleTimestamp(deps.now());
   const journal = openJournal(input, stamp, deps);
   const staged = (i: number): string => journal.pairs[i]!.staged;
@@ -121,6 +124,8 @@ export async function applyPlan(input: ApplyInput, deps: EngineDeps): Promise<{ 
     }
     const verifiedLive = await interrupt.unlessInterrupted(verifiedLiveFiles(checks));
     run.reserved = 0;
+    // Staging's dead objects too, before the carried trees' workers add theirs.
+    releaseGarbage();
     for (const [i, unit] of plan.units.entries()) await stageMismatched(unit, staged(i), run, verifiedLive);
     plan = settlePending(plan, new Set(checks.candidates.filter((c) => verifiedLive.has(c.linkCandidate)).map((c) => c.entry.path)));
     // Every bundle file the restore needs has now been read and checked against the manifest.
