@@ -14,12 +14,22 @@ const OPTIMISE_POLL_MS = 200;
  */
 export async function optimiseLate(): Promise<void> {
   const v8 = await import('node:v8');
-  v8.setFlagsFromString('--no-opt');
+  // A node that froze its flags after start refuses the change: the command then runs as it would have.
+  if (!setFlag(v8, '--no-opt')) return;
   const poll = setInterval(() => {
     const { user, system } = process.cpuUsage();
     if (user + system < OPTIMISE_AFTER_CPU_US) return;
-    v8.setFlagsFromString('--opt');
+    setFlag(v8, '--opt');
     clearInterval(poll);
   }, OPTIMISE_POLL_MS);
   poll.unref();
+}
+
+function setFlag(v8: typeof import('node:v8'), flag: string): boolean {
+  try {
+    v8.setFlagsFromString(flag);
+    return true;
+  } catch {
+    return false;
+  }
 }
