@@ -48,21 +48,22 @@ function readRepos(sandboxDir: string): Record<string, RepoRecord> {
 
 const strings = (row: unknown, n: number): boolean => Array.isArray(row) && row.length === n && row.every((s) => typeof s === 'string');
 
-/** The snapshots this host last pushed to `repository` (none recorded: undefined). */
-export function readPushRecord(sandboxDir: string, repository: string): Parent[] | undefined {
-  const entries = readRepos(sandboxDir)[repository]?.pushed;
-  if (!Array.isArray(entries)) return undefined;
-  const parents = entries.filter((e) => strings(e, 2)).map(([timestamp, snapshotId]) => ({ timestamp, snapshotId }));
-  return parents.length > 0 ? parents : undefined;
+/**
+ * What the record holds for `repository`, read once: the snapshots this host last pushed there (none
+ * recorded: undefined), and, for a local repository whose `snapshots/` directory holds exactly the
+ * names (`files`, sorted) recorded with it, the recorded listing (else undefined).
+ */
+export function readPushRecord(sandboxDir: string, repository: string, files: readonly string[] | undefined): { pushed: Parent[] | undefined; listing: Listed[] | undefined } {
+  const record = readRepos(sandboxDir)[repository];
+  const entries = Array.isArray(record?.pushed) ? record.pushed.filter((e) => strings(e, 2)).map(([timestamp, snapshotId]) => ({ timestamp, snapshotId })) : [];
+  return { pushed: entries.length > 0 ? entries : undefined, listing: files === undefined ? undefined : recalled(record?.listing, files) };
 }
 
-/** The recorded listing of a local repository, if its `snapshots/` directory holds exactly the names (`files`, sorted) recorded with it. */
-export function recallListing(sandboxDir: string, repository: string, files: readonly string[]): Listed[] | undefined {
-  const listing = readRepos(sandboxDir)[repository]?.listing;
+function recalled(listing: unknown, files: readonly string[]): Listed[] | undefined {
   if (!isRecord(listing) || !Array.isArray(listing.files) || !Array.isArray(listing.bundles)) return undefined;
   if (listing.files.length !== files.length || listing.files.some((name, i) => name !== files[i])) return undefined;
   if (!listing.bundles.every((row) => strings(row, 3))) return undefined;
-  return listing.bundles.map(([timestamp, snapshotId, hostname]) => ({ timestamp, snapshotId, hostname }));
+  return (listing.bundles as Array<[string, string, string]>).map(([timestamp, snapshotId, hostname]) => ({ timestamp, snapshotId, hostname }));
 }
 
 /**

@@ -8,7 +8,7 @@ import { sandboxLock } from '../sandbox/lock.js';
 import { verifySnapshots } from '../verify/verify.js';
 import { unreadFiles } from './unread.js';
 import { BundleBackup, identity, type Parent, type PushedBundle } from './backup.js';
-import { listingAfter, readPushRecord, recallListing, snapshotFiles, writePushRecord, type Listed } from './push-record.js';
+import { listingAfter, readPushRecord, snapshotFiles, writePushRecord, type Listed } from './push-record.js';
 import { listRemoteBundles } from './remote.js';
 import type { Restic } from './restic.js';
 
@@ -54,12 +54,13 @@ export async function pushSnapshots(request: PushRequest, restic: Restic, deps: 
     const repository = restic.repo.repository;
     // A local repository's snapshot files as they were before anything else: what the next push's record is checked against.
     const filesBefore = snapshotFiles(repository);
-    const known = filesBefore === undefined ? undefined : recallListing(sandboxDir, repository, filesBefore);
+    const recorded = readPushRecord(sandboxDir, repository, filesBefore);
+    const known = recorded.listing;
     // Without restic's lock: the backup takes it, and a repository locked exclusively is reported there.
     // A recorded listing still needs restic there (its version checked, ~10 ms), as a listing would.
     const listing: Promise<Listed[]> = known !== undefined ? restic.checkVersion().then(() => known) : listRemoteBundles(restic, request.sandbox, { noLock: true });
     const first = targets.length === 1 ? targets[0] : undefined;
-    const pushedHere = known !== undefined ? known.filter((b) => b.hostname === deps.host.hostname) : readPushRecord(sandboxDir, repository);
+    const pushedHere = known !== undefined ? known.filter((b) => b.hostname === deps.host.hostname) : recorded.pushed;
     head = first === undefined ? undefined : headStart(request.sandbox, first, records, pushedHere, restic, deps);
     deps.fault?.('push:started');
     // The listing's failure (restic missing, wrong password, no repository) is the one to report.
