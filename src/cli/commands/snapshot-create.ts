@@ -27,9 +27,12 @@ export function registerSnapshotCreate(program: Command, act: Act): void {
 
 /** Create's action, as commander runs it and as main runs a plain create (plainCreate) without commander. */
 export async function createAction(ctx: CliContext, sandbox: string, flags: CreateFlags): Promise<void> {
-  const present = await import('../present/snapshot-create.js');
-  const { createSnapshot } = await import('../../engine/capture/create.js');
-  const { recordRun } = await import('../../engine/capture/run-record.js');
+  // The three module graphs load at once, not one after the other (as list and verify load theirs).
+  const [present, { createSnapshot }, { recordRun }] = await Promise.all([
+    import('../present/snapshot-create.js'),
+    import('../../engine/capture/create.js'),
+    import('../../engine/capture/run-record.js'),
+  ]);
   const request = {
     sandbox,
     ...(flags.name !== undefined ? { label: flags.name } : {}),
