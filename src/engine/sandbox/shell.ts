@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { execa, type Options } from 'execa';
 
 /** What runShell needs from the host; the CLI fills it from its environment (see HookSettings). */
@@ -29,6 +30,8 @@ export interface ShellOutcome {
 const TAIL_LINES = 20;
 const TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 3_000;
+/** Prefixed to a held command: wait for one line on fd 3, or exit 125 without running anything. */
+const HOLD_UNTIL_RECORDED = 'IFS= read -r clawback_go <&3 || exit 125; exec 3<&-';
 
 /** The environment a command gets: the caller's variables that are set, with `extra` laid over them. */
 export function shellEnv(base: Readonly<Record<string, string | undefined>>, extra: Record<string, string>): Record<string, string> {
@@ -58,12 +61,24 @@ export async function runShell(
   try {
     // execa's types only name fds 3–9; any open descriptor is handed to spawn as is.
     const output = fd as Options['stdout'] & Options['stderr'];
+    // With onStarted, the shell waits on fd 3 until onStarted has returned (it records the group), and
+    // runs nothing if we die before: EOF on fd 3 ends it at once.
+    const gated = onStarted !== undefined;
     const options: Options = {
-      shell: true, cwd: settings.cwd, env, extendEnv: false, stdin: 'ignore', stdout: output, stderr: output, detached: true, reject: false,
+      shell: true, cwd: settings.cwd, env, extendEnv: false, stdio: ['ignore', output, output, ...(gated ? ['pipe' as const] : [])], detached: true, reject: false,
     };
-    const child = execa(command, options);
+    const child = execa(gated ? `${HOLD_UNTIL_RECORDED}\n${command}` : command, options);
     // Detached, the shell leads a new process group whose id is its pid.
-    if (child.pid !== undefined) onStarted?.(child.pid);
+    const hold = child.stdio[3] as Writable | null | undefined;
+    try {
+      if (child.pid !== undefined) onStarted?.(child.pid);
+    } catch (error) {
+      // Not recorded: the held shell gets EOF and runs nothing.
+      hold?.destroy();
+      await child;
+      throw error;
+    }
+    hold?.end('go\n');
     const killGroup = (signal: 'SIGTERM' | 'SIGKILL'): void => {
       if (child.pid === undefined) return;
       try {
