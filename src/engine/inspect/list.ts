@@ -1,7 +1,6 @@
-import { listBundles, type BundleRecord, type LegacyReader } from '../../store/bundles.js';
+import type { BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
-import { getSandbox } from '../../store/registry.js';
-import { nemoclawTotals } from '../bundle/nemoclaw.js';
+import { headerRecords } from '../bundle/header-records.js';
 import { snapshotScope, type ModuleFacts, type SnapshotScope } from '../bundle/scope.js';
 import type { EngineDeps } from '../deps.js';
 import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../bundle/space.js';
@@ -49,24 +48,6 @@ function toRow(record: BundleRecord, facts: ModuleFacts | undefined, space?: Spa
   };
 }
 
-/**
- * Listing reads no NemoClaw bundle's inventory (its totals come from a walk, its space from
- * space.ts's own), so these records need none of what places a NemoClaw bundle's files in modules
- * (the agent manifest, the selection: sandboxRecords in find.ts), and list does not load it.
- */
-const LISTING_ONLY: LegacyReader = {
-  totals: nemoclawTotals,
-  inventory: () => {
-    throw new Error('a NemoClaw bundle listed by list is not read (sandboxRecords reads it)');
-  },
-};
-
-/** Every bundle of a registered sandbox, oldest first, as list shows them; fails when the sandbox is not registered. */
-function listedRecords(sandbox: string, deps: EngineDeps): BundleRecord[] {
-  getSandbox(deps.layout, sandbox);
-  return listBundles(sandboxBundleDir(deps.layout, sandbox), LISTING_ONLY);
-}
-
 export interface DiskUsage {
   /** Bytes of payload files on disk, a file shared by several bundles counted once. */
   bytes: number;
@@ -84,7 +65,8 @@ export interface DiskUsage {
  * of bundles stays fast); `exact` lstats every payload file and counts inodes.
  */
 export async function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): Promise<{ snapshots: SnapshotRow[]; diskUsage: DiskUsage }> {
-  const records = listedRecords(sandbox, deps);
+  // A NemoClaw bundle's space comes from space.ts's own walk: no inventory is read (header-records.ts).
+  const records = headerRecords(sandbox, deps);
   const space = options.exact ? spaceFromInodes(records) : spaceFromManifests(records, spaceCacheDir(sandboxBundleDir(deps.layout, sandbox)));
   // Only a partial snapshot's scope needs the agent manifest's modules: they and their parser load only then.
   const partial = records.some((r) => r.header !== undefined && !r.header.scope.full);

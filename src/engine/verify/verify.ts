@@ -8,7 +8,7 @@ import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps } from '../deps.js';
-import { sandboxRecords } from '../bundle/find.js';
+import { headerRecords } from '../bundle/header-records.js';
 import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
@@ -79,7 +79,8 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     throw new UsageError('give a selector or --all, not both');
   }
   const started = deps.clock();
-  const records = sandboxRecords(request.sandbox, deps);
+  // A NemoClaw bundle is checked by its own walk (nemoclaw.ts): no inventory is read through the records.
+  const records = headerRecords(request.sandbox, deps);
   const chosen = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
   // A `.partial` is a leftover only when no live process holds the lock it is written under.
   const held = chosen.some((r) => r.id.endsWith(PARTIAL_SUFFIX)) && lockIsHeld(deps.layout.locks, request.sandbox, deps.host);
