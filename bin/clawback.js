@@ -57,7 +57,10 @@ if (!answerRootHelp(args)) {
     // --version needs neither commander nor any command (src/cli/fast-path.ts); anything else loads only main.
     const version = args.length === 1 && (args[0] === '-v' || args[0] === '--version');
     if (version && (await (await import('../dist/src/cli/fast-path.js')).fastPath(args))) return;
+    // A verify's hashing workers start now, booting while main loads (src/cli/verify-early.ts).
+    const early = args[1] === 'snapshot' && args[2] === 'verify' ? import('../dist/src/cli/verify-early.js').then((m) => m.startVerifyEarly()) : undefined;
     const { run } = await import('../dist/src/cli/main.js');
+    await early?.catch(() => undefined);
     await run();
   })();
 }

@@ -12,7 +12,12 @@ const OPTIMISE_POLL_MS = 200;
  * busy machine does not bring it back early. The flag is the process's, so it holds for worker
  * threads too (those started after).
  */
+let started = false;
+
 export async function optimiseLate(): Promise<void> {
+  // Once per process: the launcher may have asked already (verify-early.ts).
+  if (started) return;
+  started = true;
   const v8 = await import('node:v8');
   // A node that froze its flags after start refuses the change: the command then runs as it would have.
   if (!setFlag(v8, '--no-opt')) return;

@@ -66,6 +66,12 @@ export interface DatabaseRecord {
   missing: SkippedEntry[];
 }
 
+/** A database copy that passed quick_check, by the sha256 of its bytes then: one that still hashes to it is that very copy. */
+export interface QuickCheckedCopy {
+  path: string;
+  sha256: string;
+}
+
 export interface BundleScope {
   full: boolean;
   modules: string[];
@@ -108,6 +114,8 @@ export interface BundleManifest {
   /** Modules the snapshot's scope asked for (absent in older bundles): those not in `modules` had nothing to capture. */
   modulesExpected?: string[];
   databases?: DatabaseRecord;
+  /** The database copies that passed quick_check when written (or linked from a bundle that says so); absent in older bundles. */
+  quickCheckedDatabases?: QuickCheckedCopy[];
   includesSecrets: boolean;
   policyPresets: string[];
   customPolicies: CustomPolicy[];
@@ -260,6 +268,11 @@ export function parseBundleHeader(text: string, file: string): BundleHeader {
   return headerFields(parseJsonObject(text, file), file);
 }
 
+/** Only well-formed records count: anything else means verify quick_checks that copy as it always did. */
+function quickCheckedCopies(raw: unknown[]): QuickCheckedCopy[] {
+  return raw.filter(isRecord).flatMap((c) => (typeof c.path === 'string' && typeof c.sha256 === 'string' && /^[0-9a-f]{64}$/.test(c.sha256) ? [{ path: c.path, sha256: c.sha256 }] : []));
+}
+
 /** A bundle's covered paths are entry paths too: normalised and relative, or the bundle is refused. */
 function coveredPaths(raw: unknown[], file: string): string[] {
   return raw.map((p) => {
@@ -347,6 +360,7 @@ function headerFields(raw: Record<string, unknown>, file: string): BundleHeader 
     const db = raw.databases;
     header.databases = { expected: stringArray(db.expected), captured: stringArray(db.captured), missing: Array.isArray(db.missing) ? pathReasons(db.missing) : [] };
   }
+  if (Array.isArray(raw.quickCheckedDatabases)) header.quickCheckedDatabases = quickCheckedCopies(raw.quickCheckedDatabases);
   if (isRecord(raw.origin)) {
     header.origin = Object.fromEntries(Object.entries(raw.origin).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   }

@@ -115,8 +115,8 @@ describe('space accounting from the manifests', () => {
     fs.mkdirSync(path.join(sandboxDir(fx.home, SB), '2020-01-01T00-00-00-000Z.partial', 'payload'), { recursive: true });
     fs.writeFileSync(path.join(sandboxDir(fx.home, SB), '2020-01-01T00-00-00-000Z.partial', 'payload', 'half'), 'h'.repeat(300));
 
-    const quick = listSnapshotsWithSpace(SB, deps);
-    const exact = listSnapshotsWithSpace(SB, deps, { exact: true });
+    const quick = await listSnapshotsWithSpace(SB, deps);
+    const exact = await listSnapshotsWithSpace(SB, deps, { exact: true });
     expect(quick.diskUsage.uncounted).toEqual(['2020-01-01T00-00-00-000Z.partial']);
     expect(exact.diskUsage.uncounted).toEqual([]);
     expect(exact.diskUsage.bytes).toBe(quick.diskUsage.bytes + 300);

@@ -18,7 +18,7 @@ async function listRemote(ctx: CliContext, sandbox: string, repo: string): Promi
 export async function listLocal(ctx: CliContext, sandbox: string, exact: boolean): Promise<void> {
   // Both module graphs load at once, not one after the other.
   const [present, { listSnapshotsWithSpace }] = await Promise.all([import('../present/snapshot-list.js'), import('../../engine/inspect/list.js')]);
-  const { snapshots, diskUsage } = listSnapshotsWithSpace(sandbox, ctx.deps, { exact });
+  const { snapshots, diskUsage } = await listSnapshotsWithSpace(sandbox, ctx.deps, { exact });
   const result = { sandbox, snapshots, diskUsage };
   emit(ctx, present.json(result), (view) => present.text(result, view));
 }

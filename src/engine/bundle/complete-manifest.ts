@@ -36,6 +36,7 @@ export function completeHeader(draft: HeaderDraft, derived: EntryDerived): Bundl
     modules: derived.modules,
     ...(draft.modulesExpected !== undefined ? { modulesExpected: draft.modulesExpected } : {}),
     ...(draft.databases !== undefined ? { databases: draft.databases } : {}),
+    ...(draft.quickCheckedDatabases !== undefined && draft.quickCheckedDatabases.length > 0 ? { quickCheckedDatabases: draft.quickCheckedDatabases } : {}),
     includesSecrets: draft.includesSecrets,
     policyPresets: draft.policyPresets,
     customPolicies: draft.customPolicies,

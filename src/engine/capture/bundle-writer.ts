@@ -1,6 +1,6 @@
 import { BusyError, isSpaceError, IntegrityError, RefusedError } from '../../errors.js';
 import fs from 'node:fs';
-import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
+import type { BundleEntry, QuickCheckedCopy, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import type { SqliteCopy } from '../../sqlite/backup.js';
 import type { FileDigest } from '../../fs-safety/file-reader.js';
 import { fsPath } from '../../fs-safety/fs-path.js';
@@ -40,6 +40,8 @@ export class BundleWriter {
   copied = 0;
   copiedBytes = 0;
   readonly databases: string[] = [];
+  /** The database copies written here (or linked) that passed quick_check, with their sha256 (the header's quickCheckedDatabases). */
+  readonly quickChecked: QuickCheckedCopy[] = [];
   readonly vanished = new Set<string>();
   readonly unreadable: SkippedEntry[] = [];
   /** Captured as raw bytes although they start with the SQLite header: SQLite could not read them. */
@@ -80,6 +82,7 @@ export class BundleWriter {
         this.linked++;
         this.deps.events.file?.(scanned.path, 'linked');
         if (prior.entry.strategy === 'sqlite_backup') this.databases.push(scanned.path);
+        if (prior.quickChecked) this.quickChecked.push({ path: scanned.path, sha256: prior.entry.sha256! });
         this.tick(1, scanned.stat.size);
         continue;
       }
@@ -211,6 +214,8 @@ export class BundleWriter {
     fs.chmodSync(fsPath(dest), bundleFileMode(entry.mode));
     const { sha256, size } = copy.alongside!;
     this.databases.push(entry.path);
+    // backupDatabase quick_checked the copy whose bytes these are before it returned.
+    this.quickChecked.push({ path: entry.path, sha256 });
     this.copied++;
     this.deps.events.file?.(entry.path, 'copied');
     this.copiedBytes += size;

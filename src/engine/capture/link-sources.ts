@@ -8,6 +8,8 @@ import type { EngineDeps } from '../deps.js';
 export interface LinkSource {
   entry: BundleEntry;
   payload: string;
+  /** A database copy its bundle records as quick_checked with these very bytes (the header's quickCheckedDatabases). */
+  quickChecked: boolean;
 }
 
 /** Per file the snapshot will write (by its slot, the caller's index for it), the newest earlier capture of it; `fileOf` names its file in that bundle. */
@@ -34,6 +36,7 @@ class SourceColumns {
   private readonly modes: Int32Array;
   private readonly sparse: Uint8Array;
   private readonly sha: Buffer;
+  readonly quickChecked: Uint8Array;
   private readonly rare = new Map<number, Rare>();
 
   constructor(slots: number) {
@@ -42,10 +45,12 @@ class SourceColumns {
     this.modes = new Int32Array(slots);
     this.sparse = new Uint8Array(slots);
     this.sha = Buffer.alloc(slots * SHA_BYTES);
+    this.quickChecked = new Uint8Array(slots);
   }
 
-  set(slot: number, bundle: number, entry: BundleEntry): void {
+  set(slot: number, bundle: number, entry: BundleEntry, quickChecked: boolean): void {
     this.bundle[slot] = bundle;
+    this.quickChecked[slot] = quickChecked ? 1 : 0;
     this.numbers.set([entry.size!, entry.mtimeMs ?? NaN, entry.dev ?? NaN, entry.ino ?? NaN], slot * 4);
     this.modes[slot] = entry.mode ?? NONE;
     this.sparse[slot] = entry.sparse === true ? 1 : 0;
@@ -95,6 +100,7 @@ export function linkSources(records: BundleRecord[], wanted: ReadonlyMap<string,
   for (const record of candidates) {
     // A file captured raw there is tried through SQLite again (and named again), not linked silently.
     const degraded = new Set((record.header.degraded ?? []).map((d) => d.path));
+    const checked = new Map((record.header.quickCheckedDatabases ?? []).map((c) => [c.path, c.sha256]));
     const bundle = payloads.push(path.join(record.dir, PAYLOAD_DIR)) - 1;
     const seen: number[] = [];
     try {
@@ -103,7 +109,7 @@ export function linkSources(records: BundleRecord[], wanted: ReadonlyMap<string,
         if (slot === undefined || answered[slot] !== 0) continue;
         answered[slot] = 1;
         seen.push(slot);
-        if (entry.type === 'file' && !degraded.has(entry.path)) columns.set(slot, bundle, entry);
+        if (entry.type === 'file' && !degraded.has(entry.path)) columns.set(slot, bundle, entry, entry.strategy === 'sqlite_backup' && checked.get(entry.path) === entry.sha256);
       }
       unanswered -= seen.length;
     } catch (error) {
@@ -120,7 +126,7 @@ export function linkSources(records: BundleRecord[], wanted: ReadonlyMap<string,
   return {
     get: (slot) => {
       const bundle = slot < slots ? columns.bundle[slot]! : NONE;
-      return bundle === NONE ? undefined : { entry: columns.entry(slot), payload: payloads[bundle]! };
+      return bundle === NONE ? undefined : { entry: columns.entry(slot), payload: payloads[bundle]!, quickChecked: columns.quickChecked[slot] === 1 };
     },
     fileOf: (p, source) => `${source.payload}/${p}`,
   };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { asUserError } from '../../errors.js';
-import { PAYLOAD_DIR, type SkippedEntry } from '../../manifest/bundle-manifest.js';
+import { PAYLOAD_DIR, type QuickCheckedCopy, type SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { ensureDir } from '../../store/atomic.js';
 import { listBundles, PARTIAL_SUFFIX, type BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
@@ -15,6 +15,7 @@ import { skipOverlongPaths } from './overlong.js';
 import {
   cacheSpaceDigestQuietly,
   databaseRecord,
+  quickCheckedRecord,
   draftHeader,
   type CreateSnapshotRequest,
   type InventorySink,
@@ -24,7 +25,7 @@ import {
 
 /** What writing a payload (locally or through a transport) hands back to the frame. */
 export interface WrittenPayload {
-  writer: { linked: number; copied: number; copiedBytes: number; databases: string[]; degraded: SkippedEntry[]; missedDatabases: SkippedEntry[] };
+  writer: { linked: number; copied: number; copiedBytes: number; databases: string[]; quickChecked: QuickCheckedCopy[]; degraded: SkippedEntry[]; missedDatabases: SkippedEntry[] };
   inventory: InventorySummary;
   sink: InventorySink;
   /** Where the snapshot came from, for the header (a transport's label). */
@@ -67,7 +68,7 @@ export async function publishSnapshot(
     fs.mkdirSync(partialDir, { mode: 0o700 });
     for (const warning of skipOverlongPaths(sandbox.scan, path.join(partialDir, PAYLOAD_DIR))) deps.events.warning?.(warning);
     const { writer, inventory, sink, origin, warnings = [] } = await write(partialDir, records);
-    const draft = { ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer), ...(origin !== undefined ? { origin } : {}) };
+    const draft = { ...draftHeader(request, sandbox, timestamp, sink.seen, deps), degraded: writer.degraded, databases: databaseRecord(writer), quickCheckedDatabases: quickCheckedRecord(writer), ...(origin !== undefined ? { origin } : {}) };
     const header = completeHeader(draft, inventory);
     const { publishBundle } = await preloadPublishing();
     deps.events.phase?.('sync');

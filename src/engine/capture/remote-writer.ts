@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BundleEntry, SkippedEntry } from '../../manifest/bundle-manifest.js';
+import type { BundleEntry, QuickCheckedCopy, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { fsPath } from '../../fs-safety/fs-path.js';
 import type { Transport } from '../../transport/index.js';
 import { bundleFileMode } from '../bundle/file-mode.js';
@@ -32,6 +32,8 @@ export class RemoteBundleWriter {
   copiedBytes = 0;
   transferredBytes = 0;
   readonly databases: string[] = [];
+  /** As BundleWriter's: the database copies that passed quick_check, with their sha256. */
+  readonly quickChecked: QuickCheckedCopy[] = [];
   readonly vanished = new Set<string>();
   readonly unreadable: SkippedEntry[] = [];
   readonly degraded: SkippedEntry[] = [];
@@ -94,6 +96,7 @@ export class RemoteBundleWriter {
     if (!hardLink(this.previous.fileOf(scanned.path, prior), dest)) return entry;
     this.linked++;
     if (database) this.databases.push(entry.path);
+    if (database && prior.quickChecked) this.quickChecked.push({ path: entry.path, sha256: prior.entry.sha256! });
     this.deps.events.file?.(entry.path, 'linked');
     this.tick(1, stat.size);
     return { ...entry, ...contentFields(prior.entry) };
@@ -157,6 +160,8 @@ export class RemoteBundleWriter {
     const journalMode = this.listing.stats.get(scanned.source)?.walMode === true ? 'wal' : 'delete';
     Object.assign(entry, { strategy: 'sqlite_backup', journalMode, size: outcome.size, sha256: outcome.sha256, sourceSize: scanned.stat.size, ...this.walOf(scanned.source) });
     this.databases.push(entry.path);
+    // Either way the copy was quick_checked here (remote-databases.ts) before its bytes were hashed.
+    this.quickChecked.push({ path: entry.path, sha256: outcome.sha256 });
     if (outcome.method === 'raw') {
       this.withoutSqlite.push(entry.path);
       this.deps.events.warning?.(`${entry.path}: ${WITHOUT_SQLITE} (copied raw with its -wal, made self-contained and checked here)`);

@@ -1,5 +1,5 @@
 import type { AgentManifest } from '../../manifest/agent-manifest.js';
-import type { BundleEntry, BundleMount, DatabaseRecord, SkippedEntry } from '../../manifest/bundle-manifest.js';
+import type { BundleEntry, BundleMount, DatabaseRecord, QuickCheckedCopy, SkippedEntry } from '../../manifest/bundle-manifest.js';
 import { RefusedError } from '../../errors.js';
 import { InventoryWriter, type InventorySummary } from '../../store/inventory-writer.js';
 import type { SandboxEntry } from '../../store/registry.js';
@@ -160,6 +160,11 @@ export function databaseRecord(writer: { databases: string[]; degraded: SkippedE
   const captured = [...writer.databases].sort();
   const expected = [...new Set([...captured, ...writer.degraded.map((d) => d.path), ...writer.missedDatabases.map((d) => d.path)])].sort();
   return { expected, captured, missing: writer.missedDatabases };
+}
+
+/** The database copies written or linked that passed quick_check, in path order (the header's quickCheckedDatabases). */
+export function quickCheckedRecord(writer: { quickChecked: QuickCheckedCopy[] }): QuickCheckedCopy[] {
+  return [...writer.quickChecked].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** `snapshot list` would otherwise parse this inventory once to size the bundle; a failure here costs only that. */

@@ -1,6 +1,6 @@
 import type { BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
-import { sandboxModuleFacts, sandboxRecords } from '../bundle/find.js';
+import { headerRecords } from '../bundle/header-records.js';
 import { snapshotScope, type ModuleFacts, type SnapshotScope } from '../bundle/scope.js';
 import type { EngineDeps } from '../deps.js';
 import { spaceCacheDir, spaceFromInodes, spaceFromManifests, type SpaceUsage } from '../bundle/space.js';
@@ -64,11 +64,13 @@ export interface DiskUsage {
  * the manifests through a cached digest per bundle (no stat per file, so a list of hundreds
  * of bundles stays fast); `exact` lstats every payload file and counts inodes.
  */
-export function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): { snapshots: SnapshotRow[]; diskUsage: DiskUsage } {
-  const records = sandboxRecords(sandbox, deps);
+export async function listSnapshotsWithSpace(sandbox: string, deps: EngineDeps, options: { exact?: boolean } = {}): Promise<{ snapshots: SnapshotRow[]; diskUsage: DiskUsage }> {
+  // A NemoClaw bundle's space comes from space.ts's own walk: no inventory is read (header-records.ts).
+  const records = headerRecords(sandbox, deps);
   const space = options.exact ? spaceFromInodes(records) : spaceFromManifests(records, spaceCacheDir(sandboxBundleDir(deps.layout, sandbox)));
-  // Only a partial snapshot's scope needs the agent manifest's modules: parsing it loads the YAML parser (~50 ms).
-  const facts = records.some((r) => r.header !== undefined && !r.header.scope.full) ? sandboxModuleFacts(sandbox, deps) : undefined;
+  // Only a partial snapshot's scope needs the agent manifest's modules: they and their parser load only then.
+  const partial = records.some((r) => r.header !== undefined && !r.header.scope.full);
+  const facts = partial ? (await import('../bundle/find.js')).sandboxModuleFacts(sandbox, deps) : undefined;
   const snapshots = records.map((r) => toRow(r, facts, space));
   const totalBytes = records.filter((r) => !space.uncounted.includes(r.id)).reduce((sum, r) => sum + (r.header?.totals.bytes ?? 0), 0);
   return { snapshots, diskUsage: { bytes: space.bytes, files: space.files, totalBytes, method: space.method, uncounted: space.uncounted } };

@@ -93,7 +93,7 @@ async function checkDatabases(jobs: readonly HashJob[], outcomes: HashOutcome[],
 const SQLITE_HEADER_BYTES = 16;
 
 /** Whether `file` is a regular file that starts with the SQLite header (a link, a FIFO or a directory is not). */
-function startsAsDatabase(file: string, buffer: Buffer): boolean {
+export function startsAsDatabase(file: string, buffer: Buffer): boolean {
   let fd: number;
   try {
     fd = fs.openSync(fsPath(file), OPEN_FLAGS);

@@ -18,8 +18,10 @@ export interface HashRunHandle {
    * Adds database copies, largest first, to be hashed and checked first, by two threads at once,
    * while others take the rest: the largest hashed in a batch of its own, then every one of them
    * quick_checked in one batch (one thread loads better-sqlite3, not each), then the others hashed.
+   * `checkNow` false leaves a copy's quick_check out (its caller decides once it has the hash); the
+   * copies to check then go in one batch per run of neighbours.
    */
-  addDatabases(rels: readonly string[]): void;
+  addDatabases(rels: readonly string[], checkNow?: (rel: string) => boolean): void;
   /** Takes the next index without hashing anything for it (a file the caller vouches for otherwise). */
   skip(): void;
   end(): void;
@@ -113,13 +115,13 @@ export class HasherPool {
         count++;
         if (pending.length >= BATCH_FILES) flush();
       },
-      addDatabases: (rels) => {
+      addDatabases: (rels, checkNow = () => true) => {
         if (rels.length === 0) return;
         flush();
         const first = count;
         count += rels.length;
         hand(first, rels.slice(0, 1), 'hash');
-        hand(first, rels.slice(), 'check');
+        for (const [from, to] of runsOf(rels, checkNow)) hand(first + from, rels.slice(from, to), 'check');
         if (rels.length > 1) hand(first + 1, rels.slice(1), 'hash');
       },
       skip: () => {
@@ -162,6 +164,22 @@ export class HasherPool {
     this.workers = undefined;
     await Promise.all([...workers.map((w) => w.terminate()), dropHashers(), this.released]);
   }
+}
+
+/** The [from, to) runs of neighbouring items that `keep` keeps. */
+function runsOf(items: readonly string[], keep: (item: string) => boolean): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let from = -1;
+  items.forEach((item, k) => {
+    if (keep(item)) {
+      if (from < 0) from = k;
+    } else if (from >= 0) {
+      runs.push([from, k]);
+      from = -1;
+    }
+  });
+  if (from >= 0) runs.push([from, items.length]);
+  return runs;
 }
 
 /** Every worker joins the run; it is over when each has said it found no batch left. */

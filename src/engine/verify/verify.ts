@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
-import { relativePathProblem } from '../../fs-safety/safe-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
@@ -9,12 +8,13 @@ import type { Inventory } from '../../store/inventory-reader.js';
 import { lockIsHeld } from '../../store/lock.js';
 import { resolveSelector } from '../../store/selector.js';
 import type { EngineDeps } from '../deps.js';
-import { sandboxRecords } from '../bundle/find.js';
+import { headerRecords } from '../bundle/header-records.js';
 import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
 import { defaultThreads } from './prestart.js';
 import { HASH_LATE, UNREAD, unhashedMarks, type UnhashedFiles } from './unhashed.js';
+import { databaseCopies, databaseProblem, NO_DATABASE_COPIES, sqliteVerdict } from './database-copies.js';
 
 export type { UnhashedFiles } from './unhashed.js';
 
@@ -79,7 +79,8 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
     throw new UsageError('give a selector or --all, not both');
   }
   const started = deps.clock();
-  const records = sandboxRecords(request.sandbox, deps);
+  // A NemoClaw bundle is checked by its own walk (nemoclaw.ts): no inventory is read through the records.
+  const records = headerRecords(request.sandbox, deps);
   const chosen = request.all ? records : [resolveSelector(records, request.selector ?? 'latest', request.sandbox)];
   // A `.partial` is a leftover only when no live process holds the lock it is written under.
   const held = chosen.some((r) => r.id.endsWith(PARTIAL_SUFFIX)) && lockIsHeld(deps.layout.locks, request.sandbox, deps.host);
@@ -158,13 +159,21 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
   const paths: string[] = [];
   const early = new Map<string, number>();
+  // The database copies handed out without a quick_check, by index: the sha256 the header records them quick_checked at.
+  const quickChecked = new Map<number, string>();
   // The indices of the files `unhashed` skipped.
   const skipped: number[] = [];
   try {
     // With files to skip, the databases too are left to the walk (which may skip them).
-    const databases = unhashed === undefined ? largeDatabasesFirst(record, payload) : [];
-    for (const rel of databases) early.set(rel, paths.push(rel) - 1);
-    hashing.addDatabases(databases);
+    const copies = unhashed === undefined ? databaseCopies(record, payload) : NO_DATABASE_COPIES;
+    for (const rel of copies.rels) {
+      const index = paths.push(rel) - 1;
+      early.set(rel, index);
+      const sha256 = copies.quickChecked.get(rel);
+      if (sha256 !== undefined) quickChecked.set(index, sha256);
+    }
+    // A copy the header records as quick_checked is checked again only if its bytes say so (checkHashes).
+    hashing.addDatabases(copies.rels, (rel) => !copies.quickChecked.has(rel));
     found = walkPayload(payload, (rel) => {
       const index = early.get(rel);
       if (index !== undefined) return index;
@@ -197,7 +206,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   found?.clear();
   // This thread hashes the batches no worker has taken yet, then waits for the workers.
   const outcomes = await hashing.finish();
-  if (found !== undefined) checkHashes(expected, outcomes, payload, pool, problems, unread?.marks);
+  if (found !== undefined) await checkHashes(expected, outcomes, payload, pool, problems, { quickChecked, ...(unread !== undefined ? { unread: unread.marks } : {}) });
   return finish();
 }
 
@@ -226,17 +235,30 @@ function finished(result: BundleVerification, record: BundleRecord, durationMs: 
   return result;
 }
 
-/** Each file's hash (and, for a database, its quick_check) against its entry. */
-function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[], unread?: Uint8Array): void {
+/**
+ * Each file's hash (and, for a database, its quick_check) against its entry. A database copy whose
+ * bytes are not the manifest's is named with what SQLite makes of it. One handed out without a
+ * quick_check (`quickChecked`) is that very copy when its bytes hash to both its entry's sha256 and
+ * the one its header recorded it quick_checked at; else it is quick_checked here.
+ */
+async function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payload: string, pool: HasherPool, problems: VerifyProblem[], marks: { quickChecked: ReadonlyMap<number, string>; unread?: Uint8Array }): Promise<void> {
+  const { quickChecked, unread } = marks;
   for (let index = 0; index < expected.count; index++) {
-    if (expected.matches(index, outcomes)) continue;
-    const entry = expected.get(index);
+    const entry = expected.matches(index, outcomes) ? undefined : expected.get(index);
     if (entry === undefined || unread?.[index] === UNREAD) continue;
     let outcome = unread?.[index] === HASH_LATE ? pool.recheck(`${payload}/${entry.path}`, { index, kind: 'missing' }) : outcomes.get(index)!;
     // Workers stop at a short read; before calling a file damaged, read it again to its very end.
     if (hashProblem(entry, outcome) !== undefined) outcome = pool.recheck(`${payload}/${entry.path}`, outcome);
-    const problem = hashProblem(entry, outcome) ?? (entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome.databaseProblem : undefined);
+    const database = entry.strategy === 'sqlite_backup' && outcome.kind === 'hashed' ? outcome : undefined;
+    const damage = hashProblem(entry, outcome);
+    const problem = damage !== undefined && database !== undefined ? `${damage}; ${database.databaseProblem ?? (await sqliteVerdict(`${payload}/${entry.path}`))}` : damage ?? database?.databaseProblem;
     if (problem) problems.push({ path: entry.path, problem });
+  }
+  for (const [index, sha256] of quickChecked) {
+    const entry = expected.get(index);
+    if (entry?.strategy !== 'sqlite_backup' || !expected.matches(index, outcomes) || entry.sha256 === sha256) continue;
+    const problem = await databaseProblem(`${payload}/${entry.path}`);
+    if (problem !== undefined) problems.push({ path: entry.path, problem });
   }
 }
 
@@ -250,23 +272,6 @@ function foundType(code: number): FoundType {
 }
 
 const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
-
-/**
- * The database copies the header lists that are regular files in the payload, largest first:
- * the largest files of most bundles, and each is quick_checked as well as hashed, so one found
- * late in the walk would leave one thread checking it while the others idle. Handed out before
- * the walk (HashRunHandle.addDatabases), they are hashed and checked first, by two threads at
- * once, while the rest is walked.
- */
-function largeDatabasesFirst(record: BundleRecord, payload: string): string[] {
-  const databases: Array<{ rel: string; size: number }> = [];
-  for (const { path: rel, strategy } of record.header?.stateFiles ?? []) {
-    if (strategy !== 'sqlite_backup' || relativePathProblem(rel) !== undefined) continue;
-    const stat = fs.lstatSync(fsPath(`${payload}/${rel}`), { throwIfNoEntry: false });
-    if (stat?.isFile()) databases.push({ rel, size: stat.size });
-  }
-  return databases.sort((a, b) => b.size - a.size).map((d) => d.rel);
-}
 
 /**
  * Every path below the payload with its type, from readdir's d_type (lstat only where the
