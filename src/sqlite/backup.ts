@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { Database } from './driver.js';
 import { BusyError, ClawbackError, IntegrityError, RefusedError } from '../errors.js';
 import { SQLITE_COMPANION_SUFFIXES, walModeHeader } from './detect.js';
 

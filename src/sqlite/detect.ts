@@ -8,6 +8,12 @@ export function hasSqliteHeader(buffer: Uint8Array): boolean {
   return buffer.length >= HEADER.length && HEADER.equals(buffer.subarray(0, HEADER.length));
 }
 
+/** Whether an open file starts with the SQLite header: 16 bytes read at offset 0, the file's position left as it was. */
+export function openFileHasSqliteHeader(fd: number): boolean {
+  const buffer = Buffer.alloc(HEADER.length);
+  return fs.readSync(fd, buffer, 0, HEADER.length, 0) === HEADER.length && hasSqliteHeader(buffer);
+}
+
 /** Reads 16 bytes without following symlinks (the caller already lstat'ed a regular file). */
 export function isSqliteFile(file: string): boolean {
   let fd: number | undefined;

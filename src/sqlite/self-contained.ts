@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { Database } from './driver.js';
 import { IntegrityError } from '../errors.js';
 import { quickCheck } from './backup.js';
 import { SQLITE_COMPANION_SUFFIXES } from './detect.js';
