@@ -266,4 +266,24 @@ describe('a new local repository, with no snapshot in it yet', () => {
     expect(fs.readdirSync(path.join(empty, 'locks'))).toEqual([]);
     expect(resticProcessesFor(timestamp)).toEqual([]);
   });
+
+  it('a damaged database copy (hashed, not quick_checked again, by push): refused, exit 6, and nothing is pushed', async () => {
+    const damaged = await snapshot();
+    const dir = path.join(home, 'rebuild-backups', 'oc', damaged);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as { stateFiles: Array<{ path: string; strategy: string }> };
+    const database = manifest.stateFiles.find((f) => f.strategy === 'sqlite_backup')!.path;
+    const file = path.join(dir, 'payload', database);
+    // One byte past the header page, changed: the copy is the same size, its sha256 is not.
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBeGreaterThan(4096);
+    bytes[4096 + 100] = bytes[4096 + 100]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const result = await clawback(home, ['oc', 'snapshot', 'push', damaged, '--repo', 'empty', '--json'], { env });
+    expect(result.exitCode, String(result.stderr)).toBe(6);
+    const error = JSON.parse(String(result.stderr)) as { code: string; details?: string[] };
+    expect(error.code).toBe('push-damaged');
+    expect(error.details?.some((line) => line.startsWith(`${database}: content differs`))).toBe(true);
+    expect(resticSnapshots(path.join(base, 'empty-repo'), passwordFile, env)).toEqual([]);
+    expect(resticProcessesFor(damaged)).toEqual([]);
+  });
 });

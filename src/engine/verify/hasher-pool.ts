@@ -61,8 +61,11 @@ export class HasherPool {
     if (this.threads > 0 && bytes >= this.parallelFromBytes) this.start();
   }
 
-  /** Starts a run over `payload`; `bytes` (expected) and `files` (expected) decide whether workers are worth it. */
-  begin(payload: string, bytes: number, files: number, deps: EngineDeps): HashRunHandle {
+  /**
+   * Starts a run over `payload`; `bytes` (expected) and `files` (expected) decide whether workers are
+   * worth it. Without `quickCheck`, database copies are hashed alone, like any file.
+   */
+  begin(payload: string, bytes: number, files: number, deps: EngineDeps, quickCheck = true): HashRunHandle {
     const done: Progress = { files: 0, bytes: 0 };
     const outcomes = new OutcomeTable();
     const settle = (batch: PackedBatch): void => {
@@ -89,7 +92,8 @@ export class HasherPool {
       queue.add(first, files, mode);
       send({ kind: 'batch', first, files, mode });
     };
-    const flush = (mode: BatchMode = 'both'): void => {
+    const plain: BatchMode = quickCheck ? 'both' : 'hash';
+    const flush = (mode: BatchMode = plain): void => {
       if (pending.length === 0) return;
       hand(count - pending.length, pending, mode);
       pending = [];
@@ -119,7 +123,7 @@ export class HasherPool {
         const first = count;
         count += rels.length;
         hand(first, rels.slice(0, 1), 'hash');
-        hand(first, rels.slice(), 'check');
+        if (quickCheck) hand(first, rels.slice(), 'check');
         if (rels.length > 1) hand(first + 1, rels.slice(1), 'hash');
       },
       skip: () => {

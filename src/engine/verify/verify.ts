@@ -30,6 +30,11 @@ export interface VerifyRequest {
   parallelFromBytes?: number;
   /** Payload files left unhashed (a push's: see UnhashedFiles); only with a selector. */
   unhashed?: UnhashedFiles;
+  /**
+   * Whether database copies are quick_checked as well as hashed (default true). False hashes them
+   * alone (push: a copy whose sha256 matches holds the bytes its snapshot quick_checked when it took it).
+   */
+  quickCheck?: boolean;
 }
 
 export interface VerifyProblem {
@@ -90,7 +95,7 @@ export async function verifySnapshots(request: VerifyRequest, deps: EngineDeps):
   pool.release(targets.map((r) => r.header?.totals.bytes ?? 0));
   const bundles: BundleVerification[] = [];
   try {
-    for (const record of targets) bundles.push(await verifyBundle(record, pool, deps, request.unhashed));
+    for (const record of targets) bundles.push(await verifyBundle(record, pool, deps, request.unhashed, request.quickCheck ?? true));
   } finally {
     await pool.close();
   }
@@ -128,7 +133,7 @@ export async function verifyStagedBundle(dir: string, timestamp: string, deps: E
  * found, so they hash while this thread walks, then parses the manifest and compares the tree.
  * Hashes and quick_check answers are then matched to the manifest, and its contentSha256 checked.
  */
-async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps, unhashed?: UnhashedFiles): Promise<BundleVerification> {
+async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: EngineDeps, unhashed?: UnhashedFiles, quickCheck = true): Promise<BundleVerification> {
   const started = deps.clock();
   const result = unverified(record);
   const finish = (): BundleVerification => finished(result, record, deps.clock() - started);
@@ -153,7 +158,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   // Workers boot while the payload is walked, and hash its files as the walk finds them.
   pool.warm(result.bytes);
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
-  const hashing = pool.begin(payload, result.bytes, result.files, deps);
+  const hashing = pool.begin(payload, result.bytes, result.files, deps, quickCheck);
   let found: Map<string, number> | undefined;
   // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
   const paths: string[] = [];
