@@ -68,6 +68,15 @@ function* sidecarLines(file: string, ref: InventoryRef, bytes?: Buffer): Generat
   }
 }
 
+/**
+ * A sidecar's lines as text, unparsed (entries, then skipped paths), its bytes checked against the
+ * header's sha256 once they end (throws then, or when truncated): for a reader that needs a few
+ * fields of each line and trusts the bytes the header vouches for, not the entries' own checks.
+ */
+export function inventoryLines(dir: string, ref: InventoryRef): Iterable<string> {
+  return sidecarLines(path.join(dir, ref.file), ref);
+}
+
 function parseLine(line: string, index: number, file: string): unknown {
   try {
     return JSON.parse(line);

@@ -206,3 +206,84 @@ describe('a local repository whose snapshots/ directory holds what this host rec
     expect(locks()).toEqual([]);
   });
 });
+
+describe('a new local repository, with no snapshot in it yet', () => {
+  /** restic's calls, logged by a wrapper around the real binary: how many listed the repository (`restic ... snapshots ...`). */
+  function loggedRestic(name: string): { env: Record<string, string>; listings: () => number } {
+    const log = path.join(base, `${name}-calls`);
+    const bin = path.join(base, `${name}-bin`);
+    fs.mkdirSync(bin, { recursive: true });
+    const real = execFileSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    return {
+      env: { ...env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      listings: () => {
+        const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n') : [];
+        fs.rmSync(log, { force: true });
+        return lines.filter((line) => /(^| )snapshots( |$)/.test(line)).length;
+      },
+    };
+  }
+
+  it('is pushed to without a listing (its snapshots/ directory is empty): whole, without a parent, and the next push has one', async () => {
+    const fresh = path.join(base, 'fresh-repo');
+    await ok(['repo', 'add', 'fresh', fresh, '--password-file', passwordFile]);
+    await ok(['repo', 'init', 'fresh']);
+    const restic = loggedRestic('fresh');
+    const pushFresh = async (timestamp: string): Promise<PushDoc> => {
+      const result = await clawback(home, ['oc', 'snapshot', 'push', timestamp, '--repo', 'fresh', '--json'], { env: restic.env });
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      return JSON.parse(String(result.stdout)) as PushDoc;
+    };
+    // An earlier bundle here is no parent: the repository holds none of them.
+    const first = (await pushFresh(await snapshot())).bundles[0]!;
+    expect(restic.listings()).toBe(0);
+    expect(first.status).toBe('pushed');
+    expect(first.filesUnmodified).toBe(0);
+    const snapshots = resticSnapshots(fresh, passwordFile, env);
+    expect(snapshots.map((s) => tagValue(s, 'bundle'))).toEqual([first.timestamp]);
+    expect((snapshots[0] as ResticSnapshot & { parent?: string }).parent).toBeUndefined();
+    const second = (await pushFresh(await snapshot())).bundles[0]!;
+    expect(restic.listings()).toBe(0);
+    expect(second.filesUnmodified).toBeGreaterThan(20);
+    const parent = resticSnapshots(fresh, passwordFile, env).find((s) => tagValue(s, 'bundle') === second.timestamp) as (ResticSnapshot & { parent?: string }) | undefined;
+    expect(parent?.parent).toBe(snapshots[0]!.id);
+    expect(fs.readdirSync(path.join(fresh, 'locks'))).toEqual([]);
+  });
+
+  it('a wrong password: exit 6, said once, and no snapshot, lock or restic process is left', async () => {
+    const empty = path.join(base, 'empty-repo');
+    const wrong = path.join(base, 'wrong-password-empty');
+    fs.writeFileSync(wrong, 'not it\n', { mode: 0o600 });
+    await ok(['repo', 'add', 'empty', empty, '--password-file', passwordFile]);
+    await ok(['repo', 'init', 'empty']);
+    await ok(['repo', 'add', 'empty-bad', empty, '--password-file', wrong]);
+    const timestamp = await snapshot();
+    const result = await clawback(home, ['oc', 'snapshot', 'push', timestamp, '--repo', 'empty-bad'], { env });
+    expect(result.exitCode, String(result.stderr)).toBe(6);
+    expect(String(result.stderr).match(/wrong password/g)).toHaveLength(1);
+    expect(resticSnapshots(empty, passwordFile, env)).toEqual([]);
+    expect(fs.readdirSync(path.join(empty, 'locks'))).toEqual([]);
+    expect(resticProcessesFor(timestamp)).toEqual([]);
+  });
+
+  it('a damaged database copy (hashed, not quick_checked again, by push): refused, exit 6, and nothing is pushed', async () => {
+    const damaged = await snapshot();
+    const dir = path.join(home, 'rebuild-backups', 'oc', damaged);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as { stateFiles: Array<{ path: string; strategy: string }> };
+    const database = manifest.stateFiles.find((f) => f.strategy === 'sqlite_backup')!.path;
+    const file = path.join(dir, 'payload', database);
+    // One byte past the header page, changed: the copy is the same size, its sha256 is not.
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBeGreaterThan(4096);
+    bytes[4096 + 100] = bytes[4096 + 100]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const result = await clawback(home, ['oc', 'snapshot', 'push', damaged, '--repo', 'empty', '--json'], { env });
+    expect(result.exitCode, String(result.stderr)).toBe(6);
+    const error = JSON.parse(String(result.stderr)) as { code: string; details?: string[] };
+    expect(error.code).toBe('push-damaged');
+    expect(error.details?.some((line) => line.startsWith(`${database}: content differs`))).toBe(true);
+    expect(resticSnapshots(path.join(base, 'empty-repo'), passwordFile, env)).toEqual([]);
+    expect(resticProcessesFor(damaged)).toEqual([]);
+  });
+});

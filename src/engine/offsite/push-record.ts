@@ -51,12 +51,14 @@ const strings = (row: unknown, n: number): boolean => Array.isArray(row) && row.
 /**
  * What the record holds for `repository`, read once: the snapshots this host last pushed there (none
  * recorded: undefined), and, for a local repository whose `snapshots/` directory holds exactly the
- * names (`files`, sorted) recorded with it, the recorded listing (else undefined).
+ * names (`files`, sorted) recorded with it, the recorded listing (else undefined). A `snapshots/`
+ * directory with no file at all needs no record: the repository holds no snapshot, so restic's
+ * listing would be empty (a new repository's first push is not slowed by a second KDF).
  */
 export function readPushRecord(sandboxDir: string, repository: string, files: readonly string[] | undefined): { pushed: Parent[] | undefined; listing: Listed[] | undefined } {
   const record = readRepos(sandboxDir)[repository];
   const entries = Array.isArray(record?.pushed) ? record.pushed.filter((e) => strings(e, 2)).map(([timestamp, snapshotId]) => ({ timestamp, snapshotId })) : [];
-  return { pushed: entries.length > 0 ? entries : undefined, listing: files === undefined ? undefined : recalled(record?.listing, files) };
+  return { pushed: entries.length > 0 ? entries : undefined, listing: files === undefined ? undefined : files.length === 0 ? [] : recalled(record?.listing, files) };
 }
 
 function recalled(listing: unknown, files: readonly string[]): Listed[] | undefined {

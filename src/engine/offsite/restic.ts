@@ -111,9 +111,7 @@ export class Restic {
    */
   startGated(args: string[], options: RunOptions): GatedRun {
     if (args[0] !== 'backup') throw new Error('only restic backup can be gated');
-    const version = this.checkVersion();
-    // A failed check is reported by the call that awaits it (this run's own outcome among them).
-    version.catch(() => undefined);
+    let version: Promise<unknown> | undefined;
     let child: ChildProcess | undefined;
     let state: 'held' | 'open' | 'shut' = 'held';
     const gate = (): NodeJS.WritableStream | undefined => (child?.stdio[3] as NodeJS.WritableStream | null | undefined) ?? undefined;
@@ -124,7 +122,7 @@ export class Restic {
     };
     const open = (): void => {
       state = 'open';
-      void version.then(
+      void (version ?? this.checkVersion()).then(
         () => gate()?.end(GATE_OPEN),
         () => gate()?.end(),
       );
@@ -137,6 +135,10 @@ export class Restic {
       else if (state === 'open') open();
       else gate()?.end();
     });
+    // After the spawn, so that restic starts first (start() spawns a held run before `restic version`).
+    version = this.checkVersion();
+    // A failed check is reported by the call that awaits it (this run's own outcome among them).
+    version.catch(() => undefined);
     const settled = done.then(
       () => undefined,
       () => undefined,
@@ -173,8 +175,7 @@ export class Restic {
   private readonly live = new Set<ChildProcess>();
 
   private async start(args: string[], options: RunOptions, gated = false, onChild?: (child: ChildProcess) => void): Promise<ResticResult> {
-    const version = this.checkVersion();
-    if (options.readOnly !== true) await version;
+    if (options.readOnly !== true) await this.checkVersion();
     const globals = this.repo.options.flatMap((o) => ['-o', o]);
     const documents: unknown[] = [];
     const running = (async () =>
@@ -197,6 +198,8 @@ export class Restic {
           if (typeof value === 'object' && value !== null && !Array.isArray(value)) options.onMessage?.(value as ResticMessage);
         },
       }))();
+    // Asked after the spawn above: a call that may start before the version is known starts first.
+    const version = this.checkVersion();
     // restic missing or too old is the failure to report, before anything the call itself met.
     const [checked, ran] = await Promise.allSettled([version, running]);
     if (checked.status === 'rejected') throw checked.reason;

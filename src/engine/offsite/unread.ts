@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsPath } from '../../fs-safety/fs-path.js';
-import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
-import { openInventory, type BundleRecord } from '../../store/bundles.js';
-import { InventoryCursor } from '../../store/inventory-reader.js';
+import { MANIFEST_FILE } from '../../manifest/bundle-manifest.js';
+import type { BundleRecord } from '../../store/bundles.js';
 import type { UnhashedFiles } from '../verify/verify.js';
+import { parentFiles } from './parent-files.js';
 
 /**
  * The payload files of a bundle that restic will not read when push backs it up with
@@ -30,9 +30,10 @@ import type { UnhashedFiles } from '../verify/verify.js';
  * the repository keeps the parent's checked bytes for it, so the pushed copy is whole, and a pull of
  * it verifies. The local copy is damaged all the same, and `snapshot verify` says so.
  *
- * The parent's inventory is read alongside this bundle's, both in path order, one entry at a time;
- * `settle` reads it to its end, where its checksums are checked: false means it is damaged, and the
- * `keep` answers given from it cannot stand (push then hashes every file).
+ * The parent's inventory is read alongside this bundle's, both in path order, one entry at a time
+ * (parent-files.ts: a sidecar as text, a field or two taken from each line); `settle` reads it to its
+ * end, where its bytes are checked against the sha256 its header records: false means it is damaged,
+ * and the `keep` answers given from it cannot stand (push then hashes every file).
  */
 export interface UnreadFiles extends UnhashedFiles {
   settle(): boolean;
@@ -42,7 +43,7 @@ export function unreadFiles(bundle: BundleRecord, parent: BundleRecord): UnreadF
   const done = fs.lstatSync(fsPath(path.join(parent.dir, MANIFEST_FILE)), { throwIfNoEntry: false });
   if (done?.isFile() !== true || parent.state !== 'complete' || parent.legacy !== undefined) return undefined;
   const completeMs = done.mtimeMs;
-  const parentEntries = new EntryCursor(parent);
+  const parentEntries = parentFiles(parent);
   const here = bundle.payloadDir;
   const there = parent.payloadDir;
   // Each skipped file's size as the walk found it, by its index.
@@ -59,7 +60,7 @@ export function unreadFiles(bundle: BundleRecord, parent: BundleRecord): UnreadF
     },
     keep: (entry, index) => {
       const recorded = parentEntries.find(entry.path);
-      if (recorded?.type !== 'file' || recorded.sha256 === undefined || recorded.sha256 !== entry.sha256 || recorded.size !== entry.size) return false;
+      if (recorded === undefined || recorded.sha256 !== entry.sha256 || recorded.size !== entry.size) return false;
       return sizes.get(index) === entry.size;
     },
     settle: () => parentEntries.drain(),
@@ -80,46 +81,5 @@ class GrowingSizes {
 
   get(index: number): number | undefined {
     return this.values[index];
-  }
-}
-
-/** The parent's inventory, read forward only: `find` takes increasing paths (the inventory's order); a damaged one answers nothing. */
-class EntryCursor {
-  private cursor: InventoryCursor | undefined;
-  private broken = false;
-
-  constructor(private readonly parent: BundleRecord) {}
-
-  find(rel: string): BundleEntry | undefined {
-    const entry = this.read((cursor) => {
-      let next = cursor.peek();
-      while (next !== undefined && next.path < rel) {
-        cursor.advance();
-        next = cursor.peek();
-      }
-      return next;
-    });
-    return entry?.path === rel ? entry : undefined;
-  }
-
-  /** Reads to the end; false when the inventory is damaged. */
-  drain(): boolean {
-    this.read((cursor) => {
-      while (cursor.peek() !== undefined) cursor.advance();
-      return undefined;
-    });
-    return !this.broken;
-  }
-
-  /** Runs `step` on the cursor, opened on first use; an error (a damaged or unreadable inventory) breaks it for good. */
-  private read(step: (cursor: InventoryCursor) => BundleEntry | undefined): BundleEntry | undefined {
-    if (this.broken) return undefined;
-    try {
-      this.cursor ??= new InventoryCursor(openInventory(this.parent.dir, this.parent.header));
-      return step(this.cursor);
-    } catch {
-      this.broken = true;
-      return undefined;
-    }
   }
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { fsPath, readDirents, readLinkTarget } from '../../fs-safety/fs-path.js';
+import { readLinkTarget } from '../../fs-safety/fs-path.js';
 import path from 'node:path';
 import { ClawbackError, UsageError } from '../../errors.js';
 import { MANIFEST_FILE, type BundleEntry } from '../../manifest/bundle-manifest.js';
@@ -12,9 +12,10 @@ import { headerRecords } from '../bundle/header-records.js';
 import type { HashOutcome } from './hash-worker.js';
 import { ExpectedFiles, type FileEntry, type OutcomeTable } from './file-table.js';
 import { HasherPool } from './hasher-pool.js';
+import { foundType, handOut, TYPE_WORDS } from './payload-walk.js';
 import { defaultThreads } from './prestart.js';
 import { HASH_LATE, UNREAD, unhashedMarks, type UnhashedFiles } from './unhashed.js';
-import { databaseCopies, databaseProblem, NO_DATABASE_COPIES, sqliteVerdict } from './database-copies.js';
+import { databaseProblem, sqliteVerdict } from './database-copies.js';
 
 export type { UnhashedFiles } from './unhashed.js';
 
@@ -155,38 +156,7 @@ async function verifyBundle(record: BundleRecord, pool: HasherPool, deps: Engine
   pool.warm(result.bytes);
   deps.events.phase?.(`verify ${record.id}`, { files: result.files, bytes: result.bytes });
   const hashing = pool.begin(payload, result.bytes, result.files, deps);
-  let found: Map<string, number> | undefined;
-  // Each file's path, by its index; the walk's own strings, so the manifest's need not be kept.
-  const paths: string[] = [];
-  const early = new Map<string, number>();
-  // The database copies handed out without a quick_check, by index: the sha256 the header records them quick_checked at.
-  const quickChecked = new Map<number, string>();
-  // The indices of the files `unhashed` skipped.
-  const skipped: number[] = [];
-  try {
-    // With files to skip, the databases too are left to the walk (which may skip them).
-    const copies = unhashed === undefined ? databaseCopies(record, payload) : NO_DATABASE_COPIES;
-    for (const rel of copies.rels) {
-      const index = paths.push(rel) - 1;
-      early.set(rel, index);
-      const sha256 = copies.quickChecked.get(rel);
-      if (sha256 !== undefined) quickChecked.set(index, sha256);
-    }
-    // A copy the header records as quick_checked is checked again only if its bytes say so (checkHashes).
-    hashing.addDatabases(copies.rels, (rel) => !copies.quickChecked.has(rel));
-    found = walkPayload(payload, (rel) => {
-      const index = early.get(rel);
-      if (index !== undefined) return index;
-      const unhashedHere = unhashed?.skip(rel, paths.length) === true;
-      if (unhashedHere) hashing.skip();
-      else hashing.add(rel);
-      const added = paths.push(rel) - 1;
-      if (unhashedHere) skipped.push(added);
-      return added;
-    });
-  } finally {
-    hashing.end();
-  }
+  const { found, paths, quickChecked, skipped } = handOut(record, payload, hashing, unhashed);
   if (found === undefined) problems.push({ path: 'payload', problem: 'the payload directory is missing' });
   const expected = new ExpectedFiles(paths);
   const unread = unhashedMarks(paths.length, skipped, unhashed);
@@ -260,64 +230,6 @@ async function checkHashes(expected: ExpectedFiles, outcomes: OutcomeTable, payl
     const problem = await databaseProblem(`${payload}/${entry.path}`);
     if (problem !== undefined) problems.push({ path: entry.path, problem });
   }
-}
-
-type FoundType = 'file' | 'dir' | 'symlink' | 'other';
-
-/** In the walk's map, a file is its index among the files handed out for hashing (>= 0); anything else one of these. */
-const FOUND_CODES: Record<Exclude<FoundType, 'file'>, number> = { dir: -1, symlink: -2, other: -3 };
-
-function foundType(code: number): FoundType {
-  return code >= 0 ? 'file' : code === FOUND_CODES.dir ? 'dir' : code === FOUND_CODES.symlink ? 'symlink' : 'other';
-}
-
-const TYPE_WORDS: Record<FoundType, string> = { file: 'a file', dir: 'a directory', symlink: 'a symlink', other: 'a special file' };
-
-/**
- * Every path below the payload with its type, from readdir's d_type (lstat only where the
- * filesystem gives none); each file is handed to `onFile` as it is found, which gives its
- * index (its place among the files to hash).
- */
-function walkPayload(payload: string, onFile: (rel: string) => number): Map<string, number> | undefined {
-  if (!fs.lstatSync(payload, { throwIfNoEntry: false })?.isDirectory()) return undefined;
-  const found = new Map<string, number>();
-  const walk = (dir: string, rel: string): void => {
-    for (const dirent of listDirents(dir)) {
-      const name = dirent.name;
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      const type = direntType(`${dir}/${name}`, dirent);
-      if (type === 'file') {
-        found.set(childRel, onFile(childRel));
-        continue;
-      }
-      found.set(childRel, FOUND_CODES[type]);
-      if (type === 'dir') walk(`${dir}/${name}`, childRel);
-    }
-  };
-  walk(payload, '');
-  return found;
-}
-
-/**
- * A directory's dirents, each named as fs-path names it (bytes that are not UTF-8 escaped). Node
- * decodes names as UTF-8 itself, with U+FFFD for bytes that are not: only a listing holding one is
- * read again as bytes (readDirents), which spares a Buffer and a decode per name.
- */
-function listDirents(dir: string): Array<{ name: string } & Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>> {
-  const dirents = fs.readdirSync(fsPath(dir), { withFileTypes: true });
-  for (const dirent of dirents) {
-    if (dirent.name.includes('\uFFFD')) return readDirents(dir).map(({ name, dirent: bytes }) => ({ name, isFile: () => bytes.isFile(), isDirectory: () => bytes.isDirectory(), isSymbolicLink: () => bytes.isSymbolicLink() }));
-  }
-  return dirents;
-}
-
-function direntType(full: string, dirent: Pick<fs.Dirent, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FoundType {
-  if (dirent.isFile()) return 'file';
-  if (dirent.isDirectory()) return 'dir';
-  if (dirent.isSymbolicLink()) return 'symlink';
-  // Some filesystems give no d_type; ask lstat then.
-  const stat = fs.lstatSync(fsPath(full));
-  return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'other';
 }
 
 /**
