@@ -43,7 +43,8 @@ export class PushSteps {
     private readonly work: string,
   ) {
     this.passwordFile = path.join(work, 'restic-password');
-    this.env = { RESTIC_PASSWORD_FILE: this.passwordFile };
+    // clawback's push and the reference share one cache place (in the bench's own directory), so neither reads or writes its cache on another filesystem.
+    this.env = { RESTIC_PASSWORD_FILE: this.passwordFile, RESTIC_CACHE_DIR: path.join(work, 'restic-cache') };
     if (tools.restic === null) this.skip = 'restic not installed';
     else if (!commands.has(PUSH_COMMAND)) this.skip = 'n/a (snapshot push not in this build)';
   }
@@ -54,7 +55,7 @@ export class PushSteps {
 
   private initRepo(dir: string): Timing {
     if (!fs.existsSync(this.passwordFile)) fs.writeFileSync(this.passwordFile, 'bench\n', { mode: 0o600 });
-    return this.watch.run('restic', ['init', '-q'], { env: { ...process.env, ...this.env, RESTIC_REPOSITORY: dir, RESTIC_CACHE_DIR: path.join(this.work, 'restic-cache') } });
+    return this.watch.run('restic', ['init', '-q'], { env: { ...process.env, ...this.env, RESTIC_REPOSITORY: dir } });
   }
 
   /** Pushes the latest bundle (the first one, or the unchanged re-snapshot). */
@@ -81,7 +82,7 @@ export class PushSteps {
       return record('restic-bundle-unchanged', reason);
     }
     const repo = path.join(this.work, 'restic-bundle-repo');
-    const env = { ...process.env, ...this.env, RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: path.join(this.work, 'restic-cache') };
+    const env = { ...process.env, ...this.env, RESTIC_REPOSITORY: repo };
     try {
       const init = this.initRepo(repo);
       if (init.status !== 0) return record('restic-bundle-first', outcome(init, 'restic init'));
