@@ -1,5 +1,5 @@
 #!/bin/sh
-":" //# sh runs this line, node skips it: a young generation of 4 MiB halves the memory of a large snapshot at the same speed ; exec node --max-semi-space-size=4 "$0" "$@"
+":" //# sh runs this line, node skips it: a young generation of 4 MiB halves the memory of a large snapshot at the same speed ; case " $* " in *" --ping"*) ;; *) if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then CLAWBACK_NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export CLAWBACK_NODE_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi ;; esac ; exec node --max-semi-space-size=4 "$0" "$@"
 'use strict';
 // CommonJS (bin/package.json): root help is answered before node starts its ES module loader, which
 // costs more than the rest of `clawback --help`. Everything else goes on to the ES modules in dist/.
@@ -49,6 +49,14 @@ function answerRootHelp(args) {
   });
   stream.write(text);
   return true;
+}
+
+// NODE_EXTRA_CA_CERTS is read (and every certificate in it parsed: ~40 ms for a system bundle) when node
+// starts, though only `--ping` makes this process open a TLS connection: the sh line above holds it
+// back from node for any other command, and it is put back here for every child (hooks, restic, ssh).
+if (process.env.CLAWBACK_NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.CLAWBACK_NODE_EXTRA_CA_CERTS;
+  delete process.env.CLAWBACK_NODE_EXTRA_CA_CERTS;
 }
 
 const args = process.argv.slice(2);

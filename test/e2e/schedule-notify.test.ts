@@ -188,3 +188,29 @@ describe('schedule install without a scheduler', () => {
     expect(String(run.stderr)).toContain('schedule install --dry-run');
   });
 });
+
+describe('NODE_EXTRA_CA_CERTS, through the launcher (bin/clawback.js run as a program)', () => {
+  it('is left to node only with --ping (the one TLS connection clawback makes), and every child gets it as it was', async () => {
+    await register('alpha');
+    await register('bravo');
+    fs.symlinkSync('/etc/hostname', path.join(base, 'bravo', 'workspace', 'escape'));
+    const report = path.join(base, 'ca.txt');
+    // A file node cannot load: node warns at start whenever it reads the variable.
+    const ca = path.join(base, 'no-such-ca.pem');
+    const env = { ...process.env, NO_COLOR: '1', CLAWBACK_HOME: home, NODE_EXTRA_CA_CERTS: ca };
+    const held = await execa(BIN, ['backup-all', '--on-failure', `printf '%s|%s' "$NODE_EXTRA_CA_CERTS" "\${CLAWBACK_NODE_EXTRA_CA_CERTS-unset}" > '${report}'`], { reject: false, env, stdin: 'ignore' });
+    expect(held.exitCode, String(held.stderr)).toBe(3);
+    expect(String(held.stderr)).not.toContain('extra certs');
+    expect(fs.readFileSync(report, 'utf8')).toBe(`${ca}|unset`);
+
+    const server = await pingServer();
+    try {
+      const pinged = await execa(BIN, ['backup-all', '--ping', server.url], { reject: false, env, stdin: 'ignore' });
+      expect(pinged.exitCode).toBe(3);
+      expect(String(pinged.stderr)).toContain(`Ignoring extra certs from \`${ca}\``);
+      expect(server.pings.map((p) => p.url)).toEqual(['/ping/abc/start', '/ping/abc/fail']);
+    } finally {
+      await server.close();
+    }
+  });
+});
