@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateHome, type GeneratedHome } from '../../fixtures/generate.js';
 import { clawback, json, REPO, tempDir } from '../helpers/cli.js';
 import { sha256File } from '../helpers/bundles.js';
+import { damageRootPage } from '../helpers/sqlite.js';
 
 interface CreateDoc {
   snapshot: { dir: string; databases: string[]; copiedFiles: number };
@@ -49,16 +49,6 @@ function header(dir: string): { quickCheckedDatabases: Array<{ path: string; sha
   return JSON.parse(fs.readFileSync(path.join(dir, 'rebuild-manifest.json'), 'utf8')) as ReturnType<typeof header>;
 }
 
-/** Overwrites the root page of a table in `db` (the file stays a file of the same size; only SQLite can tell). */
-function damageRootPage(db: string): void {
-  const reader = new Database(db, { readonly: true });
-  const pageSize = reader.pragma('page_size', { simple: true }) as number;
-  const rootPage = (reader.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
-  reader.close();
-  const fd = fs.openSync(db, 'r+');
-  fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
-  fs.closeSync(fd);
-}
 
 describe('verify and the database copies clawback quick_checked when it wrote them', () => {
   it('records each copy with its sha256, carries the record over a hard link, and does not open a copy that still matches', async () => {

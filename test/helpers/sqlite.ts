@@ -47,3 +47,14 @@ export function writeDatabaseRow(file: string): void {
     db.close();
   }
 }
+
+/** Overwrites the root page of a table in `db` with junk: the file keeps its size and header, and only SQLite (quick_check) can tell. */
+export function damageRootPage(db: string): void {
+  const reader = new Database(db, { readonly: true });
+  const pageSize = reader.pragma('page_size', { simple: true }) as number;
+  const rootPage = (reader.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
+  reader.close();
+  const fd = fs.openSync(db, 'r+');
+  fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
+  fs.closeSync(fd);
+}

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDeps } from '../../src/engine/deps.js';
 import { verifySnapshots, type VerifyRequest, type VerifySummary } from '../../src/engine/verify/verify.js';
@@ -9,6 +8,7 @@ import { readBundleManifest } from '../../src/store/bundles.js';
 import { REPO } from '../helpers/cli.js';
 import { payloadPath, rewriteInventory, sandboxDir, sha256File } from '../helpers/bundles.js';
 import { testDeps } from '../helpers/deps.js';
+import { damageRootPage } from '../helpers/sqlite.js';
 import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } from '../helpers/lifecycle.js';
 
 const SB = 'oc';
@@ -237,13 +237,3 @@ describe('verifySnapshots', () => {
   });
 });
 
-/** Damages the root page of a table in `db`, so only quick_check can tell (the bytes are a valid file). */
-function damageRootPage(db: string): void {
-  const probe = new Database(db, { readonly: true });
-  const pageSize = probe.pragma('page_size', { simple: true }) as number;
-  const rootPage = (probe.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' ORDER BY rootpage DESC LIMIT 1").get() as { rootpage: number }).rootpage;
-  probe.close();
-  const fd = fs.openSync(db, 'r+');
-  fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootPage - 1) * pageSize);
-  fs.closeSync(fd);
-}
