@@ -8,6 +8,8 @@ export interface ToolVersions {
   restic: string | null;
   sqlite3: string | null;
   tar: string | null;
+  /** `openssl dgst`'s SHA-256 (OpenSSL's own code, as node's): the reference hasher for verify. */
+  openssl: string | null;
 }
 
 export function toolVersions(): ToolVersions {
@@ -19,6 +21,7 @@ export function toolVersions(): ToolVersions {
     restic: version('restic', ['version']),
     sqlite3: version('sqlite3', ['--version']),
     tar: version('tar', ['--version']),
+    openssl: version('openssl', ['version']),
   };
 }
 
@@ -102,6 +105,16 @@ export class ReferenceTools {
       this.clean('restic-repo');
       this.clean('restic-cache');
     }
+  }
+
+  /**
+   * What verify does, with stock tools: every file under `dir` read and hashed by `openssl dgst
+   * -sha256`, `processes` of them at a time over batches of 256 names (find -print0, so any name).
+   */
+  hashTree(dir: string, processes: number): StepResult {
+    if (this.tools.openssl === null) return { kind: 'missing', reason: 'openssl not installed' };
+    const t = this.watch.shell('find "$1" -type f -print0 | xargs -0 -P "$2" -n 256 openssl dgst -sha256 > /dev/null', [dir, String(processes)]);
+    return outcome(t, 'find | xargs openssl dgst');
   }
 
   /** `sqlite3 DB .backup` of every database of the home, timed together. */

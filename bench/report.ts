@@ -185,7 +185,8 @@ function sshWireRow(s: StepSummary, homeBytes: number): Row | null {
   return { ...plainRow('SSH unchanged re-snapshot, bytes on the wire', text, `≤ ${SSH_WIRE_MAX_PCT} %`, pct === null ? null : pct <= SSH_WIRE_MAX_PCT, s, pct), rss: '' };
 }
 
-function verifyRow(s: StepSummary): Row {
+/** verify's rate, beside OpenSSL hashing the same payload files on the same number of cores (not the target's measure: a floor). */
+function verifyRow(s: StepSummary, openssl: StepSummary): Row {
   const bytes = s.detail.bytes;
   const rate = (ms: number | null | undefined): number | null => (ms && bytes !== undefined && bytes > 0 ? bytes / 1e6 / (ms / 1000) : null);
   const mbps = rate(s.ms);
@@ -194,7 +195,10 @@ function verifyRow(s: StepSummary): Row {
     s.ms === null
       ? (s.note ?? '—')
       : `${withCpu(s)} = ${mbps === null ? '?' : mbps.toFixed(0)} MB/s${engine === null ? '' : `; engine alone ${engine.toFixed(0)} MB/s`}`;
-  return plainRow('verify latest', text, `≥ ${VERIFY_MIN_MBPS} MB/s`, mbps === null ? null : mbps >= VERIFY_MIN_MBPS, s, mbps);
+  const row = plainRow('verify latest', text, `≥ ${VERIFY_MIN_MBPS} MB/s`, mbps === null ? null : mbps >= VERIFY_MIN_MBPS, s, mbps);
+  const sslRate = rate(openssl.ms);
+  const reference = openssl.ms === null ? `openssl dgst: ${openssl.note ?? '—'}` : `openssl dgst -sha256, same files and cores ${withCpu(openssl)} = ${sslRate === null ? '?' : sslRate.toFixed(0)} MB/s`;
+  return { ...row, reference, ratio: times(ratioOf(s.ms, openssl.ms)), cpuRatio: times(ratioOf(s.cpuMs, openssl.cpuMs)), values: { ...row.values, referenceMs: openssl.ms, referenceCpuMs: openssl.cpuMs } };
 }
 
 export function limitRow(work: string, s: StepSummary, limitMs: number, target = `≤ ${limitMs} ms`): Row {
@@ -250,7 +254,7 @@ export function scenarioRows(result: ScenarioResult, list: StepSummary | null): 
   const rows = FIRST_ROWS.map(ratio);
   rows.push(extraDiskRow(s['create-unchanged']));
   rows.push(...RESTORE_ROWS.map(ratio));
-  rows.push(verifyRow(s.verify));
+  rows.push(verifyRow(s.verify, s['hash-payload']));
   if (list) rows.push(limitRow('snapshot list --json, 500 bundles', list, LIST_LIMIT_MS));
   rows.push(...LATER_ROWS.map(ratio).filter((r, i) => !LATER_ROWS[i]!.step.startsWith('ssh') || r.values.clawbackMs !== null || result.scale === 'medium'));
   const wire = sshWireRow(s['ssh-create-unchanged'], result.home.bytes);

@@ -22,6 +22,7 @@ export const STEP_KEYS = [
   'create-first',
   'create-unchanged',
   'verify',
+  'hash-payload',
   'export-tgz',
   'export-zip',
   'import',
@@ -175,7 +176,7 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHom
   await record('create-first', withDetail(first.result, { bundleKiB: firstKiB, ...(typeof captured === 'number' ? { files: captured } : {}) }));
   if (first.result.kind !== 'timed') {
     const reason: StepResult = { kind: 'failed', reason: 'first snapshot failed' };
-    for (const key of ['create-unchanged', 'verify', 'export-tgz', 'export-zip', 'import', 'restore', 'restore-empty', 'push-first', 'push-unchanged'] as const) await record(key, reason);
+    for (const key of ['create-unchanged', 'verify', 'hash-payload', 'export-tgz', 'export-zip', 'import', 'restore', 'restore-empty', 'push-first', 'push-unchanged'] as const) await record(key, reason);
     return;
   }
   const firstDir = field(parseJson(first.timing), 'snapshot', 'dir');
@@ -201,6 +202,9 @@ async function onePass(ctx: ScenarioContext, home: HomeInfo, qwenpaw: QwenPawHom
     const engineMs = field(json, 'durationMs');
     await record('verify', withDetail(v.result, { bytes: typeof bytes === 'number' ? bytes : 0, ...(typeof engineMs === 'number' ? { engineMs } : {}) }));
   } else await record('verify', missing('snapshot-verify'));
+  // The same files read and hashed by OpenSSL on as many processes as verify has cores.
+  if (typeof latestDir === 'string') await record('hash-payload', ref.hashTree(path.join(latestDir, 'payload'), os.availableParallelism()));
+  else await record('hash-payload', { kind: 'missing', reason: 'n/a (no bundle)' });
 
   const tgz = path.join(work, 'export.tar.gz');
   if (commands.has('snapshot-export')) {

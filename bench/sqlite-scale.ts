@@ -19,7 +19,7 @@ const TIMEOUT_EXIT = 124;
 const SANDBOX = 'bench-sqlite';
 const DB_REL = path.join('memory', 'main.sqlite');
 
-export const SQLITE_STEPS = ['create-writer', 'backup-writer', 'vacuum-into-writer', 'backup-quiet'] as const;
+export const SQLITE_STEPS = ['create-writer', 'backup-writer', 'vacuum-into-writer', 'backup-quiet', 'backup-check-hash-quiet'] as const;
 export type SqliteStep = (typeof SQLITE_STEPS)[number];
 
 export interface SqliteSection {
@@ -181,6 +181,20 @@ async function onePass(
   const quiet = path.join(work, 'quiet.sqlite');
   await record('backup-quiet', outcome(ctx.watch.run('sqlite3', [db, `.backup '${quiet}'`]), 'sqlite3 .backup'));
   fs.rmSync(quiet, { force: true });
+  await record('backup-check-hash-quiet', backupCheckHash(ctx, db, quiet));
+  fs.rmSync(quiet, { force: true });
+}
+
+/**
+ * What a bundle's database copy promises, with stock tools and the writer stopped: `.backup`, then
+ * `PRAGMA quick_check` of the copy beside its SHA-256 (two processes, as clawback's two threads).
+ */
+function backupCheckHash(ctx: SqliteContext, db: string, copy: string): StepResult {
+  const hasher = ctx.tools.openssl !== null ? 'openssl dgst -sha256' : 'sha256sum';
+  const script = `sqlite3 "$1" ".backup '$2'" && { sqlite3 "$2" 'PRAGMA quick_check' > "$2.check" & ${hasher} "$2" > /dev/null; wait $!; } && [ "$(cat "$2.check")" = ok ]`;
+  const t = ctx.watch.shell(script, [db, copy]);
+  fs.rmSync(`${copy}.check`, { force: true });
+  return outcome(t, `.backup, quick_check and ${hasher}`);
 }
 
 /** The section's rows: the ratio the SPEC judges, the other references, and what the copy held. */
@@ -207,5 +221,6 @@ export function sqliteRows(section: SqliteSection): Row[] {
     reference: '—',
     pass: completed && allOk,
   });
+  rows.push(compareRow({ work, againstName: '.backup + quick_check beside a SHA-256 of the copy, writer stopped (what the copy promises)', max: null, target: '—' }, s['create-writer'], s['backup-check-hash-quiet'], limit));
   return rows;
 }

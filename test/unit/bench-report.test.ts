@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BenchUsageError, parseBenchArgs } from '../../bench/args.js';
 import type { StepResult } from '../../bench/clawback-cli.js';
 import { growthBetween } from '../../bench/growth.js';
-import { helpRow, summarise } from '../../bench/report.js';
+import { helpRow, scenarioRows, summarise } from '../../bench/report.js';
 import { STEP_KEYS, type ScenarioResult, type StepKey } from '../../bench/scenario.js';
 import { SQLITE_STEPS, sqliteRows, type SqliteSection, type SqliteStep } from '../../bench/sqlite-scale.js';
 import { createBigWalDatabase } from '../../fixtures/big-database.js';
@@ -65,19 +65,33 @@ describe('report rows', () => {
     expect(helpRow('help', summarise([timed(91)]), summarise([{ kind: 'failed', reason: 'x' }])).pass).toBeNull();
   });
 
+  it('puts OpenSSL hashing the same payload beside verify, without changing what verify is judged by', () => {
+    const rows = scenarioRows(scenario('large', 40_000, { verify: [timed(500, 70, { bytes: 300e6 })], 'hash-payload': [timed(250)] }), null);
+    const verify = rows.find((r) => r.work === 'verify latest')!;
+    expect(verify.clawback).toMatch(/= 600 MB\/s/);
+    expect(verify.reference).toMatch(/openssl dgst -sha256.* = 1200 MB\/s/);
+    expect(verify.ratio).toBe('2.00×');
+    expect(verify.pass).toBe(false);
+    const missing = scenarioRows(scenario('large', 40_000, { verify: [timed(300, 70, { bytes: 300e6 })], 'hash-payload': [{ kind: 'missing', reason: 'openssl not installed' }] }), null);
+    expect(missing.find((r) => r.work === 'verify latest')).toMatchObject({ pass: true, reference: 'openssl dgst: openssl not installed' });
+  });
+
   it('takes the SQLite ratio against the writer-free .backup when the one under the writer did not finish', () => {
     const steps = Object.fromEntries(SQLITE_STEPS.map((k) => [k, []])) as unknown as Record<SqliteStep, StepResult[]>;
     steps['create-writer'].push(timed(3000, 90));
     steps['backup-writer'].push({ kind: 'failed', reason: 'did not complete in 10 s (stopped)' });
     steps['vacuum-into-writer'].push(timed(2500));
     steps['backup-quiet'].push(timed(2000));
+    steps['backup-check-hash-quiet'].push(timed(2400));
     const section: SqliteSection = { dbBytes: 5e8, dbRows: 1, runs: 1, steps, integrity: ['ok'], writerCommits: [40], writerFailures: [0] };
-    const [ratio, vacuum, checked] = sqliteRows(section);
+    const [ratio, vacuum, checked, promised] = sqliteRows(section);
     expect(ratio!.values.ratio).toBeCloseTo(1.5);
     expect(ratio!.reference).toMatch(/writer stopped.*did not complete/);
     expect(ratio!.pass).toBe(true);
     expect(vacuum!.values.ratio).toBeCloseTo(1.2);
     expect(checked!.pass).toBe(true);
+    expect(promised!.values.ratio).toBeCloseTo(1.25);
+    expect(promised!.pass).toBeNull();
     expect(sqliteRows({ ...section, integrity: ['*** in database main ***'] })[2]!.pass).toBe(false);
   });
 });
