@@ -1,7 +1,7 @@
 import { IntegrityError, RefusedError } from '../../errors.js';
 import type { BundleRecord } from '../../store/bundles.js';
 import type { EngineDeps } from '../deps.js';
-import { verifySnapshots } from '../verify/verify.js';
+import { verifySnapshots, type VerifySummary } from '../verify/verify.js';
 import { unreadFiles } from './unread.js';
 
 /**
@@ -20,9 +20,16 @@ export async function assertIntact(sandbox: string, record: BundleRecord, parent
     });
   }
   const unread = parent === undefined ? undefined : unreadFiles(record, parent);
-  let summary = await verifySnapshots({ sandbox, selector: record.id, ...(unread ? { unhashed: unread, threads: 0 } : {}) }, deps);
+  let summary: VerifySummary;
+  let settled = true;
+  try {
+    summary = await verifySnapshots({ sandbox, selector: record.id, ...(unread ? { unhashed: unread, threads: 0 } : {}) }, deps);
+    settled = !summary.ok || (unread?.settle() ?? true);
+  } finally {
+    unread?.close();
+  }
   // A parent inventory found damaged at its end cannot vouch for anything: hash every file.
-  if (summary.ok && unread !== undefined && !unread.settle()) summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
+  if (summary.ok && !settled) summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
   const problems = summary.bundles.flatMap((b) => b.problems.map((p) => `${p.path || '(bundle)'}: ${p.problem}`));
   if (summary.ok) return;
   throw new IntegrityError('push-damaged', `${sandbox} snapshot ${record.id} does not verify, so it was not pushed (${problems.length} problem(s))`, {
