@@ -3,8 +3,8 @@ import { compiledWorker } from '../bundle/worker-script.js';
 import { batchBytes, batchViews, VERDICT_UNREAD, type UnreadPlaces } from './unread-stat.js';
 
 const BATCH_FILES = 256;
-/** How long the check waits for the worker's answers, in all, before it hashes the files not answered. */
-const WAIT_BUDGET_MS = 20_000;
+/** How long the check waits for one batch's answers before it hashes every file not answered yet. */
+const WAIT_MS = 20_000;
 
 interface Batch {
   count: number;
@@ -24,7 +24,6 @@ export class UnreadPrefetch {
   private readonly batches: Batch[] = [];
   /** By file index: 1 + its place among the batched files (batch × BATCH_FILES + slot); 0: not batched. */
   private places = new Int32Array(1024);
-  private waitedMs = 0;
   private broken = false;
 
   /** The prefetch, its worker starting now; undefined where no compiled worker exists (the caller lstats itself). */
@@ -79,17 +78,13 @@ export class UnreadPrefetch {
     this.pending = [];
   }
 
-  /** Whether the batch's answers are in, waiting for them within what is left of the budget. */
+  /** Whether the batch's answers are in, waiting for them (a wait that times out breaks the prefetch: the rest is hashed). */
   private answered(batch: Batch): boolean {
     while (Atomics.load(batch.verdicts, batch.count) === 0) {
-      const left = WAIT_BUDGET_MS - this.waitedMs;
-      if (this.broken || left <= 0) {
+      if (this.broken || Atomics.wait(batch.verdicts, batch.count, 0, WAIT_MS) === 'timed-out') {
         this.broken = true;
         return false;
       }
-      const started = Date.now();
-      Atomics.wait(batch.verdicts, batch.count, 0, left);
-      this.waitedMs += Math.max(1, Date.now() - started);
     }
     return true;
   }
