@@ -11,8 +11,9 @@ import { lifecycleFixture, registerOpenClaw, snapshot, type LifecycleFixture } f
 /**
  * A push's check of a large bundle makes the lstats of "restic will take this file unread" on a
  * worker thread (offsite/unread-prefetch.ts); the worker file exists only in the build, so this test
- * loads the built module. Whatever the bundle, its answers are the ones this thread's lstats give:
- * a file replaced, written in place, or written with its mtime set back is hashed, never taken unread.
+ * loads the built module. Its answers are the ones this thread's lstats give: a file replaced,
+ * written in place, or written with its mtime set back is hashed, never taken unread, and a damaged
+ * parent inventory vouches for nothing.
  */
 const UNREAD_BUILT = '../../dist/src/engine/offsite/unread.js';
 type UnreadModule = typeof import('../../src/engine/offsite/unread.js');
@@ -32,7 +33,7 @@ function payloadFiles(dir: string, rel = ''): string[] {
 }
 
 /** What verify asks: `skip` for each file as the walk finds it, then `keep` for each skipped one, in inventory order. */
-function answers(unread: ReturnType<UnreadModule['unreadFiles']>): Map<string, boolean> {
+function answers(unread: ReturnType<UnreadModule['unreadFiles']>, intact = true): Map<string, boolean> {
   if (unread === undefined) throw new Error('no unread files');
   const files = payloadFiles(bundle.payloadDir);
   const skipped = new Map<string, number>();
@@ -44,7 +45,7 @@ function answers(unread: ReturnType<UnreadModule['unreadFiles']>): Map<string, b
     const index = skipped.get(entry.path);
     if (entry.type === 'file') kept.set(entry.path, index !== undefined && unread.keep(entry, index));
   }
-  expect(unread.settle()).toBe(true);
+  expect(unread.settle()).toBe(intact);
   unread.close();
   return kept;
 }
@@ -87,5 +88,15 @@ describe("push's unread files, their lstats made on a worker", () => {
     const unread = [...onWorker].filter(([, kept]) => kept).map(([rel]) => rel);
     expect(unread.length).toBeGreaterThan(20);
     expect(unread.length).toBe(onWorker.size - damaged.length);
+  });
+
+  it("with the parent's inventory damaged: no file taken unread, and the check told so at its end (every file is then hashed)", async () => {
+    const { unreadFiles } = (await import(UNREAD_BUILT)) as UnreadModule;
+    const sidecar = path.join(parent.dir, parent.header!.inventory!.file);
+    flipByte(sidecar, Math.floor(fs.statSync(sidecar).size / 2));
+    const onThisThread = answers(unreadFiles(bundle, parent, Number.POSITIVE_INFINITY), false);
+    const onWorker = answers(unreadFiles(bundle, parent, 0), false);
+    expect(onWorker).toEqual(onThisThread);
+    expect([...onWorker.values()].filter(Boolean)).toEqual([]);
   });
 });
