@@ -13,7 +13,8 @@ const SHOW_CURSOR_AND_WRAP = '\u001b[?25h\u001b[?7h';
  * A command answered without building the commander program (commander and the program's modules
  * are a good part of a short command's start-up): a plain local `<name> snapshot list`
  * (commands/snapshot-list.ts plainList), `<name> snapshot create` (commands/snapshot-create.ts
- * plainCreate: cron's) or `<name> snapshot verify` (commands/snapshot-verify.ts plainVerify), exactly
+ * plainCreate: cron's), `<name> snapshot verify` (commands/snapshot-verify.ts plainVerify) or
+ * `<name> snapshot push --repo NAME` (commands/snapshot-push.ts plainPush: cron's too), exactly
  * as its commander action runs it. undefined: commander parses.
  */
 async function withoutCommander(argv: string[], io: CliIo, state: ProgramState): Promise<(() => Promise<void>) | undefined> {
@@ -27,6 +28,11 @@ async function withoutCommander(argv: string[], io: CliIo, state: ProgramState):
     const { plainCreate, createAction } = await import('./commands/snapshot-create.js');
     const plain = plainCreate(argv);
     return plain && withGlobals(plain.globals, io, state, (ctx) => createAction(ctx, plain.sandbox, plain.flags));
+  }
+  if (argv[0] === 'snapshot-push') {
+    const { plainPush, pushAction } = await import('./commands/snapshot-push.js');
+    const plain = plainPush(argv);
+    return plain && withGlobals(plain.globals, io, state, (ctx) => pushAction(ctx, plain.sandbox, plain.selectors, plain.flags));
   }
   return undefined;
 }

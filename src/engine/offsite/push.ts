@@ -1,12 +1,10 @@
-import { IntegrityError, InterruptedError, RefusedError, UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import { completeBundles, type BundleRecord } from '../../store/bundles.js';
 import { sandboxBundleDir } from '../../store/home.js';
 import { resolveSelector } from '../../store/selector.js';
 import { sandboxRecords } from '../bundle/find.js';
 import type { EngineDeps } from '../deps.js';
 import { sandboxLock } from '../sandbox/lock.js';
-import { verifySnapshots } from '../verify/verify.js';
-import { unreadFiles } from './unread.js';
 import { BundleBackup, identity, type Parent, type PushedBundle } from './backup.js';
 import { listingAfter, readPushRecord, snapshotFiles, writePushRecord, type Listed } from './push-record.js';
 import { listRemoteBundles } from './remote.js';
@@ -206,29 +204,11 @@ function parentFor(parents: Parent[], timestamp: string): Parent | undefined {
 }
 
 /**
- * Refuses a bundle that does not verify. With a parent bundle here, the files restic will take
- * unread from the parent's snapshot are not hashed (unread.ts), and this thread hashes the rest:
- * they are few after an unchanged re-snapshot, and starting workers would cost more.
- * A database copy the header records as quick_checked is hashed, not quick_checked again, as in
- * `snapshot verify` (verify.ts, quickCheckedDatabases): one that hashes to the recorded sha256 holds
- * the bytes that passed, and one that does not is refused like any file. quick_check of a large
- * database was the check's last ~0.4 s, with restic waiting at the gate.
+ * The check (check.ts), its modules loaded on first use: verify's walk, hashing pool and inventory
+ * readers then load while the held restic starts, rather than before it is spawned.
  */
-async function assertIntact(sandbox: string, record: BundleRecord, parent: BundleRecord | undefined, deps: EngineDeps): Promise<void> {
-  if (record.legacy !== undefined) {
-    throw new RefusedError('push-legacy-bundle', `${sandbox} snapshot ${record.id} was written by NemoClaw and records no hashes, so a pulled copy could not be verified; it was not pushed`, {
-      hint: `take a clawback snapshot (\`clawback ${sandbox} snapshot create\`) and push that`,
-    });
-  }
-  const unread = parent === undefined ? undefined : unreadFiles(record, parent);
-  let summary = await verifySnapshots({ sandbox, selector: record.id, ...(unread ? { unhashed: unread, threads: 0 } : {}) }, deps);
-  // A parent inventory found damaged at its end cannot vouch for anything: hash every file.
-  if (summary.ok && unread !== undefined && !unread.settle()) summary = await verifySnapshots({ sandbox, selector: record.id }, deps);
-  const problems = summary.bundles.flatMap((b) => b.problems.map((p) => `${p.path || '(bundle)'}: ${p.problem}`));
-  if (summary.ok) return;
-  throw new IntegrityError('push-damaged', `${sandbox} snapshot ${record.id} does not verify, so it was not pushed (${problems.length} problem(s))`, {
-    details: problems.slice(0, 20),
-    hint: `see \`clawback ${sandbox} snapshot verify ${record.id}\`; push a snapshot that verifies`,
-  });
+let checkModule: Promise<typeof import('./check.js')> | undefined;
+function assertIntact(sandbox: string, record: BundleRecord, parent: BundleRecord | undefined, deps: EngineDeps): Promise<void> {
+  checkModule ??= import('./check.js');
+  return checkModule.then((check) => check.assertIntact(sandbox, record, parent, deps));
 }
-

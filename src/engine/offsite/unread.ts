@@ -5,6 +5,8 @@ import { MANIFEST_FILE } from '../../manifest/bundle-manifest.js';
 import type { BundleRecord } from '../../store/bundles.js';
 import type { UnhashedFiles } from '../verify/verify.js';
 import { parentFiles } from './parent-files.js';
+import { UnreadPrefetch } from './unread-prefetch.js';
+import { unreadSize } from './unread-stat.js';
 
 /**
  * The payload files of a bundle that restic will not read when push backs it up with
@@ -37,42 +39,58 @@ import { parentFiles } from './parent-files.js';
  */
 export interface UnreadFiles extends UnhashedFiles {
   settle(): boolean;
+  /** Lets go of what the answers took (a worker thread): called once the check is over, whatever its end. */
+  close(): void;
 }
 
-export function unreadFiles(bundle: BundleRecord, parent: BundleRecord): UnreadFiles | undefined {
+/**
+ * From this many payload files on, the lstats are made on a worker (unread-prefetch.ts): the check
+ * on this thread then outlasts restic's start (its key's KDF, ~0.6 s here), and restic waits at the
+ * gate. Below it the check ends within restic's start anyway, and a worker's boot would only take
+ * CPU from both. Measured on tmpfs: 32,000 files (xlarge) 1.4-1.7 s -> 1.1-1.3 s; 6,300 (large): the same or ~50 ms worse.
+ */
+export const UNREAD_WORKER_FROM_FILES = 15_000;
+
+export function unreadFiles(bundle: BundleRecord, parent: BundleRecord, workerFromFiles = UNREAD_WORKER_FROM_FILES): UnreadFiles | undefined {
   const done = fs.lstatSync(fsPath(path.join(parent.dir, MANIFEST_FILE)), { throwIfNoEntry: false });
   if (done?.isFile() !== true || parent.state !== 'complete' || parent.legacy !== undefined) return undefined;
-  const completeMs = done.mtimeMs;
+  const places = { here: bundle.payloadDir, there: parent.payloadDir, completeMs: done.mtimeMs };
   const parentEntries = parentFiles(parent);
-  const here = bundle.payloadDir;
-  const there = parent.payloadDir;
-  // Each skipped file's size as the walk found it, by its index.
+  // The two lstats of each file on a worker, answered by the time the inventories are compared (unread-prefetch.ts).
+  const prefetch = (bundle.header?.totals.files ?? 0) >= workerFromFiles ? UnreadPrefetch.start(places) : undefined;
+  // Database copies are decided at once, as the walk hands one out either unread, or hashed alone if the header records it quick_checked.
+  const databases = new Set((bundle.header?.stateFiles ?? []).filter((s) => s.strategy === 'sqlite_backup').map((s) => s.path));
+  // Each file's size as the walk found it, by its index, for those decided on this thread.
   const sizes = new GrowingSizes();
   return {
     skip: (rel, index) => {
-      const mine = fs.lstatSync(fsPath(`${here}/${rel}`), { throwIfNoEntry: false });
-      if (mine?.isFile() !== true || mine.nlink < 2) return false;
-      if (!(mine.birthtimeMs > 0 && mine.birthtimeMs <= mine.mtimeMs && mine.mtimeMs <= completeMs)) return false;
-      const theirs = fs.lstatSync(fsPath(`${there}/${rel}`), { throwIfNoEntry: false });
-      if (theirs?.isFile() !== true || theirs.ino !== mine.ino || theirs.dev !== mine.dev) return false;
-      sizes.set(index, mine.size);
+      // Taken as unread for now: `keep` says otherwise for a file the worker finds restic would read.
+      if (prefetch !== undefined && !databases.has(rel)) {
+        prefetch.add(rel, index);
+        return true;
+      }
+      const size = unreadSize(places, rel);
+      if (size === undefined) return false;
+      sizes.set(index, size);
       return true;
     },
     keep: (entry, index) => {
       const recorded = parentEntries.find(entry.path);
       if (recorded === undefined || recorded.sha256 !== entry.sha256 || recorded.size !== entry.size) return false;
-      return sizes.get(index) === entry.size;
+      return (sizes.get(index) ?? prefetch?.size(index)) === entry.size;
     },
     settle: () => parentEntries.drain(),
+    close: () => prefetch?.close(),
   };
 }
 
+/** Sizes by file index; an index never set has none (NaN within the array). */
 class GrowingSizes {
-  private values = new Float64Array(1024);
+  private values = new Float64Array(1024).fill(Number.NaN);
 
   set(index: number, size: number): void {
     if (index >= this.values.length) {
-      const grown = new Float64Array(Math.max(index + 1, this.values.length * 2));
+      const grown = new Float64Array(Math.max(index + 1, this.values.length * 2)).fill(Number.NaN);
       grown.set(this.values);
       this.values = grown;
     }
@@ -80,6 +98,7 @@ class GrowingSizes {
   }
 
   get(index: number): number | undefined {
-    return this.values[index];
+    const size = this.values[index];
+    return size === undefined || Number.isNaN(size) ? undefined : size;
   }
 }
