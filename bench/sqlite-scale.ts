@@ -191,7 +191,7 @@ async function onePass(
  */
 function backupCheckHash(ctx: SqliteContext, db: string, copy: string): StepResult {
   const hasher = ctx.tools.openssl !== null ? 'openssl dgst -sha256' : 'sha256sum';
-  const script = `sqlite3 "$1" ".backup '$2'" && { sqlite3 "$2" 'PRAGMA quick_check' > "$2.check" & ${hasher} "$2" > /dev/null; wait $!; } && [ "$(cat "$2.check")" = ok ]`;
+  const script = `sqlite3 "$1" ".backup '$2'" && { sqlite3 "$2" 'PRAGMA quick_check' > "$2.check" & ${hasher} "$2" > /dev/null && wait $!; } && [ "$(cat "$2.check")" = ok ]`;
   const t = ctx.watch.shell(script, [db, copy]);
   fs.rmSync(`${copy}.check`, { force: true });
   return outcome(t, `.backup, quick_check and ${hasher}`);
