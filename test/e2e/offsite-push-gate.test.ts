@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateHome } from '../../fixtures/generate.js';
 import { clawback, tempDir } from '../helpers/cli.js';
-import { resticSnapshots, tagValue, type ResticSnapshot } from '../helpers/restic.js';
+import { resticSnapshots, setUpPush, tagValue, type ResticSnapshot } from '../helpers/restic.js';
 
 /**
  * A single bundle's push starts its `restic backup` at once, held before it reads anything, with the
@@ -80,14 +79,8 @@ function nothingLeft(timestamp: string): void {
 beforeAll(async () => {
   base = tempDir('clawback-push-gate-');
   env = { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') };
-  root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'oc') }).root;
   home = path.join(base, 'home');
-  repo = path.join(base, 'repo');
-  passwordFile = path.join(base, 'password');
-  fs.writeFileSync(passwordFile, 'push gate\n', { mode: 0o600 });
-  await ok(['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root]);
-  await ok(['repo', 'add', 'r', repo, '--password-file', passwordFile]);
-  await ok(['repo', 'init', 'r']);
+  ({ root, repo, passwordFile } = await setUpPush(base, ok, { scale: 'tiny', password: 'push gate' }));
 }, 120_000);
 
 afterAll(() => {

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateHome } from '../../fixtures/generate.js';
 import { clawback, tempDir } from '../helpers/cli.js';
-import { resticSnapshots, tagValue } from '../helpers/restic.js';
+import { resticSnapshots, setUpPush, tagValue } from '../helpers/restic.js';
 
 /**
  * Push hashes only the files restic will read: a file linked to the parent bundle's (the one whose
@@ -69,14 +68,8 @@ function dump(snapshotId: string, rel: string): Buffer {
 beforeAll(async () => {
   base = tempDir('clawback-push-unread-');
   env = { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') };
-  root = generateHome({ kind: 'openclaw', scale: 'small', dir: path.join(base, 'oc') }).root;
   home = path.join(base, 'home');
-  repo = path.join(base, 'repo');
-  passwordFile = path.join(base, 'password');
-  fs.writeFileSync(passwordFile, 'push unread\n', { mode: 0o600 });
-  await ok(['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root]);
-  await ok(['repo', 'add', 'r', repo, '--password-file', passwordFile]);
-  await ok(['repo', 'init', 'r']);
+  ({ root, repo, passwordFile } = await setUpPush(base, ok, { scale: 'small', password: 'push unread' }));
 }, 120_000);
 
 afterAll(() => {

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateHome } from '../../fixtures/generate.js';
 import { clawback, json, tempDir } from '../helpers/cli.js';
-import { directoryBytes, resticSnapshots, tagValue } from '../helpers/restic.js';
+import { directoryBytes, resticSnapshots, setUpPush, tagValue } from '../helpers/restic.js';
 import { treeDigest } from '../helpers/tree.js';
 
 /**
@@ -49,14 +48,8 @@ async function snapshotAndPush(label?: string): Promise<void> {
 beforeAll(async () => {
   base = tempDir('clawback-offsite-');
   env = { RESTIC_CACHE_DIR: path.join(base, 'restic-cache') };
-  root = generateHome({ kind: 'openclaw', scale: 'medium', dir: path.join(base, 'oc') }).root;
   homeA = path.join(base, 'home-a');
-  repo = path.join(base, 'repo');
-  passwordFile = path.join(base, 'password');
-  fs.writeFileSync(passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
-  await ok(homeA, ['sandbox', 'add', 'oc', '--agent', 'openclaw', '--root', root]);
-  await ok(homeA, ['repo', 'add', 'r', repo, '--password-file', passwordFile]);
-  await ok(homeA, ['repo', 'init', 'r']);
+  ({ root, repo, passwordFile } = await setUpPush(base, (args) => ok(homeA, args), { scale: 'medium', password: 'correct horse battery staple' }));
   await snapshotAndPush('first');
   fs.appendFileSync(path.join(root, 'workspace', 'SOUL.md'), '\nA small change before the second push.\n');
   await snapshotAndPush();

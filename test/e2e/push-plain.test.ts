@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateHome } from '../../fixtures/generate.js';
 import { rewriteArgv } from '../../src/cli/argv.js';
 import { plainPush } from '../../src/cli/commands/snapshot-push.js';
 import { tempDir } from '../helpers/cli.js';
 import { invoke as invokeIn, type Invocation } from '../helpers/in-process.js';
-import { resticSnapshots, tagValue } from '../helpers/restic.js';
+import { resticSnapshots, setUpPush, tagValue } from '../helpers/restic.js';
 
 /**
  * A plain `<name> snapshot push ... --repo NAME` is run without commander (main.ts withoutCommander),
@@ -41,14 +40,8 @@ async function snapshot(): Promise<string> {
 
 beforeAll(async () => {
   base = tempDir('clawback-push-plain-');
-  const root = generateHome({ kind: 'openclaw', scale: 'tiny', dir: path.join(base, 'oc') }).root;
   home = path.join(base, 'home');
-  repo = path.join(base, 'repo');
-  passwordFile = path.join(base, 'password');
-  fs.writeFileSync(passwordFile, 'push plain\n', { mode: 0o600 });
-  await must(['sandbox', 'add', SB, '--agent', 'openclaw', '--root', root]);
-  await must(['repo', 'add', 'r', repo, '--password-file', passwordFile]);
-  await must(['repo', 'init', 'r']);
+  ({ repo, passwordFile } = await setUpPush(base, must, { scale: 'tiny', password: 'push plain', sandbox: SB }));
 }, 120_000);
 
 afterAll(() => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { generateHome, type FixtureScale } from '../../fixtures/generate.js';
 
 /** Bytes a directory takes: the sum of its files' sizes (a restic repository's growth is measured with it). */
 export function directoryBytes(dir: string): number {
@@ -33,4 +34,28 @@ export function resticSnapshots(repository: string, passwordFile: string, env: R
 /** The `key=` tag's value of a restic snapshot. */
 export function tagValue(snapshot: ResticSnapshot, key: string): string | undefined {
   return snapshot.tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1);
+}
+
+export interface PushSetup {
+  /** The generated OpenClaw home, registered as the sandbox. */
+  root: string;
+  /** The restic repository, registered as `r` and initialised. */
+  repo: string;
+  passwordFile: string;
+}
+
+/**
+ * What every push test starts from, under `base`: a generated OpenClaw home registered as `sandbox`,
+ * and a restic repository `r` with its password in a file, initialised. `run` is the test's own way
+ * of running clawback in its home (and asserting success).
+ */
+export async function setUpPush(base: string, run: (args: string[]) => Promise<unknown>, options: { scale: FixtureScale; password: string; sandbox?: string }): Promise<PushSetup> {
+  const root = generateHome({ kind: 'openclaw', scale: options.scale, dir: path.join(base, 'oc') }).root;
+  const repo = path.join(base, 'repo');
+  const passwordFile = path.join(base, 'password');
+  fs.writeFileSync(passwordFile, `${options.password}\n`, { mode: 0o600 });
+  await run(['sandbox', 'add', options.sandbox ?? 'oc', '--agent', 'openclaw', '--root', root]);
+  await run(['repo', 'add', 'r', repo, '--password-file', passwordFile]);
+  await run(['repo', 'init', 'r']);
+  return { root, repo, passwordFile };
 }
